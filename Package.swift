@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "cashet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Cashet", targets: ["Cashet"]),
+        .executable(name: "cashet", targets: ["CashetCLI"]),
+        .executable(name: "cashet-demo", targets: ["CashetDemo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCashetLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
+        ),
+        .systemLibrary(
+            name: "CCashetZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
+        ),
+        .systemLibrary(
+            name: "CCashetXXHash",
+            pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"]), .brew(["xxhash"])]
+        ),
+        .target(
+            name: "Cashet",
+            dependencies: [
+                "CCashetLMDB", "CCashetZstd", "CCashetXXHash",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "CashetCLI",
+            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "CashetDemo",
+            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // A small program the tests run as a real second process (restarts, cross-process hashing).
+        .executableTarget(
+            name: "CashetTestHelper",
+            dependencies: ["Cashet"]
+        ),
+        .testTarget(
+            name: "CashetTests",
+            dependencies: ["Cashet", "CashetTestHelper", "CashetCLI"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,47 @@
+/// A function whose results cashet caches: an identity plus the body to run on a miss.
+///
+/// Without macros, name it and give it a version you bump when its behaviour changes:
+///
+/// ```swift
+/// let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
+/// let ref = try await client.submit(square, 12)
+/// ```
+public struct CachedFunction<each Argument: Sendable, Output: Codable & Sendable>: Sendable {
+    /// What enters the cache key for this function.
+    public let identity: FunctionIdentity
+    /// Tags added to every commit of this function.
+    public let tags: [String: String]
+    /// When false, every call runs (and is still recorded with lineage).
+    public let cache: Bool
+    let body: @Sendable (repeat each Argument) async throws -> Output
+
+    /// A function identified by `name` and `version`.
+    public init(_ name: String, version: String = "", tags: [String: String] = [:], cache: Bool = true,
+                _ body: @escaping @Sendable (repeat each Argument) async throws -> Output) {
+        self.init(identity: FunctionIdentity(name: name, version: version), tags: tags, cache: cache, body)
+    }
+
+    /// A function with an identity computed elsewhere (e.g. by the `@Cached` macro from its source).
+    public init(identity: FunctionIdentity, tags: [String: String] = [:], cache: Bool = true,
+                _ body: @escaping @Sendable (repeat each Argument) async throws -> Output) {
+        self.identity = identity
+        self.tags = tags
+        self.cache = cache
+        self.body = body
+    }
+}
+
+extension CachedFunction {
+    /// The fingerprint a call with `inputs` has: the same in every process and run.
+    ///
+    /// This is exactly the key `Client.submit` looks up; it runs nothing and touches no store.
+    public func fingerprint<each Input: CashetArgument>(_ inputs: repeat each Input) throws(CashetError) -> Fingerprint
+    where repeat (each Input).Resolved == each Argument {
+        var arguments = CanonicalArguments()
+        var count = 0
+        for _ in repeat each inputs { count += 1 }
+        arguments.writer.appendVarint(UInt64(count))
+        for input in repeat each inputs { try input.writeCanonicalBytes(to: &arguments) }
+        return Fingerprint(functionHash: identity.hash, argumentsHash: SHA256Hasher.hash(arguments.bytes))
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+
+/// Type tags of cashet's binary value format.
+///
+/// Every value is self-delimiting: a tag byte, then its payload. Keyed containers are
+/// written sorted by key and unordered collections (sets, dictionaries with non-string
+/// keys) sorted by their encoded elements, so equal values always give equal bytes — in
+/// any process, whatever the hash seed. Argument hashes and blob deduplication rely on it.
+enum BinaryTag: UInt8 {
+    case null = 0x00
+    case `false` = 0x01
+    case `true` = 0x02
+    /// Zig-zag varint of any signed integer type.
+    case signed = 0x03
+    /// Varint of any unsigned integer type.
+    case unsigned = 0x04
+    /// IEEE-754 binary64, little-endian. `Float` widens exactly. Every NaN is written as the
+    /// one canonical quiet NaN; -0.0 stays distinct from +0.0 (a function can tell them apart).
+    case double = 0x05
+    /// Varint length + UTF-8.
+    case string = 0x06
+    /// Varint length + raw bytes (`Data`, `[UInt8]`).
+    case bytes = 0x07
+    /// Varint count + values, in order.
+    case array = 0x08
+    /// Varint count + (key string, value) pairs sorted by the key's UTF-8 bytes.
+    case keyed = 0x09
+    /// Varint group width (1 for sets, 2 for key/value pairs) + varint element count + values,
+    /// groups sorted by their encoded bytes.
+    case unordered = 0x0A
+    /// A `ResultRef` argument: the 32-byte hash of the blob it refers to.
+    case resultRef = 0x0B
+
+    static let canonicalNaN: UInt64 = 0x7FF8_0000_0000_0000
+}
+
+/// A type written directly by the binary format, without the `Encoder` machinery.
+protocol BinaryPrimitive {
+    func writeBinary(to writer: inout ByteWriter)
+    static func readBinary(from reader: inout ByteReader) throws -> Self
+}
+
+extension ByteReader {
+    /// Reads a tag and checks it is one of `expected`.
+    mutating func expectTag(_ expected: BinaryTag..., for type: Any.Type) throws -> BinaryTag {
+        let raw = try readByte()
+        guard let tag = BinaryTag(rawValue: raw), expected.contains(tag) else {
+            throw DecodingError.typeMismatch(type, .init(codingPath: [], debugDescription: "expected \(type) but found binary tag 0x\(String(raw, radix: 16)) at byte \(offset - 1)"))
+        }
+        return tag
+    }
+
+    mutating func readSignedInteger<T: FixedWidthInteger & SignedInteger>(_ type: T.Type) throws -> T {
+        _ = try expectTag(.signed, for: T.self)
+        let value = try readSignedVarint()
+        guard let exact = T(exactly: value) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(value) does not fit \(T.self)"))
+        }
+        return exact
+    }
+
+    mutating func readUnsignedInteger<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) throws -> T {
+        _ = try expectTag(.unsigned, for: T.self)
+        let value = try readVarint()
+        guard let exact = T(exactly: value) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(value) does not fit \(T.self)"))
+        }
+        return exact
+    }
+
+    /// Moves past one complete value of any type.
+    mutating func skipValue() throws {
+        let raw = try readByte()
+        guard let tag = BinaryTag(rawValue: raw) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unknown binary tag 0x\(String(raw, radix: 16)) at byte \(offset - 1)"))
+        }
+        switch tag {
+        case .null, .false, .true: return
+        case .signed, .unsigned: _ = try readVarint()
+        case .double: try skip(8)
+        case .string, .bytes: try skip(try readLength())
+        case .resultRef: try skip(ContentHash.byteCount)
+        case .array:
+            for _ in 0..<(try readLength()) { try skipValue() }
+        case .keyed:
+            for _ in 0..<(try readLength()) {
+                try skip(try readLength())
+                try skipValue()
+            }
+        case .unordered:
+            _ = try readVarint()
+            for _ in 0..<(try readLength()) { try skipValue() }
+        }
+    }
+}
+
+extension ByteWriter {
+    mutating func appendTag(_ tag: BinaryTag) { append(tag.rawValue) }
+
+    mutating func appendDouble(_ value: Double) {
+        appendTag(.double)
+        appendFixedLittleEndian(value.isNaN ? BinaryTag.canonicalNaN : value.bitPattern)
+    }
+}
+
+// MARK: - Primitive conformances
+
+extension Bool: BinaryPrimitive {
+    func writeBinary(to writer: inout ByteWriter) { writer.appendTag(self ? .true : .false) }
+    static func readBinary(from reader: inout ByteReader) throws -> Bool {
+        try reader.expectTag(.true, .false, for: Bool.self) == .true
+    }
+}
+
+extension String: BinaryPrimitive {
+    func writeBinary(to writer: inout ByteWriter) {
+        writer.appendTag(.string)
+        writer.appendString(self)
+    }
+    static func readBinary(from reader: inout ByteReader) throws -> String {
+        _ = try reader.expectTag(.string, for: String.self)
+        return try reader.readString()
+    }
+}
+
+extension Double: BinaryPrimitive {
+    func writeBinary(to writer: inout ByteWriter) { writer.appendDouble(self) }
+    static func readBinary(from reader: inout ByteReader) throws -> Double {
+        _ = try reader.expectTag(.double, for: Double.self)
+        return Double(bitPattern: try reader.readFixedLittleEndian())
+    }
+}
+
+extension Float: BinaryPrimitive {
+    func writeBinary(to writer: inout ByteWriter) { writer.appendDouble(Double(self)) }
+    static func readBinary(from reader: inout ByteReader) throws -> Float {
+        let wide = try Double.readBinary(from: &reader)
+        guard let exact = Float(exactly: wide) ?? (wide.isNaN ? Float.nan : nil) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(wide) is not exactly representable as Float"))
+        }
+        return exact
+    }
+}
+
+extension Array: BinaryPrimitive where Element == UInt8 {
+    func writeBinary(to writer: inout ByteWriter) {
+        writer.appendTag(.bytes)
+        writer.appendLengthPrefixed(self)
+    }
+    static func readBinary(from reader: inout ByteReader) throws -> [UInt8] {
+        _ = try reader.expectTag(.bytes, for: [UInt8].self)
+        return try reader.readLengthPrefixed()
+    }
+}
+
+extension Data: BinaryPrimitive {
+    func writeBinary(to writer: inout ByteWriter) {
+        writer.appendTag(.bytes)
+        writer.appendVarint(UInt64(count))
+        writer.append(contentsOf: self)
+    }
+    static func readBinary(from reader: inout ByteReader) throws -> Data {
+        _ = try reader.expectTag(.bytes, for: Data.self)
+        return Data(try reader.readBytes(try reader.readLength()))
+    }
+}
+
+/// Signed integers of every width share one tag, so `Int32(3)` and `Int(3)` encode alike.
+protocol SignedBinaryInteger: BinaryPrimitive, FixedWidthInteger, SignedInteger {}
+extension SignedBinaryInteger {
+    func writeBinary(to writer: inout ByteWriter) {
+        writer.appendTag(.signed)
+        writer.appendSignedVarint(Int64(self))
+    }
+    static func readBinary(from reader: inout ByteReader) throws -> Self { try reader.readSignedInteger(Self.self) }
+}
+extension Int: SignedBinaryInteger {}
+extension Int8: SignedBinaryInteger {}
+extension Int16: SignedBinaryInteger {}
+extension Int32: SignedBinaryInteger {}
+extension Int64: SignedBinaryInteger {}
+
+/// Unsigned integers of every width share one tag.
+protocol UnsignedBinaryInteger: BinaryPrimitive, FixedWidthInteger, UnsignedInteger {}
+extension UnsignedBinaryInteger {
+    func writeBinary(to writer: inout ByteWriter) {
+        writer.appendTag(.unsigned)
+        writer.appendVarint(UInt64(self))
+    }
+    static func readBinary(from reader: inout ByteReader) throws -> Self { try reader.readUnsignedInteger(Self.self) }
+}
+extension UInt: UnsignedBinaryInteger {}
+extension UInt8: UnsignedBinaryInteger {}
+extension UInt16: UnsignedBinaryInteger {}
+extension UInt32: UnsignedBinaryInteger {}
+extension UInt64: UnsignedBinaryInteger {}
+
+/// Collections whose iteration order is not part of their value.
+///
+/// Swift's `Set` and `Dictionary` iterate in a per-process random order; the encoder sorts
+/// their encoded elements instead.
+protocol UnorderedEncodable {
+    /// The elements grouped (one value for a set, key then value for a dictionary), or nil to
+    /// encode normally.
+    func unorderedGroups() -> (width: Int, groups: [[any Encodable]])?
+}
+
+extension Set: UnorderedEncodable where Element: Encodable {
+    func unorderedGroups() -> (width: Int, groups: [[any Encodable]])? {
+        (1, map { [$0] })
+    }
+}
+
+extension Dictionary: UnorderedEncodable where Key: Encodable, Value: Encodable {
+    func unorderedGroups() -> (width: Int, groups: [[any Encodable]])? {
+        // String, Int and CodingKeyRepresentable keys go through a keyed container (sorted).
+        if Key.self is any CodingKeyRepresentable.Type { return nil }
+        return (2, map { [$0.key, $0.value] })
+    }
+}

@@ -1,0 +1,81 @@
+/// The one error type cashet throws.
+///
+/// Each error has a ``Code`` you can match on and a message that names the hash,
+/// path or argument at fault:
+///
+/// ```swift
+/// do {
+///     let commit = try await client.show("abc1")
+/// } catch let error as CashetError where error.code == .ambiguousHash {
+///     print(error.message)   // lists the candidates
+/// }
+/// ```
+public struct CashetError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. New codes may be added without breaking `switch`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: Hashable, Sendable {
+            case notFound, ambiguousHash, invalidHash, notAStore, newerSchema
+            case storage, corruptData, serialization, invalidArgument, executionFailed, closed
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// No commit or blob matches the given hash or prefix.
+        public static let notFound = Code(.notFound)
+        /// A hash prefix matches more than one object; the message lists the candidates.
+        public static let ambiguousHash = Code(.ambiguousHash)
+        /// A hash or hash prefix is not valid hexadecimal or is too short.
+        public static let invalidHash = Code(.invalidHash)
+        /// The path does not hold a cashet store (or is not a directory).
+        public static let notAStore = Code(.notAStore)
+        /// The store was written by a newer cashet whose schema this version cannot read.
+        public static let newerSchema = Code(.newerSchema)
+        /// The storage engine (LMDB, the file system) reported an error.
+        public static let storage = Code(.storage)
+        /// Stored bytes do not decode as what they claim to be.
+        public static let corruptData = Code(.corruptData)
+        /// A value could not be encoded or decoded by the serializer.
+        public static let serialization = Code(.serialization)
+        /// An argument passed to cashet is invalid.
+        public static let invalidArgument = Code(.invalidArgument)
+        /// The cached function threw; the failure was recorded as a failed commit.
+        public static let executionFailed = Code(.executionFailed)
+        /// The store was closed.
+        public static let closed = Code(.closed)
+
+        public var description: String {
+            switch base {
+            case .notFound: "not found"
+            case .ambiguousHash: "ambiguous hash"
+            case .invalidHash: "invalid hash"
+            case .notAStore: "not a store"
+            case .newerSchema: "newer schema"
+            case .storage: "storage error"
+            case .corruptData: "corrupt data"
+            case .serialization: "serialization error"
+            case .invalidArgument: "invalid argument"
+            case .executionFailed: "execution failed"
+            case .closed: "store closed"
+            }
+        }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// A sentence naming what failed and the hash, path or argument involved.
+    public var message: String
+    /// The error that caused this one, if any (a `DecodingError`, the function's own error, …).
+    public var underlying: (any Error)?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        if let underlying { return "\(code): \(message) (\(underlying))" }
+        return "\(code): \(message)"
+    }
+}

@@ -1,0 +1,18 @@
+/// Runs the body of a cached function on a cache miss.
+///
+/// The client computes the key, looks the call up and records the result; the executor only
+/// decides *how* the body runs (in this task, in a pool, in a child process, …).
+public protocol Executor: Sendable {
+    /// Runs `body` for `task` and returns its result (or throws what it threw).
+    func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output
+}
+
+/// Runs each body directly in the calling task: no thread hop, no copy.
+public struct LocalExecutor: Executor {
+    /// Creates the executor.
+    public init() {}
+
+    public func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output {
+        try await body()
+    }
+}

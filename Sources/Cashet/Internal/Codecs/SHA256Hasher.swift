@@ -1,0 +1,20 @@
+import Crypto
+
+/// SHA-256, the content address of every blob, commit and argument list.
+enum SHA256Hasher {
+    static func hash(_ bytes: [UInt8]) -> ContentHash {
+        ContentHash(digest: SHA256.hash(data: bytes))
+    }
+
+    static func hash(_ parts: [UInt8]...) -> ContentHash {
+        var hasher = SHA256()
+        for part in parts { hasher.update(data: part) }
+        return ContentHash(digest: hasher.finalize())
+    }
+}
+
+extension ContentHash {
+    init(digest: SHA256.Digest) {
+        self = digest.withUnsafeBytes { ContentHash(unchecked: $0) }
+    }
+}

@@ -1,0 +1,308 @@
+import CCashetLMDB
+
+/// A handle to one named LMDB sub-database, valid for the life of its environment.
+struct LMDBDatabase: Sendable {
+    let handle: MDB_dbi
+}
+
+/// Options for opening an environment.
+struct LMDBOptions: Sendable {
+    var maxDatabases: Int = 16
+    var maxReaders: Int = 512
+    var initialMapSize: Int = 256 << 20
+    var readOnly = false
+    /// `MDB_NOSYNC`: commits are not fsynced; an OS crash may lose the newest transactions.
+    var noSync = false
+}
+
+/// Thrown inside a write when LMDB runs out of map space; the transaction loop grows and retries.
+private struct LMDBMapFull: Error {}
+/// Thrown when another process grew the map; the transaction loop adopts the size and retries.
+private struct LMDBMapResized: Error {}
+
+/// One LMDB environment (a directory holding `data.mdb` and `lock.mdb`).
+///
+/// Transactions never escape: `read` and `write` open one, hand it to a synchronous
+/// closure on the calling thread and finish it before returning, so a transaction is never
+/// held across `await` and never used from two threads (`MDB_NOTLS` lets read slots follow
+/// the transaction instead of the thread).
+final class LMDBEnvironment: @unchecked Sendable {
+    // Invariant: `env` is a live MDB_env from init until deinit; `close()` is only called from
+    // deinit, after every transaction has finished (they cannot outlive `read`/`write`).
+    private let env: OpaquePointer
+    let path: String
+    let isReadOnly: Bool
+    private let mapLock = ReadWriteLock()
+
+    init(path: String, options: LMDBOptions) throws(CashetError) {
+        var env: OpaquePointer?
+        try lmdbCheck(mdb_env_create(&env), "mdb_env_create", path: path)
+        guard let env else { throw CashetError(.storage, "mdb_env_create returned no environment for \(path)") }
+        self.env = env
+        self.path = path
+        self.isReadOnly = options.readOnly
+        do {
+            try lmdbCheck(mdb_env_set_maxdbs(env, MDB_dbi(options.maxDatabases)), "mdb_env_set_maxdbs", path: path)
+            try lmdbCheck(mdb_env_set_maxreaders(env, UInt32(options.maxReaders)), "mdb_env_set_maxreaders", path: path)
+            try lmdbCheck(mdb_env_set_mapsize(env, options.initialMapSize), "mdb_env_set_mapsize", path: path)
+            var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
+            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if options.noSync { flags |= UInt32(MDB_NOSYNC) }
+            try lmdbCheck(mdb_env_open(env, path, flags, 0o644), "opening the LMDB environment", path: path)
+            // Reader slots left behind by crashed processes would pin old pages forever.
+            var dead: Int32 = 0
+            _ = mdb_reader_check(env, &dead)
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+    }
+
+    deinit { mdb_env_close(env) }
+
+    /// Opens named sub-databases in one transaction, creating missing ones when `create`.
+    ///
+    /// The transaction is committed even when read-only: LMDB closes handles opened in a
+    /// transaction that is aborted.
+    func openDatabases(_ specs: [(name: String, dupSort: Bool)], create: Bool) throws -> [LMDBDatabase] {
+        let creating = create && !isReadOnly
+        return try transaction(writable: creating, commitReadOnly: true) { txn in
+            try specs.map { spec in
+                var flags: UInt32 = spec.dupSort ? UInt32(MDB_DUPSORT) : 0
+                if creating { flags |= UInt32(MDB_CREATE) }
+                return try txn.openDatabase(spec.name, flags: flags)
+            }
+        }
+    }
+
+    /// Runs `body` inside a read-only transaction.
+    func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        try transaction(writable: false, body)
+    }
+
+    /// Runs `body` inside a write transaction and commits it.
+    ///
+    /// When the map is full, the transaction is aborted, the map doubled and `body` run
+    /// again, so `body` must only touch the transaction, not outside state.
+    func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        guard !isReadOnly else {
+            throw CashetError(.storage, "the store at \(path) is open read-only; cannot write")
+        }
+        return try transaction(writable: true, body)
+    }
+
+    /// One loop for both kinds: map changes are applied between attempts, when this process
+    /// holds no transaction (the write side of `mapLock`), as `mdb_env_set_mapsize` requires.
+    private func transaction<T>(writable: Bool, commitReadOnly: Bool = false, _ body: (LMDBTransaction) throws -> T) throws -> T {
+        while true {
+            do {
+                return try mapLock.withReadLock {
+                    var txn: OpaquePointer?
+                    let rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
+                    if rc == MDB_MAP_RESIZED { throw LMDBMapResized() }
+                    try lmdbCheck(rc, "beginning a transaction", path: path)
+                    guard let txn else { throw CashetError(.storage, "mdb_txn_begin returned no transaction in \(path)") }
+                    let result: T
+                    do {
+                        result = try body(LMDBTransaction(txn: txn, path: path))
+                    } catch {
+                        mdb_txn_abort(txn)
+                        throw error
+                    }
+                    guard writable || commitReadOnly else {
+                        mdb_txn_abort(txn)
+                        return result
+                    }
+                    let commitCode = mdb_txn_commit(txn)
+                    if commitCode == MDB_MAP_FULL { throw LMDBMapFull() }
+                    try lmdbCheck(commitCode, "committing a write transaction", path: path)
+                    return result
+                }
+            } catch is LMDBMapFull {
+                try resizeMap(grow: true)
+            } catch is LMDBMapResized {
+                try resizeMap(grow: false)
+            }
+        }
+    }
+
+    /// Doubles the map (`grow`) or adopts the size another process set (size 0 = "current").
+    private func resizeMap(grow: Bool) throws {
+        try mapLock.withWriteLock {
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            let size = grow ? info.me_mapsize * 2 : 0
+            try lmdbCheck(mdb_env_set_mapsize(env, size), grow ? "growing the memory map" : "adopting a larger memory map", path: path)
+        }
+    }
+
+    /// The current size of the memory map in bytes.
+    var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Bytes of the data file in use (last page number × page size).
+    var usedBytes: Int {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        mdb_env_info(env, &info)
+        mdb_env_stat(env, &stat)
+        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+    }
+
+    /// Flushes buffered commits to disk (meaningful with `noSync`).
+    func sync() throws {
+        try lmdbCheck(mdb_env_sync(env, 1), "syncing the environment", path: path)
+    }
+
+    fileprivate static func mapFull() -> any Error { LMDBMapFull() }
+}
+
+/// A transaction borrowed from `LMDBEnvironment.read` or `.write`; valid only inside that closure.
+struct LMDBTransaction {
+    // Invariant: `txn` is live for the duration of the closure that received this value.
+    fileprivate let txn: OpaquePointer
+    let path: String
+
+    fileprivate func openDatabase(_ name: String, flags: UInt32) throws -> LMDBDatabase {
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(txn, name, flags, &dbi)
+        if rc == MDB_NOTFOUND {
+            throw CashetError(.notAStore, "\(path) has no '\(name)' table; it is not a cashet store or is damaged")
+        }
+        try lmdbCheck(rc, "opening table '\(name)'", path: path)
+        return LMDBDatabase(handle: dbi)
+    }
+
+    /// The value stored under `key`, copied out of the map, or nil.
+    func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> [UInt8]? {
+        try key.withUnsafeBytes { keyBytes in
+            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            var v = MDB_val()
+            let rc = mdb_get(txn, db.handle, &k, &v)
+            if rc == MDB_NOTFOUND { return nil }
+            try lmdbCheck(rc, "reading a record", path: path)
+            // The value points into the map, valid only while the transaction lives: copy it.
+            return copyOut(v)
+        }
+    }
+
+    /// Stores `value` under `key`. Returns false when `noOverwrite`/`noDuplicate` found it present.
+    @discardableResult
+    func put(_ db: LMDBDatabase, _ key: [UInt8], _ value: [UInt8], noOverwrite: Bool = false, noDuplicate: Bool = false) throws -> Bool {
+        var flags: UInt32 = 0
+        if noOverwrite { flags |= UInt32(MDB_NOOVERWRITE) }
+        if noDuplicate { flags |= UInt32(MDB_NODUPDATA) }
+        let rc = withVals(key, value) { k, v in mdb_put(txn, db.handle, &k, &v, flags) }
+        if rc == MDB_KEYEXIST { return false }
+        if rc == MDB_MAP_FULL { throw LMDBEnvironment.mapFull() }
+        try lmdbCheck(rc, "writing a record", path: path)
+        return true
+    }
+
+    /// Deletes `key` (or, in a DUPSORT table, only the pair `key`/`value`). Returns false if absent.
+    @discardableResult
+    func delete(_ db: LMDBDatabase, _ key: [UInt8], value: [UInt8]? = nil) throws -> Bool {
+        let rc: Int32
+        if let value {
+            rc = withVals(key, value) { k, v in mdb_del(txn, db.handle, &k, &v) }
+        } else {
+            rc = key.withUnsafeBytes { keyBytes in
+                var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                return mdb_del(txn, db.handle, &k, nil)
+            }
+        }
+        if rc == MDB_NOTFOUND { return false }
+        try lmdbCheck(rc, "deleting a record", path: path)
+        return true
+    }
+
+    /// Number of entries in a table (O(1): read from the B-tree header).
+    func count(_ db: LMDBDatabase) throws -> Int {
+        var stat = MDB_stat()
+        try lmdbCheck(mdb_stat(txn, db.handle, &stat), "reading table statistics", path: path)
+        return stat.ms_entries
+    }
+
+    /// Runs `body` with a cursor over `db`; the cursor is closed afterwards.
+    func withCursor<T>(_ db: LMDBDatabase, _ body: (LMDBCursor) throws -> T) throws -> T {
+        var cursor: OpaquePointer?
+        try lmdbCheck(mdb_cursor_open(txn, db.handle, &cursor), "opening a cursor", path: path)
+        guard let cursor else { throw CashetError(.storage, "mdb_cursor_open returned no cursor in \(path)") }
+        defer { mdb_cursor_close(cursor) }
+        return try body(LMDBCursor(cursor: cursor, path: path))
+    }
+}
+
+/// Cursor positioning operations used by the store.
+enum LMDBCursorOperation {
+    case first, last, next, previous
+    /// First key ≥ the given key.
+    case setRange
+    /// Exactly the given key (first duplicate).
+    case setKey
+    case nextDuplicate, previousDuplicate, firstDuplicate, lastDuplicate
+    case nextKey, previousKey
+
+    fileprivate var raw: MDB_cursor_op {
+        switch self {
+        case .first: MDB_FIRST
+        case .last: MDB_LAST
+        case .next: MDB_NEXT
+        case .previous: MDB_PREV
+        case .setRange: MDB_SET_RANGE
+        case .setKey: MDB_SET_KEY
+        case .nextDuplicate: MDB_NEXT_DUP
+        case .previousDuplicate: MDB_PREV_DUP
+        case .firstDuplicate: MDB_FIRST_DUP
+        case .lastDuplicate: MDB_LAST_DUP
+        case .nextKey: MDB_NEXT_NODUP
+        case .previousKey: MDB_PREV_NODUP
+        }
+    }
+}
+
+/// A cursor borrowed from `LMDBTransaction.withCursor`; valid only inside that closure.
+struct LMDBCursor {
+    // Invariant: `cursor` is live for the duration of the closure that received this value.
+    fileprivate let cursor: OpaquePointer
+    let path: String
+
+    /// Moves the cursor and returns the entry it lands on (copied), or nil at the end.
+    func move(_ operation: LMDBCursorOperation, key: [UInt8] = []) throws -> (key: [UInt8], value: [UInt8])? {
+        try key.withUnsafeBytes { keyBytes in
+            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            var v = MDB_val()
+            let rc = mdb_cursor_get(cursor, &k, &v, operation.raw)
+            if rc == MDB_NOTFOUND { return nil }
+            try lmdbCheck(rc, "moving a cursor", path: path)
+            return (copyOut(k), copyOut(v))
+        }
+    }
+
+    /// Number of duplicates under the current key (DUPSORT tables).
+    func duplicateCount() throws -> Int {
+        var count: Int = 0
+        try lmdbCheck(mdb_cursor_count(cursor, &count), "counting duplicates", path: path)
+        return count
+    }
+}
+
+/// Copies an `MDB_val` that points into the map (valid only inside its transaction).
+private func copyOut(_ val: MDB_val) -> [UInt8] {
+    guard let data = val.mv_data, val.mv_size > 0 else { return [] }
+    return [UInt8](UnsafeRawBufferPointer(start: data, count: val.mv_size))
+}
+
+/// Presents two byte arrays as `MDB_val`s for the duration of `body` (LMDB copies them on put).
+private func withVals<R>(_ key: [UInt8], _ value: [UInt8], _ body: (inout MDB_val, inout MDB_val) -> R) -> R {
+    key.withUnsafeBytes { keyBytes in
+        value.withUnsafeBytes { valueBytes in
+            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+            return body(&k, &v)
+        }
+    }
+}

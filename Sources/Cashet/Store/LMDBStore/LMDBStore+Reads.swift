@@ -1,0 +1,145 @@
+import Foundation
+
+extension LMDBStore {
+    public func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead? {
+        try readHead(fingerprint)
+    }
+
+    /// The hit path: one read transaction, one `get`, no write.
+    func readHead(_ fingerprint: Fingerprint) throws(CashetError) -> CommitHead? {
+        let key = fingerprint.bytes
+        let raw = try reading("looking up fingerprint \(fingerprint)") { txn in try txn.get(tables.heads, key) }
+        guard let raw else { return nil }
+        return try StoreRecords.decodeHead(raw)
+    }
+
+    public func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8] {
+        try readBlob(hash)
+    }
+
+    func readBlob(_ hash: ContentHash) throws(CashetError) -> [UInt8] {
+        let key = hash.bytes
+        let found = try reading("reading blob \(hash.shortHex)") { txn -> ([UInt8], [UInt8])? in
+            guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else { return nil }
+            return (stored, info)
+        }
+        guard let (stored, infoBytes) = found else { throw CashetError(.notFound, "no blob \(hash.hex) in \(path)") }
+        let info = try StoreRecords.BlobInfo(infoBytes)
+        guard let first = stored.first, let encoding = StoreRecords.BlobEncoding(rawValue: first) else {
+            throw CashetError(.corruptData, "blob \(hash.hex) has an unknown encoding")
+        }
+        let bytes: [UInt8]
+        switch encoding {
+        case .raw: bytes = Array(stored.dropFirst())
+        case .zstd: bytes = try Zstd.decompress(stored.dropFirst(), expectedSize: info.size)
+        }
+        guard bytes.count == info.size else {
+            throw CashetError(.corruptData, "blob \(hash.hex) has \(bytes.count) bytes, its metadata says \(info.size)")
+        }
+        return bytes
+    }
+
+    public func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
+        try reading("reading commit \(hash.shortHex)") { txn in try loadCommit(hash, txn) }
+    }
+
+    /// Decodes a commit and joins its function's source (stored once per function).
+    func loadCommit(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Commit? {
+        guard let raw = try txn.get(tables.commits, hash.bytes) else { return nil }
+        let functionHash = try Fingerprint(bytes: raw[1..<65]).functionHash
+        let source = try txn.get(tables.sources, functionHash.bytes).flatMap { bytes throws(CashetError) in try StoreRecords.decodeFunctionSource(bytes) }
+        return try StoreRecords.decodeCommit(hash: hash, raw, source: source)
+    }
+
+    public func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
+        try reading("listing commits") { txn in
+            let limit = query.limit ?? Int.max
+            guard limit > 0 else { return [] }
+            // Walk the most selective time-ordered index backwards (newest first).
+            let (table, key): (LMDBDatabase, [UInt8]?)
+            if let name = query.functionName {
+                (table, key) = (tables.functions, Array(name.utf8))
+            } else if let (tagKey, tagValue) = query.tags.min(by: { $0.key < $1.key }) {
+                (table, key) = (tables.tags, StoreRecords.tagKey(tagKey, tagValue))
+            } else {
+                (table, key) = (tables.timeline, nil)
+            }
+            let sinceBytes = query.since.map(StoreRecords.timeBytes)
+            var result: [Commit] = []
+            try txn.withCursor(table) { cursor in
+                var entry: (key: [UInt8], value: [UInt8])?
+                if let key {
+                    entry = try cursor.move(.setKey, key: key)
+                    if entry != nil { entry = try cursor.move(.lastDuplicate) }
+                } else {
+                    entry = try cursor.move(.last)
+                }
+                while let current = entry, result.count < limit {
+                    let timeKey = key == nil ? current.key : current.value
+                    if let sinceBytes, timeKey.prefix(8).lexicographicallyPrecedes(sinceBytes) { break }
+                    let hash = try StoreRecords.commitHash(fromTimeKey: timeKey)
+                    if let commit = try loadCommit(hash, txn), query.tags.allSatisfy({ commit.tags[$0.key] == $0.value }) {
+                        result.append(commit)
+                    }
+                    entry = try cursor.move(key == nil ? .previous : .previousDuplicate)
+                }
+            }
+            return result
+        }
+    }
+
+    public func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
+        try reading("reading the history of \(fingerprint)") { txn in
+            var result: [Commit] = []
+            try txn.withCursor(tables.history) { cursor in
+                var entry = try cursor.move(.setKey, key: fingerprint.bytes)
+                while let current = entry {
+                    if let commit = try loadCommit(try StoreRecords.commitHash(fromTimeKey: current.value), txn) {
+                        result.append(commit)
+                    }
+                    entry = try cursor.move(.nextDuplicate)
+                }
+            }
+            return result
+        }
+    }
+
+    public func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
+        let candidates = try reading("resolving hash prefix \(prefix)") { txn in
+            var found: [ContentHash] = []
+            try txn.withCursor(tables.commits) { cursor in
+                var entry = try cursor.move(.setRange, key: prefix.lowerBound)
+                while let current = entry, prefix.matches(current.key), found.count < 10 {
+                    found.append(try ContentHash(bytes: current.key))
+                    entry = try cursor.move(.next)
+                }
+            }
+            return found
+        }
+        switch candidates.count {
+        case 0:
+            throw CashetError(.notFound, "no commit matches '\(prefix)' in \(path)")
+        case 1:
+            return candidates[0]
+        default:
+            let list = candidates.map(\.shortHex).joined(separator: ", ")
+            throw CashetError(.ambiguousHash, "'\(prefix)' matches several commits: \(list)\(candidates.count == 10 ? ", …" : ""); give more characters")
+        }
+    }
+
+    public func stats() async throws(CashetError) -> StoreStats {
+        try reading("reading store statistics") { txn in
+            let counters = try txn.get(tables.meta, Self.countersKey).map { bytes throws(CashetError) in try StoreRecords.Counters(bytes) } ?? .init()
+            func edge(_ operation: LMDBCursorOperation) throws -> Date? {
+                try txn.withCursor(tables.timeline) { cursor in
+                    try cursor.move(operation).map { entry throws(CashetError) in try StoreRecords.date(fromTimeBytes: entry.key.prefix(8)) }
+                }
+            }
+            return StoreStats(
+                commits: counters.commits, completed: counters.completed, failed: counters.failed,
+                functions: counters.functions, blobs: counters.blobs,
+                logicalBytes: counters.logicalBytes, storedBytes: counters.storedBytes,
+                diskBytes: env.usedBytes, oldest: try edge(.first), newest: try edge(.last))
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+
+extension LMDBStore {
+    /// A blob hashed and (maybe) compressed before the write transaction, to keep it short.
+    struct PreparedBlob {
+        let ref: ObjectRef
+        /// Encoding byte + payload, as the `blobs` table holds it.
+        let stored: [UInt8]
+    }
+
+    func prepareBlob(_ bytes: [UInt8]) throws(CashetError) -> PreparedBlob {
+        let ref = ObjectRef(hash: SHA256Hasher.hash(bytes), size: bytes.count)
+        if bytes.count >= configuration.compressionThreshold {
+            let compressed = try Zstd.compress(bytes, level: configuration.compressionLevel)
+            // Keep the compressed form only when it saves at least an eighth.
+            if compressed.count < bytes.count - bytes.count / 8 {
+                return PreparedBlob(ref: ref, stored: [StoreRecords.BlobEncoding.zstd.rawValue] + compressed)
+            }
+        }
+        return PreparedBlob(ref: ref, stored: [StoreRecords.BlobEncoding.raw.rawValue] + bytes)
+    }
+
+    public func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef {
+        let blob = try prepareBlob(bytes)
+        return try writing("storing blob \(blob.ref.hash.shortHex)") { txn in
+            var counters = try readCounters(txn)
+            if try txn.get(tables.blobInfo, blob.ref.hash.bytes) == nil {
+                try insertBlob(blob, references: 0, txn, &counters)
+                try txn.put(tables.unreferenced, blob.ref.hash.bytes, [])
+                try txn.put(tables.meta, Self.countersKey, counters.bytes)
+            }
+            return blob.ref
+        }
+    }
+
+    public func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit {
+        try validate(draft)
+        var draft = draft
+        draft.createdAt = StoreRecords.normalized(draft.createdAt)
+        let blob = try output.map { bytes throws(CashetError) in try prepareBlob(bytes) }
+        return try writing("recording a commit of \(draft.task.functionName)") { txn in
+            var counters = try readCounters(txn)
+            if let blob { try retainBlob(blob, txn, &counters) }
+            if try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
+                counters.functions += 1
+            }
+            let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
+            let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parent)
+            let commit = Commit(hash: SHA256Hasher.hash(record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
+                                status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags, parent: parent)
+            try txn.put(tables.commits, commit.hash.bytes, record)
+            try setHead(commit, txn)
+            for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
+            counters.count(commit.status, +1)
+            try txn.put(tables.meta, Self.countersKey, counters.bytes)
+            return commit
+        }
+    }
+
+    public func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {
+        try writing("deleting commit \(hash.shortHex)") { txn in
+            var counters = try readCounters(txn)
+            let report = try removeCommit(hash, txn, &counters)
+            try txn.put(tables.meta, Self.countersKey, counters.bytes)
+            return report
+        }
+    }
+
+    public func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
+        let cutoffBytes = StoreRecords.timeBytes(cutoff)
+        var report = EvictionReport()
+        // Batches keep each write transaction (and the dirty pages it holds) bounded.
+        while true {
+            let batch = try writing("evicting commits older than \(cutoff)") { txn -> EvictionReport in
+                var doomed: [ContentHash] = []
+                try txn.withCursor(tables.timeline) { cursor in
+                    var entry = try cursor.move(.first)
+                    while let current = entry, doomed.count < 1000, current.key.prefix(8).lexicographicallyPrecedes(cutoffBytes) {
+                        doomed.append(try StoreRecords.commitHash(fromTimeKey: current.key))
+                        entry = try cursor.move(.next)
+                    }
+                }
+                var counters = try readCounters(txn)
+                var batchReport = EvictionReport()
+                for hash in doomed { batchReport = batchReport + (try removeCommit(hash, txn, &counters)) }
+                try txn.put(tables.meta, Self.countersKey, counters.bytes)
+                return batchReport
+            }
+            report = report + batch
+            if batch.commitsRemoved == 0 { break }
+        }
+        return report + (try sweepUnreferencedBlobs())
+    }
+
+    /// Removes blobs stored with `putBlob` that no commit ever came to reference.
+    func sweepUnreferencedBlobs() throws(CashetError) -> EvictionReport {
+        try writing("sweeping unreferenced blobs") { txn in
+            var hashes: [[UInt8]] = []
+            try txn.withCursor(tables.unreferenced) { cursor in
+                var entry = try cursor.move(.first)
+                while let current = entry {
+                    hashes.append(current.key)
+                    entry = try cursor.move(.next)
+                }
+            }
+            var counters = try readCounters(txn)
+            var report = EvictionReport()
+            for key in hashes {
+                try txn.delete(tables.unreferenced, key)
+                guard let raw = try txn.get(tables.blobInfo, key) else { continue }
+                let info = try StoreRecords.BlobInfo(raw)
+                if info.references == 0 { report = report + (try dropBlob(key, info, txn, &counters)) }
+            }
+            try txn.put(tables.meta, Self.countersKey, counters.bytes)
+            return report
+        }
+    }
+
+    // MARK: - Pieces of a write transaction
+
+    func readCounters(_ txn: LMDBTransaction) throws -> StoreRecords.Counters {
+        guard let raw = try txn.get(tables.meta, Self.countersKey) else {
+            throw CashetError(.corruptData, "the store at \(path) has no counters record")
+        }
+        return try StoreRecords.Counters(raw)
+    }
+
+    /// One row of a secondary index; the same list is used to add and to remove a commit.
+    struct IndexEntry {
+        let table: LMDBDatabase
+        let key: [UInt8]
+        let value: [UInt8]
+        /// True in DUPSORT tables, where a delete must name the value too.
+        let duplicate: Bool
+    }
+
+    func indexEntries(of commit: Commit) -> [IndexEntry] {
+        let timeKey = StoreRecords.timeKey(commit.createdAt, commit.hash)
+        var entries = [
+            IndexEntry(table: tables.timeline, key: timeKey, value: [], duplicate: false),
+            IndexEntry(table: tables.history, key: commit.fingerprint.bytes, value: timeKey, duplicate: true),
+            IndexEntry(table: tables.functions, key: Array(commit.task.functionName.utf8), value: timeKey, duplicate: true),
+        ]
+        for (key, value) in commit.tags {
+            entries.append(IndexEntry(table: tables.tags, key: StoreRecords.tagKey(key, value), value: timeKey, duplicate: true))
+        }
+        return entries
+    }
+
+    private func setHead(_ commit: Commit, _ txn: LMDBTransaction) throws {
+        let head = CommitHead(commit: commit.hash, output: commit.output, status: commit.status, createdAt: commit.createdAt)
+        try txn.put(tables.heads, commit.fingerprint.bytes, StoreRecords.encodeHead(head))
+    }
+
+    private func retainBlob(_ blob: PreparedBlob, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws {
+        let key = blob.ref.hash.bytes
+        guard let raw = try txn.get(tables.blobInfo, key) else {
+            try insertBlob(blob, references: 1, txn, &counters)
+            return
+        }
+        var info = try StoreRecords.BlobInfo(raw)
+        if info.references == 0 { try txn.delete(tables.unreferenced, key) }
+        info.references += 1
+        try txn.put(tables.blobInfo, key, info.bytes)
+    }
+
+    private func insertBlob(_ blob: PreparedBlob, references: Int, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws {
+        let key = blob.ref.hash.bytes
+        try txn.put(tables.blobs, key, blob.stored)
+        try txn.put(tables.blobInfo, key, StoreRecords.BlobInfo(size: blob.ref.size, storedSize: blob.stored.count, references: references).bytes)
+        counters.blobs += 1
+        counters.logicalBytes += blob.ref.size
+        counters.storedBytes += blob.stored.count
+    }
+
+    private func releaseBlob(_ hash: ContentHash, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws -> EvictionReport {
+        let key = hash.bytes
+        guard let raw = try txn.get(tables.blobInfo, key) else { return EvictionReport() }
+        var info = try StoreRecords.BlobInfo(raw)
+        info.references -= 1
+        if info.references > 0 {
+            try txn.put(tables.blobInfo, key, info.bytes)
+            return EvictionReport()
+        }
+        return try dropBlob(key, info, txn, &counters)
+    }
+
+    private func dropBlob(_ key: [UInt8], _ info: StoreRecords.BlobInfo, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws -> EvictionReport {
+        try txn.delete(tables.blobs, key)
+        try txn.delete(tables.blobInfo, key)
+        counters.blobs -= 1
+        counters.logicalBytes -= info.size
+        counters.storedBytes -= info.storedSize
+        return EvictionReport(blobsRemoved: 1, bytesFreed: info.size)
+    }
+
+    /// Removes a commit, its index rows, its head (falling back to the newest remaining commit of
+    /// the fingerprint), its function record when it was the function's last commit, and its blob
+    /// when it was the last reference.
+    private func removeCommit(_ hash: ContentHash, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws -> EvictionReport {
+        guard let raw = try txn.get(tables.commits, hash.bytes) else { return EvictionReport() }
+        let commit = try StoreRecords.decodeCommit(hash: hash, raw, source: nil)
+        try txn.delete(tables.commits, hash.bytes)
+        for entry in indexEntries(of: commit) {
+            try txn.delete(entry.table, entry.key, value: entry.duplicate ? entry.value : nil)
+        }
+        let fingerprintKey = commit.fingerprint.bytes
+        if let headBytes = try txn.get(tables.heads, fingerprintKey), try StoreRecords.decodeHead(headBytes).commit == hash {
+            let newest = try txn.withCursor(tables.history) { cursor -> [UInt8]? in
+                guard try cursor.move(.setKey, key: fingerprintKey) != nil else { return nil }
+                return try cursor.move(.lastDuplicate)?.value
+            }
+            if let newest, let previous = try txn.get(tables.commits, Array(newest[8...])) {
+                try setHead(try StoreRecords.decodeCommit(hash: try StoreRecords.commitHash(fromTimeKey: newest), previous, source: nil), txn)
+            } else {
+                try txn.delete(tables.heads, fingerprintKey)
+            }
+        }
+        if try !functionHasCommits(commit.fingerprint.functionHash, txn) {
+            if try txn.delete(tables.sources, commit.fingerprint.functionHash.bytes) { counters.functions -= 1 }
+        }
+        counters.count(commit.status, -1)
+        var report = EvictionReport(commitsRemoved: 1)
+        if let output = commit.output { report = report + (try releaseBlob(output.hash, txn, &counters)) }
+        return report
+    }
+
+    /// Whether any fingerprint of this function still has history (fingerprints start with it).
+    private func functionHasCommits(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
+        let prefix = functionHash.bytes
+        return try txn.withCursor(tables.history) { cursor in
+            guard let entry = try cursor.move(.setRange, key: prefix) else { return false }
+            return entry.key.starts(with: prefix)
+        }
+    }
+
+    /// LMDB keys are at most 511 bytes; NUL separates tag keys from values.
+    private func validate(_ draft: CommitDraft) throws(CashetError) {
+        let name = draft.task.functionName
+        guard !name.isEmpty, name.utf8.count <= 400 else {
+            throw CashetError(.invalidArgument, "function name '\(name.prefix(40))' must have 1 to 400 bytes")
+        }
+        for (key, value) in draft.tags {
+            guard !key.isEmpty, !key.utf8.contains(0), !value.utf8.contains(0), key.utf8.count + value.utf8.count <= 400 else {
+                throw CashetError(.invalidArgument, "tag '\(key.prefix(40))' must be non-empty, without NUL characters, and key plus value at most 400 bytes")
+            }
+        }
+    }
+}

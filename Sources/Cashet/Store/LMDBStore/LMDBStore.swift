@@ -1,0 +1,163 @@
+import Foundation
+
+/// The default store: one LMDB environment in a directory.
+///
+/// Commits, the fingerprint index, tag/function/time indexes, function sources, blobs and
+/// their metadata live in named sub-databases of `data.mdb`. A cache hit is one read
+/// transaction; every change is one write transaction, durable when it returns (unless
+/// ``Configuration/Durability/noSync`` is chosen).
+///
+/// ```swift
+/// let client = Client(store: try LMDBStore("/var/cache/myapp/.cashet"))
+/// ```
+public final class LMDBStore: Store {
+    /// How the store is opened.
+    public struct Configuration: Sendable {
+        /// What a crash can lose.
+        public enum Durability: Sendable {
+            /// Every write is fsynced before it returns: nothing acknowledged is lost.
+            case durable
+            /// Writes are not fsynced. A crash of the *process* loses nothing; a crash of the
+            /// operating system or power may lose the newest writes (never corrupts the store).
+            case noSync
+        }
+
+        /// Create the directory and store when missing (default true). When false, opening
+        /// a path without a store fails with `.notAStore`.
+        public var create = true
+        /// Open for reading only: writes fail, nothing on disk changes.
+        public var readOnly = false
+        /// Durability of writes.
+        public var durability = Durability.durable
+        /// zstd level for blobs that are compressed (1 fastest … 19 smallest).
+        public var compressionLevel: Int32 = 3
+        /// Blobs of at least this many bytes are compressed when that saves space.
+        public var compressionThreshold = 512
+        /// Initial memory-map size; the map doubles automatically when full.
+        public var initialMapSize = 256 << 20
+
+        /// The default configuration.
+        public init() {}
+    }
+
+    /// The schema version this build writes; stores with a higher one are refused.
+    public static let schemaVersion: UInt32 = 1
+
+    /// The store directory.
+    public let path: String
+    let configuration: Configuration
+    let env: LMDBEnvironment
+    let tables: Tables
+
+    /// The named sub-databases.
+    struct Tables {
+        let meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced: LMDBDatabase
+
+        static let specs: [(name: String, dupSort: Bool)] = [
+            ("meta", false),        // "schema" → version, "counters" → Counters
+            ("commits", false),     // commit hash → commit record
+            ("heads", false),       // fingerprint (64 B) → newest commit, as a hit needs it
+            ("history", true),      // fingerprint → time key, every commit of the call
+            ("tags", true),         // key\0value → time key
+            ("functions", true),    // function name → time key
+            ("sources", false),     // function hash → name, version, source (stored once)
+            ("timeline", false),    // time key → nothing: commits in time order
+            ("blobs", false),       // blob hash → encoding byte + bytes
+            ("blob_info", false),   // blob hash → size, stored size, reference count
+            ("unreferenced", false), // blob hash → nothing: blobs no commit references yet
+        ]
+
+        init(_ handles: [LMDBDatabase]) {
+            (meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced) =
+                (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5], handles[6], handles[7], handles[8], handles[9], handles[10])
+        }
+    }
+
+    static let schemaKey = Array("schema".utf8)
+    static let countersKey = Array("counters".utf8)
+
+    /// Opens (or creates) the store in directory `path`.
+    ///
+    /// Throws `.notAStore` when `path` is a file, or a non-empty directory without a store,
+    /// or (with `create == false`) has no store; `.newerSchema` when a newer cashet wrote it.
+    public init(_ path: String, configuration: Configuration = Configuration()) throws(CashetError) {
+        self.path = path
+        self.configuration = configuration
+        let fresh = try Self.prepareDirectory(path, create: configuration.create && !configuration.readOnly)
+        var options = LMDBOptions()
+        options.readOnly = configuration.readOnly
+        options.noSync = configuration.durability == .noSync
+        options.initialMapSize = configuration.initialMapSize
+        env = try LMDBEnvironment(path: path, options: options)
+        do {
+            if !fresh { try Self.checkSchema(env, path: path) }
+            tables = Tables(try env.openDatabases(Tables.specs, create: fresh))
+            if fresh {
+                try env.write { txn in
+                    var version = ByteWriter(capacity: 4)
+                    version.appendVarint(UInt64(Self.schemaVersion))
+                    try txn.put(tables.meta, Self.schemaKey, version.bytes)
+                    try txn.put(tables.meta, Self.countersKey, StoreRecords.Counters().bytes)
+                }
+            }
+        } catch {
+            throw Self.wrap(error, "opening the store at \(path)")
+        }
+    }
+
+    /// Returns true when a new store will be created in `path`.
+    private static func prepareDirectory(_ path: String, create: Bool) throws(CashetError) -> Bool {
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw CashetError(.notAStore, "\(path) is a file, not a cashet store directory")
+            }
+            if files.fileExists(atPath: path + "/data.mdb") { return false }
+            let entries = (try? files.contentsOfDirectory(atPath: path)) ?? []
+            guard create else { throw CashetError(.notAStore, "\(path) is not a cashet store (it has no data.mdb)") }
+            guard entries.allSatisfy({ $0 == "lock.mdb" }) else {
+                throw CashetError(.notAStore, "\(path) is a non-empty directory without a cashet store; refusing to create one there")
+            }
+            return true
+        }
+        guard create else { throw CashetError(.notAStore, "no cashet store at \(path) (the directory does not exist)") }
+        do {
+            try files.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw CashetError(.storage, "cannot create the store directory \(path)", underlying: error)
+        }
+        return true
+    }
+
+    /// Reads the schema version before anything is created or written.
+    private static func checkSchema(_ env: LMDBEnvironment, path: String) throws {
+        let meta = try env.openDatabases([("meta", false)], create: false)[0]
+        guard let raw = try env.read({ txn in try txn.get(meta, schemaKey) }) else {
+            throw CashetError(.notAStore, "\(path) has an LMDB file but no cashet schema version; it is not a cashet store")
+        }
+        var reader = ByteReader(raw, what: "schema version")
+        let version = try reader.readVarint()
+        guard version <= UInt64(schemaVersion) else {
+            throw CashetError(.newerSchema, "the store at \(path) has schema version \(version), but this cashet reads up to \(schemaVersion); upgrade cashet")
+        }
+    }
+
+    /// Turns any error from the storage layer into a `CashetError` naming what was being done.
+    static func wrap(_ error: any Error, _ action: String) -> CashetError {
+        if let error = error as? CashetError { return error }
+        return CashetError(.storage, "\(action) failed", underlying: error)
+    }
+
+    /// Runs a read transaction, mapping errors to `CashetError`.
+    func reading<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction) throws -> T) throws(CashetError) -> T {
+        do { return try env.read(body) } catch { throw Self.wrap(error, action()) }
+    }
+
+    /// Runs a write transaction, mapping errors to `CashetError`.
+    func writing<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction) throws -> T) throws(CashetError) -> T {
+        do { return try env.write(body) } catch { throw Self.wrap(error, action()) }
+    }
+
+    public func close() async {}
+}

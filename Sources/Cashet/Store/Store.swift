@@ -1,0 +1,70 @@
+import Foundation
+
+/// What a store records for a new execution; the store assigns its hash and parent.
+public struct CommitDraft: Sendable, Hashable {
+    /// Which call ran.
+    public var fingerprint: Fingerprint
+    /// What ran (name, identity, source, argument snapshot).
+    public var task: TaskDefinition
+    /// Completed or failed.
+    public var status: CommitStatus
+    /// The error text when failed.
+    public var error: String?
+    /// When the execution finished.
+    public var createdAt: Date
+    /// Metadata, not part of the key.
+    public var tags: [String: String]
+
+    /// Creates a draft.
+    public init(fingerprint: Fingerprint, task: TaskDefinition, status: CommitStatus, error: String? = nil, createdAt: Date, tags: [String: String] = [:]) {
+        self.fingerprint = fingerprint
+        self.task = task
+        self.status = status
+        self.error = error
+        self.createdAt = createdAt
+        self.tags = tags
+    }
+}
+
+/// Where cashet keeps blobs and commits. ``LMDBStore`` is the default; any conforming type
+/// can be passed to `Client(store:)`.
+///
+/// Implementations must be safe to call from many tasks at once, must make `record`
+/// atomic (blob, commit and indexes together), and should answer `head(for:)` without
+/// writing: it is the cache-hit path.
+public protocol Store: Sendable {
+    /// Stores bytes as a content-addressed blob (a no-op if present). A blob that no commit
+    /// references is removed by the next `evict`.
+    func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef
+    /// The bytes of a blob; throws `.notFound` if absent.
+    func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8]
+    /// Atomically stores `output` (if any) and a new commit whose parent is the fingerprint's
+    /// current head, and makes it the new head.
+    func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit
+    /// The commit with this hash, or nil.
+    func commit(_ hash: ContentHash) async throws(CashetError) -> Commit?
+    /// The newest commit of a fingerprint, reduced to what a cache hit needs.
+    func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead?
+    /// Commits matching `query`, newest first.
+    func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit]
+    /// Every commit of a fingerprint, oldest first.
+    func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit]
+    /// The one commit whose hash starts with `prefix`; `.notFound` or `.ambiguousHash` otherwise.
+    func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash
+    /// Store-wide counters.
+    func stats() async throws(CashetError) -> StoreStats
+    /// Removes commits created before `cutoff`, then blobs nothing references.
+    func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport
+    /// Removes one commit (and its blob if nothing else references it).
+    func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
+    /// Releases resources; later calls fail with `.closed`.
+    func close() async
+}
+
+extension Store {
+    /// The newest commit of a fingerprint (the original's `find_by_fingerprint`).
+    public func latestCommit(for fingerprint: Fingerprint) async throws(CashetError) -> Commit? {
+        guard let head = try await head(for: fingerprint) else { return nil }
+        return try await commit(head.commit)
+    }
+}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Cashet
+import Foundation
+
+struct StatsCommand: StoreCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show store counters (O(1), from counters kept on every write).")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run(client: Client) async throws {
+        let stats = try await client.stats()
+        if json {
+            print(Output.json([
+                "commits": stats.commits, "completed": stats.completed, "failed": stats.failed,
+                "functions": stats.functions, "blobs": stats.blobs,
+                "logical_bytes": stats.logicalBytes, "stored_bytes": stats.storedBytes, "disk_bytes": stats.diskBytes,
+                "oldest": Output.iso(stats.oldest), "newest": Output.iso(stats.newest),
+            ]))
+            return
+        }
+        let ratio = stats.storedBytes > 0 ? String(format: "%.2f×", Double(stats.logicalBytes) / Double(stats.storedBytes)) : "-"
+        let rows: [(String, String)] = [
+            ("commits", "\(stats.commits) (\(stats.completed) completed, \(stats.failed) failed)"),
+            ("functions", "\(stats.functions)"),
+            ("blobs", "\(stats.blobs)"),
+            ("blob bytes", "\(Output.size(stats.logicalBytes)) logical, \(Output.size(stats.storedBytes)) stored (\(ratio))"),
+            ("on disk", Output.size(stats.diskBytes)),
+            ("oldest", stats.oldest.map { "\(Output.isoString($0)) (\(Output.relative($0)))" } ?? "-"),
+            ("newest", stats.newest.map { "\(Output.isoString($0)) (\(Output.relative($0)))" } ?? "-"),
+        ]
+        for (label, value) in rows { print("\(Output.padded(label, 11)) \(value)") }
+    }
+}
+
+struct LogCommand: StoreCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "List commits, newest first.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Option(help: "Only commits of this function name.") var `func`: String?
+    @Option(name: .customLong("tag"), help: "Only commits with this tag (key=value); repeatable.") var tags: [String] = []
+    @Option(name: .short, help: "At most this many commits.") var n: Int?
+    @Flag(help: "Print one JSON object per line.") var json = false
+
+    func run(client: Client) async throws {
+        var tagFilter: [String: String] = [:]
+        for tag in tags {
+            guard let equals = tag.firstIndex(of: "="), equals != tag.startIndex else {
+                throw CashetError(.invalidArgument, "--tag '\(tag)' is not key=value")
+            }
+            tagFilter[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
+        }
+        if let n, n < 0 { throw CashetError(.invalidArgument, "-n must be zero or more, got \(n)") }
+        let commits = try await client.log(CommitQuery(functionName: self.func, tags: tagFilter, limit: n))
+        for commit in commits {
+            if json {
+                print(Output.json(Output.commitObject(commit, withSource: false)))
+            } else {
+                let output = commit.output.map { Output.size($0.size) } ?? "-"
+                let tagText = commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                print("\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(commit.task.functionName)\(commit.task.argumentsSnapshot.prefix(60))\(tagText.isEmpty ? "" : "  [\(tagText)]")")
+            }
+        }
+    }
+}
+
+struct ShowCommand: StoreCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one commit: function, source, arguments, output, lineage.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Commit hash or unique prefix (≥ 4 hex characters).") var hash: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run(client: Client) async throws {
+        let commit = try await client.show(hash)
+        if json {
+            print(Output.json(Output.commitObject(commit, withSource: true)))
+            return
+        }
+        print("commit      \(commit.hash.hex)")
+        print("function    \(commit.task.functionName)\(commit.task.functionVersion.isEmpty ? "" : " (version \(commit.task.functionVersion))")")
+        print("identity    \(commit.fingerprint.functionHash.hex)")
+        print("args        \(commit.task.argumentsSnapshot)")
+        print("status      \(commit.status.rawValue)\(commit.task.cacheable ? "" : " (cache disabled)")")
+        if let error = commit.error { print("error       \(error)") }
+        if let output = commit.output { print("output      \(output.hash.hex) (\(Output.size(output.size)))") }
+        print("created     \(Output.isoString(commit.createdAt)) (\(Output.relative(commit.createdAt)))")
+        if !commit.tags.isEmpty { print("tags        \(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
+        print("parent      \(commit.parent?.hex ?? "-")")
+        if let source = commit.task.source { print("source\n\(source)") }
+    }
+}
+
+struct GetCommand: StoreCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Write a commit's raw result bytes to a file or stdout.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Commit hash or unique prefix.") var hash: String
+    @Option(name: .short, help: "Write to this file instead of stdout.") var output: String?
+
+    func run(client: Client) async throws {
+        let bytes = try await client.get(hash)
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
+                throw CashetError(.storage, "cannot write \(output)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+    }
+}
+
+struct HistoryCommand: StoreCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "List every commit of the same call (function + arguments), oldest first.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Commit hash or unique prefix.") var hash: String
+    @Flag(help: "Print one JSON object per line.") var json = false
+
+    func run(client: Client) async throws {
+        for commit in try await client.history(hash) {
+            if json {
+                print(Output.json(Output.commitObject(commit, withSource: false)))
+            } else {
+                print("\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.isoString(commit.createdAt))  parent \(commit.parent?.shortHex ?? "-")")
+            }
+        }
+    }
+}
+
+struct RmCommand: StoreCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete commits (and blobs nothing else references).")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Commit hashes or unique prefixes.") var hashes: [String]
+
+    func run(client: Client) async throws {
+        // Resolve every prefix first, so a typo in the last one removes nothing.
+        var resolved: [ContentHash] = []
+        for hash in hashes { resolved.append(try await client.resolve(hash)) }
+        for hash in resolved {
+            let report = try await client.rm(hash.hex)
+            print("removed \(hash.shortHex) (\(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) freed)")
+        }
+    }
+}
+
+struct GCCommand: StoreCommand {
+    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove commits older than N days and blobs nothing references.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Option(help: "Remove commits older than this many days (default 30).") var olderThan: Double = 30
+
+    func run(client: Client) async throws {
+        let report = try await client.gc(olderThanDays: olderThan)
+        print("removed \(report.commitsRemoved) commit(s) and \(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) freed")
+    }
+}

@@ -1,0 +1,66 @@
+import Cashet
+import Foundation
+
+/// Rendering shared by the subcommands: JSON objects, sizes, times.
+enum Output {
+    static func isoString(_ date: Date) -> String {
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+    }
+
+    static func iso(_ date: Date?) -> Any { date.map(isoString) ?? NSNull() }
+
+    /// One JSON object on one line, keys sorted.
+    static func json(_ object: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func commitObject(_ commit: Commit, withSource: Bool) -> [String: Any] {
+        var object: [String: Any] = [
+            "hash": commit.hash.hex,
+            "function": commit.task.functionName,
+            "function_hash": commit.fingerprint.functionHash.hex,
+            "fingerprint": commit.fingerprint.description,
+            "status": commit.status.rawValue,
+            "created_at": iso(commit.createdAt),
+            "args": commit.task.argumentsSnapshot,
+            "tags": commit.tags,
+            "parent": commit.parent?.hex ?? NSNull(),
+            "error": commit.error ?? NSNull(),
+            "cached": commit.task.cacheable,
+            "output": commit.output.map { ["hash": $0.hash.hex, "size": $0.size] as [String: Any] } ?? NSNull(),
+        ]
+        if withSource {
+            object["source"] = commit.task.source ?? NSNull()
+            object["version"] = commit.task.functionVersion
+        }
+        return object
+    }
+
+    /// 1536 → "1.5 KiB".
+    static func size(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    /// "3 min ago", "2 days ago".
+    static func relative(_ date: Date, now: Date = Date()) -> String {
+        let seconds = max(0, Int(now.timeIntervalSince(date)))
+        switch seconds {
+        case ..<60: return "\(seconds) s ago"
+        case ..<3600: return "\(seconds / 60) min ago"
+        case ..<86_400: return "\(seconds / 3600) h ago"
+        default: return "\(seconds / 86_400) days ago"
+        }
+    }
+
+    static func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}

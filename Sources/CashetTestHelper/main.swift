@@ -1,0 +1,62 @@
+import Cashet
+import Foundation
+
+// A second process for the tests: prints fingerprints and runs cached calls against a store
+// given on the command line, so tests can check behaviour across real process boundaries.
+//
+//   cashet-test-helper fingerprint            → canonical hashes of fixed dictionary/set/float args
+//   cashet-test-helper submit STORE N LOGFILE → submits square(N); appends "ran N" to LOGFILE when it executes
+
+struct Payload: CashetValue, Hashable {
+    var name: String
+    var weights: [String: Double]
+    var labels: Set<String>
+}
+
+let arguments = CommandLine.arguments
+
+/// Appends one line with O_APPEND, so lines from concurrent processes never interleave.
+func appendLine(_ line: String, to path: String) {
+    guard let file = fopen(path, "a") else { fail("cannot open \(path)") }
+    fputs(line + "\n", file)
+    fclose(file)
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("cashet-test-helper: \(message)\n".utf8))
+    exit(2)
+}
+
+switch arguments.dropFirst().first {
+case "fingerprint":
+    // Built in a scrambled order on purpose: the hash must not depend on insertion order.
+    var weights: [String: Double] = [:]
+    for key in ["zeta", "alpha", "mu", "beta", "omega", "kappa"].shuffled() { weights[key] = Double(key.count) / 3 }
+    let labels = Set(["red", "green", "blue", "cyan", "magenta"].shuffled())
+    let payload = Payload(name: "p", weights: weights, labels: labels)
+    var nested: [Int: Set<Int>] = [:]
+    for i in (0..<20).shuffled() { nested[i] = Set((0..<i).shuffled()) }
+    let probe = CachedFunction("probe", version: "1") { (_: Payload, _: [String: Double], _: Set<String>, _: [Int: Set<Int>], _: [Double], _: String) in 0 }
+    do {
+        print(try probe.fingerprint(payload, weights, labels, nested, [Double.nan, -0.0, 0.0, .infinity], "héllo"))
+        print(try probe.fingerprint(payload, [String: Double](), Set<String>(), [Int: Set<Int>](), [Double](), ""))
+    } catch {
+        fail("\(error)")
+    }
+case "submit":
+    guard arguments.count == 5, let n = Int(arguments[3]) else { fail("usage: submit STORE N LOGFILE") }
+    let log = arguments[4]
+    let square = CachedFunction("square", version: "1") { (x: Int) -> Int in
+        appendLine("ran \(x)", to: log)
+        return x * x
+    }
+    do {
+        let client = try Client(path: arguments[2])
+        let ref = try await client.submit(square, n)
+        print("\(try await ref.load()) \(ref.wasCached ? "hit" : "miss") \(ref.commit.hex)")
+    } catch {
+        fail("\(error)")
+    }
+default:
+    fail("unknown command; use fingerprint or submit")
+}
