@@ -1,0 +1,57 @@
+import Cashet
+import Foundation
+import Testing
+
+/// The same shape as the helper's payload: the fingerprint must not depend on which process
+/// (or hash seed, or insertion order) built the value.
+private struct Payload: CashetValue, Hashable {
+    var name: String
+    var weights: [String: Double]
+    var labels: Set<String>
+}
+
+@Suite("Across processes")
+struct CrossProcessTests {
+    @Test("a restarted process hits what an earlier process computed, and runs nothing")
+    func restartHits() async throws {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store"), log = directory.child("executions.log")
+        let first = try Products.run(Products.helper, ["submit", store, "7", log])
+        let second = try Products.run(Products.helper, ["submit", store, "7", log])
+        let other = try Products.run(Products.helper, ["submit", store, "8", log])
+        #expect(first.status == 0 && second.status == 0 && other.status == 0, "\(first.stderr)\(second.stderr)")
+        #expect(first.stdout.hasPrefix("49 miss"))
+        #expect(second.stdout.hasPrefix("49 hit"))
+        #expect(other.stdout.hasPrefix("64 miss"))
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "ran 7\nran 8\n")
+        // This process opens the store the helpers wrote and hits too.
+        let runs = ExecutionCounter()
+        let square = CachedFunction("square", version: "1") { (x: Int) in runs.tick(); return x * x }
+        let client = try Client(path: store)
+        let ref = try await client.submit(square, 7)
+        let value = try await ref.load()
+        #expect(ref.wasCached && runs.value == 0 && value == 49)
+        #expect(first.stdout.contains(ref.commit.hex))
+    }
+
+    @Test("dictionary, set and float arguments fingerprint identically in separate processes")
+    func fingerprintsAgree() throws {
+        let runs = try (0..<3).map { _ in try Products.run(Products.helper, ["fingerprint"]) }
+        #expect(runs.allSatisfy { $0.status == 0 })
+        let outputs = Set(runs.map(\.stdout))
+        #expect(outputs.count == 1, "fingerprints differ between processes: \(outputs)")
+
+        // And this process, building the values in yet another order, agrees.
+        var weights: [String: Double] = [:]
+        for key in ["kappa", "omega", "beta", "mu", "alpha", "zeta"] { weights[key] = Double(key.count) / 3 }
+        let labels: Set<String> = ["magenta", "cyan", "blue", "green", "red"]
+        var nested: [Int: Set<Int>] = [:]
+        for i in (0..<20).reversed() { nested[i] = Set((0..<i).reversed()) }
+        let probe = CachedFunction("probe", version: "1") { (_: Payload, _: [String: Double], _: Set<String>, _: [Int: Set<Int>], _: [Double], _: String) in 0 }
+        let mine = try probe.fingerprint(Payload(name: "p", weights: weights, labels: labels), weights, labels, nested,
+                                         [-Double.nan, -0.0, 0.0, .infinity], "héllo")
+        let lines = runs[0].stdout.split(separator: "\n")
+        #expect(lines.first.map(String.init) == mine.description)
+        #expect(lines.count == 2 && lines[0] != lines[1])
+    }
+}
