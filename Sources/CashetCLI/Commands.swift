@@ -52,14 +52,10 @@ struct LogCommand: StoreCommand {
         }
         if let n, n < 0 { throw CashetError(.invalidArgument, "-n must be zero or more, got \(n)") }
         let commits = try await client.log(CommitQuery(functionName: self.func, tags: tagFilter, limit: n))
-        for commit in commits {
-            if json {
-                print(Output.json(Output.commitObject(commit, withSource: false)))
-            } else {
-                let output = commit.output.map { Output.size($0.size) } ?? "-"
-                let tagText = commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                print("\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(commit.task.functionName)\(commit.task.argumentsSnapshot.prefix(60))\(tagText.isEmpty ? "" : "  [\(tagText)]")")
-            }
+        Output.printCommits(commits, json: json) { commit in
+            let output = commit.output.map { Output.size($0.size) } ?? "-"
+            let tagText = commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return "\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(commit.task.functionName)\(commit.task.argumentsSnapshot.prefix(60))\(tagText.isEmpty ? "" : "  [\(tagText)]")"
         }
     }
 }
@@ -118,12 +114,8 @@ struct HistoryCommand: StoreCommand {
     @Flag(help: "Print one JSON object per line.") var json = false
 
     func run(client: Client) async throws {
-        for commit in try await client.history(hash) {
-            if json {
-                print(Output.json(Output.commitObject(commit, withSource: false)))
-            } else {
-                print("\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.isoString(commit.createdAt))  parent \(commit.parent?.shortHex ?? "-")")
-            }
+        Output.printCommits(try await client.history(hash), json: json) { commit in
+            "\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.isoString(commit.createdAt))  parent \(commit.parent?.shortHex ?? "-")"
         }
     }
 }

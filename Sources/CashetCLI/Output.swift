@@ -37,6 +37,13 @@ enum Output {
         return object
     }
 
+    /// One line per commit: a JSON object (`--json`), or the command's human rendering.
+    static func printCommits(_ commits: [Commit], json: Bool, human: (Commit) -> String) {
+        for commit in commits {
+            print(json ? Output.json(commitObject(commit, withSource: false)) : human(commit))
+        }
+    }
+
     /// 1536 → "1.5 KiB".
     static func size(_ bytes: Int) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]

@@ -14,7 +14,7 @@ public protocol CashetArgument: Sendable {
     /// A short readable rendering for commit records (`cashet show`).
     var argumentDescription: String { get }
     /// The value handed to the function when it runs (only on a cache miss).
-    func resolvedValue() async throws(CashetError) -> Resolved
+    nonisolated(nonsending) func resolvedValue() async throws(CashetError) -> Resolved
 }
 
 /// A `Codable` value that is its own argument. Conform your argument types to it:
@@ -29,7 +29,7 @@ extension CashetValue {
         try arguments.append(self)
     }
 
-    public func resolvedValue() async throws(CashetError) -> Self { self }
+    public nonisolated(nonsending) func resolvedValue() async throws(CashetError) -> Self { self }
 
     public var argumentDescription: String { ArgumentSnapshot.render(self) }
 }

@@ -4,17 +4,17 @@ import Foundation
 /// Every `hash` accepts a unique prefix of at least 4 hex characters, like git.
 extension Client {
     /// Commits matching `query`, newest first.
-    public func log(_ query: CommitQuery = CommitQuery()) async throws(CashetError) -> [Commit] {
+    public nonisolated(nonsending) func log(_ query: CommitQuery = CommitQuery()) async throws(CashetError) -> [Commit] {
         try await store.commits(matching: query)
     }
 
     /// The full hash of the commit whose hash starts with `prefix`.
-    public func resolve(_ prefix: String) async throws(CashetError) -> ContentHash {
+    public nonisolated(nonsending) func resolve(_ prefix: String) async throws(CashetError) -> ContentHash {
         try await store.resolveCommit(try HashPrefix(prefix))
     }
 
     /// The commit named by `hash` (a prefix is enough), with its function's source.
-    public func show(_ hash: String) async throws(CashetError) -> Commit {
+    public nonisolated(nonsending) func show(_ hash: String) async throws(CashetError) -> Commit {
         let full = try await resolve(hash)
         guard let commit = try await store.commit(full) else {
             throw CashetError(.notFound, "commit \(full.hex) disappeared while being read")
@@ -23,7 +23,7 @@ extension Client {
     }
 
     /// The serialized output of the commit named by `hash`.
-    public func get(_ hash: String) async throws(CashetError) -> [UInt8] {
+    public nonisolated(nonsending) func get(_ hash: String) async throws(CashetError) -> [UInt8] {
         let commit = try await show(hash)
         guard let output = commit.output else {
             throw CashetError(.notFound, "commit \(commit.hash.shortHex) failed and has no output: \(commit.error ?? "no error recorded")")
@@ -32,33 +32,33 @@ extension Client {
     }
 
     /// What differs between two commits.
-    public func diff(_ a: String, _ b: String) async throws(CashetError) -> CommitDiff {
+    public nonisolated(nonsending) func diff(_ a: String, _ b: String) async throws(CashetError) -> CommitDiff {
         CommitDiff(old: try await show(a), new: try await show(b))
     }
 
     /// Every commit of the same call (function and arguments) as `hash`, oldest first.
-    public func history(_ hash: String) async throws(CashetError) -> [Commit] {
+    public nonisolated(nonsending) func history(_ hash: String) async throws(CashetError) -> [Commit] {
         try await store.history(of: try await show(hash).fingerprint)
     }
 
     /// Deletes the commit named by `hash`, and its blob if nothing else references it.
-    public func rm(_ hash: String) async throws(CashetError) -> EvictionReport {
+    public nonisolated(nonsending) func rm(_ hash: String) async throws(CashetError) -> EvictionReport {
         try await store.deleteCommit(try await resolve(hash))
     }
 
     /// Removes commits created before `cutoff` and every blob no commit references.
-    public func gc(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
+    public nonisolated(nonsending) func gc(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
         try await store.evict(olderThan: cutoff)
     }
 
     /// Removes commits older than `days` days and unreferenced blobs.
-    public func gc(olderThanDays days: Double) async throws(CashetError) -> EvictionReport {
+    public nonisolated(nonsending) func gc(olderThanDays days: Double) async throws(CashetError) -> EvictionReport {
         guard days >= 0, days.isFinite else { throw CashetError(.invalidArgument, "--older-than must be a non-negative number of days, got \(days)") }
         return try await gc(olderThan: Date().addingTimeInterval(-days * 86_400))
     }
 
     /// Store-wide counters (O(1)).
-    public func stats() async throws(CashetError) -> StoreStats {
+    public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         try await store.stats()
     }
 }

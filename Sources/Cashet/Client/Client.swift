@@ -31,7 +31,7 @@ public final class Client: Sendable {
     }
 
     /// Releases the store.
-    public func close() async { await store.close() }
+    public nonisolated(nonsending) func close() async { await store.close() }
 
     /// Returns the cached result of `function(inputs…)`, running it only on a miss.
     ///
@@ -43,7 +43,7 @@ public final class Client: Sendable {
     ///   - tags: metadata recorded with a new commit; not part of the cache key.
     /// - Throws: `.executionFailed` (after recording a failed commit) when the function throws;
     ///   storage or serialization errors otherwise.
-    public func submit<each Input: CashetArgument, each Argument, Output>(
+    public nonisolated(nonsending) func submit<each Input: CashetArgument, each Argument, Output>(
         _ function: CachedFunction<repeat each Argument, Output>,
         _ inputs: repeat each Input,
         cache: Bool? = nil,

@@ -25,12 +25,12 @@ public struct ResultRef<Value: Codable & Sendable>: Sendable, CashetArgument {
     }
 
     /// Loads and decodes the result.
-    public func load() async throws(CashetError) -> Value {
+    public nonisolated(nonsending) func load() async throws(CashetError) -> Value {
         try serializer.decode(Value.self, from: try await loadBytes())
     }
 
     /// Loads the serialized bytes of the result.
-    public func loadBytes() async throws(CashetError) -> [UInt8] {
+    public nonisolated(nonsending) func loadBytes() async throws(CashetError) -> [UInt8] {
         try await store.blob(hash)
     }
 
@@ -40,5 +40,5 @@ public struct ResultRef<Value: Codable & Sendable>: Sendable, CashetArgument {
 
     public var argumentDescription: String { "ResultRef(\(hash.hex))" }
 
-    public func resolvedValue() async throws(CashetError) -> Value { try await load() }
+    public nonisolated(nonsending) func resolvedValue() async throws(CashetError) -> Value { try await load() }
 }

@@ -33,12 +33,32 @@ private final class EncodingNode {
     }
     var content: Content = .empty
 
+    /// Encodes a primitive with static dispatch (the containers' concrete-type overloads).
+    func storePrimitive<P: BinaryPrimitive>(_ value: P) {
+        var writer = ByteWriter(capacity: 16)
+        value.writeBinary(to: &writer)
+        content = .bytes(writer.bytes)
+    }
+
+    /// Arrays of primitives are written in one pass (same bytes as the generic path).
+    func storePrimitiveArray<E: BinaryPrimitive>(_ elements: [E]) {
+        var writer = ByteWriter(capacity: 2 + elements.count * 9)
+        writer.appendTag(.array)
+        writer.appendVarint(UInt64(elements.count))
+        for element in elements { element.writeBinary(to: &writer) }
+        content = .bytes(writer.bytes)
+    }
+
     /// Encodes `value` into this node.
     func store<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
-        if let primitive = value as? any BinaryPrimitive {
-            var writer = ByteWriter(capacity: 16)
-            primitive.writeBinary(to: &writer)
-            content = .bytes(writer.bytes)
+        if T.self == [Double].self {
+            storePrimitiveArray(value as! [Double])
+        } else if T.self == [Int].self {
+            storePrimitiveArray(value as! [Int])
+        } else if T.self == [String].self {
+            storePrimitiveArray(value as! [String])
+        } else if let primitive = value as? any BinaryPrimitive {
+            storePrimitive(primitive)
         } else if let unordered = value as? any UnorderedEncodable, let (width, groups) = unordered.unorderedGroups() {
             var encoded: [[UInt8]] = []
             encoded.reserveCapacity(groups.count)
@@ -156,20 +176,20 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
         try nodes.child(key.stringValue).store(value, codingPath: codingPath + [key])
     }
 
-    mutating func encode(_ value: Bool, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: String, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try store(value, forKey: key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try store(value, forKey: key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: String, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { nodes.child(key.stringValue).storePrimitive(value) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(nodes: nodes.child(key.stringValue).keyedNodes(), codingPath: codingPath + [key]))
@@ -199,20 +219,20 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
         try nodes.append().store(value, codingPath: codingPath + [IndexKey(count)])
     }
 
-    mutating func encode(_ value: Bool) throws { try store(value) }
-    mutating func encode(_ value: String) throws { try store(value) }
-    mutating func encode(_ value: Double) throws { try store(value) }
-    mutating func encode(_ value: Float) throws { try store(value) }
-    mutating func encode(_ value: Int) throws { try store(value) }
-    mutating func encode(_ value: Int8) throws { try store(value) }
-    mutating func encode(_ value: Int16) throws { try store(value) }
-    mutating func encode(_ value: Int32) throws { try store(value) }
-    mutating func encode(_ value: Int64) throws { try store(value) }
-    mutating func encode(_ value: UInt) throws { try store(value) }
-    mutating func encode(_ value: UInt8) throws { try store(value) }
-    mutating func encode(_ value: UInt16) throws { try store(value) }
-    mutating func encode(_ value: UInt32) throws { try store(value) }
-    mutating func encode(_ value: UInt64) throws { try store(value) }
+    mutating func encode(_ value: Bool) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: String) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: Double) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: Float) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: Int) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: Int8) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: Int16) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: Int32) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: Int64) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: UInt) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: UInt8) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: UInt16) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: UInt32) throws { nodes.append().storePrimitive(value) }
+    mutating func encode(_ value: UInt64) throws { nodes.append().storePrimitive(value) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(nodes: nodes.append().keyedNodes(), codingPath: codingPath))
@@ -235,18 +255,18 @@ private struct SingleNodeContainer: SingleValueEncodingContainer {
 
     private func store<T: Encodable>(_ value: T) throws { try node.store(value, codingPath: codingPath) }
 
-    mutating func encode(_ value: Bool) throws { try store(value) }
-    mutating func encode(_ value: String) throws { try store(value) }
-    mutating func encode(_ value: Double) throws { try store(value) }
-    mutating func encode(_ value: Float) throws { try store(value) }
-    mutating func encode(_ value: Int) throws { try store(value) }
-    mutating func encode(_ value: Int8) throws { try store(value) }
-    mutating func encode(_ value: Int16) throws { try store(value) }
-    mutating func encode(_ value: Int32) throws { try store(value) }
-    mutating func encode(_ value: Int64) throws { try store(value) }
-    mutating func encode(_ value: UInt) throws { try store(value) }
-    mutating func encode(_ value: UInt8) throws { try store(value) }
-    mutating func encode(_ value: UInt16) throws { try store(value) }
-    mutating func encode(_ value: UInt32) throws { try store(value) }
-    mutating func encode(_ value: UInt64) throws { try store(value) }
+    mutating func encode(_ value: Bool) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: String) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: Double) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: Float) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: Int) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: Int8) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: Int16) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: Int32) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: Int64) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: UInt) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: UInt8) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: UInt16) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: UInt32) throws { node.storePrimitive(value) }
+    mutating func encode(_ value: UInt64) throws { node.storePrimitive(value) }
 }

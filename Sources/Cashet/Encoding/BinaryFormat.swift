@@ -41,10 +41,11 @@ protocol BinaryPrimitive {
 }
 
 extension ByteReader {
-    /// Reads a tag and checks it is one of `expected`.
-    mutating func expectTag(_ expected: BinaryTag..., for type: Any.Type) throws -> BinaryTag {
+    /// Reads a tag and checks it is `expected` (or `alternative`). Not variadic: this runs for
+    /// every value decoded, and a variadic parameter allocates an array per call.
+    mutating func expectTag(_ expected: BinaryTag, or alternative: BinaryTag? = nil, for type: Any.Type) throws -> BinaryTag {
         let raw = try readByte()
-        guard let tag = BinaryTag(rawValue: raw), expected.contains(tag) else {
+        guard let tag = BinaryTag(rawValue: raw), tag == expected || tag == alternative else {
             throw DecodingError.typeMismatch(type, .init(codingPath: [], debugDescription: "expected \(type) but found binary tag 0x\(String(raw, radix: 16)) at byte \(offset - 1)"))
         }
         return tag
@@ -108,7 +109,7 @@ extension ByteWriter {
 extension Bool: BinaryPrimitive {
     func writeBinary(to writer: inout ByteWriter) { writer.appendTag(self ? .true : .false) }
     static func readBinary(from reader: inout ByteReader) throws -> Bool {
-        try reader.expectTag(.true, .false, for: Bool.self) == .true
+        try reader.expectTag(.true, or: .false, for: Bool.self) == .true
     }
 }
 

@@ -52,10 +52,11 @@ struct ByteWriter {
 struct ByteReader {
     let bytes: [UInt8]
     private(set) var offset: Int
-    /// Names what is being read, for error messages ("commit record", "blob").
-    let what: String
+    /// Names what is being read, for error messages ("commit record", "blob metadata").
+    /// Static on purpose: building a label on every read would cost more than the read.
+    let what: StaticString
 
-    init(_ bytes: [UInt8], offset: Int = 0, what: String) {
+    init(_ bytes: [UInt8], offset: Int = 0, what: StaticString) {
         self.bytes = bytes
         self.offset = offset
         self.what = what
@@ -115,7 +116,9 @@ struct ByteReader {
     mutating func readString() throws(CashetError) -> String {
         let count = try readLength()
         let raw = try readBytes(count)
-        guard let string = String(validating: raw, as: UTF8.self) else {
+        // ASCII is valid UTF-8 and needs no validation pass (keys, labels, most text).
+        let decoded = raw.allSatisfy { $0 < 0x80 } ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
+        guard let string = decoded else {
             throw CashetError(.corruptData, "\(what) has invalid UTF-8 at byte \(offset - count)")
         }
         return string

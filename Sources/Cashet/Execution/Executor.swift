@@ -4,7 +4,7 @@
 /// decides *how* the body runs (in this task, in a pool, in a child process, …).
 public protocol Executor: Sendable {
     /// Runs `body` for `task` and returns its result (or throws what it threw).
-    func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output
+    nonisolated(nonsending) func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output
 }
 
 /// Runs each body directly in the calling task: no thread hop, no copy.
@@ -12,7 +12,7 @@ public struct LocalExecutor: Executor {
     /// Creates the executor.
     public init() {}
 
-    public func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output {
+    public nonisolated(nonsending) func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output {
         try await body()
     }
 }

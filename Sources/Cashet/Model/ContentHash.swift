@@ -18,7 +18,12 @@ public struct ContentHash: Hashable, Comparable, Sendable, CustomStringConvertib
         guard bytes.count == Self.byteCount else {
             throw CashetError(.invalidHash, "a content hash has 32 bytes, got \(bytes.count)")
         }
-        self = Array(bytes).withUnsafeBytes { ContentHash(unchecked: $0) }
+        // Contiguous inputs (arrays, slices) are read in place; others are copied once.
+        if let hash = bytes.withContiguousStorageIfAvailable({ ContentHash(unchecked: UnsafeRawBufferPointer($0)) }) {
+            self = hash
+        } else {
+            self = Array(bytes).withUnsafeBytes { ContentHash(unchecked: $0) }
+        }
     }
 
     /// Parses 64 hex characters.
@@ -33,10 +38,13 @@ public struct ContentHash: Hashable, Comparable, Sendable, CustomStringConvertib
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(32)
-        for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
+        append(to: &out)
         return out
+    }
+
+    /// Appends the 32 raw bytes.
+    func append(to out: inout [UInt8]) {
+        withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) { out.append(contentsOf: $0) }
     }
 
     /// 64 lowercase hex characters.

@@ -24,7 +24,13 @@ public struct Fingerprint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// 64 bytes: function hash then arguments hash (the LMDB key).
-    var bytes: [UInt8] { functionHash.bytes + argumentsHash.bytes }
+    var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        functionHash.append(to: &out)
+        argumentsHash.append(to: &out)
+        return out
+    }
 
     init(bytes: ArraySlice<UInt8>) throws(CashetError) {
         guard bytes.count == 64 else { throw CashetError(.corruptData, "a fingerprint has 64 bytes, got \(bytes.count)") }

@@ -35,35 +35,35 @@ public struct CommitDraft: Sendable, Hashable {
 public protocol Store: Sendable {
     /// Stores bytes as a content-addressed blob (a no-op if present). A blob that no commit
     /// references is removed by the next `evict`.
-    func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef
+    nonisolated(nonsending) func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef
     /// The bytes of a blob; throws `.notFound` if absent.
-    func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8]
+    nonisolated(nonsending) func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8]
     /// Atomically stores `output` (if any) and a new commit whose parent is the fingerprint's
     /// current head, and makes it the new head.
-    func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit
+    nonisolated(nonsending) func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit
     /// The commit with this hash, or nil.
-    func commit(_ hash: ContentHash) async throws(CashetError) -> Commit?
+    nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit?
     /// The newest commit of a fingerprint, reduced to what a cache hit needs.
-    func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead?
+    nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead?
     /// Commits matching `query`, newest first.
-    func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit]
+    nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit]
     /// Every commit of a fingerprint, oldest first.
-    func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit]
+    nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit]
     /// The one commit whose hash starts with `prefix`; `.notFound` or `.ambiguousHash` otherwise.
-    func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash
+    nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash
     /// Store-wide counters.
-    func stats() async throws(CashetError) -> StoreStats
+    nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats
     /// Removes commits created before `cutoff`, then blobs nothing references.
-    func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport
+    nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport
     /// Removes one commit (and its blob if nothing else references it).
-    func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
+    nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
     /// Releases resources; later calls fail with `.closed`.
-    func close() async
+    nonisolated(nonsending) func close() async
 }
 
 extension Store {
     /// The newest commit of a fingerprint (the original's `find_by_fingerprint`).
-    public func latestCommit(for fingerprint: Fingerprint) async throws(CashetError) -> Commit? {
+    public nonisolated(nonsending) func latestCommit(for fingerprint: Fingerprint) async throws(CashetError) -> Commit? {
         guard let head = try await head(for: fingerprint) else { return nil }
         return try await commit(head.commit)
     }

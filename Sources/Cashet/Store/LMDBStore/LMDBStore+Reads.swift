@@ -1,7 +1,7 @@
 import Foundation
 
 extension LMDBStore {
-    public func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead? {
+    public nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead? {
         try readHead(fingerprint)
     }
 
@@ -13,7 +13,7 @@ extension LMDBStore {
         return try StoreRecords.decodeHead(raw)
     }
 
-    public func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8] {
+    public nonisolated(nonsending) func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8] {
         try readBlob(hash)
     }
 
@@ -39,7 +39,7 @@ extension LMDBStore {
         return bytes
     }
 
-    public func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
+    public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
         try reading("reading commit \(hash.shortHex)") { txn in try loadCommit(hash, txn) }
     }
 
@@ -51,7 +51,7 @@ extension LMDBStore {
         return try StoreRecords.decodeCommit(hash: hash, raw, source: source)
     }
 
-    public func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
+    public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
         try reading("listing commits") { txn in
             let limit = query.limit ?? Int.max
             guard limit > 0 else { return [] }
@@ -88,7 +88,7 @@ extension LMDBStore {
         }
     }
 
-    public func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
+    public nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
         try reading("reading the history of \(fingerprint)") { txn in
             var result: [Commit] = []
             try txn.withCursor(tables.history) { cursor in
@@ -104,7 +104,7 @@ extension LMDBStore {
         }
     }
 
-    public func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
+    public nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
         let candidates = try reading("resolving hash prefix \(prefix)") { txn in
             var found: [ContentHash] = []
             try txn.withCursor(tables.commits) { cursor in
@@ -127,7 +127,7 @@ extension LMDBStore {
         }
     }
 
-    public func stats() async throws(CashetError) -> StoreStats {
+    public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         try reading("reading store statistics") { txn in
             let counters = try txn.get(tables.meta, Self.countersKey).map { bytes throws(CashetError) in try StoreRecords.Counters(bytes) } ?? .init()
             func edge(_ operation: LMDBCursorOperation) throws -> Date? {

@@ -20,7 +20,7 @@ extension LMDBStore {
         return PreparedBlob(ref: ref, stored: [StoreRecords.BlobEncoding.raw.rawValue] + bytes)
     }
 
-    public func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef {
+    public nonisolated(nonsending) func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef {
         let blob = try prepareBlob(bytes)
         return try writing("storing blob \(blob.ref.hash.shortHex)") { txn in
             var counters = try readCounters(txn)
@@ -33,7 +33,7 @@ extension LMDBStore {
         }
     }
 
-    public func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit {
+    public nonisolated(nonsending) func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit {
         try validate(draft)
         var draft = draft
         draft.createdAt = StoreRecords.normalized(draft.createdAt)
@@ -57,7 +57,7 @@ extension LMDBStore {
         }
     }
 
-    public func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {
+    public nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {
         try writing("deleting commit \(hash.shortHex)") { txn in
             var counters = try readCounters(txn)
             let report = try removeCommit(hash, txn, &counters)
@@ -66,7 +66,7 @@ extension LMDBStore {
         }
     }
 
-    public func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
+    public nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
         let cutoffBytes = StoreRecords.timeBytes(cutoff)
         var report = EvictionReport()
         // Batches keep each write transaction (and the dirty pages it holds) bounded.

@@ -159,5 +159,5 @@ public final class LMDBStore: Store {
         do { return try env.write(body) } catch { throw Self.wrap(error, action()) }
     }
 
-    public func close() async {}
+    public nonisolated(nonsending) func close() async {}
 }

@@ -72,7 +72,15 @@ enum StoreRecords {
 
     /// Decodes a commit record; `source` comes from the function table (stored once per function).
     static func decodeCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
-        var r = ByteReader(bytes, what: "commit \(hash.shortHex)")
+        do {
+            return try decodeCommitRecord(hash: hash, bytes, source: source)
+        } catch {
+            throw CashetError(.corruptData, "commit \(hash.hex) cannot be read: \(error.message)")
+        }
+    }
+
+    private static func decodeCommitRecord(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
+        var r = ByteReader(bytes, what: "commit record")
         let version = try r.readByte()
         guard version == recordVersion else {
             throw CashetError(.corruptData, "commit \(hash.shortHex) has record version \(version), expected \(recordVersion)")

@@ -1,0 +1,32 @@
+// swift-tools-version:6.1
+// Benchmarks live in their own package so the library never depends on the benchmark harness.
+// Run from this directory: swift package --disable-sandbox benchmark --no-progress
+import PackageDescription
+
+let package = Package(
+    name: "CashetBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        // Only the MallocInterposer trait: the default traits pull in a package not mirrored here.
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CashetBenchmarks",
+            dependencies: [
+                .product(name: "Cashet", package: "main"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/CashetBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // A plain driver of the hit path for profilers (callgrind instruction counts, perf).
+        .executableTarget(
+            name: "CashetHotPath",
+            dependencies: [.product(name: "Cashet", package: "main")],
+            path: "Sources/CashetHotPath"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

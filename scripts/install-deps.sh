@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the C libraries cashet links against (Debian/Ubuntu), only when missing.
+set -euo pipefail
+
+packages=(liblmdb-dev libzstd-dev libxxhash-dev pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "cashet needs: ${missing[*]} (lmdb, zstd, xxhash development files and pkg-config); install them with your package manager" >&2
+    exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
