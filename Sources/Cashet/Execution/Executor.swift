@@ -7,7 +7,10 @@ public protocol Executor: Sendable {
     nonisolated(nonsending) func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output
 }
 
-/// Runs each body directly in the calling task: no thread hop, no copy.
+/// Runs each body in the calling task, as an ordinary `await` of it.
+///
+/// The body is a plain (`@concurrent`) async closure, so a miss runs the user's work on the
+/// global concurrent executor rather than on the caller's actor; hits never get this far.
 public struct LocalExecutor: Executor {
     /// Creates the executor.
     public init() {}
