@@ -40,6 +40,24 @@ struct CanonicalEncodingTests {
         #expect(try serializer.encode(try serializer.decode(Nested.self, from: bytes)) == bytes)
     }
 
+    @Test("the canonical format is pinned: changing it would invalidate every existing cache")
+    func goldenBytes() throws {
+        let encoder = BinaryEncoder()
+        // keyed(2) "a" → signed zig-zag(-2)=3, "b" → signed zig-zag(1)=2, sorted by key
+        #expect(try encoder.encode(["b": 1, "a": -2]) == [0x09, 2, 1, 0x61, 0x03, 3, 1, 0x62, 0x03, 2])
+        // unordered(width 1, 2 elements) sorted by encoded bytes: "x" < "y"
+        #expect(try encoder.encode(Set(["y", "x"])) == [0x0A, 1, 2, 0x06, 1, 0x78, 0x06, 1, 0x79])
+        #expect(try encoder.encode(Double.nan) == [0x05, 0, 0, 0, 0, 0, 0, 0xF8, 0x7F])
+        #expect(try encoder.encode(UInt16(300)) == [0x04, 0xAC, 0x02])
+        #expect(try encoder.encode([true, false]) == [0x08, 2, 0x02, 0x01])
+        #expect(try encoder.encode(Optional<Int>.none) == [0x00])
+        let call = CachedFunction("golden", version: "1") { (x: Int, s: String) in x }
+        // Both halves computed independently (Python hashlib): sha256(b"cashet.named\0golden\01")
+        // and sha256(bytes([2, 0x03, 14, 0x06, 5]) + b"seven").
+        #expect(try call.fingerprint(7, "seven").description ==
+            "8fe693e0e1ae26f2964caeac73d92ddb4165d757514e85398bb5d4b62c929654:852201b00e108c0d07b6611f910b8fdb809738dfac19c604d0e6f59c328be0d4")
+    }
+
     @Test("dictionaries and sets encode the same whatever their insertion order")
     func orderIndependence() throws {
         var forward: [String: Int] = [:], backward: [String: Int] = [:]

@@ -51,20 +51,18 @@ extension ByteReader {
         return tag
     }
 
-    mutating func readSignedInteger<T: FixedWidthInteger & SignedInteger>(_ type: T.Type) throws -> T {
-        _ = try expectTag(.signed, for: T.self)
-        let value = try readSignedVarint()
-        guard let exact = T(exactly: value) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(value) does not fit \(T.self)"))
+    /// Reads an integer of any width; signed and unsigned integers have their own tags.
+    mutating func readInteger<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+        let exact: T?
+        if T.isSigned {
+            _ = try expectTag(.signed, for: T.self)
+            exact = T(exactly: try readSignedVarint())
+        } else {
+            _ = try expectTag(.unsigned, for: T.self)
+            exact = T(exactly: try readVarint())
         }
-        return exact
-    }
-
-    mutating func readUnsignedInteger<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) throws -> T {
-        _ = try expectTag(.unsigned, for: T.self)
-        let value = try readVarint()
-        guard let exact = T(exactly: value) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(value) does not fit \(T.self)"))
+        guard let exact else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the stored integer does not fit \(T.self)"))
         }
         return exact
     }
@@ -166,35 +164,31 @@ extension Data: BinaryPrimitive {
     }
 }
 
-/// Signed integers of every width share one tag, so `Int32(3)` and `Int(3)` encode alike.
-protocol SignedBinaryInteger: BinaryPrimitive, FixedWidthInteger, SignedInteger {}
-extension SignedBinaryInteger {
+/// Integers of every width share one tag per signedness, so `Int32(3)` and `Int(3)` encode
+/// alike (`UInt(3)` does not).
+protocol IntegerBinaryPrimitive: BinaryPrimitive, FixedWidthInteger {}
+extension IntegerBinaryPrimitive {
     func writeBinary(to writer: inout ByteWriter) {
-        writer.appendTag(.signed)
-        writer.appendSignedVarint(Int64(self))
+        if Self.isSigned {
+            writer.appendTag(.signed)
+            writer.appendSignedVarint(Int64(self))
+        } else {
+            writer.appendTag(.unsigned)
+            writer.appendVarint(UInt64(self))
+        }
     }
-    static func readBinary(from reader: inout ByteReader) throws -> Self { try reader.readSignedInteger(Self.self) }
+    static func readBinary(from reader: inout ByteReader) throws -> Self { try reader.readInteger(Self.self) }
 }
-extension Int: SignedBinaryInteger {}
-extension Int8: SignedBinaryInteger {}
-extension Int16: SignedBinaryInteger {}
-extension Int32: SignedBinaryInteger {}
-extension Int64: SignedBinaryInteger {}
-
-/// Unsigned integers of every width share one tag.
-protocol UnsignedBinaryInteger: BinaryPrimitive, FixedWidthInteger, UnsignedInteger {}
-extension UnsignedBinaryInteger {
-    func writeBinary(to writer: inout ByteWriter) {
-        writer.appendTag(.unsigned)
-        writer.appendVarint(UInt64(self))
-    }
-    static func readBinary(from reader: inout ByteReader) throws -> Self { try reader.readUnsignedInteger(Self.self) }
-}
-extension UInt: UnsignedBinaryInteger {}
-extension UInt8: UnsignedBinaryInteger {}
-extension UInt16: UnsignedBinaryInteger {}
-extension UInt32: UnsignedBinaryInteger {}
-extension UInt64: UnsignedBinaryInteger {}
+extension Int: IntegerBinaryPrimitive {}
+extension Int8: IntegerBinaryPrimitive {}
+extension Int16: IntegerBinaryPrimitive {}
+extension Int32: IntegerBinaryPrimitive {}
+extension Int64: IntegerBinaryPrimitive {}
+extension UInt: IntegerBinaryPrimitive {}
+extension UInt8: IntegerBinaryPrimitive {}
+extension UInt16: IntegerBinaryPrimitive {}
+extension UInt32: IntegerBinaryPrimitive {}
+extension UInt64: IntegerBinaryPrimitive {}
 
 /// Collections whose iteration order is not part of their value.
 ///
