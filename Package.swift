@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-syntax.git", from: "603.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -36,6 +37,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Normalization and identity hashing of Swift source: no macro plumbing, used by the
+        // macro and the build-tool plugin, tested on strings.
+        .target(
+            name: "CashetIdentity",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftParser", package: "swift-syntax"),
+            ]
+        ),
         .executableTarget(
             name: "CashetCLI",
             dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -48,6 +58,10 @@ let package = Package(
         .executableTarget(
             name: "CashetTestHelper",
             dependencies: ["Cashet"]
+        ),
+        .testTarget(
+            name: "CashetIdentityTests",
+            dependencies: ["CashetIdentity", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "CashetTests",
