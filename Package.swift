@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -6,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Cashet", targets: ["Cashet"]),
+        .plugin(name: "CashetIdentityPlugin", targets: ["CashetIdentityPlugin"]),
         .executable(name: "cashet", targets: ["CashetCLI"]),
         .executable(name: "cashet-demo", targets: ["CashetDemo"]),
     ],
@@ -33,7 +35,7 @@ let package = Package(
         .target(
             name: "Cashet",
             dependencies: [
-                "CCashetLMDB", "CCashetZstd", "CCashetXXHash",
+                "CCashetLMDB", "CCashetZstd", "CCashetXXHash", "CashetMacros",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -46,6 +48,25 @@ let package = Package(
                 .product(name: "SwiftParser", package: "swift-syntax"),
             ]
         ),
+        .macro(
+            name: "CashetMacros",
+            dependencies: [
+                "CashetIdentity",
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ]
+        ),
+        // Hashes a target's functions and their call graph at build time; targets that use
+        // @Cached apply it (see README).
+        .executableTarget(
+            name: "CashetIdentityTool",
+            dependencies: ["CashetIdentity"]
+        ),
+        .plugin(
+            name: "CashetIdentityPlugin",
+            capability: .buildTool(),
+            dependencies: ["CashetIdentityTool"]
+        ),
         .executableTarget(
             name: "CashetCLI",
             dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -57,15 +78,24 @@ let package = Package(
         // A small program the tests run as a real second process (restarts, cross-process hashing).
         .executableTarget(
             name: "CashetTestHelper",
-            dependencies: ["Cashet"]
+            dependencies: ["Cashet"],
+            plugins: ["CashetIdentityPlugin"]
         ),
         .testTarget(
             name: "CashetIdentityTests",
             dependencies: ["CashetIdentity", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
+            name: "CashetMacrosTests",
+            dependencies: [
+                "CashetMacros",
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+            ]
+        ),
+        .testTarget(
             name: "CashetTests",
-            dependencies: ["Cashet", "CashetTestHelper", "CashetCLI"]
+            dependencies: ["Cashet", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"],
+            plugins: ["CashetIdentityPlugin"]
         ),
     ],
     swiftLanguageModes: [.v6]

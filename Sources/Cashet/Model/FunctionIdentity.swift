@@ -20,7 +20,17 @@ public struct FunctionIdentity: Hashable, Sendable {
         self.hash = SHA256Hasher.hash(Array("cashet.named\0".utf8), Array(name.utf8), [0], Array(version.utf8))
     }
 
-    /// An identity whose hash was computed elsewhere (from normalized source, by the macro).
+    /// An identity derived from source, as `@Cached` generates it: the hash covers the
+    /// normalized source of the function, the hash of the same-module helpers it reaches, and
+    /// `version`.
+    public init(name: String, sourceHash: String, helpersHash: String, version: String, source: String) {
+        self.name = name
+        self.version = version
+        self.source = source
+        self.hash = SHA256Hasher.hash(Array("cashet.source\0".utf8), Array(sourceHash.utf8), [0], Array(helpersHash.utf8), [0], Array(version.utf8))
+    }
+
+    /// An identity whose hash was computed elsewhere.
     public init(name: String, hash: ContentHash, source: String?, version: String = "") {
         self.name = name
         self.version = version

@@ -1,0 +1,29 @@
+/// Caches a function by its *code*: generates `$name`, a ``CachedFunction`` to pass to
+/// ``Client/submit(_:_:cache:tags:)``.
+///
+/// ```swift
+/// @Cached
+/// func expensiveTransform(_ data: [Double], scale: Double) -> [Double] { data.map { $0 * scale } }
+///
+/// let ref = try await client.submit($expensiveTransform, [1, 2, 3], 2.0)
+/// ```
+///
+/// The identity is the SHA-256 of the function's normalized source (comments, doc comments
+/// and whitespace ignored), of every same-module function it reaches (found by the
+/// `CashetIdentityPlugin` build-tool plugin, which the target must apply), and of `version`.
+/// Bump `version` when behaviour changes in ways the source does not show (captured state,
+/// other modules, data files). Functions in a type give `static let $name`; instance methods
+/// take the receiver as their first argument. The plugin warns at compile time when the
+/// function (or a helper) reads a module-level or static `var`; `allowMutableState: true`
+/// silences that on purpose.
+@attached(peer, names: prefixed(`$`))
+public macro Cached(name: String? = nil, version: String = "", tags: [String: String] = [:], cache: Bool = true, allowMutableState: Bool = false) =
+    #externalMacro(module: "CashetMacros", type: "CachedMacro")
+
+/// Not API: a compile-time check emitted by `@Cached` that an argument type is encodable.
+@inlinable @inline(__always)
+public func _requireCashetValue<T: CashetValue>(_ type: T.Type) {}
+
+/// Not API: a compile-time check emitted by `@Cached` that a result type is storable.
+@inlinable @inline(__always)
+public func _requireCashetResult<T: Codable & Sendable>(_ type: T.Type) {}
