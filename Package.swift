@@ -73,7 +73,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "CashetDemo",
-            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            plugins: ["CashetIdentityPlugin"]
         ),
         // A small program the tests run as a real second process (restarts, cross-process hashing).
         .executableTarget(

@@ -3,6 +3,41 @@ import Cashet
 import Foundation
 import Synchronization
 
+/// What one chunk computes: a small summary of 1,024 generated samples.
+struct ChunkSummary: Codable, Sendable {
+    var chunk: Int
+    var mean: Double
+    var maximum: Double
+    var checksum: UInt64
+}
+
+/// How many chunks really ran in this process (a `let` of an atomic: not cached state).
+let chunkExecutions = Atomic<Int>(0)
+
+/// One chunk of the pipeline. Its identity is its source (and `nextSample`'s), so editing
+/// either re-runs every chunk, while editing a comment does not.
+@Cached
+func processChunk(_ chunk: Int, salt: String) -> ChunkSummary {
+    chunkExecutions.add(1, ordering: .relaxed)
+    var state = UInt64(truncatingIfNeeded: chunk) &* 0x9E37_79B9_7F4A_7C15 | 1
+    var sum = 0.0, maximum = -Double.infinity, checksum: UInt64 = 0
+    for _ in 0..<1024 {
+        let sample = nextSample(&state)
+        sum += sample
+        maximum = max(maximum, sample)
+        checksum &+= state
+    }
+    return ChunkSummary(chunk: chunk, mean: sum / 1024, maximum: maximum, checksum: checksum)
+}
+
+/// xorshift64: the next pseudo-random sample in 0..<100.
+func nextSample(_ state: inout UInt64) -> Double {
+    state ^= state << 13
+    state ^= state >> 7
+    state ^= state << 17
+    return Double(state % 10_000) / 100
+}
+
 /// A chunked incremental pipeline: N chunks, each one cached call; K of them change per run.
 ///
 /// Run it twice on one store: the first run executes every chunk, the second only the K
@@ -16,34 +51,12 @@ struct CashetDemo: AsyncParsableCommand {
     @Option(help: "How many chunks change on this run (they get a fresh salt).") var changed = 10
     @Flag(help: "Print one JSON object.") var json = false
 
-    /// What one chunk computes: a small summary of 1,024 generated samples.
-    struct ChunkSummary: Codable, Sendable {
-        var chunk: Int
-        var mean: Double
-        var maximum: Double
-        var checksum: UInt64
-    }
-
     func validate() throws {
         guard chunks >= 0 else { throw ValidationError("--chunks must be zero or more") }
         guard (0...chunks).contains(changed) else { throw ValidationError("--changed must be between 0 and --chunks") }
     }
 
     func run() async throws {
-        let executions = Atomic<Int>(0)
-        let processChunk = CachedFunction("process_chunk", version: "1") { (chunk: Int, salt: String) -> ChunkSummary in
-            executions.add(1, ordering: .relaxed)
-            var state = UInt64(truncatingIfNeeded: chunk) &* 0x9E37_79B9_7F4A_7C15 | 1
-            var sum = 0.0, maximum = -Double.infinity, checksum: UInt64 = 0
-            for _ in 0..<1024 {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                let sample = Double(state % 10_000) / 100
-                sum += sample
-                maximum = max(maximum, sample)
-                checksum &+= state
-            }
-            return ChunkSummary(chunk: chunk, mean: sum / 1024, maximum: maximum, checksum: checksum)
-        }
         do {
             let client = try Client(path: store)
             let runSalt = UUID().uuidString
@@ -51,12 +64,12 @@ struct CashetDemo: AsyncParsableCommand {
             var hits = 0
             let elapsed = try await clock.measure {
                 for chunk in 0..<chunks {
-                    let ref = try await client.submit(processChunk, chunk, chunk < changed ? runSalt : "")
+                    let ref = try await client.submit($processChunk, chunk, chunk < changed ? runSalt : "")
                     if ref.wasCached { hits += 1 }
                 }
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            let executed = executions.load(ordering: .relaxed)
+            let executed = chunkExecutions.load(ordering: .relaxed)
             if json {
                 print("{\"chunks\":\(chunks),\"executed\":\(executed),\"hits\":\(hits),\"seconds\":\(String(format: "%.6f", seconds)),\"store\":\"\(store)\"}")
             } else {
