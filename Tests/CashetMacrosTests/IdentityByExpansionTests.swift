@@ -9,7 +9,11 @@ import Testing
 /// Expands `@Cached` on `source` and returns the `sourceHash:` the expansion carries.
 private func expandedSourceHash(_ source: String) throws -> String {
     let file = Parser.parse(source: source)
-    let expanded = file.expand(macros: ["Cached": CachedMacro.self], in: BasicMacroExpansionContext()).description
+    let context = BasicMacroExpansionContext()
+    let expanded = file.expand(
+        macros: ["Cached": CachedMacro.self],
+        contextGenerator: { BasicMacroExpansionContext(sharingWith: context, lexicalContext: $0.allMacroLexicalContexts()) }
+    ).description
     let marker = "sourceHash: \""
     let start = try #require(expanded.range(of: marker)).upperBound
     return String(expanded[start...].prefix(64))
