@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Cashet", targets: ["Cashet"]),
+        .library(name: "CashetMacros", targets: ["CashetMacros"]),
         .plugin(name: "CashetIdentityPlugin", targets: ["CashetIdentityPlugin"]),
         .executable(name: "cashet", targets: ["CashetCLI"]),
         .executable(name: "cashet-demo", targets: ["CashetDemo"]),
@@ -35,7 +36,7 @@ let package = Package(
         .target(
             name: "Cashet",
             dependencies: [
-                "CCashetLMDB", "CCashetZstd", "CCashetXXHash", "CashetMacros",
+                "CCashetLMDB", "CCashetZstd", "CCashetXXHash",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -48,8 +49,13 @@ let package = Package(
                 .product(name: "SwiftParser", package: "swift-syntax"),
             ]
         ),
-        .macro(
+        // @Cached, kept out of `Cashet` so the runtime builds without swift-syntax.
+        .target(
             name: "CashetMacros",
+            dependencies: ["Cashet", "CashetMacroPlugin"]
+        ),
+        .macro(
+            name: "CashetMacroPlugin",
             dependencies: [
                 "CashetIdentity",
                 .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
@@ -73,13 +79,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "CashetDemo",
-            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            plugins: ["CashetIdentityPlugin"]
+            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A small program the tests run as a real second process (restarts, cross-process hashing).
         .executableTarget(
             name: "CashetTestHelper",
-            dependencies: ["Cashet"],
+            dependencies: ["CashetMacros"],
             plugins: ["CashetIdentityPlugin"]
         ),
         .testTarget(
@@ -89,13 +94,13 @@ let package = Package(
         .testTarget(
             name: "CashetMacrosTests",
             dependencies: [
-                "CashetMacros",
+                "CashetMacroPlugin",
                 .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
             ]
         ),
         .testTarget(
             name: "CashetTests",
-            dependencies: ["Cashet", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"],
+            dependencies: ["Cashet", "CashetMacros", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"],
             plugins: ["CashetIdentityPlugin"]
         ),
     ],

@@ -1,4 +1,4 @@
-import Cashet
+import CashetMacros
 import Foundation
 
 // A second process for the tests: prints fingerprints and runs cached calls against a store

@@ -1,5 +1,5 @@
 import CashetIdentity
-import CashetMacros
+import CashetMacroPlugin
 import SwiftSyntaxMacroExpansion
 import SwiftSyntaxMacrosGenericTestSupport
 import Testing
@@ -39,9 +39,9 @@ struct CachedMacroTests {
                 tags: ["team": "ml"],
                 cache: true
             ) { (p0: [Double], p1: Double) in
-                Cashet._requireCashetValue(([Double]).self)
-                Cashet._requireCashetValue((Double).self)
-                Cashet._requireCashetResult(([Double]).self)
+                CashetMacros._requireCashetValue(([Double]).self)
+                CashetMacros._requireCashetValue((Double).self)
+                CashetMacros._requireCashetResult(([Double]).self)
                 return try await scale(p0, by: p1)
             }
             """)
@@ -73,8 +73,8 @@ struct CachedMacroTests {
                     tags: [:],
                     cache: true
                 ) { (p0: Int) in
-                    Cashet._requireCashetValue((Int).self)
-                    Cashet._requireCashetResult((Int).self)
+                    CashetMacros._requireCashetValue((Int).self)
+                    CashetMacros._requireCashetResult((Int).self)
                     return Geometry.area(p0)
                 }
             }
@@ -107,9 +107,9 @@ struct CachedMacroTests {
                     tags: [:],
                     cache: true
                 ) { (receiver: Meter, p0: Double) in
-                    Cashet._requireCashetValue(Meter.self)
-                    Cashet._requireCashetValue((Double).self)
-                    Cashet._requireCashetResult((Double).self)
+                    CashetMacros._requireCashetValue(Meter.self)
+                    CashetMacros._requireCashetValue((Double).self)
+                    CashetMacros._requireCashetResult((Double).self)
                     return receiver.scaled(by: p0)
                 }
             }

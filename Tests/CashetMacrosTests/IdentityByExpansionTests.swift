@@ -1,4 +1,4 @@
-import CashetMacros
+import CashetMacroPlugin
 import Foundation
 import SwiftParser
 import SwiftSyntax

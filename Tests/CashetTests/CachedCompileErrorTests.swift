@@ -11,7 +11,7 @@ private func typecheck(_ source: String) throws -> ProcessResult {
     let build = Products.directory.path
     var arguments = ["swiftc", "-typecheck", "-swift-version", "6", "-I", build + "/Modules"]
     for module in ["CCashetLMDB", "CCashetZstd", "CCashetXXHash"] { arguments += ["-I", "\(packageRoot)/Sources/\(module)"] }
-    arguments += ["-load-plugin-executable", "\(build)/CashetMacros-tool#CashetMacros", file]
+    arguments += ["-load-plugin-executable", "\(build)/CashetMacroPlugin-tool#CashetMacroPlugin", file]
     return try Products.run("/usr/bin/env", arguments)
 }
 
@@ -21,35 +21,35 @@ struct CachedCompileErrorTests {
 
     @Test("a parameter type that is not encodable fails to compile, naming the type")
     func nonEncodableParameter() throws {
-        let result = try typecheck("import Cashet\nstruct Opaque { var handle: Int }\n" + Self.plugin + "@Cached func measure(_ thing: Opaque) -> Int { thing.handle }\n")
+        let result = try typecheck("import CashetMacros\nstruct Opaque { var handle: Int }\n" + Self.plugin + "@Cached func measure(_ thing: Opaque) -> Int { thing.handle }\n")
         #expect(result.status != 0)
         #expect(result.stderr.contains("requires that 'Opaque' conform to 'CashetValue'"), "\(result.stderr)")
     }
 
     @Test("a result type that is not Codable fails to compile, naming the type")
     func nonCodableResult() throws {
-        let result = try typecheck("import Cashet\nstruct Opaque { var handle: Int }\n" + Self.plugin + "@Cached func measure(_ x: Int) -> Opaque { Opaque(handle: x) }\n")
+        let result = try typecheck("import CashetMacros\nstruct Opaque { var handle: Int }\n" + Self.plugin + "@Cached func measure(_ x: Int) -> Opaque { Opaque(handle: x) }\n")
         #expect(result.status != 0)
         #expect(result.stderr.contains("'Opaque' conform to"), "\(result.stderr)")
     }
 
     @Test("a stored property is rejected by the compiler with the macro's message")
     func storedProperty() throws {
-        let result = try typecheck("import Cashet\n@Cached var total = 0\n")
+        let result = try typecheck("import CashetMacros\n@Cached var total = 0\n")
         #expect(result.status != 0)
         #expect(result.stderr.contains("@Cached can only be applied to a function declaration, not to the property 'total'"), "\(result.stderr)")
     }
 
     @Test("a target without CashetIdentityPlugin fails with a message that names it")
     func missingPlugin() throws {
-        let result = try typecheck("import Cashet\n@Cached func measure(_ x: Int) -> Int { x }\n")
+        let result = try typecheck("import CashetMacros\n@Cached func measure(_ x: Int) -> Int { x }\n")
         #expect(result.status != 0)
         #expect(result.stderr.contains("cannot find '__CashetIdentityPlugin' in scope"), "\(result.stderr)")
     }
 
     @Test("a correct function type-checks cleanly")
     func cleanFunction() throws {
-        let result = try typecheck("import Cashet\n" + Self.plugin + "@Cached func measure(_ x: [Int]) async throws -> [String: Int] { [\"n\": x.count] }\n")
+        let result = try typecheck("import CashetMacros\n" + Self.plugin + "@Cached func measure(_ x: [Int]) async throws -> [String: Int] { [\"n\": x.count] }\n")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stderr.contains("warning"), "\(result.stderr)")
     }

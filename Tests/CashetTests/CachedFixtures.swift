@@ -1,4 +1,4 @@
-import Cashet
+import CashetMacros
 import Foundation
 
 // Functions cached with @Cached; CashetIdentityPlugin hashes this target, so editing a helper

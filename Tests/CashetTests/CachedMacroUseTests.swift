@@ -1,4 +1,4 @@
-import Cashet
+import CashetMacros
 import Foundation
 import Testing
 

@@ -1,5 +1,9 @@
+// The @Cached macro, in its own module so that the runtime (`Cashet`) builds without
+// swift-syntax: a release build of swift-syntax takes ~20 minutes on a 2-core machine.
+@_exported import Cashet
+
 /// Caches a function by its *code*: generates `$name`, a ``CachedFunction`` to pass to
-/// ``Client/submit(_:_:cache:tags:)``.
+/// `Client.submit`.
 ///
 /// ```swift
 /// @Cached
@@ -18,7 +22,7 @@
 /// silences that on purpose.
 @attached(peer, names: prefixed(`$`))
 public macro Cached(name: String? = nil, version: String = "", tags: [String: String] = [:], cache: Bool = true, allowMutableState: Bool = false) =
-    #externalMacro(module: "CashetMacros", type: "CachedMacro")
+    #externalMacro(module: "CashetMacroPlugin", type: "CachedMacro")
 
 /// Not API: a compile-time check emitted by `@Cached` that an argument type is encodable.
 @inlinable @inline(__always)

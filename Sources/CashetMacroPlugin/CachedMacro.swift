@@ -139,15 +139,15 @@ public struct CachedMacro: PeerMacro {
             var checks: [String] = []
             if let receiver {
                 closureParameters.append("receiver: \(receiver)")
-                checks.append("Cashet._requireCashetValue(\(receiver).self)")
+                checks.append("CashetMacros._requireCashetValue(\(receiver).self)")
             }
             var callArguments: [String] = []
             for (index, parameter) in parameters.enumerated() {
                 closureParameters.append("p\(index): \(parameter.type)")
-                checks.append("Cashet._requireCashetValue((\(parameter.type)).self)")
+                checks.append("CashetMacros._requireCashetValue((\(parameter.type)).self)")
                 callArguments.append((parameter.label.map { "\($0): " } ?? "") + "p\(index)")
             }
-            checks.append("Cashet._requireCashetResult((\(result)).self)")
+            checks.append("CashetMacros._requireCashetResult((\(result)).self)")
             let callee = receiver != nil ? "receiver.\(name)" : (typeName.map { "\($0).\(name)" } ?? name)
             let effects = (isThrowing ? "try " : "") + (isAsync ? "await " : "")
             let genericArguments = ([receiver].compactMap { $0 } + parameters.map(\.type) + [result]).joined(separator: ", ")
