@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .library(name: "Cashet", targets: ["Cashet"]),
         .library(name: "CashetMacros", targets: ["CashetMacros"]),
+        // Temp directories, counters and subprocess runners shared by the two test packages.
+        .library(name: "CashetTestSupport", targets: ["CashetTestSupport"]),
         .plugin(name: "CashetIdentityPlugin", targets: ["CashetIdentityPlugin"]),
         .executable(name: "cashet", targets: ["CashetCLI"]),
         .executable(name: "cashet-demo", targets: ["CashetDemo"]),
@@ -82,10 +84,10 @@ let package = Package(
             dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A small program the tests run as a real second process (restarts, cross-process hashing).
+        .target(name: "CashetTestSupport"),
         .executableTarget(
             name: "CashetTestHelper",
-            dependencies: ["CashetMacros"],
-            plugins: ["CashetIdentityPlugin"]
+            dependencies: ["Cashet"]
         ),
         .testTarget(
             name: "CashetIdentityTests",
@@ -100,8 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CashetTests",
-            dependencies: ["Cashet", "CashetMacros", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"],
-            plugins: ["CashetIdentityPlugin"]
+            dependencies: ["Cashet", "CashetMacros", "CashetTestSupport", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,8 @@ let package = Package(
     name: "CashetBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        // `name:` makes `package: "cashet"` work whatever the checkout's folder is called.
+        .package(name: "cashet", path: ".."),
         // Only the MallocInterposer trait: the default traits pull in a package not mirrored here.
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -15,7 +16,7 @@ let package = Package(
         .executableTarget(
             name: "CashetBenchmarks",
             dependencies: [
-                .product(name: "Cashet", package: "main"),
+                .product(name: "Cashet", package: "cashet"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/CashetBenchmarks",
@@ -24,7 +25,7 @@ let package = Package(
         // A plain driver of the hit path for profilers (callgrind instruction counts, perf).
         .executableTarget(
             name: "CashetHotPath",
-            dependencies: [.product(name: "Cashet", package: "main")],
+            dependencies: [.product(name: "Cashet", package: "cashet")],
             path: "Sources/CashetHotPath"
         ),
     ],

@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift --version
 swift test
+# @Cached as users apply it (macro + build-tool plugin), in its own package: see its Package.swift.
+swift test --package-path IntegrationTests

@@ -1,4 +1,4 @@
-import CashetMacros
+import Cashet
 import Foundation
 
 // A second process for the tests: prints fingerprints and runs cached calls against a store
@@ -6,7 +6,6 @@ import Foundation
 //
 //   cashet-test-helper fingerprint            → canonical hashes of fixed dictionary/set/float args
 //   cashet-test-helper submit STORE N LOGFILE → submits square(N); appends "ran N" to LOGFILE when it executes
-//   cashet-test-helper identity                → the @Cached identity hash of sharedIdentityProbe
 
 struct Payload: CashetValue, Hashable {
     var name: String
@@ -58,12 +57,7 @@ case "submit":
     } catch {
         fail("\(error)")
     }
-case "identity":
-    print($sharedIdentityProbe.identity.hash.hex)
 default:
-    fail("unknown command; use fingerprint, submit or identity")
+    fail("unknown command; use fingerprint or submit")
 }
 
-/// The same text is in the tests' CachedFixtures.swift: two targets, built separately, must agree.
-@Cached
-func sharedIdentityProbe(_ x: Int) -> Int { x * 3 + 1 }

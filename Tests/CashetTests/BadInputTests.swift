@@ -1,4 +1,5 @@
 @testable import Cashet
+import CashetTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import CashetTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import Cashet
+import CashetTestSupport
 import Foundation
 import Testing
 
@@ -156,5 +157,20 @@ struct ClientTests {
         #expect(commit.output == ObjectRef(hash: ref.hash, size: ref.size))
         let bytes = try await ref.loadBytes()
         #expect(try await fixture.client.get(ref.commit.hex) == bytes)
+    }
+
+    @Test("cashet show prints the function's name, version and original source")
+    func cliShowsSource() async throws {
+        let fixture = try Fixture()
+        let source = "@Cached(version: \"3\")\nfunc area(_ side: Int) -> Int {\n    side * side // squared\n}"
+        let identity = FunctionIdentity(name: "area", sourceHash: "abc", helpersHash: "def", version: "3", source: source)
+        let ref = try await fixture.client.submit(CachedFunction(identity: identity) { (side: Int) in side * side }, 4)
+        let shown = try Products.cashet("--store", fixture.storePath, "show", String(ref.commit.hex.prefix(10)))
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("function    area (version 3)"))
+        #expect(shown.stdout.contains("identity    \(identity.hash.hex)"))
+        #expect(shown.stdout.contains("source\n" + source + "\n"))
+        let json = try Products.cashet("--store", fixture.storePath, "show", ref.commit.hex, "--json")
+        #expect(json.stdout.contains("\"source\":\"@Cached(version: \\\"3\\\")\\nfunc area"))
     }
 }

@@ -1,4 +1,5 @@
 import Cashet
+import CashetTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,6 @@
 import CashetMacros
+import CashetTestSupport
+import CashetTestSupport
 import Foundation
 
 // Functions cached with @Cached; CashetIdentityPlugin hashes this target, so editing a helper

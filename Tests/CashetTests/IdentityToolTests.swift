@@ -1,55 +1,6 @@
-import CashetMacros
+import CashetTestSupport
 import Foundation
 import Testing
-
-@Suite("@Cached in use (macro + build-tool plugin)", .serialized)
-struct CachedMacroUseTests {
-    @Test("client.submit($function, args…) runs once and then hits")
-    func submitGenerated() async throws {
-        let fixture = try Fixture()
-        let before = fixtureRuns.value
-        let ref = try await fixture.client.submit($expensiveTransform, [1, 2, 3], 2.0)
-        #expect(try await ref.load() == [2, 4, 6])
-        let again = try await fixture.client.submit($expensiveTransform, [1, 2, 3], 2.0)
-        #expect(again.wasCached && fixtureRuns.value == before + 1)
-        #expect($expensiveTransform.identity.name == "expensiveTransform")
-        #expect($expensiveTransform.identity.source?.contains("data.map { $0 * scale * unitFactor() }") == true)
-    }
-
-    @Test("static methods use their type; instance methods key on the receiver too")
-    func methods() async throws {
-        let fixture = try Fixture()
-        #expect(try await fixture.client.submit(Geometry.$area, 7).load() == 49)
-        #expect(Geometry.$area.identity.name == "Geometry.area" && Geometry.$area.tags == ["kind": "geometry"])
-        let two = try await fixture.client.submit(Meter.$scaled, Meter(value: 2), 3.0)
-        let three = try await fixture.client.submit(Meter.$scaled, Meter(value: 3), 3.0)
-        #expect(try await two.load() == 6)
-        #expect(try await three.load() == 9)
-        #expect(!three.wasCached)
-        #expect(try await fixture.client.submit(Meter.$scaled, Meter(value: 2), 3.0).wasCached)
-    }
-
-    @Test("cashet show prints the function's name and original source")
-    func showPrintsSource() async throws {
-        let fixture = try Fixture()
-        let ref = try await fixture.client.submit(Geometry.$area, 5)
-        let shown = try Products.cashet("--store", fixture.storePath, "show", String(ref.commit.hex.prefix(10)))
-        #expect(shown.status == 0, "\(shown.stderr)")
-        #expect(shown.stdout.contains("function    Geometry.area (version 1)"))
-        #expect(shown.stdout.contains("static func area(_ side: Int) -> Int { side * side }"))
-        #expect(shown.stdout.contains("identity    \(Geometry.$area.identity.hash.hex)"))
-    }
-
-    @Test("an unchanged function has the same identity in two separately built targets and two processes")
-    func identityAcrossBuilds() throws {
-        let first = try Products.run(Products.helper, ["identity"])
-        let second = try Products.run(Products.helper, ["identity"])
-        #expect(first.status == 0 && first.stdout == second.stdout)
-        #expect(first.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == $sharedIdentityProbe.identity.hash.hex)
-        // Different functions, different identities.
-        #expect($sharedIdentityProbe.identity.hash != $expensiveTransform.identity.hash)
-    }
-}
 
 @Suite("CashetIdentityTool (the build-tool plugin's program), run for real")
 struct IdentityToolTests {
@@ -63,7 +14,7 @@ struct IdentityToolTests {
             paths.append(path)
         }
         let output = directory.child("CashetIdentities.swift")
-        let result = try Products.run(Products.directory.appendingPathComponent("CashetIdentityTool").path, [output] + paths)
+        let result = try Products.run(Products.executable("CashetIdentityTool"), [output] + paths)
         #expect(result.status == 0, "\(result.stderr)")
         return try String(contentsOfFile: output, encoding: .utf8)
     }
