@@ -15,7 +15,7 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case notFound, ambiguousHash, invalidHash, notAStore, newerSchema
-            case storage, corruptData, serialization, invalidArgument, executionFailed, closed
+            case storage, corruptData, serialization, invalidArgument, executionFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -40,8 +40,6 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// The cached function threw; the failure was recorded as a failed commit.
         public static let executionFailed = Code(.executionFailed)
-        /// The store was closed.
-        public static let closed = Code(.closed)
 
         public var description: String {
             switch base {
@@ -55,7 +53,6 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
             case .serialization: "serialization error"
             case .invalidArgument: "invalid argument"
             case .executionFailed: "execution failed"
-            case .closed: "store closed"
             }
         }
     }

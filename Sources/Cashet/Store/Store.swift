@@ -57,7 +57,9 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport
     /// Removes one commit (and its blob if nothing else references it).
     nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
-    /// Releases resources; later calls fail with `.closed`.
+    /// Releases what the store holds that is not released when it is deinitialized (network
+    /// connections, for instance). ``LMDBStore`` needs nothing here: its environment closes
+    /// when the last reference to it goes away.
     nonisolated(nonsending) func close() async
 }
 
