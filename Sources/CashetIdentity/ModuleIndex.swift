@@ -40,6 +40,9 @@ public struct ModuleIndex: Sendable {
     public private(set) var functions: [FunctionSummary] = []
     /// Every module-level and static mutable variable found.
     public private(set) var mutableGlobals: [MutableGlobal] = []
+    /// Call edges resolve by base name: kept up to date by `add`, not rebuilt per query.
+    private var functionsByName: [String: [FunctionSummary]] = [:]
+    private var globalsByName: [String: [MutableGlobal]] = [:]
 
     /// An empty index.
     public init() {}
@@ -56,16 +59,17 @@ public struct ModuleIndex: Sendable {
         collector.walk(tree)
         functions += collector.found
         mutableGlobals += collector.globals
+        for function in collector.found { functionsByName[function.name, default: []].append(function) }
+        for global in collector.globals { globalsByName[global.name, default: []].append(global) }
     }
 
     /// Mutable globals that `qualifiedName` or any helper it reaches refers to (by name, minus
     /// names the referring function declares itself), sorted. Their values are not in the key.
     public func mutableState(readBy qualifiedName: String) -> [MutableGlobal] {
-        let byName = Dictionary(grouping: mutableGlobals, by: \.name)
         let readers = functions.filter { $0.qualifiedName == qualifiedName } + helpers(of: qualifiedName)
         var found = Set<MutableGlobal>()
         for function in readers {
-            for name in function.references { found.formUnion(byName[name] ?? []) }
+            for name in function.references { found.formUnion(globalsByName[name] ?? []) }
         }
         return found.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
     }
@@ -73,14 +77,13 @@ public struct ModuleIndex: Sendable {
     /// The functions reachable from `qualifiedName` through references (not including the
     /// function itself), sorted. Cycles and recursion are fine: this is plain reachability.
     public func helpers(of qualifiedName: String) -> [FunctionSummary] {
-        let byName = Dictionary(grouping: functions, by: \.name)
         let start = functions.filter { $0.qualifiedName == qualifiedName }
         var seen = Set(start)
         var queue = start
         var reached: [FunctionSummary] = []
         while let next = queue.popLast() {
             for name in next.references {
-                for callee in byName[name] ?? [] where !seen.contains(callee) {
+                for callee in functionsByName[name] ?? [] where !seen.contains(callee) {
                     seen.insert(callee)
                     reached.append(callee)
                     queue.append(callee)

@@ -38,26 +38,32 @@ private func primitiveValue<P: BinaryPrimitive, T>(_ primitive: P.Type, as type:
 
 /// Arrays of primitives decode straight into a pre-sized array (same bytes as the generic path).
 private func primitiveArray<E: BinaryPrimitive, T>(_ element: E.Type, as type: T.Type, _ bytes: [UInt8], _ offset: Int, _ path: CodingPath) throws -> (T, Int) {
-    var reader = ByteReader(bytes, offset: offset, what: "encoded array")
-    do {
+    try withCodingPath(path.keys) {
+        var reader = ByteReader(bytes, offset: offset, what: "encoded array")
         _ = try reader.expectTag(.array, for: [E].self)
         let count = try reader.readLength()  // bounded by the bytes left, so reserving is safe
         var result: [E] = []
         result.reserveCapacity(count)
         for _ in 0..<count { result.append(try E.readBinary(from: &reader)) }
         return (result as! T, reader.offset)  // callers checked that [E] is T
-    } catch let error as DecodingError {
-        throw error.at(path.keys)
     }
 }
 
 /// Reads a primitive with static dispatch: the containers' concrete-type overloads come here
 /// directly, so the common fields of a struct cost no dynamic cast.
 private func readPrimitive<P: BinaryPrimitive>(_ type: P.Type, bytes: [UInt8], offset: Int, codingPath: @autoclosure () -> [any CodingKey]) throws -> (value: P, end: Int) {
-    var reader = ByteReader(bytes, offset: offset, what: "encoded value")
-    do {
+    try withCodingPath(codingPath()) {
+        var reader = ByteReader(bytes, offset: offset, what: "encoded value")
         let value = try P.readBinary(from: &reader)
         return (value, reader.offset)
+    }
+}
+
+/// Runs a primitive read and reports any failure as a `DecodingError` at `codingPath` (built
+/// only on failure): truncation surfaces from `ByteReader` as a `CashetError`.
+private func withCodingPath<R>(_ codingPath: @autoclosure () -> [any CodingKey], _ body: () throws -> R) throws -> R {
+    do {
+        return try body()
     } catch let error as DecodingError {
         throw error.at(codingPath())
     } catch {
