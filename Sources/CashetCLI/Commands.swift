@@ -13,7 +13,7 @@ struct StatsCommand: StoreCommand {
         if json {
             print(Output.json([
                 "commits": stats.commits, "completed": stats.completed, "failed": stats.failed,
-                "functions": stats.functions, "blobs": stats.blobs,
+                "functions": stats.functions, "blobs": stats.blobs, "file_blobs": stats.fileBlobs,
                 "logical_bytes": stats.logicalBytes, "stored_bytes": stats.storedBytes, "disk_bytes": stats.diskBytes,
                 "oldest": Output.iso(stats.oldest), "newest": Output.iso(stats.newest),
             ]))
@@ -23,7 +23,7 @@ struct StatsCommand: StoreCommand {
         let rows: [(String, String)] = [
             ("commits", "\(stats.commits) (\(stats.completed) completed, \(stats.failed) failed)"),
             ("functions", "\(stats.functions)"),
-            ("blobs", "\(stats.blobs)"),
+            ("blobs", "\(stats.blobs) (\(stats.fileBlobs) in files)"),
             ("blob bytes", "\(Output.size(stats.logicalBytes)) logical, \(Output.size(stats.storedBytes)) stored (\(ratio))"),
             ("on disk", Output.size(stats.diskBytes)),
             ("oldest", stats.oldest.map { "\(Output.isoString($0)) (\(Output.relative($0)))" } ?? "-"),
@@ -95,14 +95,8 @@ struct GetCommand: StoreCommand {
     @Option(name: .short, help: "Write to this file instead of stdout.") var output: String?
 
     func run(client: Client) async throws {
-        let bytes = try await client.get(hash)
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
-                throw CashetError(.storage, "cannot write \(output)")
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(bytes))
-        }
+        // Streams: a large result never has to fit in memory twice.
+        try await client.get(hash, to: output ?? "/dev/stdout")
     }
 }
 
@@ -146,5 +140,45 @@ struct GCCommand: StoreCommand {
     func run(client: Client) async throws {
         let report = try await client.gc(olderThanDays: olderThan)
         print("removed \(report.commitsRemoved) commit(s) and \(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) freed")
+    }
+}
+
+struct FsckCommand: StoreCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fsck",
+        abstract: "Verify every result (SHA-256, size) and reference; exit 3 when damaged.",
+        discussion: "With --repair, removes commits whose result cannot be trusted, leftover files and orphan records, and fixes counts; a valid result is never deleted.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Remove what cannot be trusted and fix counts.") var repair = false
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run(client: Client) async throws {
+        let report = try await client.fsck(repair: repair)
+        let damaged = repair ? !report.unrepaired.isEmpty : report.foundDamage
+        if json {
+            func objects(_ problems: [IntegrityReport.Problem]) -> [[String: Any]] {
+                problems.map { ["kind": $0.kind.rawValue, "subject": $0.subject, "detail": $0.detail, "damage": $0.kind.isDamage] }
+            }
+            print(Output.json([
+                "commits_checked": report.commitsChecked, "blobs_checked": report.blobsChecked,
+                "bytes_verified": report.bytesVerified, "files_checked": report.filesChecked,
+                "problems": objects(report.problems), "repairs": report.repairs, "unrepaired": objects(report.unrepaired),
+                "damaged": damaged,
+            ]))
+        } else {
+            print("checked \(report.commitsChecked) commit(s), \(report.blobsChecked) blob(s) (\(Output.size(report.bytesVerified)) verified), \(report.filesChecked) file(s)")
+            for problem in report.problems {
+                print("\(problem.kind.isDamage ? "damage " : "garbage") \(Output.padded(problem.kind.rawValue, 24)) \(problem.subject): \(problem.detail)")
+            }
+            for repair in report.repairs { print("repaired \(repair)") }
+            for problem in report.unrepaired { print("still damaged \(problem.kind.rawValue) \(problem.subject): \(problem.detail)") }
+            if damaged {
+                print(repair ? "the store is still damaged" : "the store is damaged; `cashet fsck --repair` removes what cannot be trusted")
+            } else {
+                print(report.problems.isEmpty ? "no problems found" : (repair ? "repaired" : "no damage (leftover files are removed by `cashet fsck --repair`)"))
+            }
+        }
+        if damaged { throw ExitCode(3) }
     }
 }

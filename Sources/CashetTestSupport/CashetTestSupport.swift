@@ -76,3 +76,44 @@ public enum Products {
         return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
+
+/// Deterministic test data: the same seed gives the same bytes in every process.
+public enum TestPayload {
+    /// Bytes that compress well (text-like, repeating structure with varying numbers).
+    public static func compressible(_ count: Int, seed: UInt64) -> [UInt8] {
+        var generator = SplitMix64(seed)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 64)
+        while bytes.count < count {
+            bytes.append(contentsOf: "{\"row\":\(bytes.count),\"value\":\(generator.next() % 1000),\"label\":\"sample\"}\n".utf8)
+        }
+        return Array(bytes.prefix(count))
+    }
+
+    /// Bytes that do not compress (pseudo-random).
+    public static func incompressible(_ count: Int, seed: UInt64) -> [UInt8] {
+        var generator = SplitMix64(seed)
+        var bytes = [UInt8](repeating: 0, count: count)
+        for index in stride(from: 0, to: count, by: 8) {
+            var word = generator.next()
+            for offset in index..<min(index + 8, count) {
+                bytes[offset] = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+            }
+        }
+        return bytes
+    }
+
+    /// SplitMix64: tiny, fast, and the same on every platform.
+    struct SplitMix64 {
+        var state: UInt64
+        init(_ seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}

@@ -42,6 +42,6 @@ extension CachedFunction {
         for _ in repeat each inputs { count += 1 }
         arguments.writer.appendVarint(UInt64(count))
         for input in repeat each inputs { try input.writeCanonicalBytes(to: &arguments) }
-        return Fingerprint(functionHash: identity.hash, argumentsHash: SHA256Hasher.hash(arguments.bytes))
+        return Fingerprint(functionHash: identity.hash, argumentsHash: PrehashMemo.arguments.hash(arguments.bytes))
     }
 }

@@ -24,11 +24,27 @@ extension Client {
 
     /// The serialized output of the commit named by `hash`.
     public nonisolated(nonsending) func get(_ hash: String) async throws(CashetError) -> [UInt8] {
+        try await store.blob(try await output(of: hash).hash)
+    }
+
+    /// Writes the serialized output of the commit named by `hash` to the file at `path`
+    /// (created or truncated). Large results stream through a bounded buffer.
+    public nonisolated(nonsending) func get(_ hash: String, to path: String) async throws(CashetError) {
+        try await store.exportBlob(try await output(of: hash).hash, to: path)
+    }
+
+    private nonisolated(nonsending) func output(of hash: String) async throws(CashetError) -> ObjectRef {
         let commit = try await show(hash)
         guard let output = commit.output else {
             throw CashetError(.notFound, "commit \(commit.hash.shortHex) failed and has no output: \(commit.error ?? "no error recorded")")
         }
-        return try await store.blob(output.hash)
+        return output
+    }
+
+    /// Verifies every stored result (SHA-256, size) and every reference; with `repair`, removes
+    /// what cannot be trusted and fixes counts, never deleting a valid result.
+    public nonisolated(nonsending) func fsck(repair: Bool = false) async throws(CashetError) -> IntegrityReport {
+        try await store.check(repair: repair)
     }
 
     /// What differs between two commits.

@@ -95,6 +95,8 @@ public struct StoreStats: Hashable, Sendable, Codable {
     public var functions: Int
     /// Distinct blobs.
     public var blobs: Int
+    /// Of those, blobs kept as files (the rest are inline in the database).
+    public var fileBlobs: Int
     /// Sum of blob sizes before compression.
     public var logicalBytes: Int
     /// Sum of blob sizes as stored (after compression).
@@ -107,12 +109,14 @@ public struct StoreStats: Hashable, Sendable, Codable {
     public var newest: Date?
 
     /// Creates a stats value.
-    public init(commits: Int = 0, completed: Int = 0, failed: Int = 0, functions: Int = 0, blobs: Int = 0, logicalBytes: Int = 0, storedBytes: Int = 0, diskBytes: Int = 0, oldest: Date? = nil, newest: Date? = nil) {
+    public init(commits: Int = 0, completed: Int = 0, failed: Int = 0, functions: Int = 0, blobs: Int = 0, fileBlobs: Int = 0,
+                logicalBytes: Int = 0, storedBytes: Int = 0, diskBytes: Int = 0, oldest: Date? = nil, newest: Date? = nil) {
         self.commits = commits
         self.completed = completed
         self.failed = failed
         self.functions = functions
         self.blobs = blobs
+        self.fileBlobs = fileBlobs
         self.logicalBytes = logicalBytes
         self.storedBytes = storedBytes
         self.diskBytes = diskBytes

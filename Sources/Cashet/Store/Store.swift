@@ -57,6 +57,12 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport
     /// Removes one commit (and its blob if nothing else references it).
     nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
+    /// Writes a blob's bytes to the file at `path` (created or truncated). ``LMDBStore`` streams
+    /// large blobs with bounded memory; the default implementation loads, then writes.
+    nonisolated(nonsending) func exportBlob(_ hash: ContentHash, to path: String) async throws(CashetError)
+    /// Verifies every stored result and reference; with `repair`, removes what cannot be trusted
+    /// (never a valid result) and fixes counts. See ``IntegrityReport``.
+    nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport
     /// Releases what the store holds that is not released when it is deinitialized (network
     /// connections, for instance). ``LMDBStore`` needs nothing here: its environment closes
     /// when the last reference to it goes away.
@@ -64,6 +70,10 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, to path: String) async throws(CashetError) {
+        try PosixFile.replaceContents(of: path, with: try await blob(hash))
+    }
+
     /// The newest commit of a fingerprint (the original's `find_by_fingerprint`).
     public nonisolated(nonsending) func latestCommit(for fingerprint: Fingerprint) async throws(CashetError) -> Commit? {
         guard let head = try await head(for: fingerprint) else { return nil }

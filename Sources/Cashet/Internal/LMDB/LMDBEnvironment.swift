@@ -234,6 +234,17 @@ struct LMDBTransaction {
         defer { mdb_cursor_close(cursor) }
         return try body(LMDBCursor(cursor: cursor, path: path))
     }
+
+    /// Calls `body` with every entry of `db` in key order (every duplicate, in DUPSORT tables).
+    func forEach(_ db: LMDBDatabase, _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws {
+        try withCursor(db) { cursor in
+            var entry = try cursor.move(.first)
+            while let current = entry {
+                try body(current.key, current.value)
+                entry = try cursor.move(.next)
+            }
+        }
+    }
 }
 
 /// Cursor positioning operations used by the store.

@@ -17,28 +17,6 @@ extension LMDBStore {
         try readBlob(hash)
     }
 
-    func readBlob(_ hash: ContentHash) throws(CashetError) -> [UInt8] {
-        let key = hash.bytes
-        let found = try reading("reading blob \(hash.shortHex)") { txn -> ([UInt8], [UInt8])? in
-            guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else { return nil }
-            return (stored, info)
-        }
-        guard let (stored, infoBytes) = found else { throw CashetError(.notFound, "no blob \(hash.hex) in \(path)") }
-        let info = try StoreRecords.BlobInfo(infoBytes)
-        guard let first = stored.first, let encoding = StoreRecords.BlobEncoding(rawValue: first) else {
-            throw CashetError(.corruptData, "blob \(hash.hex) has an unknown encoding")
-        }
-        let bytes: [UInt8]
-        switch encoding {
-        case .raw: bytes = Array(stored.dropFirst())
-        case .zstd: bytes = try Zstd.decompress(stored.dropFirst(), expectedSize: info.size)
-        }
-        guard bytes.count == info.size else {
-            throw CashetError(.corruptData, "blob \(hash.hex) has \(bytes.count) bytes, its metadata says \(info.size)")
-        }
-        return bytes
-    }
-
     public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
         try reading("reading commit \(hash.shortHex)") { txn in try loadCommit(hash, txn) }
     }
@@ -137,7 +115,7 @@ extension LMDBStore {
             }
             return StoreStats(
                 commits: counters.commits, completed: counters.completed, failed: counters.failed,
-                functions: counters.functions, blobs: counters.blobs,
+                functions: counters.functions, blobs: counters.blobs, fileBlobs: counters.fileBlobs,
                 logicalBytes: counters.logicalBytes, storedBytes: counters.storedBytes,
                 diskBytes: env.usedBytes, oldest: try edge(.first), newest: try edge(.last))
         }

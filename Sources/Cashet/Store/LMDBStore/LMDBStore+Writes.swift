@@ -1,35 +1,10 @@
 import Foundation
 
 extension LMDBStore {
-    /// A blob hashed and (maybe) compressed before the write transaction, to keep it short.
-    struct PreparedBlob {
-        let ref: ObjectRef
-        /// Encoding byte + payload, as the `blobs` table holds it.
-        let stored: [UInt8]
-    }
-
-    func prepareBlob(_ bytes: [UInt8]) throws(CashetError) -> PreparedBlob {
-        let ref = ObjectRef(hash: SHA256Hasher.hash(bytes), size: bytes.count)
-        if bytes.count >= configuration.compressionThreshold {
-            let compressed = try Zstd.compress(bytes, level: configuration.compressionLevel)
-            // Keep the compressed form only when it saves at least an eighth.
-            if compressed.count < bytes.count - bytes.count / 8 {
-                return PreparedBlob(ref: ref, stored: [StoreRecords.BlobEncoding.zstd.rawValue] + compressed)
-            }
-        }
-        return PreparedBlob(ref: ref, stored: [StoreRecords.BlobEncoding.raw.rawValue] + bytes)
-    }
-
     public nonisolated(nonsending) func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef {
-        let blob = try prepareBlob(bytes)
-        return try writing("storing blob \(blob.ref.hash.shortHex)") { txn in
-            var counters = try readCounters(txn)
-            if try txn.get(tables.blobInfo, blob.ref.hash.bytes) == nil {
-                try insertBlob(blob, references: 0, txn, &counters)
-                try txn.put(tables.unreferenced, blob.ref.hash.bytes, [])
-                try txn.put(tables.meta, Self.countersKey, counters.bytes)
-            }
-            return blob.ref
+        try writing(storing: bytes, "storing a blob of \(bytes.count) bytes") { txn, blob, state in
+            try retainBlob(blob!, references: 0, txn, &state)
+            return blob!.ref
         }
     }
 
@@ -37,12 +12,10 @@ extension LMDBStore {
         try validate(draft)
         var draft = draft
         draft.createdAt = StoreRecords.normalized(draft.createdAt)
-        let blob = try output.map { bytes throws(CashetError) in try prepareBlob(bytes) }
-        return try writing("recording a commit of \(draft.task.functionName)") { txn in
-            var counters = try readCounters(txn)
-            if let blob { try retainBlob(blob, txn, &counters) }
+        return try writing(storing: output, "recording a commit of \(draft.task.functionName)") { txn, blob, state in
+            if let blob { try retainBlob(blob, references: 1, txn, &state) }
             if try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
-                counters.functions += 1
+                state.counters.functions += 1
             }
             let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
             let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parent)
@@ -51,19 +24,13 @@ extension LMDBStore {
             try txn.put(tables.commits, commit.hash.bytes, record)
             try setHead(commit, txn)
             for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
-            counters.count(commit.status, +1)
-            try txn.put(tables.meta, Self.countersKey, counters.bytes)
+            state.counters.count(commit.status, +1)
             return commit
         }
     }
 
     public nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {
-        try writing("deleting commit \(hash.shortHex)") { txn in
-            var counters = try readCounters(txn)
-            let report = try removeCommit(hash, txn, &counters)
-            try txn.put(tables.meta, Self.countersKey, counters.bytes)
-            return report
-        }
+        try writingRemovals("deleting commit \(hash.shortHex)") { txn, state in try removeCommit(hash, txn, &state) }
     }
 
     public nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
@@ -71,7 +38,7 @@ extension LMDBStore {
         var report = EvictionReport()
         // Batches keep each write transaction (and the dirty pages it holds) bounded.
         while true {
-            let batch = try writing("evicting commits older than \(cutoff)") { txn -> EvictionReport in
+            let batch = try writingRemovals("evicting commits older than \(cutoff)") { txn, state -> EvictionReport in
                 var doomed: [ContentHash] = []
                 try txn.withCursor(tables.timeline) { cursor in
                     var entry = try cursor.move(.first)
@@ -80,10 +47,8 @@ extension LMDBStore {
                         entry = try cursor.move(.next)
                     }
                 }
-                var counters = try readCounters(txn)
                 var batchReport = EvictionReport()
-                for hash in doomed { batchReport = batchReport + (try removeCommit(hash, txn, &counters)) }
-                try txn.put(tables.meta, Self.countersKey, counters.bytes)
+                for hash in doomed { batchReport = batchReport + (try removeCommit(hash, txn, &state)) }
                 return batchReport
             }
             report = report + batch
@@ -94,7 +59,7 @@ extension LMDBStore {
 
     /// Removes blobs stored with `putBlob` that no commit ever came to reference.
     func sweepUnreferencedBlobs() throws(CashetError) -> EvictionReport {
-        try writing("sweeping unreferenced blobs") { txn in
+        try writingRemovals("sweeping unreferenced blobs") { txn, state in
             var hashes: [[UInt8]] = []
             try txn.withCursor(tables.unreferenced) { cursor in
                 var entry = try cursor.move(.first)
@@ -103,15 +68,13 @@ extension LMDBStore {
                     entry = try cursor.move(.next)
                 }
             }
-            var counters = try readCounters(txn)
             var report = EvictionReport()
             for key in hashes {
                 try txn.delete(tables.unreferenced, key)
                 guard let raw = try txn.get(tables.blobInfo, key) else { continue }
                 let info = try StoreRecords.BlobInfo(raw)
-                if info.references == 0 { report = report + (try dropBlob(key, info, txn, &counters)) }
+                if info.references == 0 { report = report + (try dropBlob(try ContentHash(bytes: key), info, txn, &state)) }
             }
-            try txn.put(tables.meta, Self.countersKey, counters.bytes)
             return report
         }
     }
@@ -152,52 +115,10 @@ extension LMDBStore {
         try txn.put(tables.heads, commit.fingerprint.bytes, StoreRecords.encodeHead(head))
     }
 
-    private func retainBlob(_ blob: PreparedBlob, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws {
-        let key = blob.ref.hash.bytes
-        guard let raw = try txn.get(tables.blobInfo, key) else {
-            try insertBlob(blob, references: 1, txn, &counters)
-            return
-        }
-        var info = try StoreRecords.BlobInfo(raw)
-        if info.references == 0 { try txn.delete(tables.unreferenced, key) }
-        info.references += 1
-        try txn.put(tables.blobInfo, key, info.bytes)
-    }
-
-    private func insertBlob(_ blob: PreparedBlob, references: Int, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws {
-        let key = blob.ref.hash.bytes
-        try txn.put(tables.blobs, key, blob.stored)
-        try txn.put(tables.blobInfo, key, StoreRecords.BlobInfo(size: blob.ref.size, storedSize: blob.stored.count, references: references).bytes)
-        counters.blobs += 1
-        counters.logicalBytes += blob.ref.size
-        counters.storedBytes += blob.stored.count
-    }
-
-    private func releaseBlob(_ hash: ContentHash, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws -> EvictionReport {
-        let key = hash.bytes
-        guard let raw = try txn.get(tables.blobInfo, key) else { return EvictionReport() }
-        var info = try StoreRecords.BlobInfo(raw)
-        info.references -= 1
-        if info.references > 0 {
-            try txn.put(tables.blobInfo, key, info.bytes)
-            return EvictionReport()
-        }
-        return try dropBlob(key, info, txn, &counters)
-    }
-
-    private func dropBlob(_ key: [UInt8], _ info: StoreRecords.BlobInfo, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws -> EvictionReport {
-        try txn.delete(tables.blobs, key)
-        try txn.delete(tables.blobInfo, key)
-        counters.blobs -= 1
-        counters.logicalBytes -= info.size
-        counters.storedBytes -= info.storedSize
-        return EvictionReport(blobsRemoved: 1, bytesFreed: info.size)
-    }
-
     /// Removes a commit, its index rows, its head (falling back to the newest remaining commit of
     /// the fingerprint), its function record when it was the function's last commit, and its blob
     /// when it was the last reference.
-    private func removeCommit(_ hash: ContentHash, _ txn: LMDBTransaction, _ counters: inout StoreRecords.Counters) throws -> EvictionReport {
+    func removeCommit(_ hash: ContentHash, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> EvictionReport {
         guard let raw = try txn.get(tables.commits, hash.bytes) else { return EvictionReport() }
         let commit = try StoreRecords.decodeCommit(hash: hash, raw, source: nil)
         try txn.delete(tables.commits, hash.bytes)
@@ -206,23 +127,28 @@ extension LMDBStore {
         }
         let fingerprintKey = commit.fingerprint.bytes
         if let headBytes = try txn.get(tables.heads, fingerprintKey), try StoreRecords.decodeHead(headBytes).commit == hash {
-            let newest = try txn.withCursor(tables.history) { cursor -> [UInt8]? in
-                guard try cursor.move(.setKey, key: fingerprintKey) != nil else { return nil }
-                return try cursor.move(.lastDuplicate)?.value
-            }
-            if let newest, let previous = try txn.get(tables.commits, Array(newest[8...])) {
-                try setHead(try StoreRecords.decodeCommit(hash: try StoreRecords.commitHash(fromTimeKey: newest), previous, source: nil), txn)
-            } else {
-                try txn.delete(tables.heads, fingerprintKey)
-            }
+            try restoreHead(fingerprintKey, txn)
         }
         if try !functionHasCommits(commit.fingerprint.functionHash, txn) {
-            if try txn.delete(tables.sources, commit.fingerprint.functionHash.bytes) { counters.functions -= 1 }
+            if try txn.delete(tables.sources, commit.fingerprint.functionHash.bytes) { state.counters.functions -= 1 }
         }
-        counters.count(commit.status, -1)
+        state.counters.count(commit.status, -1)
         var report = EvictionReport(commitsRemoved: 1)
-        if let output = commit.output { report = report + (try releaseBlob(output.hash, txn, &counters)) }
+        if let output = commit.output { report = report + (try releaseBlob(output.hash, txn, &state)) }
         return report
+    }
+
+    /// Points a fingerprint's head at its newest remaining commit, or removes it when none is left.
+    func restoreHead(_ fingerprintKey: [UInt8], _ txn: LMDBTransaction) throws {
+        let newest = try txn.withCursor(tables.history) { cursor -> [UInt8]? in
+            guard try cursor.move(.setKey, key: fingerprintKey) != nil else { return nil }
+            return try cursor.move(.lastDuplicate)?.value
+        }
+        if let newest, let previous = try txn.get(tables.commits, Array(newest[8...])) {
+            try setHead(try StoreRecords.decodeCommit(hash: try StoreRecords.commitHash(fromTimeKey: newest), previous, source: nil), txn)
+        } else {
+            try txn.delete(tables.heads, fingerprintKey)
+        }
     }
 
     /// Whether any fingerprint of this function still has history (fingerprints start with it).

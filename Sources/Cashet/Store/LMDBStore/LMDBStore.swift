@@ -33,6 +33,11 @@ public final class LMDBStore: Store {
         public var compressionLevel: Int32 = 3
         /// Blobs of at least this many bytes are compressed when that saves space.
         public var compressionThreshold = 512
+        /// Blobs of at least this many bytes go to their own zstd (or raw) file in `objects/`
+        /// instead of inline LMDB values.
+        public var fileThreshold = 256 << 10
+        /// How many recent blob hashes the in-process XXH3 prehash memo keeps (0 turns it off).
+        public var prehashCapacity = 4096
         /// Initial memory-map size; the map doubles automatically when full.
         public var initialMapSize = 256 << 20
 
@@ -48,6 +53,10 @@ public final class LMDBStore: Store {
     let configuration: Configuration
     let env: LMDBEnvironment
     let tables: Tables
+    /// Large blobs' files.
+    let files: BlobFiles
+    /// SHA-256 of recently stored bytes, by XXH3-128.
+    let prehash: PrehashMemo
 
     /// The named sub-databases.
     struct Tables {
@@ -83,6 +92,8 @@ public final class LMDBStore: Store {
     public init(_ path: String, configuration: Configuration = Configuration()) throws(CashetError) {
         self.path = path
         self.configuration = configuration
+        files = BlobFiles(storePath: path, durable: configuration.durability == .durable)
+        prehash = PrehashMemo(capacity: configuration.prehashCapacity)
         let fresh = try Self.prepareDirectory(path, create: configuration.create && !configuration.readOnly)
         var options = LMDBOptions()
         options.readOnly = configuration.readOnly
@@ -100,6 +111,7 @@ public final class LMDBStore: Store {
                     try txn.put(tables.meta, Self.countersKey, StoreRecords.Counters().bytes)
                 }
             }
+            if !configuration.readOnly { try files.prepare() }
         } catch {
             throw Self.wrap(error, "opening the store at \(path)")
         }
@@ -116,7 +128,7 @@ public final class LMDBStore: Store {
             if files.fileExists(atPath: path + "/data.mdb") { return false }
             let entries = (try? files.contentsOfDirectory(atPath: path)) ?? []
             guard create else { throw CashetError(.notAStore, "\(path) is not a cashet store (it has no data.mdb)") }
-            guard entries.allSatisfy({ $0 == "lock.mdb" }) else {
+            guard entries.allSatisfy({ $0 == "lock.mdb" || $0 == "objects" }) else {
                 throw CashetError(.notAStore, "\(path) is a non-empty directory without a cashet store; refusing to create one there")
             }
             return true

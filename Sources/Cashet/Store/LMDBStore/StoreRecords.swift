@@ -29,8 +29,13 @@ enum StoreRecords {
         return try ContentHash(bytes: key[8..<40])
     }
 
+    /// Dates beyond ±292 years of 1970 (`Date.distantPast`, for one) clamp to the ends of the range.
     static func nanoseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000_000).rounded())
+        let nanoseconds = (date.timeIntervalSince1970 * 1_000_000_000).rounded()
+        if nanoseconds.isNaN { return 0 }
+        if nanoseconds >= 9.2e18 { return .max }
+        if nanoseconds <= -9.2e18 { return .min }
+        return Int64(nanoseconds)
     }
 
     static func date(nanoseconds: Int64) -> Date {
@@ -152,10 +157,41 @@ enum StoreRecords {
 
     // MARK: Blobs
 
-    /// How a blob's bytes are kept in the `blobs` table.
+    /// How a blob's bytes are kept: the first byte of its `blobs` table value.
     enum BlobEncoding: UInt8 {
+        /// The bytes follow.
         case raw = 0
+        /// A zstd frame of the bytes follows.
         case zstd = 1
+        /// The bytes are in `objects/`: a codec byte and the XXH3-64 of the bytes follow.
+        case file = 2
+    }
+
+    /// Where a blob's bytes are, decoded from its `blobs` table value.
+    enum BlobLocation {
+        case inline(BlobEncoding, ArraySlice<UInt8>)
+        case file(BlobFiles.Codec, checksum: UInt64)
+    }
+
+    static func encodeFileBlob(_ staged: BlobFiles.Staged) -> [UInt8] {
+        var w = ByteWriter(capacity: 10)
+        w.append(BlobEncoding.file.rawValue)
+        w.append(staged.codec.rawValue)
+        w.appendFixedLittleEndian(staged.checksum)
+        return w.bytes
+    }
+
+    static func decodeBlobLocation(_ stored: [UInt8], hash: ContentHash) throws(CashetError) -> BlobLocation {
+        guard let first = stored.first, let encoding = BlobEncoding(rawValue: first) else {
+            throw CashetError(.corruptData, "blob \(hash.hex) has an unknown encoding")
+        }
+        guard encoding == .file else { return .inline(encoding, stored[1...]) }
+        var r = ByteReader(stored, what: "blob file record")
+        _ = try r.readByte()
+        guard let codec = BlobFiles.Codec(rawValue: try r.readByte()) else {
+            throw CashetError(.corruptData, "blob \(hash.hex) names an unknown file codec")
+        }
+        return .file(codec, checksum: try r.readFixedLittleEndian())
     }
 
     /// Metadata of one blob: logical size, stored size, how many commits reference it.
@@ -190,10 +226,12 @@ enum StoreRecords {
 
     struct Counters: Equatable {
         var commits = 0, completed = 0, failed = 0, functions = 0, blobs = 0, logicalBytes = 0, storedBytes = 0
+        /// Blobs kept as files in `objects/` (the rest are inline). Absent in records written before files existed.
+        var fileBlobs = 0
 
         var bytes: [UInt8] {
-            var w = ByteWriter(capacity: 56)
-            for value in [commits, completed, failed, functions, blobs, logicalBytes, storedBytes] {
+            var w = ByteWriter(capacity: 64)
+            for value in [commits, completed, failed, functions, blobs, logicalBytes, storedBytes, fileBlobs] {
                 w.appendFixedLittleEndian(UInt64(bitPattern: Int64(value)))
             }
             return w.bytes
@@ -204,8 +242,12 @@ enum StoreRecords {
         init(_ bytes: [UInt8]) throws(CashetError) {
             var r = ByteReader(bytes, what: "store counters")
             var values: [Int] = []
-            for _ in 0..<7 { values.append(Int(Int64(bitPattern: try r.readFixedLittleEndian()))) }
-            (commits, completed, failed, functions, blobs, logicalBytes, storedBytes) = (values[0], values[1], values[2], values[3], values[4], values[5], values[6])
+            while values.count < 8 && (values.count < 7 || !r.isAtEnd) {
+                values.append(Int(Int64(bitPattern: try r.readFixedLittleEndian())))
+            }
+            if values.count == 7 { values.append(0) }
+            (commits, completed, failed, functions, blobs, logicalBytes, storedBytes, fileBlobs) =
+                (values[0], values[1], values[2], values[3], values[4], values[5], values[6], values[7])
         }
 
         mutating func count(_ status: CommitStatus, _ delta: Int) {

@@ -1,0 +1,94 @@
+import CCashetZstd
+
+/// Where streamed bytes go: a window to fill, then how much of it was filled.
+protocol ByteSink: ~Copyable {
+    /// Space for the next bytes; never empty while more bytes are expected.
+    mutating func window() throws(CashetError) -> UnsafeMutableRawBufferPointer
+    /// The first `count` bytes of the last window now hold data.
+    mutating func filled(_ count: Int) throws(CashetError)
+}
+
+/// Streaming zstd between memory and files through bounded buffers.
+extension Zstd {
+    /// Size of the bounded buffers used for streaming (compressed input or output).
+    static let streamBufferSize = 1 << 20
+
+    /// Compresses `input` into `file` as one frame recording its content size, writing through a
+    /// bounded buffer. Returns the compressed size, or nil when the first `probeSize` bytes do
+    /// not shrink by at least an eighth: then the caller stores the data raw instead.
+    static func compress(_ input: UnsafeRawBufferPointer, level: Int32, into file: borrowing PosixFile, probeSize: Int) throws(CashetError) -> Int? {
+        guard let context = ZSTD_createCCtx() else { throw CashetError(.storage, "zstd cannot allocate a compression context") }
+        defer { ZSTD_freeCCtx(context) }
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "setting the level")
+        try check(ZSTD_CCtx_setPledgedSrcSize(context, UInt64(input.count)), "setting the content size")
+        // Owned here and freed on every exit; zstd writes at most `size` bytes into it.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: streamBufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var source = ZSTD_inBuffer(src: input.baseAddress, size: 0, pos: 0)
+        var written = 0
+
+        /// Feeds input up to `end`, writing every produced byte to the file.
+        func pump(until end: Int, _ directive: ZSTD_EndDirective) throws(CashetError) {
+            source.size = end
+            while true {
+                var destination = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+                let remaining = ZSTD_compressStream2(context, &destination, &source, directive)
+                try check(remaining, "compressing")
+                try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<destination.pos]))
+                written += destination.pos
+                let inputDone = source.pos == source.size
+                if directive == ZSTD_e_continue ? inputDone : (inputDone && remaining == 0) { return }
+            }
+        }
+
+        let probeEnd = min(probeSize, input.count)
+        try pump(until: probeEnd, probeEnd == input.count ? ZSTD_e_end : ZSTD_e_flush)
+        if written > probeEnd - probeEnd / 8 { return nil }
+        if probeEnd < input.count { try pump(until: input.count, ZSTD_e_end) }
+        return written
+    }
+
+    /// Decompresses the single frame in `file` into `sink`, which must take exactly
+    /// `expectedSize` bytes. Damage (bad frame, truncation, wrong size, trailing bytes) is `.corruptData`.
+    static func decompress(_ file: borrowing PosixFile, expectedSize: Int, into sink: inout some ByteSink & ~Copyable) throws(CashetError) {
+        guard let context = ZSTD_createDCtx() else { throw CashetError(.storage, "zstd cannot allocate a decompression context") }
+        defer { ZSTD_freeDCtx(context) }
+        // Owned here and freed on every exit; `readFully` fills at most `count` bytes.
+        let compressed = UnsafeMutableRawBufferPointer.allocate(byteCount: streamBufferSize, alignment: 16)
+        defer { compressed.deallocate() }
+        var produced = 0
+        var frameEnded = false
+        while true {
+            let count = try file.readFully(into: compressed)
+            if count == 0 { break }
+            guard !frameEnded else { throw CashetError(.corruptData, "\(file.path) has bytes after its zstd frame") }
+            var source = ZSTD_inBuffer(src: compressed.baseAddress, size: count, pos: 0)
+            while source.pos < source.size && !frameEnded {
+                let window = produced < expectedSize ? try sink.window() : UnsafeMutableRawBufferPointer(start: nil, count: 0)
+                var destination = ZSTD_outBuffer(dst: window.baseAddress, size: window.count, pos: 0)
+                let before = source.pos
+                let hint = ZSTD_decompressStream(context, &destination, &source)
+                if ZSTD_isError(hint) != 0 {
+                    throw CashetError(.corruptData, "\(file.path) is not a valid zstd frame: \(String(cString: ZSTD_getErrorName(hint)))")
+                }
+                if destination.pos > 0 { try sink.filled(destination.pos) }
+                produced += destination.pos
+                frameEnded = hint == 0
+                if !frameEnded && destination.pos == 0 && source.pos == before {
+                    throw CashetError(.corruptData, "\(file.path) expands beyond the expected \(expectedSize) bytes")
+                }
+            }
+            guard source.pos == source.size else { throw CashetError(.corruptData, "\(file.path) has bytes after its zstd frame") }
+        }
+        guard frameEnded else { throw CashetError(.corruptData, "\(file.path) is truncated: its zstd frame does not end") }
+        guard produced == expectedSize else {
+            throw CashetError(.corruptData, "\(file.path) expands to \(produced) bytes, expected \(expectedSize)")
+        }
+    }
+
+    private static func check(_ code: Int, _ action: String) throws(CashetError) {
+        if ZSTD_isError(code) != 0 {
+            throw CashetError(.storage, "zstd failed \(action): \(String(cString: ZSTD_getErrorName(code)))")
+        }
+    }
+}

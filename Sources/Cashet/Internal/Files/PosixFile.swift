@@ -1,0 +1,179 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open POSIX file descriptor, closed when the value goes away. Errors name the path.
+struct PosixFile: ~Copyable {
+    let descriptor: Int32
+    let path: String
+    /// False for descriptors the process owns elsewhere (standard output): deinit leaves them open.
+    private let owned: Bool
+
+    /// Opens `path`; returns nil when it does not exist (ENOENT) so callers can tell "missing" apart.
+    static func openIfExists(_ path: String, flags: Int32 = O_RDONLY) throws(CashetError) -> PosixFile? {
+        let fd = retryingInterrupts { open(path, flags | O_CLOEXEC) }
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw PosixFile.error("cannot open", path)
+        }
+        return PosixFile(descriptor: fd, path: path)
+    }
+
+    /// Creates `path`, failing if it exists (the caller chose a unique name).
+    static func createExclusive(_ path: String, mode: mode_t = 0o644) throws(CashetError) -> PosixFile {
+        let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
+        guard fd >= 0 else { throw PosixFile.error("cannot create", path) }
+        return PosixFile(descriptor: fd, path: path)
+    }
+
+    /// Opens `path` for reading and writing, creating it empty if needed; read-only when the
+    /// file system refuses writing (a lock file in a read-only store still works).
+    static func createOrOpen(_ path: String, mode: mode_t = 0o644) throws(CashetError) -> PosixFile {
+        var fd = retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode) }
+        if fd < 0 && (errno == EROFS || errno == EACCES) { fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) } }
+        guard fd >= 0 else { throw PosixFile.error("cannot open", path) }
+        return PosixFile(descriptor: fd, path: path)
+    }
+
+    /// Opens (creating if needed) `path` for writing from the start, truncating it.
+    static func createOrTruncate(_ path: String, mode: mode_t = 0o644) throws(CashetError) -> PosixFile {
+        let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        guard fd >= 0 else { throw PosixFile.error("cannot create", path) }
+        return PosixFile(descriptor: fd, path: path)
+    }
+
+    /// Writes `bytes` as the whole content of `path` (created or truncated).
+    static func replaceContents(of path: String, with bytes: [UInt8]) throws(CashetError) {
+        let file = try createOrTruncate(path)
+        try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
+    }
+
+    private init(descriptor: Int32, path: String, owned: Bool = true) {
+        self.descriptor = descriptor
+        self.path = path
+        self.owned = owned
+    }
+
+    /// Standard output, left open when the value goes away.
+    static func standardOutput() -> PosixFile { PosixFile(descriptor: STDOUT_FILENO, path: "standard output", owned: false) }
+
+    private var fd: Int32 { descriptor }
+
+    /// The file's size in bytes.
+    func size() throws(CashetError) -> Int {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw PosixFile.error("cannot stat", path) }
+        return Int(info.st_size)
+    }
+
+    /// Writes the whole buffer (looping over short writes).
+    func writeAll(_ buffer: UnsafeRawBufferPointer) throws(CashetError) {
+        var offset = 0
+        while offset < buffer.count {
+            // `offset < count`, so the pointer and length stay inside the caller's buffer.
+            let written = retryingInterrupts { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+            guard written > 0 else { throw PosixFile.error("cannot write", path) }
+            offset += written
+        }
+    }
+
+    /// Fills the buffer from the current position; returns fewer bytes only at end of file.
+    func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(CashetError) -> Int {
+        var offset = 0
+        while offset < buffer.count {
+            // `offset < count`, so the kernel writes only inside the caller's buffer.
+            let count = retryingInterrupts { read(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+            guard count >= 0 else { throw PosixFile.error("cannot read", path) }
+            if count == 0 { break }
+            offset += count
+        }
+        return offset
+    }
+
+    /// Moves back to the start (to rewrite a file).
+    func rewind() throws(CashetError) {
+        guard lseek(fd, 0, SEEK_SET) == 0, ftruncate(fd, 0) == 0 else { throw PosixFile.error("cannot rewind", path) }
+    }
+
+    /// Flushes the file's data to stable storage.
+    func sync() throws(CashetError) {
+        guard retryingInterrupts({ fsync(fd) }) == 0 else { throw PosixFile.error("cannot fsync", path) }
+    }
+
+    /// Takes an exclusive advisory lock (`flock`), held until the file is closed.
+    func lockExclusive() throws(CashetError) {
+        guard retryingInterrupts({ flock(fd, LOCK_EX) }) == 0 else { throw PosixFile.error("cannot lock", path) }
+    }
+
+    deinit { if owned { close(descriptor) } }
+
+    static func error(_ action: String, _ path: String) -> CashetError {
+        let code = errno
+        return CashetError(.storage, "\(action) \(path): \(String(cString: strerror(code))) (errno \(code))")
+    }
+}
+
+/// Runs a system call again while it fails with EINTR.
+@inline(__always)
+func retryingInterrupts<T: BinaryInteger>(_ call: () -> T) -> T {
+    while true {
+        let result = call()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}
+
+/// Directory-level file operations, with errors that name the paths.
+enum FileSystem {
+    /// Atomically replaces `destination` with `source` (same file system).
+    static func move(_ source: String, to destination: String) throws(CashetError) {
+        guard rename(source, destination) == 0 else { throw PosixFile.error("cannot rename \(source) to", destination) }
+    }
+
+    /// Removes a file; a file that is already gone is not an error.
+    static func removeIfPresent(_ path: String) throws(CashetError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw PosixFile.error("cannot remove", path) }
+    }
+
+    /// Creates a directory; an existing one is fine.
+    static func makeDirectory(_ path: String) throws(CashetError) {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw PosixFile.error("cannot create directory", path) }
+    }
+
+    /// Makes a rename or unlink inside `directory` durable.
+    static func syncDirectory(_ directory: String) throws(CashetError) {
+        guard let handle = try PosixFile.openIfExists(directory, flags: O_RDONLY | O_DIRECTORY) else { return }
+        try handle.sync()
+    }
+
+    /// Names in a directory (without "." and ".."); empty when the directory does not exist.
+    static func entries(of directory: String) throws(CashetError) -> [String] {
+        guard let dir = opendir(directory) else {
+            if errno == ENOENT { return [] }
+            throw PosixFile.error("cannot list", directory)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            // d_name is a NUL-terminated C array inside the dirent readdir returned.
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Whether `path` is a regular file (not a device, pipe or directory).
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Whether a process with this id is running (on this machine).
+    static func processIsAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,65 @@
+/// What a store check (`cashet fsck`) found, and what a repair did.
+public struct IntegrityReport: Hashable, Sendable, Codable {
+    /// One kind of inconsistency.
+    public enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
+        /// A blob's bytes do not match its SHA-256, size or checksum, or do not decode.
+        case damagedBlob = "damaged-blob"
+        /// A blob's record names a file in `objects/` that is not there.
+        case missingBlobFile = "missing-blob-file"
+        /// A commit cannot be decoded.
+        case damagedCommit = "damaged-commit"
+        /// A commit's output names a blob the store does not have.
+        case danglingReference = "dangling-reference"
+        /// The fingerprint index names a commit the store does not have.
+        case danglingHead = "dangling-head"
+        /// A blob's reference count differs from the number of commits that use it.
+        case wrongReferenceCount = "wrong-reference-count"
+        /// The store-wide counters behind `stats` differ from the contents.
+        case wrongCounters = "wrong-counters"
+        /// A file in `objects/` that no blob record names (left by a crash): garbage, not damage.
+        case orphanFile = "orphan-file"
+        /// A temporary file of a write whose process is gone: garbage, not damage.
+        case abandonedTemporaryFile = "abandoned-temporary-file"
+
+        /// True when results or metadata cannot be trusted; false for leftovers that only take space.
+        public var isDamage: Bool { self != .orphanFile && self != .abandonedTemporaryFile }
+    }
+
+    /// One thing found.
+    public struct Problem: Hashable, Sendable, Codable {
+        /// What is wrong.
+        public var kind: Kind
+        /// The hash or path concerned.
+        public var subject: String
+        /// A sentence with the specifics.
+        public var detail: String
+
+        /// Creates a problem.
+        public init(kind: Kind, subject: String, detail: String) {
+            self.kind = kind
+            self.subject = subject
+            self.detail = detail
+        }
+    }
+
+    /// Commits read.
+    public var commitsChecked = 0
+    /// Blobs whose bytes were read and hashed.
+    public var blobsChecked = 0
+    /// Bytes hashed while verifying blobs.
+    public var bytesVerified = 0
+    /// Files found in `objects/`.
+    public var filesChecked = 0
+    /// Everything found, damage and garbage.
+    public var problems: [Problem] = []
+    /// What a repair changed (empty when not repairing).
+    public var repairs: [String] = []
+    /// Damage still present after a repair (re-checked); empty when not repairing or when all was fixed.
+    public var unrepaired: [Problem] = []
+
+    /// Creates an empty report.
+    public init() {}
+
+    /// True when the check found damage (not only garbage).
+    public var foundDamage: Bool { problems.contains { $0.kind.isDamage } }
+}

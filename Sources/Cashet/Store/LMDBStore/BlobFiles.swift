@@ -1,0 +1,136 @@
+import Foundation
+
+/// The `objects/` directory of a store: large blobs as files named by their SHA-256,
+/// sharded by its first byte (`objects/ab/cdef…`), plus `objects/tmp/` for files being written
+/// and `objects/lock`.
+///
+/// The protocol that keeps files and LMDB records consistent, across processes:
+/// - A file is written to `tmp/`, fsynced (when durable), and only then, holding the lock,
+///   renamed to its final name before the LMDB transaction that references it commits.
+/// - A transaction that drops a file's last reference commits holding the lock, and the file
+///   is unlinked before the lock is released.
+/// - So, while the lock is held, a final file without a committed record is garbage from a
+///   crash (or a failed transaction) and may be removed; and a record never names a file that
+///   is not there, unless the disk was damaged.
+struct BlobFiles: Sendable {
+    /// How a file holds its blob.
+    enum Codec: UInt8, Sendable {
+        case raw = 0
+        case zstd = 1
+    }
+
+    /// A blob written to `tmp/`, ready to be published under its hash.
+    struct Staged {
+        let temporaryPath: String
+        let codec: Codec
+        let storedSize: Int
+        /// XXH3-64 of the blob's bytes, checked on every load.
+        let checksum: UInt64
+    }
+
+    let root: String
+    let durable: Bool
+
+    init(storePath: String, durable: Bool) {
+        root = storePath + "/objects"
+        self.durable = durable
+    }
+
+    var temporaryDirectory: String { root + "/tmp" }
+    var lockPath: String { root + "/lock" }
+
+    func directory(of hash: ContentHash) -> String { root + "/" + hash.hex.prefix(2) }
+    func path(of hash: ContentHash) -> String { directory(of: hash) + "/" + hash.hex.dropFirst(2) }
+
+    /// Creates `objects/` and `objects/tmp/` (writable stores only).
+    func prepare() throws(CashetError) {
+        try FileSystem.makeDirectory(root)
+        try FileSystem.makeDirectory(temporaryDirectory)
+    }
+
+    /// Runs `body` holding the store's cross-process objects lock.
+    func withLock<T>(_ body: () throws(CashetError) -> T) throws(CashetError) -> T {
+        let lock = try PosixFile.createOrOpen(lockPath)
+        try lock.lockExclusive()
+        return try body()   // the lock is released when `lock` closes
+    }
+
+    // MARK: Writing
+
+    /// Writes `bytes` to a new file in `tmp/`: zstd-compressed when a probe of the first
+    /// mebibyte shrinks by an eighth, raw otherwise (without a second in-memory copy either way).
+    func stage(_ bytes: [UInt8], level: Int32) throws(CashetError) -> Staged {
+        let path = temporaryDirectory + "/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let file = try PosixFile.createExclusive(path)
+        do throws(CashetError) {
+            let (codec, size) = try withContiguousBytes(of: bytes) { input throws(CashetError) -> (Codec, Int) in
+                if let compressed = try Zstd.compress(input, level: level, into: file, probeSize: Zstd.streamBufferSize), compressed < input.count {
+                    return (.zstd, compressed)
+                }
+                try file.rewind()
+                try file.writeAll(input)
+                return (.raw, input.count)
+            }
+            if durable { try file.sync() }
+            return Staged(temporaryPath: path, codec: codec, storedSize: size, checksum: XXHash.hash64(bytes))
+        } catch {
+            try? FileSystem.removeIfPresent(path)
+            throw error
+        }
+    }
+
+    /// Gives a staged file its final name. Call holding the lock, before committing the
+    /// transaction that references it.
+    func publish(_ staged: Staged, as hash: ContentHash) throws(CashetError) {
+        let directory = directory(of: hash)
+        try FileSystem.makeDirectory(directory)
+        try FileSystem.move(staged.temporaryPath, to: path(of: hash))
+        if durable { try FileSystem.syncDirectory(directory) }
+    }
+
+    /// Removes a staged file that was not published.
+    func discard(_ staged: Staged) {
+        try? FileSystem.removeIfPresent(staged.temporaryPath)
+    }
+
+    /// Removes a blob's file. Call holding the lock, after the transaction that dropped its
+    /// last reference committed.
+    func remove(_ hash: ContentHash) throws(CashetError) {
+        try FileSystem.removeIfPresent(path(of: hash))
+    }
+
+    // MARK: Reading
+
+    /// Streams a blob's file into `sink`, checking its size (the caller checks the checksum).
+    /// Returns false when the file is missing.
+    func read(_ hash: ContentHash, codec: Codec, size: Int, into sink: inout some ByteSink & ~Copyable) throws(CashetError) -> Bool {
+        guard let file = try PosixFile.openIfExists(path(of: hash)) else { return false }
+        switch codec {
+        case .raw: try copyRaw(file, expectedSize: size, into: &sink)
+        case .zstd: try Zstd.decompress(file, expectedSize: size, into: &sink)
+        }
+        return true
+    }
+
+    // MARK: Listing (fsck and sweeps)
+
+    /// Every file under a shard directory, with the hash its name claims (nil when the name is not a hash).
+    func publishedFiles() throws(CashetError) -> [(path: String, hash: ContentHash?)] {
+        var files: [(String, ContentHash?)] = []
+        for shard in try FileSystem.entries(of: root) where shard.count == 2 && shard.allSatisfy(\.isHexDigit) {
+            for name in try FileSystem.entries(of: root + "/" + shard) {
+                files.append((root + "/" + shard + "/" + name, try? ContentHash(hex: shard + name)))
+            }
+        }
+        return files
+    }
+
+    /// Files in `tmp/` whose writing process is gone: leftovers of interrupted writes.
+    func abandonedTemporaryFiles() throws(CashetError) -> [String] {
+        try FileSystem.entries(of: temporaryDirectory).compactMap { name in
+            let pid = name.split(separator: "-").first.flatMap { Int32($0) }
+            if let pid, FileSystem.processIsAlive(pid) { return nil }
+            return temporaryDirectory + "/" + name
+        }
+    }
+}

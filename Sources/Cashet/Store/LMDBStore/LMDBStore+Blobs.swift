@@ -1,0 +1,212 @@
+import Foundation
+
+/// Blobs: inline in LMDB below ``LMDBStore/Configuration/fileThreshold``, zstd (or raw) files
+/// in `objects/` above it. Reference counts in `blob_info` decide when a blob goes.
+extension LMDBStore {
+    /// A blob hashed, and compressed or staged to a file, before the write transaction (to keep it short).
+    struct PreparedBlob {
+        let ref: ObjectRef
+        /// The `blobs` table value and the size on disk; nil when the blob was found already stored.
+        let record: (stored: [UInt8], storedSize: Int)?
+        /// The file to publish before the transaction commits (large blobs).
+        let staged: BlobFiles.Staged?
+    }
+
+    /// Thrown inside a transaction when a blob found stored before it was removed meanwhile.
+    struct BlobVanished: Error {}
+
+    /// What a write transaction changes besides its rows: counters, and files to unlink after commit.
+    struct WriteState {
+        var counters: StoreRecords.Counters
+        var filesToRemove: [ContentHash] = []
+    }
+
+    /// Hashes (through the prehash memo) and prepares `bytes`. A large blob already in the store
+    /// is neither compressed nor written again unless `checkStored` is false.
+    func prepareBlob(_ bytes: [UInt8], checkStored: Bool = true) throws(CashetError) -> PreparedBlob {
+        let ref = ObjectRef(hash: prehash.hash(bytes), size: bytes.count)
+        guard bytes.count >= configuration.fileThreshold else {
+            if bytes.count >= configuration.compressionThreshold {
+                let compressed = try Zstd.compress(bytes, level: configuration.compressionLevel)
+                // Keep the compressed form only when it saves at least an eighth.
+                if compressed.count < bytes.count - bytes.count / 8 {
+                    let stored = [StoreRecords.BlobEncoding.zstd.rawValue] + compressed
+                    return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
+                }
+            }
+            let stored = [StoreRecords.BlobEncoding.raw.rawValue] + bytes
+            return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
+        }
+        if checkStored, try reading("looking up blob \(ref.hash.shortHex)", { txn in try txn.get(tables.blobInfo, ref.hash.bytes) }) != nil {
+            return PreparedBlob(ref: ref, record: nil, staged: nil)
+        }
+        let staged = try files.stage(bytes, level: configuration.compressionLevel)
+        return PreparedBlob(ref: ref, record: (StoreRecords.encodeFileBlob(staged), staged.storedSize), staged: staged)
+    }
+
+    /// One write transaction that stores `bytes` as a blob (when given) together with what
+    /// `body` writes. A large blob's file is published under the objects lock just before;
+    /// a blob that vanished between the check and the transaction is prepared again in full.
+    func writing<T>(storing bytes: [UInt8]?, _ action: @autoclosure () -> String,
+                    _ body: (LMDBTransaction, PreparedBlob?, inout WriteState) throws -> T) throws(CashetError) -> T {
+        var blob = try bytes.map { bytes throws(CashetError) in try prepareBlob(bytes) }
+        while true {
+            defer { if let staged = blob?.staged { files.discard(staged) } }
+            do {
+                guard let blob, let staged = blob.staged else {
+                    return try writingState(action(), { txn, state in try body(txn, blob, &state) })
+                }
+                return try files.withLock { () throws(CashetError) -> T in
+                    try files.publish(staged, as: blob.ref.hash)
+                    return try writingState(action(), { txn, state in try body(txn, blob, &state) })
+                }
+            } catch where error.underlying is BlobVanished {
+                blob = try bytes.map { bytes throws(CashetError) in try prepareBlob(bytes, checkStored: false) }
+            }
+        }
+    }
+
+    /// A write transaction with counters read at the start and written at the end.
+    func writingState<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) throws(CashetError) -> T {
+        try writing(action()) { txn in
+            var state = WriteState(counters: try readCounters(txn))
+            let result = try body(txn, &state)
+            try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
+            return result
+        }
+    }
+
+    /// A write transaction that may drop blobs: it commits holding the objects lock, and the
+    /// files of dropped blobs are unlinked before the lock is released.
+    func writingRemovals<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) throws(CashetError) -> T {
+        try files.withLock { () throws(CashetError) -> T in
+            let (result, doomed) = try writingState(action()) { txn, state in (try body(txn, &state), state.filesToRemove) }
+            for hash in doomed { try files.remove(hash) }
+            return result
+        }
+    }
+
+    /// Adds `references` to a blob, inserting it first when new. A new unreferenced blob is listed
+    /// for the next sweep.
+    func retainBlob(_ blob: PreparedBlob, references: Int, _ txn: LMDBTransaction, _ state: inout WriteState) throws {
+        let key = blob.ref.hash.bytes
+        if let raw = try txn.get(tables.blobInfo, key) {
+            guard references > 0 else { return }
+            var info = try StoreRecords.BlobInfo(raw)
+            if info.references == 0 { try txn.delete(tables.unreferenced, key) }
+            info.references += references
+            try txn.put(tables.blobInfo, key, info.bytes)
+            return
+        }
+        guard let record = blob.record else { throw BlobVanished() }
+        try txn.put(tables.blobs, key, record.stored)
+        try txn.put(tables.blobInfo, key, StoreRecords.BlobInfo(size: blob.ref.size, storedSize: record.storedSize, references: references).bytes)
+        if references == 0 { try txn.put(tables.unreferenced, key, []) }
+        state.counters.blobs += 1
+        state.counters.logicalBytes += blob.ref.size
+        state.counters.storedBytes += record.storedSize
+        if blob.staged != nil { state.counters.fileBlobs += 1 }
+    }
+
+    /// Drops one reference; the blob goes with its last one.
+    func releaseBlob(_ hash: ContentHash, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> EvictionReport {
+        let key = hash.bytes
+        guard let raw = try txn.get(tables.blobInfo, key) else { return EvictionReport() }
+        var info = try StoreRecords.BlobInfo(raw)
+        info.references -= 1
+        if info.references > 0 {
+            try txn.put(tables.blobInfo, key, info.bytes)
+            return EvictionReport()
+        }
+        return try dropBlob(hash, info, txn, &state)
+    }
+
+    /// Removes a blob's rows now and schedules its file for removal after commit.
+    func dropBlob(_ hash: ContentHash, _ info: StoreRecords.BlobInfo, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> EvictionReport {
+        let key = hash.bytes
+        if let stored = try txn.get(tables.blobs, key), case .file = try StoreRecords.decodeBlobLocation(stored, hash: hash) {
+            state.filesToRemove.append(hash)
+            state.counters.fileBlobs -= 1
+        }
+        try txn.delete(tables.blobs, key)
+        try txn.delete(tables.blobInfo, key)
+        try txn.delete(tables.unreferenced, key)
+        state.counters.blobs -= 1
+        state.counters.logicalBytes -= info.size
+        state.counters.storedBytes -= info.storedSize
+        return EvictionReport(blobsRemoved: 1, bytesFreed: info.size)
+    }
+
+    // MARK: Reading
+
+    /// A blob's bytes, checked: inline ones against their recorded size, files against size and checksum.
+    func readBlob(_ hash: ContentHash) throws(CashetError) -> [UInt8] {
+        let (location, info) = try locateBlob(hash)
+        switch location {
+        case .inline(.zstd, let frame):
+            return try Zstd.decompress(frame, expectedSize: info.size)
+        case .inline(_, let payload):
+            guard payload.count == info.size else {
+                throw CashetError(.corruptData, "blob \(hash.hex) has \(payload.count) bytes, its metadata says \(info.size)")
+            }
+            return Array(payload)
+        case .file(let codec, let checksum):
+            var failure: CashetError?
+            let bytes = [UInt8](unsafeUninitializedCapacity: info.size) { buffer, count in
+                var sink = MemorySink(UnsafeMutableRawBufferPointer(buffer))
+                do throws(CashetError) {
+                    guard try files.read(hash, codec: codec, size: info.size, into: &sink) else {
+                        failure = missingFileError(hash)
+                        return
+                    }
+                    count = info.size
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            try verify(hash, checksum: checksum, actual: XXHash.hash64(bytes))
+            return bytes
+        }
+    }
+
+    /// Streams a blob into `path` (created or truncated) with bounded memory; a damaged blob
+    /// leaves no file behind (unless `path` is not a regular file, such as standard output).
+    public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, to path: String) async throws(CashetError) {
+        let (location, info) = try locateBlob(hash)
+        guard case .file(let codec, let checksum) = location else {
+            return try PosixFile.replaceContents(of: path, with: try readBlob(hash))
+        }
+        do throws(CashetError) {
+            var sink = FileSink(try PosixFile.createOrTruncate(path))
+            guard try files.read(hash, codec: codec, size: info.size, into: &sink) else { throw missingFileError(hash) }
+            try verify(hash, checksum: checksum, actual: sink.digest)
+        } catch {
+            if FileSystem.isRegularFile(path) { try? FileSystem.removeIfPresent(path) }
+            throw error
+        }
+    }
+
+    private func locateBlob(_ hash: ContentHash) throws(CashetError) -> (StoreRecords.BlobLocation, StoreRecords.BlobInfo) {
+        let key = hash.bytes
+        let found = try reading("reading blob \(hash.shortHex)") { txn -> ([UInt8], [UInt8])? in
+            guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else { return nil }
+            return (stored, info)
+        }
+        guard let (stored, info) = found else { throw CashetError(.notFound, "no blob \(hash.hex) in \(path)") }
+        return (try StoreRecords.decodeBlobLocation(stored, hash: hash), try StoreRecords.BlobInfo(info))
+    }
+
+    private func verify(_ hash: ContentHash, checksum: UInt64, actual: UInt64) throws(CashetError) {
+        guard checksum == actual else {
+            throw CashetError(.corruptData, "blob file \(files.path(of: hash)) does not match its checksum: its bytes are damaged")
+        }
+    }
+
+    /// A file that is gone: deleted meanwhile (not found) or lost (damage).
+    private func missingFileError(_ hash: ContentHash) -> CashetError {
+        let stillRecorded = (try? reading("looking up blob \(hash.shortHex)") { txn in try txn.get(tables.blobInfo, hash.bytes) }) != nil
+        if stillRecorded { return CashetError(.corruptData, "blob file \(files.path(of: hash)) is missing (run `cashet fsck`)") }
+        return CashetError(.notFound, "no blob \(hash.hex) in \(path) (it was removed)")
+    }
+}

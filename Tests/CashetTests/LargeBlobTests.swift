@@ -1,0 +1,230 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+/// A store whose blobs from 64 KiB up go to files, with a client storing raw bytes.
+struct LargeBlobFixture {
+    let directory = TemporaryDirectory()
+    let store: LMDBStore
+    let client: Client
+    var storePath: String { directory.child("store") }
+
+    init() throws {
+        var configuration = LMDBStore.Configuration()
+        configuration.initialMapSize = 8 << 20
+        configuration.fileThreshold = 64 << 10
+        store = try LMDBStore(directory.child("store"), configuration: configuration)
+        client = Client(store: store, serializer: RawBytesSerializer())
+    }
+
+    /// Every published blob file.
+    func objectFiles() throws -> [String] { try store.files.publishedFiles().map(\.path) }
+
+    /// Bytes of a payload and a function producing them, named so tests can share outputs across calls.
+    static let payload = CachedFunction("payload", version: "1") { (seed: Int, size: Int, compressible: Bool) -> [UInt8] in
+        expected(seed: seed, size: size, compressible: compressible)
+    }
+
+    static func expected(seed: Int, size: Int, compressible: Bool) -> [UInt8] {
+        compressible ? TestPayload.compressible(size, seed: UInt64(seed)) : TestPayload.incompressible(size, seed: UInt64(seed))
+    }
+}
+
+/// Ways a blob file gets damaged on disk.
+enum FileDamage: String, CaseIterable, CustomTestStringConvertible {
+    case flippedByte, truncated, deleted, extended
+    var testDescription: String { rawValue }
+
+    func apply(to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        switch self {
+        case .deleted:
+            try FileManager.default.removeItem(at: url)
+        case .flippedByte:
+            var data = try Data(contentsOf: url)
+            data[data.count / 2] ^= 0x40
+            try data.write(to: url)
+        case .truncated:
+            let data = try Data(contentsOf: url)
+            try data.prefix(data.count - 1000).write(to: url)
+        case .extended:
+            var data = try Data(contentsOf: url)
+            data.append(contentsOf: [1, 2, 3])
+            try data.write(to: url)
+        }
+    }
+}
+
+@Suite("Large blobs: files, deduplication, damage, fsck")
+struct LargeBlobTests {
+    @Test("a large result round-trips bit-exactly through a sharded file, compressed only when it pays", arguments: [true, false])
+    func roundTrip(compressible: Bool) async throws {
+        let fixture = try LargeBlobFixture()
+        let size = 3_500_000   // several streaming buffers
+        let ref = try await fixture.client.submit(LargeBlobFixture.payload, 7, size, compressible)
+        let expected = LargeBlobFixture.expected(seed: 7, size: size, compressible: compressible)
+        #expect(try await ref.loadBytes() == expected)
+
+        let files = try fixture.objectFiles()
+        #expect(files == [fixture.storePath + "/objects/" + ref.hash.hex.prefix(2) + "/" + ref.hash.hex.dropFirst(2)])
+        let onDisk = try FileManager.default.attributesOfItem(atPath: files[0])[.size] as! Int
+        if compressible {
+            #expect(onDisk < size / 3)
+        } else {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: files[0])) == Data(expected))  // raw: the bytes themselves
+        }
+        #expect(try await fixture.client.stats().fileBlobs == 1)
+
+        // A fresh store instance (as after a restart) reads the same bytes.
+        let reopened = Client(store: try LMDBStore(fixture.storePath), serializer: RawBytesSerializer())
+        let hit = try await reopened.submit(LargeBlobFixture.payload, 7, size, compressible)
+        #expect(hit.wasCached && hit.hash == ref.hash)
+        #expect(try await hit.loadBytes() == expected)
+    }
+
+    @Test("identical large results share one file, and a repeat store does not rewrite it")
+    func deduplication() async throws {
+        let fixture = try LargeBlobFixture()
+        let copy = CachedFunction("copy", version: "1") { (seed: Int) -> [UInt8] in LargeBlobFixture.expected(seed: seed, size: 1 << 20, compressible: true) }
+        let a = try await fixture.client.submit(LargeBlobFixture.payload, 3, 1 << 20, true)
+        let file = try fixture.objectFiles()[0]
+        let inode = try FileManager.default.attributesOfItem(atPath: file)[.systemFileNumber] as! UInt64
+        let b = try await fixture.client.submit(copy, 3)
+        #expect(a.hash == b.hash && a.commit != b.commit)
+        #expect(try fixture.objectFiles() == [file])
+        #expect(try FileManager.default.attributesOfItem(atPath: file)[.systemFileNumber] as! UInt64 == inode)
+        let stats = try await fixture.client.stats()
+        #expect(stats.blobs == 1 && stats.fileBlobs == 1 && stats.commits == 2)
+    }
+
+    @Test("a file goes only with its last reference; gc sweeps unreferenced blob files")
+    func removalFollowsReferences() async throws {
+        let fixture = try LargeBlobFixture()
+        let a = try await fixture.client.submit(LargeBlobFixture.payload, 5, 300_000, false)
+        let b = try await fixture.client.submit(LargeBlobFixture.payload, 5, 300_000, false, cache: false)
+        #expect(a.hash == b.hash)
+        let file = try fixture.objectFiles()[0]
+
+        _ = try await fixture.client.rm(a.commit.hex)
+        #expect(FileManager.default.fileExists(atPath: file))
+        #expect(try await b.loadBytes().count == 300_000)
+        let report = try await fixture.client.rm(b.commit.hex)
+        #expect(report.blobsRemoved == 1)
+        #expect(!FileManager.default.fileExists(atPath: file))
+        #expect(try await fixture.client.stats() == StoreStats(diskBytes: try await fixture.client.stats().diskBytes))
+
+        let orphan = try await fixture.store.putBlob(TestPayload.compressible(200_000, seed: 9))
+        #expect(try fixture.objectFiles().count == 1)
+        _ = try await fixture.client.gc(olderThan: Date.distantPast)
+        #expect(try fixture.objectFiles().isEmpty)
+        await #expect(throws: CashetError.self) { try await fixture.store.blob(orphan.hash) }
+    }
+
+    @Test("a damaged blob file is a typed error on load and export, never wrong bytes; fsck reports it and --repair removes only what it damaged",
+          arguments: FileDamage.allCases, [true, false])
+    func damage(_ damage: FileDamage, compressible: Bool) async throws {
+        let fixture = try LargeBlobFixture()
+        let victim = try await fixture.client.submit(LargeBlobFixture.payload, 1, 2_000_000, compressible)
+        let healthy = try await fixture.client.submit(LargeBlobFixture.payload, 2, 2_000_000, compressible)
+        let small = try await fixture.client.submit(LargeBlobFixture.payload, 3, 100, compressible)
+        #expect(try await fixture.client.fsck().problems.isEmpty)
+
+        try damage.apply(to: fixture.store.files.path(of: victim.hash))
+        let error = await #expect(throws: CashetError.self) { try await victim.loadBytes() }
+        #expect(error?.code == .corruptData)
+        let exported = fixture.directory.child("out.bin")
+        await #expect(throws: CashetError.self) { try await fixture.client.get(victim.commit.hex, to: exported) }
+        #expect(!FileManager.default.fileExists(atPath: exported))
+
+        let report = try await fixture.client.fsck()
+        #expect(report.foundDamage)
+        #expect(report.problems.map(\.kind) == [damage == .deleted ? .missingBlobFile : .damagedBlob])
+        #expect(report.problems.first?.subject == victim.hash.hex)
+
+        let repaired = try await fixture.client.fsck(repair: true)
+        #expect(repaired.unrepaired.isEmpty)
+        #expect(repaired.repairs.contains { $0.contains(victim.commit.hex) })
+        #expect(try await fixture.client.fsck().problems.isEmpty)
+        #expect(try await fixture.store.commit(victim.commit) == nil)
+        #expect(try await healthy.loadBytes() == LargeBlobFixture.expected(seed: 2, size: 2_000_000, compressible: compressible))
+        #expect(try await small.loadBytes().count == 100)
+        // The call runs again and is stored afresh.
+        let rerun = try await fixture.client.submit(LargeBlobFixture.payload, 1, 2_000_000, compressible)
+        #expect(!rerun.wasCached && rerun.hash == victim.hash)
+        #expect(try await rerun.loadBytes() == LargeBlobFixture.expected(seed: 1, size: 2_000_000, compressible: compressible))
+    }
+
+    @Test("leftover temporary and orphan files are never loaded, are garbage (not damage) to fsck, and --repair removes them")
+    func leftovers() async throws {
+        let fixture = try LargeBlobFixture()
+        let ref = try await fixture.client.submit(LargeBlobFixture.payload, 4, 500_000, true)
+        // A temp file of a dead writer (pid far above pid_max) and a final-looking file no record names.
+        let temporary = fixture.storePath + "/objects/tmp/2147480000-1"
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: temporary))
+        let orphanHash = SHA256Hasher.hash(Array("orphan".utf8))
+        try FileManager.default.createDirectory(atPath: fixture.store.files.directory(of: orphanHash), withIntermediateDirectories: true)
+        try Data(repeating: 1, count: 100).write(to: URL(fileURLWithPath: fixture.store.files.path(of: orphanHash)))
+        // A temp file of a live writer (this process) is left alone.
+        let live = fixture.storePath + "/objects/tmp/\(getpid())-1"
+        try Data(repeating: 2, count: 10).write(to: URL(fileURLWithPath: live))
+
+        #expect(try await ref.loadBytes() == TestPayload.compressible(500_000, seed: 4))
+        await #expect(throws: CashetError.self) { try await fixture.store.blob(orphanHash) }
+        let report = try await fixture.client.fsck()
+        #expect(!report.foundDamage)
+        #expect(Set(report.problems.map(\.kind)) == [.orphanFile, .abandonedTemporaryFile])
+        _ = try await fixture.client.fsck(repair: true)
+        #expect(!FileManager.default.fileExists(atPath: temporary))
+        #expect(!FileManager.default.fileExists(atPath: fixture.store.files.path(of: orphanHash)))
+        #expect(FileManager.default.fileExists(atPath: live))
+        #expect(try await fixture.client.fsck().problems.filter { $0.subject != live }.isEmpty)
+        #expect(try await ref.loadBytes().count == 500_000)
+    }
+
+    @Test("fsck finds and repairs wrong reference counts, wrong counters and dangling references")
+    func metadataRepair() async throws {
+        let fixture = try LargeBlobFixture()
+        let kept = try await fixture.client.submit(LargeBlobFixture.payload, 1, 1000, true)
+        let dangling = try await fixture.client.submit(LargeBlobFixture.payload, 2, 1000, true)
+        let store = fixture.store
+        try store.writing("damaging the store on purpose") { txn in
+            var info = try StoreRecords.BlobInfo(try txn.get(store.tables.blobInfo, kept.hash.bytes)!)
+            info.references = 5
+            try txn.put(store.tables.blobInfo, kept.hash.bytes, info.bytes)
+            _ = try txn.delete(store.tables.blobInfo, dangling.hash.bytes)
+            _ = try txn.delete(store.tables.blobs, dangling.hash.bytes)
+        }
+        let report = try await fixture.client.fsck()
+        #expect(Set(report.problems.map(\.kind)) == [.wrongReferenceCount, .danglingReference, .wrongCounters])
+        let repaired = try await fixture.client.fsck(repair: true)
+        #expect(repaired.unrepaired.isEmpty)
+        #expect(try await fixture.client.fsck().problems.isEmpty)
+        #expect(try await kept.loadBytes().count == 1000)
+        let stats = try await fixture.client.stats()
+        #expect(stats.commits == 1 && stats.blobs == 1)
+    }
+
+    @Test("export streams a large blob to a file with the exact bytes")
+    func export() async throws {
+        let fixture = try LargeBlobFixture()
+        for compressible in [true, false] {
+            let ref = try await fixture.client.submit(LargeBlobFixture.payload, 8, 2_500_000, compressible)
+            let path = fixture.directory.child("export-\(compressible)")
+            try await fixture.client.get(ref.commit.hex, to: path)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(LargeBlobFixture.expected(seed: 8, size: 2_500_000, compressible: compressible)))
+        }
+    }
+
+    @Test("the XXH3 prehash memo always answers with the SHA-256 of the bytes asked about")
+    func prehashMemo() {
+        let memo = PrehashMemo(capacity: 8, minimumSize: 16)
+        var inputs: [[UInt8]] = [[], Array(repeating: 1, count: 15)]
+        for seed in 0..<20 { inputs.append(TestPayload.incompressible(1000 + seed % 3, seed: UInt64(seed % 10))) }
+        inputs.append(Array(inputs[5].dropLast()))      // a prefix of a known input
+        for _ in 0..<3 {
+            for input in inputs { #expect(memo.hash(input) == SHA256Hasher.hash(input)) }
+        }
+        #expect(PrehashMemo(capacity: 0).hash(inputs[3]) == SHA256Hasher.hash(inputs[3]))
+    }
+}
