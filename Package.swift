@@ -87,7 +87,7 @@ let package = Package(
         .target(name: "CashetTestSupport"),
         .executableTarget(
             name: "CashetTestHelper",
-            dependencies: ["Cashet"]
+            dependencies: ["Cashet", "CashetTestSupport"]
         ),
         .testTarget(
             name: "CashetIdentityTests",

@@ -1,4 +1,5 @@
 import Cashet
+import CashetTestSupport
 import Foundation
 
 // A second process for the tests: prints fingerprints and runs cached calls against a store
@@ -6,6 +7,8 @@ import Foundation
 //
 //   cashet-test-helper fingerprint            → canonical hashes of fixed dictionary/set/float args
 //   cashet-test-helper submit STORE N LOGFILE → submits square(N); appends "ran N" to LOGFILE when it executes
+//   cashet-test-helper write-large STORE LOGFILE SEED → stores large results until killed (crash tests);
+//       appends "stored I COMMIT" after each submit returns, "removed I COMMIT" after each rm returns
 
 struct Payload: CashetValue, Hashable {
     var name: String
@@ -57,7 +60,28 @@ case "submit":
     } catch {
         fail("\(error)")
     }
+case "write-large":
+    guard arguments.count == 5, let seed = Int(arguments[4]) else { fail("usage: write-large STORE LOGFILE SEED") }
+    let log = arguments[3]
+    let large = CachedFunction("large", version: "1") { (seed: Int, index: Int) -> [UInt8] in CrashPayload.bytes(seed: seed, index: index) }
+    do {
+        let client = Client(store: try LMDBStore(arguments[2]), serializer: RawBytesSerializer())
+        var stored: [(Int, String)] = []
+        for index in 0... {
+            let ref = try await client.submit(large, seed, index)
+            appendLine("stored \(index) \(ref.commit.hex)", to: log)
+            stored.append((index, ref.commit.hex))
+            if index % 4 == 3 {
+                // Deletions too: a file unlinked when its last reference goes must never take a live result with it.
+                let (victim, commit) = stored.removeFirst()
+                _ = try await client.rm(commit)
+                appendLine("removed \(victim) \(commit)", to: log)
+            }
+        }
+    } catch {
+        fail("\(error)")
+    }
 default:
-    fail("unknown command; use fingerprint or submit")
+    fail("unknown command; use fingerprint, submit or write-large")
 }
 

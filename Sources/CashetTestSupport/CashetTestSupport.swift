@@ -82,23 +82,39 @@ public enum TestPayload {
     /// Bytes that compress well (text-like, repeating structure with varying numbers).
     public static func compressible(_ count: Int, seed: UInt64) -> [UInt8] {
         var generator = SplitMix64(seed)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count + 64)
-        while bytes.count < count {
-            bytes.append(contentsOf: "{\"row\":\(bytes.count),\"value\":\(generator.next() % 1000),\"label\":\"sample\"}\n".utf8)
+        var bytes = [UInt8](repeating: 0, count: count)
+        let template = Array("{\"row\":0000000,\"value\":000,\"label\":\"sample\"}\n".utf8)
+        bytes.withUnsafeMutableBufferPointer { out in
+            var offset = 0
+            while offset < count {
+                let length = min(template.count, count - offset)
+                for i in 0..<length { out[offset + i] = template[i] }
+                // Three varying digits per row keep it from being trivially repetitive.
+                let value = generator.next() % 1000
+                for (position, digit) in [(27, value / 100), (28, value / 10 % 10), (29, value % 10)] where position < length {
+                    out[offset + position] = UInt8(48 + digit)
+                }
+                offset += length
+            }
         }
-        return Array(bytes.prefix(count))
+        return bytes
     }
 
     /// Bytes that do not compress (pseudo-random).
     public static func incompressible(_ count: Int, seed: UInt64) -> [UInt8] {
         var generator = SplitMix64(seed)
         var bytes = [UInt8](repeating: 0, count: count)
-        for index in stride(from: 0, to: count, by: 8) {
-            var word = generator.next()
-            for offset in index..<min(index + 8, count) {
-                bytes[offset] = UInt8(truncatingIfNeeded: word)
-                word >>= 8
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset + 8 <= raw.count {
+                raw.storeBytes(of: generator.next(), toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            var tail = generator.next()
+            while offset < raw.count {
+                raw[offset] = UInt8(truncatingIfNeeded: tail)
+                tail >>= 8
+                offset += 1
             }
         }
         return bytes
@@ -115,5 +131,16 @@ public enum TestPayload {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
+    }
+}
+
+/// The results the crash test's writer stores: 100 KiB to 3 MiB, inline and file-sized,
+/// compressible and not, with repeats so deduplication is exercised too.
+public enum CrashPayload {
+    public static func bytes(seed: Int, index: Int) -> [UInt8] {
+        let content = index % 7 == 6 ? index - 1 : index        // every 7th repeats the previous result
+        let size = 100_000 + (content * 373_737) % 3_000_000
+        let key = UInt64(seed) << 32 | UInt64(content)
+        return content % 2 == 0 ? TestPayload.compressible(size, seed: key) : TestPayload.incompressible(size, seed: key)
     }
 }

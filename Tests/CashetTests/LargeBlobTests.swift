@@ -228,3 +228,37 @@ struct LargeBlobTests {
         #expect(PrehashMemo(capacity: 0).hash(inputs[3]) == SHA256Hasher.hash(inputs[3]))
     }
 }
+
+@Suite("CLI: fsck and streaming get")
+struct LargeBlobCLITests {
+    @Test("`cashet get -o` writes the exact bytes of a large result; `cashet fsck` exits 0 when healthy, 3 when damaged, 0 after --repair")
+    func fsckAndGet() async throws {
+        let fixture = try LargeBlobFixture()
+        let big = try await fixture.client.submit(LargeBlobFixture.payload, 1, 1_500_000, true)
+        let other = try await fixture.client.submit(LargeBlobFixture.payload, 2, 400_000, false)
+
+        let output = fixture.directory.child("result.bin")
+        let get = try Products.cashet("get", big.commit.hex.prefix(8).description, "-o", output, "--store", fixture.storePath)
+        #expect(get.status == 0, "\(get.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(LargeBlobFixture.expected(seed: 1, size: 1_500_000, compressible: true)))
+
+        let healthy = try Products.cashet("fsck", "--store", fixture.storePath)
+        #expect(healthy.status == 0 && healthy.stdout.contains("no problems found"), "\(healthy.stdout)\(healthy.stderr)")
+
+        try FileDamage.flippedByte.apply(to: fixture.store.files.path(of: other.hash))
+        let damaged = try Products.cashet("fsck", "--json", "--store", fixture.storePath)
+        #expect(damaged.status == 3)
+        let json = try JSONSerialization.jsonObject(with: Data(damaged.stdout.utf8)) as? [String: Any]
+        #expect(json?["damaged"] as? Bool == true)
+        let problems = json?["problems"] as? [[String: Any]]
+        #expect(problems?.first?["kind"] as? String == "damaged-blob" && problems?.first?["subject"] as? String == other.hash.hex)
+
+        let badGet = try Products.cashet("get", other.commit.hex, "-o", output, "--store", fixture.storePath)
+        #expect(badGet.status != 0 && badGet.stderr.contains(other.hash.hex.prefix(2) + "/" + other.hash.hex.dropFirst(2)), "\(badGet.stderr)")
+
+        let repair = try Products.cashet("fsck", "--repair", "--store", fixture.storePath)
+        #expect(repair.status == 0 && repair.stdout.contains("removed commit \(other.commit.hex)"), "\(repair.stdout)")
+        #expect(try Products.cashet("fsck", "--store", fixture.storePath).status == 0)
+        #expect(try Products.cashet("get", big.commit.hex, "--store", fixture.storePath).stdout.utf8.count == 1_500_000)
+    }
+}

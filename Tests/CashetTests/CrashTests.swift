@@ -1,0 +1,51 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+@Suite("Crash safety with real processes")
+struct CrashTests {
+    @Test("a writer of large blobs killed with SIGKILL at random moments never damages a committed result (20 rounds)",
+          .timeLimit(.minutes(5)))
+    func killedWriter() async throws {
+        let directory = TemporaryDirectory()
+        let storePath = directory.child("store")
+        var survivors: [String: ContentHash] = [:]   // commit hex → SHA-256 of the result it must hold
+        var storedTotal = 0
+        for round in 0..<20 {
+            let log = directory.child("log-\(round)")
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: Products.helper)
+            writer.arguments = ["write-large", storePath, log, "\(round)"]
+            writer.standardOutput = FileHandle.nullDevice
+            writer.standardError = FileHandle.nullDevice
+            try writer.run()
+            usleep(UInt32.random(in: 150_000...900_000))
+            kill(writer.processIdentifier, SIGKILL)
+            writer.waitUntilExit()
+            #expect(writer.terminationReason == .uncaughtSignal, "round \(round): the writer ended before it was killed")
+
+            // Only complete lines: the kill may cut the last one.
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                let fields = line.split(separator: " ")
+                guard fields.count == 3, let index = Int(fields[1]) else { continue }
+                if fields[0] == "stored" {
+                    survivors[String(fields[2])] = SHA256Hasher.hash(CrashPayload.bytes(seed: round, index: index))
+                    storedTotal += 1
+                } else {
+                    survivors[String(fields[2])] = nil
+                }
+            }
+
+            let client = Client(store: try LMDBStore(storePath), serializer: RawBytesSerializer())
+            let report = try await client.fsck()
+            #expect(!report.foundDamage, "round \(round): \(report.problems.filter(\.kind.isDamage))")
+            for (commit, expected) in survivors {
+                #expect(SHA256Hasher.hash(try await client.get(commit)) == expected, "round \(round): commit \(commit)")
+            }
+        }
+        print("crash test: \(storedTotal) results stored, \(survivors.count) alive after 20 kills")
+        #expect(storedTotal >= 20, "the writer stored only \(storedTotal) results in 20 rounds; the test proves little")
+    }
+}
