@@ -28,6 +28,15 @@ let package = Package(
             dependencies: [.product(name: "Cashet", package: "cashet")],
             path: "Sources/CashetHotPath"
         ),
+        // Large-blob throughput, bytes on disk and peak memory against plain file I/O in the same run.
+        .executableTarget(
+            name: "CashetLargeBlobs",
+            dependencies: [
+                .product(name: "Cashet", package: "cashet"),
+                .product(name: "CashetTestSupport", package: "cashet"),
+            ],
+            path: "Sources/CashetLargeBlobs"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,10 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Fills caller-owned memory: the destination of a blob loaded into an array.
 struct MemorySink: ByteSink, ~Copyable {
     // Points into memory the caller keeps alive and exclusively owns while the sink is used.
     private let buffer: UnsafeMutableRawBufferPointer
     private(set) var count = 0
 
-    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+        adviseHugePages(buffer)
+    }
 
     mutating func window() throws(CashetError) -> UnsafeMutableRawBufferPointer {
         guard count < buffer.count else { throw CashetError(.corruptData, "blob data is longer than its recorded size \(buffer.count)") }
@@ -64,4 +71,18 @@ func withContiguousBytes<R>(of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) 
         do throws(CashetError) { return .success(try body(buffer)) } catch { return .failure(error) }
     }
     return try result.get()
+}
+
+/// Asks for transparent huge pages over the 2 MiB-aligned middle of a large, freshly allocated
+/// buffer: filling 64 MiB of 4 KiB pages otherwise spends more time in page faults than in zstd.
+/// Only advice: where THP is off, nothing changes.
+func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+    #if os(Linux)
+    let hugePage = 2 << 20
+    guard buffer.count >= 4 * hugePage, let base = buffer.baseAddress else { return }
+    let start = (Int(bitPattern: base) + hugePage - 1) & ~(hugePage - 1)
+    let end = (Int(bitPattern: base) + buffer.count) & ~(hugePage - 1)
+    // [start, end) lies inside the caller's buffer and is page-aligned, as madvise requires.
+    if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+    #endif
 }
