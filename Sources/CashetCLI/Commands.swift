@@ -139,7 +139,8 @@ struct GCCommand: StoreCommand {
 
     func run(client: Client) async throws {
         let report = try await client.gc(olderThanDays: olderThan)
-        print("removed \(report.commitsRemoved) commit(s) and \(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) freed")
+        let leftovers = report.leftoverFilesRemoved > 0 ? ", and \(report.leftoverFilesRemoved) leftover file(s) of interrupted writes" : ""
+        print("removed \(report.commitsRemoved) commit(s) and \(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) freed\(leftovers)")
     }
 }
 

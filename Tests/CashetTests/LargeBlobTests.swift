@@ -18,8 +18,26 @@ struct LargeBlobFixture {
         client = Client(store: store, serializer: RawBytesSerializer())
     }
 
-    /// Every published blob file.
-    func objectFiles() throws -> [String] { try store.files.publishedFiles().map(\.path) }
+    /// Every file under a shard directory of `objects/`.
+    func objectFiles() throws -> [String] {
+        let root = storePath + "/objects"
+        return try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.count == 2 }.sorted().flatMap { shard in
+            try FileManager.default.contentsOfDirectory(atPath: root + "/" + shard).sorted().map { root + "/" + shard + "/" + $0 }
+        }
+    }
+
+    /// Leaves a dead writer's temp file, a live writer's temp file and an orphan final file; returns their paths.
+    func plantLeftovers() throws -> (abandoned: String, live: String, orphan: String) {
+        let abandoned = storePath + "/objects/tmp/2147480000-1"   // a pid far above pid_max
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: abandoned))
+        let live = storePath + "/objects/tmp/\(getpid())-1"
+        try Data(repeating: 2, count: 10).write(to: URL(fileURLWithPath: live))
+        let orphanHash = SHA256Hasher.hash(Array("orphan".utf8))
+        try FileManager.default.createDirectory(atPath: store.files.directory(of: orphanHash), withIntermediateDirectories: true)
+        let orphan = store.files.path(of: orphanHash)
+        try Data(repeating: 1, count: 100).write(to: URL(fileURLWithPath: orphan))
+        return (abandoned, live, orphan)
+    }
 
     /// Bytes of a payload and a function producing them, named so tests can share outputs across calls.
     static let payload = CachedFunction("payload", version: "1") { (seed: Int, size: Int, compressible: Bool) -> [UInt8] in
@@ -155,31 +173,58 @@ struct LargeBlobTests {
         #expect(try await rerun.loadBytes() == LargeBlobFixture.expected(seed: 1, size: 2_000_000, compressible: compressible))
     }
 
-    @Test("leftover temporary and orphan files are never loaded, are garbage (not damage) to fsck, and --repair removes them")
-    func leftovers() async throws {
+    @Test("leftover temporary and orphan files are never loaded, are garbage (not damage) to fsck, and fsck --repair and gc remove them",
+          arguments: ["fsck --repair", "gc"])
+    func leftovers(_ remover: String) async throws {
         let fixture = try LargeBlobFixture()
         let ref = try await fixture.client.submit(LargeBlobFixture.payload, 4, 500_000, true)
-        // A temp file of a dead writer (pid far above pid_max) and a final-looking file no record names.
-        let temporary = fixture.storePath + "/objects/tmp/2147480000-1"
-        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: temporary))
-        let orphanHash = SHA256Hasher.hash(Array("orphan".utf8))
-        try FileManager.default.createDirectory(atPath: fixture.store.files.directory(of: orphanHash), withIntermediateDirectories: true)
-        try Data(repeating: 1, count: 100).write(to: URL(fileURLWithPath: fixture.store.files.path(of: orphanHash)))
-        // A temp file of a live writer (this process) is left alone.
-        let live = fixture.storePath + "/objects/tmp/\(getpid())-1"
-        try Data(repeating: 2, count: 10).write(to: URL(fileURLWithPath: live))
+        let (abandoned, live, orphan) = try fixture.plantLeftovers()
 
         #expect(try await ref.loadBytes() == TestPayload.compressible(500_000, seed: 4))
-        await #expect(throws: CashetError.self) { try await fixture.store.blob(orphanHash) }
+        await #expect(throws: CashetError.self) { try await fixture.store.blob(SHA256Hasher.hash(Array("orphan".utf8))) }
         let report = try await fixture.client.fsck()
         #expect(!report.foundDamage)
         #expect(Set(report.problems.map(\.kind)) == [.orphanFile, .abandonedTemporaryFile])
-        _ = try await fixture.client.fsck(repair: true)
-        #expect(!FileManager.default.fileExists(atPath: temporary))
-        #expect(!FileManager.default.fileExists(atPath: fixture.store.files.path(of: orphanHash)))
+        #expect(report.problems.count == 2)   // the live writer's temp file is not a problem
+        if remover == "gc" {
+            #expect(try await fixture.client.gc(olderThan: .distantPast).leftoverFilesRemoved == 2)
+        } else {
+            #expect(try await fixture.client.fsck(repair: true).repairs.count == 2)
+        }
+        #expect(!FileManager.default.fileExists(atPath: abandoned))
+        #expect(!FileManager.default.fileExists(atPath: orphan))
         #expect(FileManager.default.fileExists(atPath: live))
-        #expect(try await fixture.client.fsck().problems.filter { $0.subject != live }.isEmpty)
+        #expect(try await fixture.client.fsck().problems.isEmpty)
         #expect(try await ref.loadBytes().count == 500_000)
+    }
+
+    @Test("an inline blob damaged inside data.mdb: verifyOnLoad refuses it, fsck reports it")
+    func inlineDamage() async throws {
+        let fixture = try LargeBlobFixture()
+        let ref = try await fixture.client.submit(LargeBlobFixture.payload, 6, 300, false)   // 300 random bytes: stored raw, inline
+        let store = fixture.store
+        try store.writing("damaging a blob on purpose") { txn in
+            var stored = try txn.get(store.tables.blobs, ref.hash.bytes)!
+            stored[100] ^= 1
+            try txn.put(store.tables.blobs, ref.hash.bytes, stored)
+        }
+        // Same size, so only a hash can tell.
+        #expect(try await ref.loadBytes() != LargeBlobFixture.expected(seed: 6, size: 300, compressible: false))
+        var configuration = LMDBStore.Configuration()
+        configuration.verifyOnLoad = true
+        let verifying = try LMDBStore(fixture.storePath, configuration: configuration)
+        let error = await #expect(throws: CashetError.self) { try await verifying.blob(ref.hash) }
+        #expect(error?.code == .corruptData)
+        #expect(try await fixture.client.fsck().problems.map(\.kind) == [.damagedBlob])
+    }
+
+    @Test("counters written before file blobs existed (seven fields) still read, with no file blobs")
+    func legacyCounters() throws {
+        var writer = ByteWriter(capacity: 56)
+        for value in [3, 2, 1, 1, 2, 500, 400] { writer.appendFixedLittleEndian(UInt64(value)) }
+        let counters = try StoreRecords.Counters(writer.bytes)
+        #expect(counters.commits == 3 && counters.storedBytes == 400 && counters.fileBlobs == 0)
+        #expect(try StoreRecords.Counters(counters.bytes) == counters)
     }
 
     @Test("fsck finds and repairs wrong reference counts, wrong counters and dangling references")

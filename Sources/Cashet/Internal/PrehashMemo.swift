@@ -29,16 +29,20 @@ final class PrehashMemo: Sendable {
     static let arguments = PrehashMemo(capacity: 16_384)
 
     /// The SHA-256 of `bytes`, from the memo when these bytes were hashed before.
-    func hash(_ bytes: [UInt8]) -> ContentHash {
-        guard capacity > 0, bytes.count >= minimumSize else { return SHA256Hasher.hash(bytes) }
+    func hash(_ bytes: [UInt8]) -> ContentHash { lookup(bytes).hash }
+
+    /// The SHA-256 of `bytes`, and whether the memo already knew it (these bytes were hashed
+    /// through this memo before).
+    func lookup(_ bytes: [UInt8]) -> (hash: ContentHash, known: Bool) {
+        guard capacity > 0, bytes.count >= minimumSize else { return (SHA256Hasher.hash(bytes), false) }
         let prehash = XXHash.hash128(bytes)
         let key = Key(low: prehash.low, high: prehash.high, count: bytes.count)
-        if let known = entries.withLock({ $0[key] }) { return known }
+        if let known = entries.withLock({ $0[key] }) { return (known, true) }
         let hash = SHA256Hasher.hash(bytes)
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = hash
         }
-        return hash
+        return (hash, false)
     }
 }

@@ -133,15 +133,19 @@ public struct EvictionReport: Hashable, Sendable, Codable {
     public var blobsRemoved: Int
     /// Blob bytes (before compression) freed.
     public var bytesFreed: Int
+    /// Files in `objects/` that held no result (left by crashed writers) and were removed.
+    public var leftoverFilesRemoved: Int
 
     /// Creates a report.
-    public init(commitsRemoved: Int = 0, blobsRemoved: Int = 0, bytesFreed: Int = 0) {
+    public init(commitsRemoved: Int = 0, blobsRemoved: Int = 0, bytesFreed: Int = 0, leftoverFilesRemoved: Int = 0) {
         self.commitsRemoved = commitsRemoved
         self.blobsRemoved = blobsRemoved
         self.bytesFreed = bytesFreed
+        self.leftoverFilesRemoved = leftoverFilesRemoved
     }
 
     static func + (a: EvictionReport, b: EvictionReport) -> EvictionReport {
-        EvictionReport(commitsRemoved: a.commitsRemoved + b.commitsRemoved, blobsRemoved: a.blobsRemoved + b.blobsRemoved, bytesFreed: a.bytesFreed + b.bytesFreed)
+        EvictionReport(commitsRemoved: a.commitsRemoved + b.commitsRemoved, blobsRemoved: a.blobsRemoved + b.blobsRemoved,
+                       bytesFreed: a.bytesFreed + b.bytesFreed, leftoverFilesRemoved: a.leftoverFilesRemoved + b.leftoverFilesRemoved)
     }
 }

@@ -112,25 +112,32 @@ struct BlobFiles: Sendable {
         return true
     }
 
-    // MARK: Listing (fsck and sweeps)
+    // MARK: Leftovers (fsck and gc)
 
-    /// Every file under a shard directory, with the hash its name claims (nil when the name is not a hash).
-    func publishedFiles() throws(CashetError) -> [(path: String, hash: ContentHash?)] {
-        var files: [(String, ContentHash?)] = []
-        for shard in try FileSystem.entries(of: root) where shard.count == 2 && shard.allSatisfy(\.isHexDigit) {
-            for name in try FileSystem.entries(of: root + "/" + shard) {
-                files.append((root + "/" + shard + "/" + name, try? ContentHash(hex: shard + name)))
-            }
-        }
-        return files
+    /// A file that holds no result: a final-looking file no record names (a crash between
+    /// publishing and committing, or a failed transaction), or the temp file of a dead writer.
+    struct Leftover {
+        let path: String
+        let isTemporary: Bool
     }
 
-    /// Files in `tmp/` whose writing process is gone: leftovers of interrupted writes.
-    func abandonedTemporaryFiles() throws(CashetError) -> [String] {
-        try FileSystem.entries(of: temporaryDirectory).compactMap { name in
-            let pid = name.split(separator: "-").first.flatMap { Int32($0) }
-            if let pid, FileSystem.processIsAlive(pid) { return nil }
-            return temporaryDirectory + "/" + name
+    /// Lists the files in `objects/` and returns those that are leftovers. Call holding the lock,
+    /// so no file is being published or removed meanwhile.
+    func leftovers(isRecordedFile: (ContentHash) throws -> Bool) throws -> (filesSeen: Int, leftovers: [Leftover]) {
+        var seen = 0
+        var leftovers: [Leftover] = []
+        for shard in try FileSystem.entries(of: root) where shard.count == 2 && shard.allSatisfy(\.isHexDigit) {
+            for name in try FileSystem.entries(of: root + "/" + shard) {
+                seen += 1
+                let hash = try? ContentHash(hex: shard + name)
+                if try hash.map(isRecordedFile) != true { leftovers.append(Leftover(path: root + "/" + shard + "/" + name, isTemporary: false)) }
+            }
         }
+        for name in try FileSystem.entries(of: temporaryDirectory) {
+            // Named PID-RANDOM by `stage`: a live writer's file is still being written.
+            if let pid = name.split(separator: "-").first.flatMap({ Int32($0) }), FileSystem.processIsAlive(pid) { continue }
+            leftovers.append(Leftover(path: temporaryDirectory + "/" + name, isTemporary: true))
+        }
+        return (seen, leftovers)
     }
 }

@@ -21,10 +21,13 @@ extension LMDBStore {
         var filesToRemove: [ContentHash] = []
     }
 
-    /// Hashes (through the prehash memo) and prepares `bytes`. A large blob already in the store
-    /// is neither compressed nor written again unless `checkStored` is false.
-    func prepareBlob(_ bytes: [UInt8], checkStored: Bool = true) throws(CashetError) -> PreparedBlob {
-        let ref = ObjectRef(hash: prehash.hash(bytes), size: bytes.count)
+    /// Hashes (through the prehash memo) and prepares `bytes`. With `reuse`, bytes this store
+    /// instance prepared before, and large blobs found in the store, are neither compressed nor
+    /// written again: the transaction only adds a reference (and falls back if the blob is gone).
+    func prepareBlob(_ bytes: [UInt8], reuse: Bool = true) throws(CashetError) -> PreparedBlob {
+        let (hash, seenBefore) = prehash.lookup(bytes)
+        let ref = ObjectRef(hash: hash, size: bytes.count)
+        if reuse && seenBefore { return PreparedBlob(ref: ref, record: nil, staged: nil) }
         guard bytes.count >= configuration.fileThreshold else {
             if bytes.count >= configuration.compressionThreshold {
                 let compressed = try Zstd.compress(bytes, level: configuration.compressionLevel)
@@ -37,7 +40,7 @@ extension LMDBStore {
             let stored = [StoreRecords.BlobEncoding.raw.rawValue] + bytes
             return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
         }
-        if checkStored, try reading("looking up blob \(ref.hash.shortHex)", { txn in try txn.get(tables.blobInfo, ref.hash.bytes) }) != nil {
+        if reuse, try reading("looking up blob \(ref.hash.shortHex)", { txn in try txn.get(tables.blobInfo, ref.hash.bytes) }) != nil {
             return PreparedBlob(ref: ref, record: nil, staged: nil)
         }
         let staged = try files.stage(bytes, level: configuration.compressionLevel)
@@ -51,17 +54,19 @@ extension LMDBStore {
                     _ body: (LMDBTransaction, PreparedBlob?, inout WriteState) throws -> T) throws(CashetError) -> T {
         var blob = try bytes.map { bytes throws(CashetError) in try prepareBlob(bytes) }
         while true {
-            defer { if let staged = blob?.staged { files.discard(staged) } }
+            let attempt = blob
+            // An unpublished temp file of this attempt goes; published, it is no longer there.
+            defer { if let staged = attempt?.staged { files.discard(staged) } }
             do {
-                guard let blob, let staged = blob.staged else {
-                    return try writingState(action(), { txn, state in try body(txn, blob, &state) })
+                guard let prepared = attempt, let staged = prepared.staged else {
+                    return try writingState(action(), { txn, state in try body(txn, attempt, &state) })
                 }
                 return try files.withLock { () throws(CashetError) -> T in
-                    try files.publish(staged, as: blob.ref.hash)
-                    return try writingState(action(), { txn, state in try body(txn, blob, &state) })
+                    try files.publish(staged, as: prepared.ref.hash)
+                    return try writingState(action(), { txn, state in try body(txn, prepared, &state) })
                 }
             } catch where error.underlying is BlobVanished {
-                blob = try bytes.map { bytes throws(CashetError) in try prepareBlob(bytes, checkStored: false) }
+                blob = try bytes.map { bytes throws(CashetError) in try prepareBlob(bytes, reuse: false) }
             }
         }
     }
@@ -168,6 +173,12 @@ extension LMDBStore {
             try verify(hash, checksum: checksum, actual: XXHash.hash64(bytes))
             return bytes
         }
+    }
+
+    /// Every loaded blob, when ``Configuration/verifyOnLoad`` asks for it.
+    func verifiedIfAsked(_ hash: ContentHash, _ bytes: [UInt8]) throws(CashetError) -> [UInt8] {
+        guard configuration.verifyOnLoad, SHA256Hasher.hash(bytes) != hash else { return bytes }
+        throw CashetError(.corruptData, "blob \(hash.hex) in \(path) does not hash to its name: its stored bytes are damaged (run `cashet fsck`)")
     }
 
     /// Streams a blob into `path` (created or truncated) with bounded memory; a damaged blob

@@ -111,17 +111,13 @@ extension LMDBStore {
         }
 
         // Files: every published file must be named by a file record.
-        for file in try files.publishedFiles() {
-            survey.report.filesChecked += 1
-            guard let hash = file.hash, stored[hash] == true else {
-                survey.garbageFiles.append(file.path)
-                survey.report.problems.append(.init(kind: .orphanFile, subject: file.path, detail: "no blob record names this file"))
-                continue
-            }
-        }
-        for path in try files.abandonedTemporaryFiles() {
-            survey.garbageFiles.append(path)
-            survey.report.problems.append(.init(kind: .abandonedTemporaryFile, subject: path, detail: "left by an interrupted write"))
+        let (filesSeen, leftovers) = try storageAction("listing \(files.root)") { try files.leftovers { stored[$0] == true } }
+        survey.report.filesChecked = filesSeen
+        for leftover in leftovers {
+            survey.garbageFiles.append(leftover.path)
+            survey.report.problems.append(leftover.isTemporary
+                ? .init(kind: .abandonedTemporaryFile, subject: leftover.path, detail: "left by an interrupted write")
+                : .init(kind: .orphanFile, subject: leftover.path, detail: "no blob record names this file"))
         }
         return survey
     }

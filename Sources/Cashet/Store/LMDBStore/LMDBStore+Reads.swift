@@ -14,7 +14,7 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8] {
-        try readBlob(hash)
+        try verifiedIfAsked(hash, try readBlob(hash))
     }
 
     public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {

@@ -54,7 +54,25 @@ extension LMDBStore {
             report = report + batch
             if batch.commitsRemoved == 0 { break }
         }
-        return report + (try sweepUnreferencedBlobs())
+        return report + (try sweepUnreferencedBlobs()) + (try sweepLeftoverFiles())
+    }
+
+    /// Removes files in `objects/` that hold no result (see ``BlobFiles/leftovers(isRecordedFile:)``).
+    func sweepLeftoverFiles() throws(CashetError) -> EvictionReport {
+        try files.withLock { () throws(CashetError) -> EvictionReport in
+            let leftovers = try reading("finding leftover files in \(files.root)") { txn in
+                try files.leftovers { hash in try isRecordedFile(hash, txn) }.leftovers
+            }
+            for leftover in leftovers { try FileSystem.removeIfPresent(leftover.path) }
+            return EvictionReport(leftoverFilesRemoved: leftovers.count)
+        }
+    }
+
+    /// Whether the blob `hash` is recorded as kept in a file.
+    func isRecordedFile(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
+        guard let stored = try txn.get(tables.blobs, hash.bytes) else { return false }
+        if case .file = try StoreRecords.decodeBlobLocation(stored, hash: hash) { return true }
+        return false
     }
 
     /// Removes blobs stored with `putBlob` that no commit ever came to reference.

@@ -42,6 +42,10 @@ public final class LMDBStore: Store {
         public var fileThreshold = 1 << 20
         /// How many recent blob hashes the in-process XXH3 prehash memo keeps (0 turns it off).
         public var prehashCapacity = 4096
+        /// Re-hash every loaded blob with SHA-256 (~1.8 GB/s) and refuse one that does not match.
+        /// Off by default: files are always checked against their XXH3-64 and size, and inline
+        /// blobs against their size (and zstd's framing); `cashet fsck` checks every SHA-256.
+        public var verifyOnLoad = false
         /// Initial memory-map size; the map doubles automatically when full.
         public var initialMapSize = 256 << 20
 
@@ -165,14 +169,19 @@ public final class LMDBStore: Store {
         return CashetError(.storage, "\(action) failed", underlying: error)
     }
 
+    /// Runs `body`, mapping any error to a `CashetError` that names `action`.
+    func storageAction<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) throws(CashetError) -> T {
+        do { return try body() } catch { throw Self.wrap(error, action()) }
+    }
+
     /// Runs a read transaction, mapping errors to `CashetError`.
     func reading<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction) throws -> T) throws(CashetError) -> T {
-        do { return try env.read(body) } catch { throw Self.wrap(error, action()) }
+        try storageAction(action()) { try env.read(body) }
     }
 
     /// Runs a write transaction, mapping errors to `CashetError`.
     func writing<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction) throws -> T) throws(CashetError) -> T {
-        do { return try env.write(body) } catch { throw Self.wrap(error, action()) }
+        try storageAction(action()) { try env.write(body) }
     }
 
     public nonisolated(nonsending) func close() async {}
