@@ -10,10 +10,11 @@ struct LargeBlobFixture {
     let client: Client
     var storePath: String { directory.child("store") }
 
-    init() throws {
+    init(prehashCapacity: Int = 4096) throws {
         var configuration = LMDBStore.Configuration()
         configuration.initialMapSize = 8 << 20
         configuration.fileThreshold = 64 << 10
+        configuration.prehashCapacity = prehashCapacity
         store = try LMDBStore(directory.child("store"), configuration: configuration)
         client = Client(store: store, serializer: RawBytesSerializer())
     }
@@ -101,9 +102,10 @@ struct LargeBlobTests {
         #expect(try await hit.loadBytes() == expected)
     }
 
-    @Test("identical large results share one file, and a repeat store does not rewrite it")
-    func deduplication() async throws {
-        let fixture = try LargeBlobFixture()
+    @Test("identical large results share one file, and a repeat store does not rewrite it (known to the prehash memo, or found in the store)",
+          arguments: [4096, 0])
+    func deduplication(prehashCapacity: Int) async throws {
+        let fixture = try LargeBlobFixture(prehashCapacity: prehashCapacity)
         let copy = CachedFunction("copy", version: "1") { (seed: Int) -> [UInt8] in LargeBlobFixture.expected(seed: seed, size: 1 << 20, compressible: true) }
         let a = try await fixture.client.submit(LargeBlobFixture.payload, 3, 1 << 20, true)
         let file = try fixture.objectFiles()[0]
@@ -114,6 +116,7 @@ struct LargeBlobTests {
         #expect(try FileManager.default.attributesOfItem(atPath: file)[.systemFileNumber] as! UInt64 == inode)
         let stats = try await fixture.client.stats()
         #expect(stats.blobs == 1 && stats.fileBlobs == 1 && stats.commits == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.storePath + "/objects/tmp").isEmpty)
     }
 
     @Test("a file goes only with its last reference; gc sweeps unreferenced blob files")

@@ -158,6 +158,15 @@ let arguments = CommandLine.arguments
 switch arguments.dropFirst().first {
 case "report": try await report()
 case "threshold": try await threshold()
+case "store-loop" where arguments.count == 4:
+    // For profilers: stores COUNT distinct blobs of SIZE MiB (random when SIZE is negative).
+    let (store, path) = try temporaryStore()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let size = Int(arguments[2])!
+    for round in 0..<Int(arguments[3])! {
+        let bytes = size < 0 ? TestPayload.incompressible(-size << 20, seed: UInt64(round)) : TestPayload.compressible(size << 20, seed: UInt64(round))
+        _ = try await store.putBlob(bytes)
+    }
 case "load" where arguments.count == 4: try await loadInFreshProcess(storePath: arguments[2], hex: arguments[3])
 default:
     print("usage: CashetLargeBlobs report | threshold")

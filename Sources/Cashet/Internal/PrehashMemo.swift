@@ -9,7 +9,8 @@ import Synchronization
 /// (XXH3 is not built against deliberate collisions, so this trusts that one process does not
 /// hash attacker-crafted pairs). Bounded: when full it starts over.
 final class PrehashMemo: Sendable {
-    private struct Key: Hashable {
+    /// XXH3-128 and length of some bytes.
+    struct Key: Hashable, Sendable {
         let low: UInt64
         let high: UInt64
         let count: Int
@@ -29,20 +30,29 @@ final class PrehashMemo: Sendable {
     static let arguments = PrehashMemo(capacity: 16_384)
 
     /// The SHA-256 of `bytes`, from the memo when these bytes were hashed before.
-    func hash(_ bytes: [UInt8]) -> ContentHash { lookup(bytes).hash }
-
-    /// The SHA-256 of `bytes`, and whether the memo already knew it (these bytes were hashed
-    /// through this memo before).
-    func lookup(_ bytes: [UInt8]) -> (hash: ContentHash, known: Bool) {
-        guard capacity > 0, bytes.count >= minimumSize else { return (SHA256Hasher.hash(bytes), false) }
-        let prehash = XXHash.hash128(bytes)
-        let key = Key(low: prehash.low, high: prehash.high, count: bytes.count)
-        if let known = entries.withLock({ $0[key] }) { return (known, true) }
+    func hash(_ bytes: [UInt8]) -> ContentHash {
+        let key = key(for: bytes)
+        if let key, let known = hash(forKey: key) { return known }
         let hash = SHA256Hasher.hash(bytes)
+        if let key { remember(hash, forKey: key) }
+        return hash
+    }
+
+    /// The memo key of `bytes`; nil when the memo is off or the bytes are too short to be worth it.
+    func key(for bytes: [UInt8]) -> Key? {
+        guard capacity > 0, bytes.count >= minimumSize else { return nil }
+        let prehash = XXHash.hash128(bytes)
+        return Key(low: prehash.low, high: prehash.high, count: bytes.count)
+    }
+
+    /// The SHA-256 remembered for `key`, if any.
+    func hash(forKey key: Key) -> ContentHash? { entries.withLock { $0[key] } }
+
+    /// Remembers the SHA-256 of the bytes `key` was computed from.
+    func remember(_ hash: ContentHash, forKey key: Key) {
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = hash
         }
-        return (hash, false)
     }
 }

@@ -13,10 +13,22 @@ extension Zstd {
     /// Size of the bounded buffers used for streaming (compressed input or output).
     static let streamBufferSize = 1 << 20
 
+    /// How a streaming compression ended.
+    enum CompressionOutcome: Equatable {
+        /// The whole input is in the file as one frame of this many bytes.
+        case compressed(Int)
+        /// The probe did not shrink by an eighth; the file holds a partial frame to discard.
+        case incompressible
+        /// `shouldStop` answered true between two chunks.
+        case stopped
+    }
+
     /// Compresses `input` into `file` as one frame recording its content size, writing through a
-    /// bounded buffer. Returns the compressed size, or nil when the first `probeSize` bytes do
-    /// not shrink by at least an eighth: then the caller stores the data raw instead.
-    static func compress(_ input: UnsafeRawBufferPointer, level: Int32, into file: borrowing PosixFile, probeSize: Int) throws(CashetError) -> Int? {
+    /// bounded buffer. Gives up (`.incompressible`) when the first `probeSize` bytes do not
+    /// shrink by at least an eighth: then the caller stores the data raw instead. `shouldStop`
+    /// is asked between chunks.
+    static func compress(_ input: UnsafeRawBufferPointer, level: Int32, into file: borrowing PosixFile, probeSize: Int,
+                         shouldStop: () -> Bool = { false }) throws(CashetError) -> CompressionOutcome {
         guard let context = ZSTD_createCCtx() else { throw CashetError(.storage, "zstd cannot allocate a compression context") }
         defer { ZSTD_freeCCtx(context) }
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "setting the level")
@@ -27,25 +39,26 @@ extension Zstd {
         var source = ZSTD_inBuffer(src: input.baseAddress, size: 0, pos: 0)
         var written = 0
 
-        /// Feeds input up to `end`, writing every produced byte to the file.
-        func pump(until end: Int, _ directive: ZSTD_EndDirective) throws(CashetError) {
+        /// Feeds input up to `end`, writing every produced byte to the file; false when stopped.
+        func pump(until end: Int, _ directive: ZSTD_EndDirective) throws(CashetError) -> Bool {
             source.size = end
             while true {
+                if shouldStop() { return false }
                 var destination = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
                 let remaining = ZSTD_compressStream2(context, &destination, &source, directive)
                 try check(remaining, "compressing")
                 try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<destination.pos]))
                 written += destination.pos
                 let inputDone = source.pos == source.size
-                if directive == ZSTD_e_continue ? inputDone : (inputDone && remaining == 0) { return }
+                if directive == ZSTD_e_continue ? inputDone : (inputDone && remaining == 0) { return true }
             }
         }
 
         let probeEnd = min(probeSize, input.count)
-        try pump(until: probeEnd, probeEnd == input.count ? ZSTD_e_end : ZSTD_e_flush)
-        if written > probeEnd - probeEnd / 8 { return nil }
-        if probeEnd < input.count { try pump(until: input.count, ZSTD_e_end) }
-        return written
+        guard try pump(until: probeEnd, probeEnd == input.count ? ZSTD_e_end : ZSTD_e_flush) else { return .stopped }
+        if written > probeEnd - probeEnd / 8 { return .incompressible }
+        if probeEnd < input.count, !(try pump(until: input.count, ZSTD_e_end)) { return .stopped }
+        return .compressed(written)
     }
 
     /// Decompresses the single frame in `file` into `sink`, which must take exactly

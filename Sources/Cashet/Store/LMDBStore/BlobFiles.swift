@@ -59,17 +59,29 @@ struct BlobFiles: Sendable {
 
     /// Writes `bytes` to a new file in `tmp/`: zstd-compressed when a probe of the first
     /// mebibyte shrinks by an eighth, raw otherwise (without a second in-memory copy either way).
-    func stage(_ bytes: [UInt8], level: Int32) throws(CashetError) -> Staged {
+    /// Returns nil, leaving nothing behind, when `stop` is raised meanwhile.
+    func stage(_ bytes: [UInt8], level: Int32, stop: StopFlag? = nil) throws(CashetError) -> Staged? {
         let path = temporaryDirectory + "/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let file = try PosixFile.createExclusive(path)
+        let shouldStop = { stop?.isRaised ?? false }
         do throws(CashetError) {
-            let (codec, size) = try withContiguousBytes(of: bytes) { input throws(CashetError) -> (Codec, Int) in
-                if let compressed = try Zstd.compress(input, level: level, into: file, probeSize: Zstd.streamBufferSize), compressed < input.count {
-                    return (.zstd, compressed)
+            let written = try withContiguousBytes(of: bytes) { input throws(CashetError) -> (Codec, Int)? in
+                switch try Zstd.compress(input, level: level, into: file, probeSize: Zstd.streamBufferSize, shouldStop: shouldStop) {
+                case .stopped: return nil
+                case .compressed(let size) where size < input.count: return (.zstd, size)
+                case .compressed, .incompressible:
+                    try file.rewind()
+                    // In slices, so a raised stop is seen while writing too.
+                    for start in stride(from: 0, to: input.count, by: 8 << 20) {
+                        if shouldStop() { return nil }
+                        try file.writeAll(UnsafeRawBufferPointer(rebasing: input[start..<min(start + (8 << 20), input.count)]))
+                    }
+                    return (.raw, input.count)
                 }
-                try file.rewind()
-                try file.writeAll(input)
-                return (.raw, input.count)
+            }
+            guard let (codec, size) = written else {
+                try? FileSystem.removeIfPresent(path)
+                return nil
             }
             if durable { try file.sync() }
             return Staged(temporaryPath: path, codec: codec, storedSize: size, checksum: XXHash.hash64(bytes))

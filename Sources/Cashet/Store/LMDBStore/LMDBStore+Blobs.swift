@@ -24,35 +24,68 @@ extension LMDBStore {
     /// Hashes (through the prehash memo) and prepares `bytes`. With `reuse`, bytes this store
     /// instance prepared before, and large blobs found in the store, are neither compressed nor
     /// written again: the transaction only adds a reference (and falls back if the blob is gone).
-    func prepareBlob(_ bytes: [UInt8], reuse: Bool = true) throws(CashetError) -> PreparedBlob {
-        let (hash, seenBefore) = prehash.lookup(bytes)
-        let ref = ObjectRef(hash: hash, size: bytes.count)
-        if reuse && seenBefore { return PreparedBlob(ref: ref, record: nil, staged: nil) }
-        guard bytes.count >= configuration.fileThreshold else {
-            if bytes.count >= configuration.compressionThreshold {
-                let compressed = try Zstd.compress(bytes, level: configuration.compressionLevel)
-                // Keep the compressed form only when it saves at least an eighth.
-                if compressed.count < bytes.count - bytes.count / 8 {
-                    let stored = [StoreRecords.BlobEncoding.zstd.rawValue] + compressed
-                    return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
-                }
-            }
-            let stored = [StoreRecords.BlobEncoding.raw.rawValue] + bytes
-            return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
+    nonisolated(nonsending) func prepareBlob(_ bytes: [UInt8], reuse: Bool = true) async throws(CashetError) -> PreparedBlob {
+        let key = prehash.key(for: bytes)
+        if let key, let hash = prehash.hash(forKey: key) {
+            let ref = ObjectRef(hash: hash, size: bytes.count)
+            if reuse { return PreparedBlob(ref: ref, record: nil, staged: nil) }
+            return try prepareNew(bytes, ref)
         }
-        if reuse, try reading("looking up blob \(ref.hash.shortHex)", { txn in try txn.get(tables.blobInfo, ref.hash.bytes) }) != nil {
+        guard bytes.count >= configuration.fileThreshold else {
+            let ref = ObjectRef(hash: SHA256Hasher.hash(bytes), size: bytes.count)
+            if let key { prehash.remember(ref.hash, forKey: key) }
+            return try prepareNew(bytes, ref)
+        }
+        // Large and new to this process: SHA-256 runs on another core while the file is staged,
+        // and stops the staging early when the store turns out to have the blob already.
+        let stop = StopFlag()
+        async let digest = hashAndFind(bytes, key, stop: reuse ? stop : nil)
+        let staged = try files.stage(bytes, level: configuration.compressionLevel, stop: stop)
+        let (hash, found) = await digest
+        let ref = ObjectRef(hash: hash, size: bytes.count)
+        if reuse && found {
+            if let staged { files.discard(staged) }
             return PreparedBlob(ref: ref, record: nil, staged: nil)
         }
-        let staged = try files.stage(bytes, level: configuration.compressionLevel)
+        guard let staged else { return try prepareNew(bytes, ref) }   // not reached: only `found` stops staging
         return PreparedBlob(ref: ref, record: (StoreRecords.encodeFileBlob(staged), staged.storedSize), staged: staged)
+    }
+
+    /// SHA-256 of `bytes` (remembered in the memo), and whether the store has that blob; raises
+    /// `stop` when it does.
+    private nonisolated func hashAndFind(_ bytes: [UInt8], _ key: PrehashMemo.Key?, stop: StopFlag?) async -> (ContentHash, Bool) {
+        let hash = SHA256Hasher.hash(bytes)
+        if let key { prehash.remember(hash, forKey: key) }
+        guard let stop else { return (hash, false) }
+        let found = (try? reading("looking up blob \(hash.shortHex)") { txn in try txn.get(tables.blobInfo, hash.bytes) }) != nil
+        if found { stop.raise() }
+        return (hash, found)
+    }
+
+    /// The record of a blob with a known hash: inline (zstd when it saves an eighth) or a staged file.
+    private func prepareNew(_ bytes: [UInt8], _ ref: ObjectRef) throws(CashetError) -> PreparedBlob {
+        if bytes.count >= configuration.fileThreshold, let staged = try files.stage(bytes, level: configuration.compressionLevel) {
+            return PreparedBlob(ref: ref, record: (StoreRecords.encodeFileBlob(staged), staged.storedSize), staged: staged)
+        }
+        if bytes.count >= configuration.compressionThreshold {
+            let compressed = try Zstd.compress(bytes, level: configuration.compressionLevel)
+            // Keep the compressed form only when it saves at least an eighth.
+            if compressed.count < bytes.count - bytes.count / 8 {
+                let stored = [StoreRecords.BlobEncoding.zstd.rawValue] + compressed
+                return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
+            }
+        }
+        let stored = [StoreRecords.BlobEncoding.raw.rawValue] + bytes
+        return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
     }
 
     /// One write transaction that stores `bytes` as a blob (when given) together with what
     /// `body` writes. A large blob's file is published under the objects lock just before;
     /// a blob that vanished between the check and the transaction is prepared again in full.
-    func writing<T>(storing bytes: [UInt8]?, _ action: @autoclosure () -> String,
-                    _ body: (LMDBTransaction, PreparedBlob?, inout WriteState) throws -> T) throws(CashetError) -> T {
-        var blob = try bytes.map { bytes throws(CashetError) in try prepareBlob(bytes) }
+    nonisolated(nonsending) func writing<T>(storing bytes: [UInt8]?, _ action: @autoclosure () -> String,
+                                            _ body: (LMDBTransaction, PreparedBlob?, inout WriteState) throws -> T) async throws(CashetError) -> T {
+        var blob: PreparedBlob?
+        if let bytes { blob = try await prepareBlob(bytes) }
         while true {
             let attempt = blob
             // An unpublished temp file of this attempt goes; published, it is no longer there.
@@ -65,8 +98,9 @@ extension LMDBStore {
                     try files.publish(staged, as: prepared.ref.hash)
                     return try writingState(action(), { txn, state in try body(txn, prepared, &state) })
                 }
-            } catch where error.underlying is BlobVanished {
-                blob = try bytes.map { bytes throws(CashetError) in try prepareBlob(bytes, reuse: false) }
+            } catch {
+                guard error.underlying is BlobVanished, let bytes else { throw error }
+                blob = try await prepareBlob(bytes, reuse: false)
             }
         }
     }

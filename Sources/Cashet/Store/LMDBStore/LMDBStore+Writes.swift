@@ -2,7 +2,7 @@ import Foundation
 
 extension LMDBStore {
     public nonisolated(nonsending) func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef {
-        try writing(storing: bytes, "storing a blob of \(bytes.count) bytes") { txn, blob, state in
+        try await writing(storing: bytes, "storing a blob of \(bytes.count) bytes") { txn, blob, state in
             try retainBlob(blob!, references: 0, txn, &state)
             return blob!.ref
         }
@@ -12,7 +12,7 @@ extension LMDBStore {
         try validate(draft)
         var draft = draft
         draft.createdAt = StoreRecords.normalized(draft.createdAt)
-        return try writing(storing: output, "recording a commit of \(draft.task.functionName)") { txn, blob, state in
+        return try await writing(storing: output, "recording a commit of \(draft.task.functionName)") { txn, blob, state in
             if let blob { try retainBlob(blob, references: 1, txn, &state) }
             if try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
                 state.counters.functions += 1
