@@ -35,10 +35,12 @@ let package = Package(
             pkgConfig: "libxxhash",
             providers: [.apt(["libxxhash-dev"]), .brew(["xxhash"])]
         ),
+        // The few system calls the Glibc module does not export.
+        .target(name: "CCashetSystem"),
         .target(
             name: "Cashet",
             dependencies: [
-                "CCashetLMDB", "CCashetZstd", "CCashetXXHash",
+                "CCashetLMDB", "CCashetZstd", "CCashetXXHash", "CCashetSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -11,7 +11,7 @@ private func typecheck(_ source: String) throws -> ProcessResult {
     let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     let build = Products.directory.path
     var arguments = ["swiftc", "-typecheck", "-swift-version", "6", "-I", build + "/Modules"]
-    for module in ["CCashetLMDB", "CCashetZstd", "CCashetXXHash"] { arguments += ["-I", "\(packageRoot)/Sources/\(module)"] }
+    for module in ["CCashetLMDB", "CCashetZstd", "CCashetXXHash", "CCashetSystem/include"] { arguments += ["-I", "\(packageRoot)/Sources/\(module)"] }
     arguments += ["-load-plugin-executable", "\(build)/CashetMacroPlugin-tool#CashetMacroPlugin", file]
     return try Products.run("/usr/bin/env", arguments)
 }

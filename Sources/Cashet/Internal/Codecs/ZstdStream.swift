@@ -23,12 +23,16 @@ extension Zstd {
         case stopped
     }
 
-    /// Compresses `input` into `file` as one frame recording its content size, writing through a
-    /// bounded buffer. Gives up (`.incompressible`) when the first `probeSize` bytes do not
-    /// shrink by at least an eighth: then the caller stores the data raw instead. `shouldStop`
-    /// is asked between chunks.
-    static func compress(_ input: UnsafeRawBufferPointer, level: Int32, into file: borrowing PosixFile, probeSize: Int,
-                         shouldStop: () -> Bool = { false }) throws(CashetError) -> CompressionOutcome {
+    /// Input compressed before deciding whether compression pays; its output stays in memory
+    /// (it fits: the bound of 512 KiB is below the 1 MiB buffer), so giving up writes nothing.
+    static let probeSize = 512 << 10
+
+    /// Compresses `input` as one frame recording its content size, handing the output to
+    /// `write` in chunks of at most ``streamBufferSize``. Gives up (`.incompressible`, nothing
+    /// written) when the first ``probeSize`` bytes do not shrink by at least an eighth: then the
+    /// caller stores the data raw instead. `shouldStop` is asked between chunks.
+    static func compress(_ input: UnsafeRawBufferPointer, level: Int32, shouldStop: () -> Bool = { false },
+                         write: (UnsafeRawBufferPointer) throws(CashetError) -> Void) throws(CashetError) -> CompressionOutcome {
         guard let context = ZSTD_createCCtx() else { throw CashetError(.storage, "zstd cannot allocate a compression context") }
         defer { ZSTD_freeCCtx(context) }
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "setting the level")
@@ -37,27 +41,41 @@ extension Zstd {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: streamBufferSize, alignment: 16)
         defer { buffer.deallocate() }
         var source = ZSTD_inBuffer(src: input.baseAddress, size: 0, pos: 0)
+        var pending = 0   // output in the buffer, not yet handed to `write`
         var written = 0
 
-        /// Feeds input up to `end`, writing every produced byte to the file; false when stopped.
-        func pump(until end: Int, _ directive: ZSTD_EndDirective) throws(CashetError) -> Bool {
+        func drain() throws(CashetError) {
+            guard pending > 0 else { return }
+            try write(UnsafeRawBufferPointer(rebasing: buffer[0..<pending]))
+            written += pending
+            pending = 0
+        }
+
+        /// Feeds input up to `end`; false when stopped, or when the buffer fills while `mayWrite` is false.
+        func pump(until end: Int, _ directive: ZSTD_EndDirective, mayWrite: Bool) throws(CashetError) -> Bool {
             source.size = end
             while true {
                 if shouldStop() { return false }
-                var destination = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+                if pending == buffer.count {
+                    guard mayWrite else { return false }
+                    try drain()
+                }
+                var destination = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: pending)
                 let remaining = ZSTD_compressStream2(context, &destination, &source, directive)
                 try check(remaining, "compressing")
-                try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<destination.pos]))
-                written += destination.pos
+                pending = destination.pos
                 let inputDone = source.pos == source.size
                 if directive == ZSTD_e_continue ? inputDone : (inputDone && remaining == 0) { return true }
             }
         }
 
         let probeEnd = min(probeSize, input.count)
-        guard try pump(until: probeEnd, probeEnd == input.count ? ZSTD_e_end : ZSTD_e_flush) else { return .stopped }
-        if written > probeEnd - probeEnd / 8 { return .incompressible }
-        if probeEnd < input.count, !(try pump(until: input.count, ZSTD_e_end)) { return .stopped }
+        let probed = try pump(until: probeEnd, probeEnd == input.count ? ZSTD_e_end : ZSTD_e_flush, mayWrite: false)
+        if shouldStop() { return .stopped }
+        if !probed || pending > probeEnd - probeEnd / 8 { return .incompressible }
+        try drain()
+        if probeEnd < input.count, !(try pump(until: input.count, ZSTD_e_end, mayWrite: true)) { return .stopped }
+        try drain()
         return .compressed(written)
     }
 

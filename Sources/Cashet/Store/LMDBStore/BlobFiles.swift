@@ -64,17 +64,24 @@ struct BlobFiles: Sendable {
         let path = temporaryDirectory + "/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let file = try PosixFile.createExclusive(path)
         let shouldStop = { stop?.isRaised ?? false }
+        // Durable files start writing back as they grow, so the final fsync has little left to wait for.
+        let write = { (chunk: UnsafeRawBufferPointer) throws(CashetError) in
+            try file.writeAll(chunk)
+            if durable { file.startWriteback() }
+        }
         do throws(CashetError) {
             let written = try withContiguousBytes(of: bytes) { input throws(CashetError) -> (Codec, Int)? in
-                switch try Zstd.compress(input, level: level, into: file, probeSize: Zstd.streamBufferSize, shouldStop: shouldStop) {
+                switch try Zstd.compress(input, level: level, shouldStop: shouldStop, write: write) {
                 case .stopped: return nil
                 case .compressed(let size) where size < input.count: return (.zstd, size)
-                case .compressed, .incompressible:
+                case .compressed:
                     try file.rewind()
-                    // In slices, so a raised stop is seen while writing too.
-                    for start in stride(from: 0, to: input.count, by: 8 << 20) {
+                    fallthrough
+                case .incompressible:
+                    // In chunks, so a raised stop is seen while writing too.
+                    for start in stride(from: 0, to: input.count, by: Zstd.streamBufferSize) {
                         if shouldStop() { return nil }
-                        try file.writeAll(UnsafeRawBufferPointer(rebasing: input[start..<min(start + (8 << 20), input.count)]))
+                        try write(UnsafeRawBufferPointer(rebasing: input[start..<min(start + Zstd.streamBufferSize, input.count)]))
                     }
                     return (.raw, input.count)
                 }
