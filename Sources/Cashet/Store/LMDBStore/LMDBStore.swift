@@ -34,11 +34,11 @@ public final class LMDBStore: Store {
         /// Blobs of at least this many bytes are compressed when that saves space.
         public var compressionThreshold = 512
         /// Blobs of at least this many bytes go to their own zstd (or raw) file in `objects/`
-        /// instead of inline LMDB values. 1 MiB by measurement (`CashetLargeBlobs threshold`):
-        /// below it a durable file costs 1.4–2.5× an inline value (one more fsync, for the
-        /// file, and one for its directory); above it the costs meet, and files win on what
-        /// latency does not show: gc returns their space to the file system (data.mdb never
-        /// shrinks), loads and exports stream, and the write lock is not held while copying.
+        /// instead of inline LMDB values. 1 MiB by measurement (`CashetLargeBlobs threshold`, see
+        /// README): below it a durable file costs up to ~1.9× an inline value (its own fsync and
+        /// its directory's); from there the costs meet, and files win on what latency does not
+        /// show: gc returns their space to the file system (data.mdb never shrinks), loads and
+        /// exports stream, and the write lock is not held while copying megabytes.
         public var fileThreshold = 1 << 20
         /// How many recent blob hashes the in-process XXH3 prehash memo keeps (0 turns it off).
         public var prehashCapacity = 4096
