@@ -95,8 +95,12 @@ struct GetCommand: StoreCommand {
     @Option(name: .short, help: "Write to this file instead of stdout.") var output: String?
 
     func run(client: Client) async throws {
-        // Streams: a large result never has to fit in memory twice.
-        try await client.get(hash, to: output ?? "/dev/stdout")
+        // Streams: a large result never has to fit in memory.
+        if let output {
+            try await client.get(hash, to: output)
+        } else {
+            try await client.get(hash, toFileDescriptor: STDOUT_FILENO)
+        }
     }
 }
 

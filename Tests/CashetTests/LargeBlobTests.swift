@@ -154,9 +154,12 @@ struct LargeBlobTests {
         try damage.apply(to: fixture.store.files.path(of: victim.hash))
         let error = await #expect(throws: CashetError.self) { try await victim.loadBytes() }
         #expect(error?.code == .corruptData)
+        // An export of the damaged result leaves the file it would replace as it was.
         let exported = fixture.directory.child("out.bin")
+        try Data("previous".utf8).write(to: URL(fileURLWithPath: exported))
         await #expect(throws: CashetError.self) { try await fixture.client.get(victim.commit.hex, to: exported) }
-        #expect(!FileManager.default.fileExists(atPath: exported))
+        #expect(try String(contentsOfFile: exported, encoding: .utf8) == "previous")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.path).sorted() == ["out.bin", "store"])
 
         let report = try await fixture.client.fsck()
         #expect(report.foundDamage)
@@ -253,15 +256,28 @@ struct LargeBlobTests {
         #expect(stats.commits == 1 && stats.blobs == 1)
     }
 
-    @Test("export streams a large blob to a file with the exact bytes")
+    @Test("export streams a blob, file or inline, to a file (replacing it) or an open descriptor, with the exact bytes")
     func export() async throws {
         let fixture = try LargeBlobFixture()
-        for compressible in [true, false] {
-            let ref = try await fixture.client.submit(LargeBlobFixture.payload, 8, 2_500_000, compressible)
-            let path = fixture.directory.child("export-\(compressible)")
+        for (size, compressible) in [(2_500_000, true), (2_500_000, false), (5000, true)] {
+            let ref = try await fixture.client.submit(LargeBlobFixture.payload, 8, size, compressible)
+            let expected = Data(LargeBlobFixture.expected(seed: 8, size: size, compressible: compressible))
+            let path = fixture.directory.child("export-\(size)-\(compressible)")
+            try Data(repeating: 9, count: 10_000_000).write(to: URL(fileURLWithPath: path))   // longer: must not survive
             try await fixture.client.get(ref.commit.hex, to: path)
-            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(LargeBlobFixture.expected(seed: 8, size: 2_500_000, compressible: compressible)))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == expected)
+
+            // An open descriptor in append mode: written at its position, left open.
+            let appended = fixture.directory.child("append-\(size)-\(compressible)")
+            try Data("head".utf8).write(to: URL(fileURLWithPath: appended))
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: appended))
+            try handle.seekToEnd()
+            try await fixture.client.get(ref.commit.hex, toFileDescriptor: handle.fileDescriptor)
+            try handle.write(contentsOf: Data("tail".utf8))
+            try handle.close()
+            #expect(try Data(contentsOf: URL(fileURLWithPath: appended)) == Data("head".utf8) + expected + Data("tail".utf8))
         }
+        try await fixture.client.get(try await fixture.client.log().first!.hash.hex, to: "/dev/null")
     }
 
     @Test("the XXH3 prehash memo always answers with the SHA-256 of the bytes asked about")

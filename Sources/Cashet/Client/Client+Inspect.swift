@@ -27,10 +27,31 @@ extension Client {
         try await store.blob(try await output(of: hash).hash)
     }
 
-    /// Writes the serialized output of the commit named by `hash` to the file at `path`
-    /// (created or truncated). Large results stream through a bounded buffer.
+    /// Writes the serialized output of the commit named by `hash` to the file at `path`. Large
+    /// results stream through a bounded buffer. A regular file is replaced only once every byte
+    /// is written and checked (through a temporary file beside it); a damaged result leaves
+    /// `path` as it was. Devices and pipes (`/dev/null`, a FIFO) are written directly.
     public nonisolated(nonsending) func get(_ hash: String, to path: String) async throws(CashetError) {
-        try await store.exportBlob(try await output(of: hash).hash, to: path)
+        let output = try await output(of: hash)
+        if FileManager.default.fileExists(atPath: path) && !FileSystem.isRegularFile(path) {
+            let file = try PosixFile.openForWriting(path)
+            return try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
+        }
+        let temporary = path + ".cashet-partial-\(getpid())"
+        do throws(CashetError) {
+            let file = try PosixFile.createOrTruncate(temporary)
+            try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
+            try FileSystem.move(temporary, to: path)
+        } catch {
+            try? FileSystem.removeIfPresent(temporary)
+            throw error
+        }
+    }
+
+    /// Writes the serialized output of the commit named by `hash` to an open descriptor (standard
+    /// output, say), streaming large results; the descriptor stays open.
+    public nonisolated(nonsending) func get(_ hash: String, toFileDescriptor descriptor: Int32) async throws(CashetError) {
+        try await store.exportBlob(try await output(of: hash).hash, toFileDescriptor: descriptor)
     }
 
     private nonisolated(nonsending) func output(of hash: String) async throws(CashetError) -> ObjectRef {

@@ -57,9 +57,10 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport
     /// Removes one commit (and its blob if nothing else references it).
     nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
-    /// Writes a blob's bytes to the file at `path` (created or truncated). ``LMDBStore`` streams
-    /// large blobs with bounded memory; the default implementation loads, then writes.
-    nonisolated(nonsending) func exportBlob(_ hash: ContentHash, to path: String) async throws(CashetError)
+    /// Writes a blob's bytes to an open file descriptor, at its current position, leaving it
+    /// open. ``LMDBStore`` streams large blobs with bounded memory; the default implementation
+    /// loads, then writes. On an error, some bytes may have been written.
+    nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError)
     /// Verifies every stored result and reference; with `repair`, removes what cannot be trusted
     /// (never a valid result) and fixes counts. See ``IntegrityReport``.
     nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport
@@ -70,8 +71,10 @@ public protocol Store: Sendable {
 }
 
 extension Store {
-    public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, to path: String) async throws(CashetError) {
-        try PosixFile.replaceContents(of: path, with: try await blob(hash))
+    public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {
+        let bytes = try await blob(hash)
+        let file = try PosixFile.duplicate(descriptor)
+        try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
     }
 
     /// The newest commit of a fingerprint (the original's `find_by_fingerprint`).

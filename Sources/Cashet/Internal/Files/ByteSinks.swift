@@ -1,3 +1,4 @@
+import Crypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,16 +22,19 @@ struct MemorySink: ByteSink, ~Copyable {
     mutating func filled(_ count: Int) throws(CashetError) { self.count += count }
 }
 
-/// Writes through a bounded buffer to a file, checksumming what passes: a blob streamed out.
+/// Writes through a bounded buffer to a file, checksumming what passes (XXH3-64, and SHA-256
+/// when asked): a blob streamed out.
 struct FileSink: ByteSink, ~Copyable {
     let file: PosixFile
     // Owned by the sink: allocated in init, freed in deinit.
     private let buffer: UnsafeMutableRawBufferPointer
     private let checksum = XXHash.Streaming()
+    private var hasher: SHA256?
     private(set) var count = 0
 
-    init(_ file: consuming PosixFile, bufferSize: Int = Zstd.streamBufferSize) {
+    init(_ file: consuming PosixFile, sha256: Bool = false, bufferSize: Int = Zstd.streamBufferSize) {
         self.file = file
+        hasher = sha256 ? SHA256() : nil
         buffer = .allocate(byteCount: bufferSize, alignment: 16)
     }
 
@@ -39,12 +43,16 @@ struct FileSink: ByteSink, ~Copyable {
     mutating func filled(_ count: Int) throws(CashetError) {
         let data = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
         checksum.update(data)
+        hasher?.update(bufferPointer: data)
         try file.writeAll(data)
         self.count += count
     }
 
     /// The XXH3-64 of everything written.
     var digest: UInt64 { checksum.digest() }
+
+    /// The SHA-256 of everything written, when asked for at init.
+    var sha256: ContentHash? { hasher.map { ContentHash(digest: $0.finalize()) } }
 
     deinit { buffer.deallocate() }
 }

@@ -10,8 +10,6 @@ import Darwin
 struct PosixFile: ~Copyable {
     let descriptor: Int32
     let path: String
-    /// False for descriptors the process owns elsewhere (standard output): deinit leaves them open.
-    private let owned: Bool
 
     /// Opens `path`; returns nil when it does not exist (ENOENT) so callers can tell "missing" apart.
     static func openIfExists(_ path: String, flags: Int32 = O_RDONLY) throws(CashetError) -> PosixFile? {
@@ -39,6 +37,13 @@ struct PosixFile: ~Copyable {
         return PosixFile(descriptor: fd, path: path)
     }
 
+    /// Opens an existing `path` (a device or pipe) for writing, without truncating or creating.
+    static func openForWriting(_ path: String) throws(CashetError) -> PosixFile {
+        let fd = retryingInterrupts { open(path, O_WRONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw PosixFile.error("cannot open", path) }
+        return PosixFile(descriptor: fd, path: path)
+    }
+
     /// Opens (creating if needed) `path` for writing from the start, truncating it.
     static func createOrTruncate(_ path: String, mode: mode_t = 0o644) throws(CashetError) -> PosixFile {
         let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
@@ -46,29 +51,20 @@ struct PosixFile: ~Copyable {
         return PosixFile(descriptor: fd, path: path)
     }
 
-    /// Writes `bytes` as the whole content of `path` (created or truncated).
-    static func replaceContents(of path: String, with bytes: [UInt8]) throws(CashetError) {
-        let file = try createOrTruncate(path)
-        try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
+    /// A descriptor of its own for an open file the caller keeps (standard output, a caller's
+    /// file): it shares the position and flags, and closing it leaves the original open.
+    static func duplicate(_ descriptor: Int32) throws(CashetError) -> PosixFile {
+        let fd = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        guard fd >= 0 else { throw PosixFile.error("cannot use file descriptor", "\(descriptor)") }
+        return PosixFile(descriptor: fd, path: "file descriptor \(descriptor)")
     }
 
-    private init(descriptor: Int32, path: String, owned: Bool = true) {
+    private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
-        self.owned = owned
     }
-
-    /// Standard output, left open when the value goes away.
-    static func standardOutput() -> PosixFile { PosixFile(descriptor: STDOUT_FILENO, path: "standard output", owned: false) }
 
     private var fd: Int32 { descriptor }
-
-    /// The file's size in bytes.
-    func size() throws(CashetError) -> Int {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw PosixFile.error("cannot stat", path) }
-        return Int(info.st_size)
-    }
 
     /// Writes the whole buffer (looping over short writes).
     func writeAll(_ buffer: UnsafeRawBufferPointer) throws(CashetError) {
@@ -115,7 +111,7 @@ struct PosixFile: ~Copyable {
         guard retryingInterrupts({ flock(fd, LOCK_EX) }) == 0 else { throw PosixFile.error("cannot lock", path) }
     }
 
-    deinit { if owned { close(descriptor) } }
+    deinit { close(descriptor) }
 
     static func error(_ action: String, _ path: String) -> CashetError {
         let code = errno

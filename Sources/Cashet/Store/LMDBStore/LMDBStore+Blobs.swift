@@ -212,24 +212,26 @@ extension LMDBStore {
     /// Every loaded blob, when ``Configuration/verifyOnLoad`` asks for it.
     func verifiedIfAsked(_ hash: ContentHash, _ bytes: [UInt8]) throws(CashetError) -> [UInt8] {
         guard configuration.verifyOnLoad, SHA256Hasher.hash(bytes) != hash else { return bytes }
-        throw CashetError(.corruptData, "blob \(hash.hex) in \(path) does not hash to its name: its stored bytes are damaged (run `cashet fsck`)")
+        throw damagedError(hash)
     }
 
-    /// Streams a blob into `path` (created or truncated) with bounded memory; a damaged blob
-    /// leaves no file behind (unless `path` is not a regular file, such as standard output).
-    public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, to path: String) async throws(CashetError) {
+    private func damagedError(_ hash: ContentHash) -> CashetError {
+        CashetError(.corruptData, "blob \(hash.hex) in \(path) does not hash to its name: its stored bytes are damaged (run `cashet fsck`)")
+    }
+
+    /// Streams a blob to `descriptor` through one bounded buffer, checking it as it goes (and
+    /// its SHA-256 too with ``Configuration/verifyOnLoad``). Inline blobs are small: loaded, then written.
+    public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {
         let (location, info) = try locateBlob(hash)
         guard case .file(let codec, let checksum) = location else {
-            return try PosixFile.replaceContents(of: path, with: try readBlob(hash))
+            let bytes = try verifiedIfAsked(hash, try readBlob(hash))
+            let file = try PosixFile.duplicate(descriptor)
+            return try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
         }
-        do throws(CashetError) {
-            var sink = FileSink(try PosixFile.createOrTruncate(path))
-            guard try files.read(hash, codec: codec, size: info.size, into: &sink) else { throw missingFileError(hash) }
-            try verify(hash, checksum: checksum, actual: sink.digest)
-        } catch {
-            if FileSystem.isRegularFile(path) { try? FileSystem.removeIfPresent(path) }
-            throw error
-        }
+        var sink = FileSink(try PosixFile.duplicate(descriptor), sha256: configuration.verifyOnLoad)
+        guard try files.read(hash, codec: codec, size: info.size, into: &sink) else { throw missingFileError(hash) }
+        try verify(hash, checksum: checksum, actual: sink.digest)
+        if let sha256 = sink.sha256, sha256 != hash { throw damagedError(hash) }
     }
 
     private func locateBlob(_ hash: ContentHash) throws(CashetError) -> (StoreRecords.BlobLocation, StoreRecords.BlobInfo) {
