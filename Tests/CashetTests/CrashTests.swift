@@ -48,4 +48,34 @@ struct CrashTests {
         print("crash test: \(storedTotal) results stored, \(survivors.count) alive after 20 kills")
         #expect(storedTotal >= 20, "the writer stored only \(storedTotal) results in 20 rounds; the test proves little")
     }
+
+    @Test("fsck while another process writes and deletes results reports no damage, and --repair removes nothing valid")
+    func fsckBesideAWriter() async throws {
+        let directory = TemporaryDirectory()
+        let storePath = directory.child("store")
+        let log = directory.child("log")
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: Products.helper)
+        writer.arguments = ["write-large", storePath, log, "1"]
+        writer.standardOutput = FileHandle.nullDevice
+        writer.standardError = FileHandle.nullDevice
+        try writer.run()
+        defer {
+            kill(writer.processIdentifier, SIGKILL)
+            writer.waitUntilExit()
+        }
+        while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty { usleep(20_000) }
+
+        let client = Client(store: try LMDBStore(storePath), serializer: RawBytesSerializer())
+        var checkedCommits = 0
+        for round in 0..<16 {
+            let report = try await client.fsck(repair: round % 2 == 1)
+            #expect(!report.foundDamage, "round \(round): \(report.problems)")
+            #expect(report.repairs.allSatisfy { !$0.contains("removed commit") }, "round \(round): \(report.repairs)")
+            checkedCommits = report.commitsChecked
+            usleep(100_000)
+        }
+        #expect(writer.isRunning, "the writer stopped early; the test proves little")
+        #expect(checkedCommits > 0)
+    }
 }

@@ -43,8 +43,8 @@ extension LMDBStore {
 
     private func survey() throws(CashetError) -> Survey {
         var survey = Survey()
-        // Blobs: every record, then every blob's bytes.
-        let (infos, stored) = try reading("listing blobs") { txn in
+        // Every table in one snapshot, so records written meanwhile cannot look inconsistent.
+        let (infos, stored) = try reading("checking the tables of \(path)") { txn in
             var infos: [(ContentHash, StoreRecords.BlobInfo)] = []
             var stored: [ContentHash: Bool] = [:]   // hash → kept as a file
             try txn.forEach(tables.blobInfo) { key, value in infos.append((try ContentHash(bytes: key), try StoreRecords.BlobInfo(value))) }
@@ -52,62 +52,15 @@ extension LMDBStore {
                 let hash = try ContentHash(bytes: key)
                 if case .file = try StoreRecords.decodeBlobLocation(value, hash: hash) { stored[hash] = true } else { stored[hash] = false }
             }
+            try surveyCommits(txn, infos: infos, stored: stored, &survey)
             return (infos, stored)
         }
+        // Blob bytes, outside the transaction: no blob is removed meanwhile, as the lock is held.
         for (hash, _) in infos { verifyBlob(hash, isFile: stored[hash] == true, &survey) }
         let recorded = Set(infos.map(\.0))
         for hash in stored.keys where !recorded.contains(hash) {
             survey.untrusted.insert(hash)
             survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: "blob data without its metadata record"))
-        }
-
-        try reading("checking commits and counters") { txn in
-            var counted: [ContentHash: Int] = [:]
-            var actual = StoreRecords.Counters()
-            try txn.forEach(tables.commits) { key, value in
-                survey.report.commitsChecked += 1
-                let hash = try ContentHash(bytes: key)
-                let commit: Commit
-                do throws(CashetError) { commit = try StoreRecords.decodeCommit(hash: hash, value, source: nil) } catch {
-                    survey.doomedCommits.insert(hash)
-                    survey.report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: error.message))
-                    return
-                }
-                actual.count(commit.status, +1)
-                guard let output = commit.output else { return }
-                counted[output.hash, default: 0] += 1
-                if !recorded.contains(output.hash) {
-                    survey.doomedCommits.insert(hash)
-                    survey.report.problems.append(.init(kind: .danglingReference, subject: hash.hex, detail: "its output \(output.hash.hex) is not in the store"))
-                } else if survey.untrusted.contains(output.hash) {
-                    survey.doomedCommits.insert(hash)
-                }
-            }
-            for (hash, info) in infos where counted[hash, default: 0] != info.references {
-                survey.referenceFixes[hash] = (info.references, counted[hash, default: 0])
-                survey.report.problems.append(.init(kind: .wrongReferenceCount, subject: hash.hex,
-                                                    detail: "records \(info.references) references, \(counted[hash, default: 0]) commits use it"))
-            }
-            try txn.forEach(tables.heads) { key, value in
-                let head = try StoreRecords.decodeHead(value)
-                if try txn.get(tables.commits, head.commit.bytes) == nil {
-                    survey.danglingHeads.append(key)
-                    survey.report.problems.append(.init(kind: .danglingHead, subject: head.commit.hex, detail: "the newest commit of a call is missing"))
-                }
-            }
-            actual.functions = try txn.count(tables.sources)
-            for (hash, info) in infos {
-                actual.blobs += 1
-                actual.logicalBytes += info.size
-                actual.storedBytes += info.storedSize
-                if stored[hash] == true { actual.fileBlobs += 1 }
-            }
-            let recordedCounters = try readCounters(txn)
-            if recordedCounters != actual {
-                survey.countersWrong = true
-                survey.report.problems.append(.init(kind: .wrongCounters, subject: path,
-                                                    detail: "stats say \(recordedCounters.commits) commits and \(recordedCounters.blobs) blobs; the store has \(actual.commits) and \(actual.blobs)"))
-            }
         }
 
         // Files: every published file must be named by a file record.
@@ -120,6 +73,55 @@ extension LMDBStore {
                 : .init(kind: .orphanFile, subject: leftover.path, detail: "no blob record names this file"))
         }
         return survey
+    }
+
+    /// Commits, reference counts, heads and counters, against the blob records of the same snapshot.
+    private func surveyCommits(_ txn: LMDBTransaction, infos: [(ContentHash, StoreRecords.BlobInfo)], stored: [ContentHash: Bool], _ survey: inout Survey) throws {
+        let recorded = Set(infos.map(\.0))
+        var counted: [ContentHash: Int] = [:]
+        var actual = StoreRecords.Counters()
+        try txn.forEach(tables.commits) { key, value in
+            survey.report.commitsChecked += 1
+            let hash = try ContentHash(bytes: key)
+            let commit: Commit
+            do throws(CashetError) { commit = try StoreRecords.decodeCommit(hash: hash, value, source: nil) } catch {
+                survey.doomedCommits.insert(hash)
+                survey.report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: error.message))
+                return
+            }
+            actual.count(commit.status, +1)
+            guard let output = commit.output else { return }
+            counted[output.hash, default: 0] += 1
+            if !recorded.contains(output.hash) {
+                survey.doomedCommits.insert(hash)
+                survey.report.problems.append(.init(kind: .danglingReference, subject: hash.hex, detail: "its output \(output.hash.hex) is not in the store"))
+            }
+        }
+        for (hash, info) in infos where counted[hash, default: 0] != info.references {
+            survey.referenceFixes[hash] = (info.references, counted[hash, default: 0])
+            survey.report.problems.append(.init(kind: .wrongReferenceCount, subject: hash.hex,
+                                                detail: "records \(info.references) references, \(counted[hash, default: 0]) commits use it"))
+        }
+        try txn.forEach(tables.heads) { key, value in
+            let head = try StoreRecords.decodeHead(value)
+            if try txn.get(tables.commits, head.commit.bytes) == nil {
+                survey.danglingHeads.append(key)
+                survey.report.problems.append(.init(kind: .danglingHead, subject: head.commit.hex, detail: "the newest commit of a call is missing"))
+            }
+        }
+        actual.functions = try txn.count(tables.sources)
+        for (hash, info) in infos {
+            actual.blobs += 1
+            actual.logicalBytes += info.size
+            actual.storedBytes += info.storedSize
+            if stored[hash] == true { actual.fileBlobs += 1 }
+        }
+        let recordedCounters = try readCounters(txn)
+        if recordedCounters != actual {
+            survey.countersWrong = true
+            survey.report.problems.append(.init(kind: .wrongCounters, subject: path,
+                                                detail: "stats say \(recordedCounters.commits) commits and \(recordedCounters.blobs) blobs; the store has \(actual.commits) and \(actual.blobs)"))
+        }
     }
 
     /// Reads a blob through the normal load path and checks its SHA-256.
@@ -149,7 +151,17 @@ extension LMDBStore {
         var repairs: [String] = []
         let doomedFiles = try writing("repairing the store at \(path)") { txn -> [ContentHash] in
             var state = WriteState(counters: try readCounters(txn))
-            for hash in survey.doomedCommits.sorted(by: { $0.hex < $1.hex }) {
+            var doomed = survey.doomedCommits
+            if !survey.untrusted.isEmpty {
+                // Commits whose result cannot be trusted, including any recorded since the survey.
+                try txn.forEach(tables.commits) { key, value in
+                    let hash = try ContentHash(bytes: key)
+                    if let output = (try? StoreRecords.decodeCommit(hash: hash, value, source: nil))?.output, survey.untrusted.contains(output.hash) {
+                        doomed.insert(hash)
+                    }
+                }
+            }
+            for hash in doomed.sorted(by: { $0.hex < $1.hex }) {
                 guard let raw = try txn.get(tables.commits, hash.bytes) else { continue }
                 if (try? StoreRecords.decodeCommit(hash: hash, raw, source: nil)) != nil {
                     _ = try removeCommit(hash, txn, &state)
