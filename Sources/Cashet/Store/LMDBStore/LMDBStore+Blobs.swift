@@ -180,8 +180,9 @@ extension LMDBStore {
 
     /// A blob's bytes, checked: inline ones against their recorded size, files against size and checksum.
     func readBlob(_ hash: ContentHash) throws(CashetError) -> [UInt8] {
-        let (location, info) = try locateBlob(hash)
-        switch location {
+        let located = try locateBlob(hash)
+        let info = located.info
+        switch located.location {
         case .inline(.zstd, let frame):
             return try Zstd.decompress(frame, expectedSize: info.size)
         case .inline(_, let payload):
@@ -222,8 +223,9 @@ extension LMDBStore {
     /// Streams a blob to `descriptor` through one bounded buffer, checking it as it goes (and
     /// its SHA-256 too with ``Configuration/verifyOnLoad``). Inline blobs are small: loaded, then written.
     public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {
-        let (location, info) = try locateBlob(hash)
-        guard case .file(let codec, let checksum) = location else {
+        let located = try locateBlob(hash)
+        let info = located.info
+        guard case .file(let codec, let checksum) = located.location else {
             let bytes = try verifiedIfAsked(hash, try readBlob(hash))
             let file = try PosixFile.duplicate(descriptor)
             return try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
@@ -234,14 +236,21 @@ extension LMDBStore {
         if let sha256 = sink.sha256, sha256 != hash { throw damagedError(hash) }
     }
 
-    private func locateBlob(_ hash: ContentHash) throws(CashetError) -> (StoreRecords.BlobLocation, StoreRecords.BlobInfo) {
+    /// Where a blob is and its metadata (a struct, not a tuple: tuples took the load path through
+    /// unspecialized runtime copies).
+    private struct LocatedBlob {
+        let location: StoreRecords.BlobLocation
+        let info: StoreRecords.BlobInfo
+    }
+
+    private func locateBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob {
         let key = hash.bytes
-        let found = try reading("reading blob \(hash.shortHex)") { txn -> ([UInt8], [UInt8])? in
+        let found = try reading("reading blob \(hash.shortHex)") { txn -> LocatedBlob? in
             guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else { return nil }
-            return (stored, info)
+            return LocatedBlob(location: try StoreRecords.decodeBlobLocation(stored, hash: hash), info: try StoreRecords.BlobInfo(info))
         }
-        guard let (stored, info) = found else { throw CashetError(.notFound, "no blob \(hash.hex) in \(path)") }
-        return (try StoreRecords.decodeBlobLocation(stored, hash: hash), try StoreRecords.BlobInfo(info))
+        guard let found else { throw CashetError(.notFound, "no blob \(hash.hex) in \(path)") }
+        return found
     }
 
     private func verify(_ hash: ContentHash, checksum: UInt64, actual: UInt64) throws(CashetError) {
