@@ -6,7 +6,9 @@ import Foundation
 //
 //   CashetLargeBlobs report            → Markdown table: store/load MB/s, bytes on disk, peak memory
 //   CashetLargeBlobs threshold         → inline-vs-file cost per blob size (how fileThreshold was chosen)
-//   CashetLargeBlobs load STORE HASH   → (internal) loads one blob in a fresh process, prints peak RSS growth
+//   CashetLargeBlobs store-loop SIZE N → stores N distinct SIZE MiB blobs (random when SIZE < 0), for perf
+//   CashetLargeBlobs load|export STORE HASH → (internal) loads or exports one blob in a fresh process,
+//                                               prints peak RSS growth
 //
 // Build and run from Benchmarks/: swift run -c release CashetLargeBlobs report
 
@@ -70,8 +72,8 @@ func plainFileIO(_ bytes: [UInt8], in directory: String) -> (write: Duration, re
 }
 
 func report() async throws {
-    print("| result | stored on disk | store MB/s (plain write+fsync) | load MB/s (plain read) | peak RSS growth of a load in a fresh process |")
-    print("|---|---|---|---|---|")
+    print("| result | stored on disk | store MB/s (plain write+fsync) | load MB/s (plain read) | peak RSS growth of a load in a fresh process | … of a streaming export to a file |")
+    print("|---|---|---|---|---|---|")
     for (label, size, compressible) in [("8 MiB compressible", 8 << 20, true), ("8 MiB random", 8 << 20, false),
                                         ("64 MiB compressible", 64 << 20, true), ("64 MiB random", 64 << 20, false)] {
         let (store, path) = try temporaryStore()
@@ -91,21 +93,22 @@ func report() async throws {
             lastHash = ref!.hash
         }
         let onDisk = diskBytes(path + "/objects") / 3
-        let memory = try measureLoadMemory(storePath: path, hash: lastHash!)
+        let memory = try measurePeakMemory("load", storePath: path, hash: lastHash!)
+        let exportMemory = try measurePeakMemory("export", storePath: path, hash: lastHash!)
         func best(_ durations: [Duration]) -> Duration { durations.min()! }
-        print(String(format: "| %@ | %.1f MiB (%.1f×) | %.0f (%.0f) | %.0f (%.0f) | %.1f MiB (%.2f× the result) |",
+        print(String(format: "| %@ | %.1f MiB (%.1f×) | %.0f (%.0f) | %.0f (%.0f) | %.1f MiB (%.2f× the result) | %.1f MiB |",
                      label, Double(onDisk) / 1048576, Double(size) / Double(max(onDisk, 1)),
                      megabytesPerSecond(size, best(stores)), megabytesPerSecond(size, best(plainWrites)),
                      megabytesPerSecond(size, best(loads)), megabytesPerSecond(size, best(plainReads)),
-                     Double(memory) / 1048576, Double(memory) / Double(size)))
+                     Double(memory) / 1048576, Double(memory) / Double(size), Double(exportMemory) / 1048576))
     }
 }
 
-/// Runs `load` in a child process so earlier allocations do not hide the peak.
-func measureLoadMemory(storePath: String, hash: ContentHash) throws -> Int {
+/// Runs `load` or `export` in a child process so earlier allocations do not hide the peak.
+func measurePeakMemory(_ operation: String, storePath: String, hash: ContentHash) throws -> Int {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-    process.arguments = ["load", storePath, hash.hex]
+    process.arguments = [operation, storePath, hash.hex]
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
@@ -114,15 +117,24 @@ func measureLoadMemory(storePath: String, hash: ContentHash) throws -> Int {
     return Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
 }
 
-func loadInFreshProcess(storePath: String, hex: String) async throws {
+/// Loads the blob into memory, or streams it to a file, and prints how much the peak RSS grew.
+func measureInFreshProcess(_ operation: String, storePath: String, hex: String) async throws {
     var configuration = LMDBStore.Configuration()
     configuration.readOnly = true
     let store = try LMDBStore(storePath, configuration: configuration)
+    let hash = try ContentHash(hex: hex)
     let before = peakResidentBytes()
-    let bytes = try await store.blob(try ContentHash(hex: hex))
+    if operation == "load" {
+        let bytes = try await store.blob(hash)
+        precondition(!bytes.isEmpty)
+    } else {
+        let target = storePath + "/../export-\(UUID().uuidString)"
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        defer { close(descriptor); unlink(target) }
+        try await store.exportBlob(hash, toFileDescriptor: descriptor)
+    }
     let after = peakResidentBytes()
-    precondition(!bytes.isEmpty)
-    FileHandle.standardError.write(Data("load: peak RSS \(before) → \(after)\n".utf8))
+    FileHandle.standardError.write(Data("\(operation): peak RSS \(before) → \(after)\n".utf8))
     print(after - before)
 }
 
@@ -167,7 +179,8 @@ case "store-loop" where arguments.count == 4:
         let bytes = size < 0 ? TestPayload.incompressible(-size << 20, seed: UInt64(round)) : TestPayload.compressible(size << 20, seed: UInt64(round))
         _ = try await store.putBlob(bytes)
     }
-case "load" where arguments.count == 4: try await loadInFreshProcess(storePath: arguments[2], hex: arguments[3])
+case "load" where arguments.count == 4, "export" where arguments.count == 4:
+    try await measureInFreshProcess(arguments[1], storePath: arguments[2], hex: arguments[3])
 default:
     print("usage: CashetLargeBlobs report | threshold")
     exit(2)
