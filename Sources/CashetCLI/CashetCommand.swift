@@ -7,7 +7,7 @@ struct CashetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cashet",
         abstract: "Inspect and clean up a cashet store: a content-addressable compute cache with git semantics.",
-        subcommands: [LogCommand.self, ShowCommand.self, GetCommand.self, HistoryCommand.self, RmCommand.self, GCCommand.self, StatsCommand.self, FsckCommand.self]
+        subcommands: [LogCommand.self, ShowCommand.self, GetCommand.self, DiffCommand.self, HistoryCommand.self, RmCommand.self, GCCommand.self, StatsCommand.self, FsckCommand.self]
     )
 
     @OptionGroup var store: StoreOptions

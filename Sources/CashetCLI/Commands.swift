@@ -40,6 +40,7 @@ struct LogCommand: StoreCommand {
     @Option(help: "Only commits of this function name.") var `func`: String?
     @Option(name: .customLong("tag"), help: "Only commits with this tag (key=value); repeatable.") var tags: [String] = []
     @Option(name: .short, help: "At most this many commits.") var n: Int?
+    @Option(help: "Only commits created at or after this time: 2026-11-25, 2026-11-25T14:00:00Z, or an age such as 90m, 12h, 7d, 2w.") var since: String?
     @Flag(help: "Print one JSON object per line.") var json = false
 
     func run(client: Client) async throws {
@@ -51,7 +52,8 @@ struct LogCommand: StoreCommand {
             tagFilter[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
         }
         if let n, n < 0 { throw CashetError(.invalidArgument, "-n must be zero or more, got \(n)") }
-        let commits = try await client.log(CommitQuery(functionName: self.func, tags: tagFilter, limit: n))
+        let cutoff = try since.map { text throws(CashetError) in try Output.parseDate(text, option: "--since") }
+        let commits = try await client.log(CommitQuery(functionName: self.func, tags: tagFilter, since: cutoff, limit: n))
         Output.printCommits(commits, json: json) { commit in
             let output = commit.output.map { Output.size($0.size) } ?? "-"
             let tagText = commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
@@ -185,5 +187,52 @@ struct FsckCommand: StoreCommand {
             }
         }
         if damaged { throw ExitCode(3) }
+    }
+}
+
+struct DiffCommand: StoreCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show what differs between two commits: function source (unified diff), arguments, output, status.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The first commit (hash or unique prefix).") var a: String
+    @Argument(help: "The second commit (hash or unique prefix).") var b: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run(client: Client) async throws {
+        let diff = try await client.diff(a, b)
+        let (old, new) = (diff.old, diff.new)
+        func output(_ commit: Commit) -> Any { commit.output.map { ["hash": $0.hash.hex, "size": $0.size] as [String: Any] } ?? NSNull() }
+        if json {
+            print(Output.json([
+                "a": old.hash.hex, "b": new.hash.hex,
+                "function_changed": diff.functionChanged,
+                "function": ["a": old.task.functionName, "b": new.task.functionName],
+                "function_hash": ["a": old.fingerprint.functionHash.hex, "b": new.fingerprint.functionHash.hex],
+                "source_diff": diff.sourceDiff,
+                "args_changed": diff.argumentsChanged,
+                "args": ["a": old.task.argumentsSnapshot, "b": new.task.argumentsSnapshot],
+                "output_changed": diff.outputChanged,
+                "output": ["a": output(old), "b": output(new)],
+                "status_changed": diff.statusChanged,
+                "status": ["a": old.status.rawValue, "b": new.status.rawValue],
+            ]))
+            return
+        }
+        print("a           \(old.hash.hex)  \(old.task.functionName)  \(Output.isoString(old.createdAt))")
+        print("b           \(new.hash.hex)  \(new.task.functionName)  \(Output.isoString(new.createdAt))")
+        if diff.isEmpty { print("same function, arguments, output and status") }
+        print("function    " + (diff.functionChanged
+            ? "changed: \(old.fingerprint.functionHash.shortHex) → \(new.fingerprint.functionHash.shortHex)"
+            : "same (\(old.fingerprint.functionHash.shortHex))"))
+        for line in diff.sourceDiff { print("  " + line) }
+        if diff.functionChanged && diff.sourceDiff.isEmpty && old.task.source != nil && old.task.source == new.task.source {
+            print("  (same source; the version or the helpers it calls changed)")
+        }
+        print("args        " + (diff.argumentsChanged ? "changed:\n  - \(old.task.argumentsSnapshot)\n  + \(new.task.argumentsSnapshot)" : "same \(old.task.argumentsSnapshot)"))
+        let sizes = "\(old.output.map { Output.size($0.size) } ?? "none") → \(new.output.map { Output.size($0.size) } ?? "none")"
+        print("output      " + (diff.outputChanged ? "different (\(sizes))" : "same (\(old.output.map { "\($0.hash.shortHex), \(Output.size($0.size))" } ?? "none"))"))
+        print("status      " + (diff.statusChanged ? "\(old.status.rawValue) → \(new.status.rawValue)" : "same (\(old.status.rawValue))"))
     }
 }

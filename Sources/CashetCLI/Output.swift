@@ -67,6 +67,24 @@ enum Output {
         }
     }
 
+    /// A time given on the command line: an ISO 8601 date (`2026-11-25`, taken as UTC midnight)
+    /// or date-time, or an age before `now` (`90s`, `30m`, `12h`, `7d`, `2w`).
+    static func parseDate(_ text: String, option: String, now: Date = Date()) throws(CashetError) -> Date {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        if let unit = text.last, let seconds = units[unit], let amount = Double(text.dropLast()), amount >= 0, amount.isFinite {
+            return now.addingTimeInterval(-amount * seconds)
+        }
+        let formats: [Date.ISO8601FormatStyle] = [
+            .iso8601,
+            Date.ISO8601FormatStyle(includingFractionalSeconds: true),
+            Date.ISO8601FormatStyle().year().month().day(),
+        ]
+        for format in formats {
+            if let date = try? format.parse(text) { return date }
+        }
+        throw CashetError(.invalidArgument, "\(option) '\(text)' is not a date: use 2026-11-25, 2026-11-25T14:00:00Z, or an age such as 12h or 7d")
+    }
+
     static func padded(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }

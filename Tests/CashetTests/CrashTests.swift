@@ -5,6 +5,17 @@ import Testing
 
 @Suite("Crash safety with real processes")
 struct CrashTests {
+    /// Starts the helper that stores (and deletes) large results until it is killed.
+    static func startWriter(store: String, log: String, seed: Int) throws -> Process {
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: Products.helper)
+        writer.arguments = ["write-large", store, log, "\(seed)"]
+        writer.standardOutput = FileHandle.nullDevice
+        writer.standardError = FileHandle.nullDevice
+        try writer.run()
+        return writer
+    }
+
     @Test("a writer of large blobs killed with SIGKILL at random moments never damages a committed result (20 rounds)",
           .timeLimit(.minutes(5)))
     func killedWriter() async throws {
@@ -14,12 +25,7 @@ struct CrashTests {
         var storedTotal = 0
         for round in 0..<20 {
             let log = directory.child("log-\(round)")
-            let writer = Process()
-            writer.executableURL = URL(fileURLWithPath: Products.helper)
-            writer.arguments = ["write-large", storePath, log, "\(round)"]
-            writer.standardOutput = FileHandle.nullDevice
-            writer.standardError = FileHandle.nullDevice
-            try writer.run()
+            let writer = try Self.startWriter(store: storePath, log: log, seed: round)
             usleep(UInt32.random(in: 150_000...900_000))
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()
@@ -54,12 +60,7 @@ struct CrashTests {
         let directory = TemporaryDirectory()
         let storePath = directory.child("store")
         let log = directory.child("log")
-        let writer = Process()
-        writer.executableURL = URL(fileURLWithPath: Products.helper)
-        writer.arguments = ["write-large", storePath, log, "1"]
-        writer.standardOutput = FileHandle.nullDevice
-        writer.standardError = FileHandle.nullDevice
-        try writer.run()
+        let writer = try Self.startWriter(store: storePath, log: log, seed: 1)
         defer {
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()

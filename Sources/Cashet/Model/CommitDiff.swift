@@ -19,6 +19,12 @@ public struct CommitDiff: Sendable, Hashable {
     public var outputChanged: Bool { old.output?.hash != new.output?.hash }
     /// One completed and the other failed.
     public var statusChanged: Bool { old.status != new.status }
+    /// The function sources as a unified diff (empty when equal or when either has no source).
+    public var sourceDiff: [String] {
+        guard let a = old.task.source, let b = new.task.source else { return [] }
+        return UnifiedDiff.lines(from: a, to: b, oldName: "\(old.task.functionName) @ \(old.hash.shortHex)",
+                                 newName: "\(new.task.functionName) @ \(new.hash.shortHex)")
+    }
     /// Nothing that matters for the result differs.
     public var isEmpty: Bool { !functionChanged && !argumentsChanged && !outputChanged && !statusChanged }
 }

@@ -1,0 +1,102 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+/// Applies a unified diff to `old`, to check that it really turns `old` into `new`.
+private func apply(_ diff: [String], to old: String) -> String {
+    var lines = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var offset = 0
+    var position = 0
+    for line in diff.dropFirst(2) {
+        if line.hasPrefix("@@") {
+            let oldStart = Int(line.split(separator: " ")[1].dropFirst().split(separator: ",")[0])!
+            let oldCount = Int(line.split(separator: " ")[1].split(separator: ",")[1])!
+            position = (oldCount == 0 ? oldStart : oldStart - 1) + offset
+        } else if line.hasPrefix("-") {
+            lines.remove(at: position)
+            offset -= 1
+        } else if line.hasPrefix("+") {
+            lines.insert(String(line.dropFirst()), at: position)
+            position += 1
+            offset += 1
+        } else {
+            position += 1
+        }
+    }
+    return lines.joined(separator: "\n")
+}
+
+@Suite("diff and log --since")
+struct DiffAndSinceTests {
+    static let sources = [
+        "func f(x: Int) -> Int {\n    let y = x * 2\n    return y + 1\n}",
+        "func f(x: Int) -> Int {\n    let y = x * 3\n    return y + 1\n}",
+        (1...40).map { "    line \($0)" }.joined(separator: "\n"),
+        (1...40).map { $0 == 5 || $0 == 30 ? "    changed \($0)" : "    line \($0)" }.joined(separator: "\n") + "\n    appended",
+        "",
+        "only line",
+    ]
+
+    @Test("the unified diff turns the old source into the new one, with diff -u's hunk headers")
+    func unifiedDiff() throws {
+        for old in Self.sources {
+            for new in Self.sources {
+                let diff = UnifiedDiff.lines(from: old, to: new)
+                #expect(diff.isEmpty == (old == new))
+                if old != new { #expect(apply(diff, to: old) == new, "\(old.prefix(20)) → \(new.prefix(20))") }
+            }
+        }
+        // Same headers and lines as GNU diff -u on an unambiguous change.
+        let directory = TemporaryDirectory()
+        let (a, b) = (Self.sources[2], Self.sources[3])
+        try (a + "\n").write(toFile: directory.child("a"), atomically: true, encoding: .utf8)
+        try (b + "\n").write(toFile: directory.child("b"), atomically: true, encoding: .utf8)
+        let gnu = try Products.run("/usr/bin/diff", ["-u", directory.child("a"), directory.child("b")])
+        let expected = gnu.stdout.split(separator: "\n").dropFirst(2).map(String.init)
+        #expect(Array(UnifiedDiff.lines(from: a, to: b).dropFirst(2)) == expected)
+    }
+
+    @Test("cashet diff shows the source diff, arguments, output and status, in text and JSON")
+    func diffCommand() async throws {
+        let fixture = try Fixture()
+        func version(_ source: String) -> CachedFunction<Int, Int> {
+            let identity = FunctionIdentity(name: "f", sourceHash: SHA256Hasher.hash(Array(source.utf8)).hex, helpersHash: "", version: "", source: source)
+            return CachedFunction(identity: identity) { x in x * (source.contains("* 3") ? 3 : 2) + 1 }
+        }
+        let a = try await fixture.client.submit(version(Self.sources[0]), 5)
+        let b = try await fixture.client.submit(version(Self.sources[1]), 6)
+        let same = try await fixture.client.submit(version(Self.sources[0]), 5, cache: false)
+
+        let text = try Products.cashet("diff", a.commit.hex.prefix(6).description, b.commit.hex.prefix(6).description, "--store", fixture.storePath)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("-    let y = x * 2") && text.stdout.contains("+    let y = x * 3"), "\(text.stdout)")
+        #expect(text.stdout.contains("args        changed:") && text.stdout.contains("output      different"))
+
+        let json = try Products.cashet("diff", a.commit.hex, b.commit.hex, "--json", "--store", fixture.storePath)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["function_changed"] as? Bool == true && object["args_changed"] as? Bool == true)
+        #expect((object["source_diff"] as? [String])?.contains("+    let y = x * 3") == true)
+        #expect((object["args"] as? [String: String])?["b"] == "(6)")
+
+        let unchanged = try Products.cashet("diff", a.commit.hex, same.commit.hex, "--store", fixture.storePath)
+        #expect(unchanged.stdout.contains("same function, arguments, output and status"), "\(unchanged.stdout)")
+        let missing = try Products.cashet("diff", a.commit.hex, "ffff0000", "--store", fixture.storePath)
+        #expect(missing.status != 0 && missing.stderr.contains("ffff0000"))
+    }
+
+    @Test("log --since takes dates, date-times and ages, and rejects anything else by name")
+    func since() async throws {
+        let fixture = try Fixture()
+        let id = CachedFunction("id", version: "1") { (x: Int) in x }
+        for x in 0..<3 { _ = try await fixture.client.submit(id, x) }
+        let total = try await fixture.client.log().count
+        for (argument, expected) in [("1h", total), ("2000-01-01", total), ("2000-01-01T00:00:00Z", total), ("2999-01-01", 0), ("0s", 0)] {
+            let result = try Products.cashet("log", "--since", argument, "--json", "--store", fixture.storePath)
+            #expect(result.status == 0, "\(argument): \(result.stderr)")
+            #expect(result.stdout.split(separator: "\n").count == expected, "\(argument)")
+        }
+        let bad = try Products.cashet("log", "--since", "yesterday-ish", "--store", fixture.storePath)
+        #expect(bad.status != 0 && bad.stderr.contains("--since 'yesterday-ish' is not a date"), "\(bad.stderr)")
+    }
+}
