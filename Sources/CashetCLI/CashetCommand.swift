@@ -4,6 +4,24 @@ import Foundation
 
 @main
 struct CashetCommand: AsyncParsableCommand {
+    /// Runs the command line, with usage errors exiting 2 (ArgumentParser's default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "cashet",
         abstract: "Inspect and clean up a cashet store: a content-addressable compute cache with git semantics.",
@@ -40,7 +58,28 @@ extension StoreCommand {
             try await run(client: client)
         } catch let error as CashetError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-            throw ExitCode(error.code == .notFound ? 2 : 1)
+            throw ExitCode(ExitStatus.of(error))
+        }
+    }
+}
+
+/// The exit statuses `cashet` documents (README, "CLI").
+enum ExitStatus {
+    /// No commit or blob matched (unknown or ambiguous hash).
+    static let notFound: Int32 = 1
+    /// The command line is wrong: unknown option, missing or malformed argument.
+    static let usage: Int32 = 2
+    /// The store holds damaged data (`fsck` found damage, or a load met it).
+    static let damaged: Int32 = 3
+    /// The store cannot be used: missing, not a store, newer schema, or a storage error.
+    static let unusableStore: Int32 = 4
+
+    static func of(_ error: CashetError) -> Int32 {
+        switch error.code {
+        case .notFound, .ambiguousHash: notFound
+        case .invalidHash, .invalidArgument: usage
+        case .corruptData: damaged
+        default: unusableStore
         }
     }
 }

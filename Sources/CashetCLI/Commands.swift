@@ -186,7 +186,7 @@ struct FsckCommand: StoreCommand {
                 print(report.problems.isEmpty ? "no problems found" : (repair ? "repaired" : "no damage (leftover files are removed by `cashet fsck --repair`)"))
             }
         }
-        if damaged { throw ExitCode(3) }
+        if damaged { throw ExitCode(ExitStatus.damaged) }
     }
 }
 

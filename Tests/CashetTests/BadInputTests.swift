@@ -13,9 +13,13 @@ struct BadInputTests {
         #expect(error?.code == .notFound)
         #expect(error?.message.contains("0000000000") == true)
         let cli = try Products.cashet("--store", fixture.storePath, "show", "0000000000")
-        #expect(cli.status != 0 && cli.stderr.contains("no commit matches"))
+        #expect(cli.status == 1 && cli.stderr.contains("no commit matches"))
         let invalid = try Products.cashet("--store", fixture.storePath, "show", "zz-top")
-        #expect(invalid.status != 0 && invalid.stderr.contains("not a hash prefix"))
+        #expect(invalid.status == 2 && invalid.stderr.contains("not a hash prefix"))
+        let usage = try Products.cashet("--store", fixture.storePath, "show", "abcd", "--bogus")
+        #expect(usage.status == 2 && usage.stderr.contains("--bogus"), "\(usage.stderr)")
+        let missingArgument = try Products.cashet("--store", fixture.storePath, "show")
+        #expect(missingArgument.status == 2 && missingArgument.stderr.contains("<hash>"), "\(missingArgument.stderr)")
     }
 
     @Test("an ambiguous prefix lists the candidates")
@@ -39,7 +43,7 @@ struct BadInputTests {
         #expect(error?.code == .ambiguousHash)
         #expect(error?.message.contains(a.shortHex) == true && error?.message.contains(b.shortHex) == true)
         let cli = try Products.cashet("--store", directory.child("store"), "show", prefix)
-        #expect(cli.status != 0 && cli.stderr.contains(a.shortHex) && cli.stderr.contains(b.shortHex))
+        #expect(cli.status == 1 && cli.stderr.contains(a.shortHex) && cli.stderr.contains(b.shortHex))
         // One more character is enough when the two differ there.
         let longer = try await client.show(String(a.hex.prefix(12)))
         #expect(longer.hash == a)
@@ -63,10 +67,10 @@ struct BadInputTests {
 
         let missing = directory.child("missing")
         let cli = try Products.cashet("--store", missing, "stats")
-        #expect(cli.status != 0 && cli.stderr.contains("no cashet store at \(missing)"))
+        #expect(cli.status == 4 && cli.stderr.contains("no cashet store at \(missing)"))
         #expect(!FileManager.default.fileExists(atPath: missing))
         let onFile = try Products.cashet("--store", file, "log")
-        #expect(onFile.status != 0 && onFile.stderr.contains("is a file"))
+        #expect(onFile.status == 4 && onFile.stderr.contains("is a file"))
     }
 
     @Test("a store written by a newer schema is refused without writing")
@@ -87,7 +91,7 @@ struct BadInputTests {
         #expect(error?.code == .newerSchema)
         #expect(error?.message.contains("99") == true && error?.message.contains(path) == true)
         let cli = try Products.cashet("--store", path, "stats")
-        #expect(cli.status != 0 && cli.stderr.contains("schema version 99"))
+        #expect(cli.status == 4 && cli.stderr.contains("schema version 99"))
         #expect(try fileDigest(path + "/data.mdb") == before)
     }
 
@@ -102,6 +106,6 @@ struct BadInputTests {
         #expect(badName?.code == .invalidArgument)
         #expect(try await fixture.client.stats().commits == 0)
         let cli = try Products.cashet("--store", fixture.storePath, "log", "--tag", "novalue")
-        #expect(cli.status != 0 && cli.stderr.contains("key=value"))
+        #expect(cli.status == 2 && cli.stderr.contains("key=value"))
     }
 }
