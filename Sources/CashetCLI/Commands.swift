@@ -203,7 +203,6 @@ struct DiffCommand: StoreCommand {
     func run(client: Client) async throws {
         let diff = try await client.diff(a, b)
         let (old, new) = (diff.old, diff.new)
-        func output(_ commit: Commit) -> Any { commit.output.map { ["hash": $0.hash.hex, "size": $0.size] as [String: Any] } ?? NSNull() }
         if json {
             print(Output.json([
                 "a": old.hash.hex, "b": new.hash.hex,
@@ -214,7 +213,7 @@ struct DiffCommand: StoreCommand {
                 "args_changed": diff.argumentsChanged,
                 "args": ["a": old.task.argumentsSnapshot, "b": new.task.argumentsSnapshot],
                 "output_changed": diff.outputChanged,
-                "output": ["a": output(old), "b": output(new)],
+                "output": ["a": Output.outputObject(old.output), "b": Output.outputObject(new.output)],
                 "status_changed": diff.statusChanged,
                 "status": ["a": old.status.rawValue, "b": new.status.rawValue],
             ]))

@@ -15,6 +15,11 @@ enum Output {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// A result reference as JSON: `{hash, size}`, or null for a failed commit.
+    static func outputObject(_ output: ObjectRef?) -> Any {
+        output.map { ["hash": $0.hash.hex, "size": $0.size] as [String: Any] } ?? NSNull()
+    }
+
     static func commitObject(_ commit: Commit, withSource: Bool) -> [String: Any] {
         var object: [String: Any] = [
             "hash": commit.hash.hex,
@@ -28,7 +33,7 @@ enum Output {
             "parent": commit.parent?.hex ?? NSNull(),
             "error": commit.error ?? NSNull(),
             "cached": commit.task.cacheable,
-            "output": commit.output.map { ["hash": $0.hash.hex, "size": $0.size] as [String: Any] } ?? NSNull(),
+            "output": outputObject(commit.output),
         ]
         if withSource {
             object["source"] = commit.task.source ?? NSNull()

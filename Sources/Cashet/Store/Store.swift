@@ -72,9 +72,7 @@ public protocol Store: Sendable {
 
 extension Store {
     public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {
-        let bytes = try await blob(hash)
-        let file = try PosixFile.duplicate(descriptor)
-        try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
+        try PosixFile.writeAll(try await blob(hash), toDescriptor: descriptor)
     }
 
     /// The newest commit of a fingerprint (the original's `find_by_fingerprint`).

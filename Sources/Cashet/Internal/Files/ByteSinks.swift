@@ -30,7 +30,6 @@ struct FileSink: ByteSink, ~Copyable {
     private let buffer: UnsafeMutableRawBufferPointer
     private let checksum = XXHash.Streaming()
     private var hasher: SHA256?
-    private(set) var count = 0
 
     init(_ file: consuming PosixFile, sha256: Bool = false, bufferSize: Int = Zstd.streamBufferSize) {
         self.file = file
@@ -45,7 +44,6 @@ struct FileSink: ByteSink, ~Copyable {
         checksum.update(data)
         hasher?.update(bufferPointer: data)
         try file.writeAll(data)
-        self.count += count
     }
 
     /// The XXH3-64 of everything written.

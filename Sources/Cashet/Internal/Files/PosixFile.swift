@@ -59,6 +59,12 @@ struct PosixFile: ~Copyable {
         return PosixFile(descriptor: fd, path: "file descriptor \(descriptor)")
     }
 
+    /// Writes `bytes` at the current position of a descriptor the caller keeps open.
+    static func writeAll(_ bytes: [UInt8], toDescriptor descriptor: Int32) throws(CashetError) {
+        let file = try duplicate(descriptor)
+        try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
+    }
+
     private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path

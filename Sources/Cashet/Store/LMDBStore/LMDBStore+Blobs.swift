@@ -12,6 +12,11 @@ extension LMDBStore {
         let staged: BlobFiles.Staged?
     }
 
+    /// The record of a blob staged to a file.
+    static func fileBlob(_ ref: ObjectRef, _ staged: BlobFiles.Staged) -> PreparedBlob {
+        PreparedBlob(ref: ref, record: (StoreRecords.encodeFileBlob(staged), staged.storedSize), staged: staged)
+    }
+
     /// Thrown inside a transaction when a blob found stored before it was removed meanwhile.
     struct BlobVanished: Error {}
 
@@ -48,7 +53,7 @@ extension LMDBStore {
             return PreparedBlob(ref: ref, record: nil, staged: nil)
         }
         guard let staged else { return try prepareNew(bytes, ref) }   // not reached: only `found` stops staging
-        return PreparedBlob(ref: ref, record: (StoreRecords.encodeFileBlob(staged), staged.storedSize), staged: staged)
+        return Self.fileBlob(ref, staged)
     }
 
     /// SHA-256 of `bytes` (remembered in the memo), and whether the store has that blob; raises
@@ -65,7 +70,7 @@ extension LMDBStore {
     /// The record of a blob with a known hash: inline (zstd when it saves an eighth) or a staged file.
     private func prepareNew(_ bytes: [UInt8], _ ref: ObjectRef) throws(CashetError) -> PreparedBlob {
         if bytes.count >= configuration.fileThreshold, let staged = try files.stage(bytes, level: configuration.compressionLevel) {
-            return PreparedBlob(ref: ref, record: (StoreRecords.encodeFileBlob(staged), staged.storedSize), staged: staged)
+            return Self.fileBlob(ref, staged)
         }
         if bytes.count >= configuration.compressionThreshold {
             let compressed = try Zstd.compress(bytes, level: configuration.compressionLevel)
@@ -138,13 +143,11 @@ extension LMDBStore {
             return
         }
         guard let record = blob.record else { throw BlobVanished() }
+        let info = StoreRecords.BlobInfo(size: blob.ref.size, storedSize: record.storedSize, references: references)
         try txn.put(tables.blobs, key, record.stored)
-        try txn.put(tables.blobInfo, key, StoreRecords.BlobInfo(size: blob.ref.size, storedSize: record.storedSize, references: references).bytes)
+        try txn.put(tables.blobInfo, key, info.bytes)
         if references == 0 { try txn.put(tables.unreferenced, key, []) }
-        state.counters.blobs += 1
-        state.counters.logicalBytes += blob.ref.size
-        state.counters.storedBytes += record.storedSize
-        if blob.staged != nil { state.counters.fileBlobs += 1 }
+        state.counters.count(info, inFile: blob.staged != nil, +1)
     }
 
     /// Drops one reference; the blob goes with its last one.
@@ -160,19 +163,22 @@ extension LMDBStore {
         return try dropBlob(hash, info, txn, &state)
     }
 
+    /// Whether the blob `hash` is recorded as kept in a file.
+    func isRecordedFile(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
+        guard let stored = try txn.get(tables.blobs, hash.bytes) else { return false }
+        if case .file = try StoreRecords.decodeBlobLocation(stored, hash: hash) { return true }
+        return false
+    }
+
     /// Removes a blob's rows now and schedules its file for removal after commit.
     func dropBlob(_ hash: ContentHash, _ info: StoreRecords.BlobInfo, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> EvictionReport {
         let key = hash.bytes
-        if let stored = try txn.get(tables.blobs, key), case .file = try StoreRecords.decodeBlobLocation(stored, hash: hash) {
-            state.filesToRemove.append(hash)
-            state.counters.fileBlobs -= 1
-        }
+        let inFile = try isRecordedFile(hash, txn)
+        if inFile { state.filesToRemove.append(hash) }
         try txn.delete(tables.blobs, key)
         try txn.delete(tables.blobInfo, key)
         try txn.delete(tables.unreferenced, key)
-        state.counters.blobs -= 1
-        state.counters.logicalBytes -= info.size
-        state.counters.storedBytes -= info.storedSize
+        state.counters.count(info, inFile: inFile, -1)
         return EvictionReport(blobsRemoved: 1, bytesFreed: info.size)
     }
 
@@ -180,7 +186,10 @@ extension LMDBStore {
 
     /// A blob's bytes, checked: inline ones against their recorded size, files against size and checksum.
     func readBlob(_ hash: ContentHash) throws(CashetError) -> [UInt8] {
-        let located = try locateBlob(hash)
+        try readBlob(hash, try locateBlob(hash))
+    }
+
+    private func readBlob(_ hash: ContentHash, _ located: LocatedBlob) throws(CashetError) -> [UInt8] {
         let info = located.info
         switch located.location {
         case .inline(.zstd, let frame):
@@ -226,9 +235,7 @@ extension LMDBStore {
         let located = try locateBlob(hash)
         let info = located.info
         guard case .file(let codec, let checksum) = located.location else {
-            let bytes = try verifiedIfAsked(hash, try readBlob(hash))
-            let file = try PosixFile.duplicate(descriptor)
-            return try withContiguousBytes(of: bytes) { buffer throws(CashetError) in try file.writeAll(buffer) }
+            return try PosixFile.writeAll(try verifiedIfAsked(hash, try readBlob(hash, located)), toDescriptor: descriptor)
         }
         var sink = FileSink(try PosixFile.duplicate(descriptor), sha256: configuration.verifyOnLoad)
         guard try files.read(hash, codec: codec, size: info.size, into: &sink) else { throw missingFileError(hash) }

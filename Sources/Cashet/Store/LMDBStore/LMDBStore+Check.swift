@@ -110,12 +110,7 @@ extension LMDBStore {
             }
         }
         actual.functions = try txn.count(tables.sources)
-        for (hash, info) in infos {
-            actual.blobs += 1
-            actual.logicalBytes += info.size
-            actual.storedBytes += info.storedSize
-            if stored[hash] == true { actual.fileBlobs += 1 }
-        }
+        for (hash, info) in infos { actual.count(info, inFile: stored[hash] == true, +1) }
         let recordedCounters = try readCounters(txn)
         if recordedCounters != actual {
             survey.countersWrong = true
@@ -208,13 +203,7 @@ extension LMDBStore {
         }
         counters.functions = try txn.count(tables.sources)
         try txn.forEach(tables.blobInfo) { key, value in
-            let info = try StoreRecords.BlobInfo(value)
-            counters.blobs += 1
-            counters.logicalBytes += info.size
-            counters.storedBytes += info.storedSize
-            if let stored = try txn.get(tables.blobs, key), case .file = try StoreRecords.decodeBlobLocation(stored, hash: try ContentHash(bytes: key)) {
-                counters.fileBlobs += 1
-            }
+            counters.count(try StoreRecords.BlobInfo(value), inFile: try isRecordedFile(try ContentHash(bytes: key), txn), +1)
         }
         return counters
     }

@@ -68,12 +68,6 @@ extension LMDBStore {
         }
     }
 
-    /// Whether the blob `hash` is recorded as kept in a file.
-    func isRecordedFile(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
-        guard let stored = try txn.get(tables.blobs, hash.bytes) else { return false }
-        if case .file = try StoreRecords.decodeBlobLocation(stored, hash: hash) { return true }
-        return false
-    }
 
     /// Removes blobs stored with `putBlob` that no commit ever came to reference.
     func sweepUnreferencedBlobs() throws(CashetError) -> EvictionReport {

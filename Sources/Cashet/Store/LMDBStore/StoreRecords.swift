@@ -254,6 +254,14 @@ enum StoreRecords {
             commits += delta
             if status == .completed { completed += delta } else { failed += delta }
         }
+
+        /// Adds (`delta` +1) or removes (-1) one blob with this metadata.
+        mutating func count(_ blob: BlobInfo, inFile: Bool, _ delta: Int) {
+            blobs += delta
+            logicalBytes += delta * blob.size
+            storedBytes += delta * blob.storedSize
+            if inFile { fileBlobs += delta }
+        }
     }
 
     // MARK: Helpers
