@@ -25,7 +25,8 @@ struct CashetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cashet",
         abstract: "Inspect and clean up a cashet store: a content-addressable compute cache with git semantics.",
-        subcommands: [LogCommand.self, ShowCommand.self, GetCommand.self, DiffCommand.self, HistoryCommand.self, RmCommand.self, GCCommand.self, StatsCommand.self, FsckCommand.self]
+        subcommands: [LogCommand.self, ShowCommand.self, GetCommand.self, DiffCommand.self, HistoryCommand.self, RmCommand.self, GCCommand.self,
+                      StatsCommand.self, FsckCommand.self, ExportCommand.self, ImportCommand.self]
     )
 
     @OptionGroup var store: StoreOptions
@@ -37,10 +38,24 @@ struct StoreOptions: ParsableArguments {
     var store: String?
 }
 
+/// How a subcommand opens the store.
+enum StoreAccess {
+    /// Reads only: works on a read-only directory and beside a writing process; writes nothing.
+    case readOnly
+    /// Changes an existing store.
+    case readWrite
+    /// Changes the store, creating it when the directory has none (`import` into a new store).
+    case create
+}
+
 /// What every subcommand shares: finding the store and turning cashet errors into exit codes.
 protocol StoreCommand: AsyncParsableCommand {
     var parent: CashetCommand { get }
     var options: StoreOptions { get }
+    static var storeAccess: StoreAccess { get }
+    /// Checks the arguments that ArgumentParser cannot (dates, sizes, tags) before the store is
+    /// opened, so a usage error is reported as one even when the store is missing.
+    func checkArguments() throws(CashetError)
     func run(client: Client) async throws
 }
 
@@ -49,11 +64,17 @@ extension StoreCommand {
         options.store ?? parent.store.store ?? ProcessInfo.processInfo.environment["CASHET_DIR"] ?? ".cashet"
     }
 
+    static var storeAccess: StoreAccess { .readWrite }
+
+    func checkArguments() throws(CashetError) {}
+
     func run() async throws {
         do {
-            // The CLI never creates a store: a wrong --store must not leave one behind.
+            try checkArguments()
+            // Only `import` creates a store: a wrong --store must not leave one behind.
             var configuration = LMDBStore.Configuration()
-            configuration.create = false
+            configuration.create = Self.storeAccess == .create
+            configuration.readOnly = Self.storeAccess == .readOnly
             let client = Client(store: try LMDBStore(storePath, configuration: configuration))
             try await run(client: client)
         } catch let error as CashetError {
@@ -65,11 +86,12 @@ extension StoreCommand {
 
 /// The exit statuses `cashet` documents (README, "CLI").
 enum ExitStatus {
-    /// No commit or blob matched (unknown or ambiguous hash).
+    /// No commit or blob matched (unknown or ambiguous hash), or `log` listed nothing.
     static let notFound: Int32 = 1
     /// The command line is wrong: unknown option, missing or malformed argument.
     static let usage: Int32 = 2
-    /// The store holds damaged data (`fsck` found damage, or a load met it).
+    /// The store holds damaged data (`fsck` found damage, or a load met it), or an archive to
+    /// import is damaged.
     static let damaged: Int32 = 3
     /// The store cannot be used: missing, not a store, newer schema, or a storage error.
     static let unusableStore: Int32 = 4
@@ -78,7 +100,7 @@ enum ExitStatus {
         switch error.code {
         case .notFound, .ambiguousHash: notFound
         case .invalidHash, .invalidArgument: usage
-        case .corruptData: damaged
+        case .corruptData, .damagedArchive: damaged
         default: unusableStore
         }
     }

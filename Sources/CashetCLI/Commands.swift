@@ -3,6 +3,7 @@ import Cashet
 import Foundation
 
 struct StatsCommand: StoreCommand {
+    static var storeAccess: StoreAccess { .readOnly }
     static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show store counters (O(1), from counters kept on every write).")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
@@ -34,35 +35,35 @@ struct StatsCommand: StoreCommand {
 }
 
 struct LogCommand: StoreCommand {
+    static var storeAccess: StoreAccess { .readOnly }
     static let configuration = CommandConfiguration(commandName: "log", abstract: "List commits, newest first.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
-    @Option(help: "Only commits of this function name.") var `func`: String?
-    @Option(name: .customLong("tag"), help: "Only commits with this tag (key=value); repeatable.") var tags: [String] = []
+    @OptionGroup var filter: CommitFilterOptions
     @Option(name: .short, help: "At most this many commits.") var n: Int?
-    @Option(help: "Only commits created at or after this time: 2026-11-25, 2026-11-25T14:00:00Z, or an age such as 90m, 12h, 7d, 2w.") var since: String?
     @Flag(help: "Print one JSON object per line.") var json = false
 
-    func run(client: Client) async throws {
-        var tagFilter: [String: String] = [:]
-        for tag in tags {
-            guard let equals = tag.firstIndex(of: "="), equals != tag.startIndex else {
-                throw CashetError(.invalidArgument, "--tag '\(tag)' is not key=value")
-            }
-            tagFilter[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
-        }
+    func checkArguments() throws(CashetError) {
         if let n, n < 0 { throw CashetError(.invalidArgument, "-n must be zero or more, got \(n)") }
-        let cutoff = try since.map { text throws(CashetError) in try Output.parseDate(text, option: "--since") }
-        let commits = try await client.log(CommitQuery(functionName: self.func, tags: tagFilter, since: cutoff, limit: n))
+        _ = try filter.query()
+    }
+
+    func run(client: Client) async throws {
+        let commits = try await client.log(try filter.query(limit: n))
+        guard !commits.isEmpty || n == 0 else {
+            FileHandle.standardError.write(Data("no commits match\n".utf8))
+            throw ExitCode(ExitStatus.notFound)
+        }
         Output.printCommits(commits, json: json) { commit in
             let output = commit.output.map { Output.size($0.size) } ?? "-"
             let tagText = commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            return "\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(commit.task.functionName)\(commit.task.argumentsSnapshot.prefix(60))\(tagText.isEmpty ? "" : "  [\(tagText)]")"
+            return "\(Output.paint(commit.hash.shortHex, .yellow))  \(Output.paint(Output.padded(commit.status.rawValue, 9), commit.status == .failed ? .red : .none)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(commit.task.functionName)\(commit.task.argumentsSnapshot.prefix(60))\(tagText.isEmpty ? "" : "  [\(tagText)]")"
         }
     }
 }
 
 struct ShowCommand: StoreCommand {
+    static var storeAccess: StoreAccess { .readOnly }
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one commit: function, source, arguments, output, lineage.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
@@ -90,16 +91,25 @@ struct ShowCommand: StoreCommand {
 }
 
 struct GetCommand: StoreCommand {
+    static var storeAccess: StoreAccess { .readOnly }
     static let configuration = CommandConfiguration(commandName: "get", abstract: "Write a commit's raw result bytes to a file or stdout.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
     @Argument(help: "Commit hash or unique prefix.") var hash: String
     @Option(name: .short, help: "Write to this file instead of stdout.") var output: String?
+    @Flag(help: "Write binary bytes even when stdout is a terminal.") var binary = false
 
     func run(client: Client) async throws {
         // Streams: a large result never has to fit in memory.
         if let output {
             try await client.get(hash, to: output)
+        } else if isatty(STDOUT_FILENO) == 1 && !binary {
+            // A terminal: refuse bytes that would garble it (and they are small enough to look at).
+            let bytes = try await client.get(hash)
+            if Output.looksBinary(bytes) {
+                throw CashetError(.invalidArgument, "the result of \(hash) is binary (\(Output.size(bytes.count))); use -o FILE, a pipe, or --binary to write it to the terminal")
+            }
+            FileHandle.standardOutput.write(Data(bytes))
         } else {
             try await client.get(hash, toFileDescriptor: STDOUT_FILENO)
         }
@@ -107,6 +117,7 @@ struct GetCommand: StoreCommand {
 }
 
 struct HistoryCommand: StoreCommand {
+    static var storeAccess: StoreAccess { .readOnly }
     static let configuration = CommandConfiguration(commandName: "history", abstract: "List every commit of the same call (function + arguments), oldest first.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
@@ -138,15 +149,41 @@ struct RmCommand: StoreCommand {
 }
 
 struct GCCommand: StoreCommand {
-    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove commits older than N days and blobs nothing references.")
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Remove old commits, least recently used ones beyond a size, unreferenced blobs and leftover files.",
+        discussion: "Without options, removes commits older than 30 days. --max-size bounds the stored result bytes (`stats`: stored); commits are removed by their last cache hit (or creation), oldest first.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
-    @Option(help: "Remove commits older than this many days (default 30).") var olderThan: Double = 30
+    @Option(help: "Remove commits older than this many days (default 30 when --max-size is not given).") var olderThan: Double?
+    @Option(help: "Then remove least recently used commits until stored results take at most this: 500M, 2GiB, 10GB (K/M/G/T and KiB… are powers of 1024, KB/MB/GB/TB of 1000).") var maxSize: String?
+    @Flag(help: "Report what would be removed; change nothing.") var dryRun = false
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func checkArguments() throws(CashetError) { _ = try policy() }
+
+    private func policy() throws(CashetError) -> EvictionPolicy {
+        let days = olderThan ?? (maxSize == nil ? 30 : nil)
+        if let days, !(days >= 0 && days.isFinite) {
+            throw CashetError(.invalidArgument, "--older-than must be a non-negative number of days, got \(days)")
+        }
+        return EvictionPolicy(olderThan: days.map { Date().addingTimeInterval(-$0 * 86_400) },
+                              maxStoredBytes: try maxSize.map { text throws(CashetError) in try Output.parseSize(text, option: "--max-size") })
+    }
 
     func run(client: Client) async throws {
-        let report = try await client.gc(olderThanDays: olderThan)
+        let policy = try policy()
+        let report = try await Progress.during("gc") { _ in try await client.gc(policy, dryRun: dryRun) }
+        if json {
+            print(Output.json([
+                "dry_run": dryRun, "commits_removed": report.commitsRemoved, "blobs_removed": report.blobsRemoved,
+                "bytes_freed": report.bytesFreed, "stored_bytes_freed": report.storedBytesFreed,
+                "leftover_files_removed": report.leftoverFilesRemoved,
+            ]))
+            return
+        }
         let leftovers = report.leftoverFilesRemoved > 0 ? ", and \(report.leftoverFilesRemoved) leftover file(s) of interrupted writes" : ""
-        print("removed \(report.commitsRemoved) commit(s) and \(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) freed\(leftovers)")
+        print("\(dryRun ? "would remove" : "removed") \(report.commitsRemoved) commit(s) and \(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) (\(Output.size(report.storedBytesFreed)) stored) \(dryRun ? "to free" : "freed")\(leftovers)")
     }
 }
 
@@ -161,7 +198,7 @@ struct FsckCommand: StoreCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(client: Client) async throws {
-        let report = try await client.fsck(repair: repair)
+        let report = try await Progress.during(repair ? "fsck --repair" : "fsck") { _ in try await client.fsck(repair: repair) }
         let damaged = repair ? !report.unrepaired.isEmpty : report.foundDamage
         if json {
             func objects(_ problems: [IntegrityReport.Problem]) -> [[String: Any]] {
@@ -191,6 +228,7 @@ struct FsckCommand: StoreCommand {
 }
 
 struct DiffCommand: StoreCommand {
+    static var storeAccess: StoreAccess { .readOnly }
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show what differs between two commits: function source (unified diff), arguments, output, status.")

@@ -90,6 +90,49 @@ enum Output {
         throw CashetError(.invalidArgument, "\(option) '\(text)' is not a date: use 2026-11-25, 2026-11-25T14:00:00Z, or an age such as 12h or 7d")
     }
 
+    /// A size given on the command line: bytes, or a number with a unit. `K`, `M`, `G`, `T` and
+    /// `KiB`… are powers of 1024; `KB`, `MB`, `GB`, `TB` powers of 1000; `B` is bytes.
+    static func parseSize(_ text: String, option: String) throws(CashetError) -> Int {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.prefix { $0.isNumber || $0 == "." }
+        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).uppercased()
+        let powers: [String: Double] = [
+            "": 1, "B": 1,
+            "K": 0x1p10, "KIB": 0x1p10, "M": 0x1p20, "MIB": 0x1p20, "G": 0x1p30, "GIB": 0x1p30, "T": 0x1p40, "TIB": 0x1p40,
+            "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+        ]
+        guard let amount = Double(digits), let scale = powers[unit], case let bytes = (amount * scale).rounded(), bytes < 0x1p62 else {
+            throw CashetError(.invalidArgument, "\(option) '\(text)' is not a size: use bytes or a number with a unit, such as 500M, 2GiB or 10GB")
+        }
+        return Int(bytes)
+    }
+
+    /// Whether bytes would garble a terminal: a NUL, or more than one invalid UTF-8 sequence, in
+    /// the first 8 KiB (one is allowed: the window may cut a character).
+    static func looksBinary(_ bytes: [UInt8]) -> Bool {
+        let window = bytes.prefix(8192)
+        if window.contains(0) { return true }
+        return String(decoding: window, as: UTF8.self).unicodeScalars.lazy.filter { $0 == "\u{FFFD}" }.count > 1
+    }
+
+    /// Terminal colours for human output.
+    enum Colour: String {
+        case none = "", red = "31", yellow = "33", green = "32"
+    }
+
+    /// Colour only when standard output is a terminal, `NO_COLOR` is unset or empty
+    /// (https://no-color.org) and `TERM` is not `dumb`.
+    static let colourEnabled: Bool = {
+        let environment = ProcessInfo.processInfo.environment
+        return isatty(STDOUT_FILENO) == 1 && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+    }()
+
+    /// `text` in `colour` when colour is enabled.
+    static func paint(_ text: String, _ colour: Colour) -> String {
+        guard colourEnabled, colour != .none else { return text }
+        return "\u{1B}[\(colour.rawValue)m\(text)\u{1B}[0m"
+    }
+
     static func padded(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }

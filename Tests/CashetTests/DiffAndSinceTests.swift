@@ -93,8 +93,10 @@ struct DiffAndSinceTests {
         let total = try await fixture.client.log().count
         for (argument, expected) in [("1h", total), ("2000-01-01", total), ("2000-01-01T00:00:00Z", total), ("2999-01-01", 0), ("0s", 0)] {
             let result = try Products.cashet("log", "--since", argument, "--json", "--store", fixture.storePath)
-            #expect(result.status == 0, "\(argument): \(result.stderr)")
+            // Nothing matched is exit 1, with the reason on stderr.
+            #expect(result.status == (expected == 0 ? 1 : 0), "\(argument): \(result.stderr)")
             #expect(result.stdout.split(separator: "\n").count == expected, "\(argument)")
+            if expected == 0 { #expect(result.stderr.contains("no commits match")) }
         }
         let bad = try Products.cashet("log", "--since", "yesterday-ish", "--store", fixture.storePath)
         #expect(bad.status == 2 && bad.stderr.contains("--since 'yesterday-ish' is not a date"), "\(bad.stderr)")

@@ -85,7 +85,13 @@ extension Client {
 
     /// Removes commits created before `cutoff` and every blob no commit references.
     public nonisolated(nonsending) func gc(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
-        try await store.evict(olderThan: cutoff)
+        try await store.evict(EvictionPolicy(olderThan: cutoff), dryRun: false)
+    }
+
+    /// Removes what `policy` selects (old commits, then least recently used ones beyond a size),
+    /// unreferenced blobs and leftover files; with `dryRun`, only reports what would go.
+    public nonisolated(nonsending) func gc(_ policy: EvictionPolicy, dryRun: Bool = false) async throws(CashetError) -> EvictionReport {
+        try await store.evict(policy, dryRun: dryRun)
     }
 
     /// Removes commits older than `days` days and unreferenced blobs.

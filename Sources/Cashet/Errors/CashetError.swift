@@ -15,7 +15,7 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case notFound, ambiguousHash, invalidHash, notAStore, newerSchema
-            case storage, corruptData, serialization, invalidArgument, executionFailed
+            case storage, corruptData, serialization, invalidArgument, executionFailed, damagedArchive
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -40,6 +40,8 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// The cached function threw; the failure was recorded as a failed commit.
         public static let executionFailed = Code(.executionFailed)
+        /// A file given to import is not a cashet archive, or is truncated or damaged; nothing was imported.
+        public static let damagedArchive = Code(.damagedArchive)
 
         public var description: String {
             switch base {
@@ -53,6 +55,7 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
             case .serialization: "serialization error"
             case .invalidArgument: "invalid argument"
             case .executionFailed: "execution failed"
+            case .damagedArchive: "damaged archive"
             }
         }
     }

@@ -44,6 +44,13 @@ public struct Commit: Hashable, Sendable {
 }
 
 /// The newest commit of a fingerprint, reduced to what a cache hit needs.
+extension Commit {
+    /// The fields a store records for this commit (everything but hash, output and parent).
+    var draft: CommitDraft {
+        CommitDraft(fingerprint: fingerprint, task: task, status: status, error: error, createdAt: createdAt, tags: tags)
+    }
+}
+
 public struct CommitHead: Hashable, Sendable {
     /// The commit's hash.
     public var commit: ContentHash
@@ -133,19 +140,39 @@ public struct EvictionReport: Hashable, Sendable, Codable {
     public var blobsRemoved: Int
     /// Blob bytes (before compression) freed.
     public var bytesFreed: Int
+    /// Blob bytes as stored (after compression) freed: what `stats` reports as stored.
+    public var storedBytesFreed: Int
     /// Files in `objects/` that held no result (left by crashed writers) and were removed.
     public var leftoverFilesRemoved: Int
 
     /// Creates a report.
-    public init(commitsRemoved: Int = 0, blobsRemoved: Int = 0, bytesFreed: Int = 0, leftoverFilesRemoved: Int = 0) {
+    public init(commitsRemoved: Int = 0, blobsRemoved: Int = 0, bytesFreed: Int = 0, storedBytesFreed: Int = 0, leftoverFilesRemoved: Int = 0) {
         self.commitsRemoved = commitsRemoved
         self.blobsRemoved = blobsRemoved
         self.bytesFreed = bytesFreed
+        self.storedBytesFreed = storedBytesFreed
         self.leftoverFilesRemoved = leftoverFilesRemoved
     }
 
     static func + (a: EvictionReport, b: EvictionReport) -> EvictionReport {
         EvictionReport(commitsRemoved: a.commitsRemoved + b.commitsRemoved, blobsRemoved: a.blobsRemoved + b.blobsRemoved,
-                       bytesFreed: a.bytesFreed + b.bytesFreed, leftoverFilesRemoved: a.leftoverFilesRemoved + b.leftoverFilesRemoved)
+                       bytesFreed: a.bytesFreed + b.bytesFreed, storedBytesFreed: a.storedBytesFreed + b.storedBytesFreed,
+                       leftoverFilesRemoved: a.leftoverFilesRemoved + b.leftoverFilesRemoved)
+    }
+}
+
+/// Which commits an eviction (`cashet gc`) removes. Blobs no commit references, and files left
+/// by interrupted writes, are always removed too.
+public struct EvictionPolicy: Hashable, Sendable {
+    /// Remove commits created before this date.
+    public var olderThan: Date?
+    /// Then, while the stored blob bytes (``StoreStats/storedBytes``) exceed this, remove the
+    /// least recently used commit: the one whose last cache hit (or creation) is oldest.
+    public var maxStoredBytes: Int?
+
+    /// Creates a policy; with neither limit, only unreferenced blobs and leftover files go.
+    public init(olderThan: Date? = nil, maxStoredBytes: Int? = nil) {
+        self.olderThan = olderThan
+        self.maxStoredBytes = maxStoredBytes
     }
 }

@@ -53,14 +53,20 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash
     /// Store-wide counters.
     nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats
-    /// Removes commits created before `cutoff`, then blobs nothing references.
-    nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport
+    /// Removes the commits `policy` selects, then blobs nothing references. With `dryRun`, changes
+    /// nothing and reports what would be removed.
+    nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport
     /// Removes one commit (and its blob if nothing else references it).
     nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
     /// Writes a blob's bytes to an open file descriptor, at its current position, leaving it
     /// open. ``LMDBStore`` streams large blobs with bounded memory; the default implementation
     /// loads, then writes. On an error, some bytes may have been written.
     nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError)
+    /// Adds a commit recorded elsewhere (`import`) with its hash, parent, times and tags intact;
+    /// returns false when the store has it already. `output` holds the result's bytes when the
+    /// archive carries them; nil means the store must have that blob already (`.corruptData`
+    /// otherwise). The commit becomes its fingerprint's head only if it is newer than the head.
+    nonisolated(nonsending) func importCommit(_ commit: Commit, output: [UInt8]?) async throws(CashetError) -> Bool
     /// Verifies every stored result and reference; with `repair`, removes what cannot be trusted
     /// (never a valid result) and fixes counts. See ``IntegrityReport``.
     nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport

@@ -96,6 +96,22 @@ struct PosixFile: ~Copyable {
         return offset
     }
 
+    /// Fills `bytes` from the current position; returns fewer bytes only at end of file.
+    func readFully(into bytes: inout [UInt8]) throws(CashetError) -> Int {
+        // The closure only reads into the buffer it is lent; errors come back as a value.
+        let result: Result<Int, CashetError> = bytes.withUnsafeMutableBytes { raw in
+            do throws(CashetError) { return .success(try readFully(into: raw)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// The size of the file when it is a regular file; nil for a directory, device or pipe.
+    func regularFileSize() throws(CashetError) -> Int? {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw PosixFile.error("cannot inspect", path) }
+        return (status.st_mode & S_IFMT) == S_IFREG ? Int(status.st_size) : nil
+    }
+
     /// Moves back to the start (to rewrite a file).
     func rewind() throws(CashetError) {
         guard lseek(fd, 0, SEEK_SET) == 0, ftruncate(fd, 0) == 0 else { throw PosixFile.error("cannot rewind", path) }

@@ -1,4 +1,9 @@
 import CCashetLMDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A handle to one named LMDB sub-database, valid for the life of its environment.
 struct LMDBDatabase: Sendable {
@@ -13,6 +18,12 @@ struct LMDBOptions: Sendable {
     var readOnly = false
     /// `MDB_NOSYNC`: commits are not fsynced; an OS crash may lose the newest transactions.
     var noSync = false
+}
+
+/// An LMDB (or errno) return code, as an error so it can travel in a `Result`.
+struct LMDBCode: Error {
+    let rc: Int32
+    init(_ rc: Int32) { self.rc = rc }
 }
 
 /// Thrown inside a write when LMDB runs out of map space; the transaction loop grows and retries.
@@ -35,27 +46,45 @@ final class LMDBEnvironment: @unchecked Sendable {
     private let mapLock = ReadWriteLock()
 
     init(path: String, options: LMDBOptions) throws(CashetError) {
-        var env: OpaquePointer?
-        try lmdbCheck(mdb_env_create(&env), "mdb_env_create", path: path)
-        guard let env else { throw CashetError(.storage, "mdb_env_create returned no environment for \(path)") }
-        self.env = env
         self.path = path
         self.isReadOnly = options.readOnly
-        do {
-            try lmdbCheck(mdb_env_set_maxdbs(env, MDB_dbi(options.maxDatabases)), "mdb_env_set_maxdbs", path: path)
-            try lmdbCheck(mdb_env_set_maxreaders(env, UInt32(options.maxReaders)), "mdb_env_set_maxreaders", path: path)
-            try lmdbCheck(mdb_env_set_mapsize(env, options.initialMapSize), "mdb_env_set_mapsize", path: path)
-            var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
-            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
-            if options.noSync { flags |= UInt32(MDB_NOSYNC) }
-            try lmdbCheck(mdb_env_open(env, path, flags, 0o644), "opening the LMDB environment", path: path)
-            // Reader slots left behind by crashed processes would pin old pages forever.
-            var dead: Int32 = 0
-            _ = mdb_reader_check(env, &dead)
-        } catch {
-            mdb_env_close(env)
-            throw error
+        var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
+        if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+        if options.noSync { flags |= UInt32(MDB_NOSYNC) }
+        var opened = Self.open(path, options, flags: flags)
+        if case .failure(let code) = opened, code.rc == EACCES, options.readOnly {
+            // The lock file is not ours to write (a store shared read-only): read without LMDB's
+            // reader table. Safe while nobody writes the store; documented in README ("Limits").
+            opened = Self.open(path, options, flags: flags | UInt32(MDB_NOLOCK))
         }
+        switch opened {
+        case .success(let env): self.env = env
+        case .failure(let code): throw lmdbError(code.rc, "opening the LMDB environment", path: path)
+        }
+        // Reader slots left behind by crashed processes would pin old pages forever.
+        var dead: Int32 = 0
+        _ = mdb_reader_check(env, &dead)
+    }
+
+    /// Creates and opens an environment, or returns the LMDB code of the step that failed
+    /// (having closed the half-made handle, as LMDB requires).
+    private static func open(_ path: String, _ options: LMDBOptions, flags: UInt32) -> Result<OpaquePointer, LMDBCode> {
+        var created: OpaquePointer?
+        let rc = mdb_env_create(&created)
+        guard rc == MDB_SUCCESS, let env = created else { return .failure(LMDBCode(rc)) }
+        for step in [
+            { mdb_env_set_maxdbs(env, MDB_dbi(options.maxDatabases)) },
+            { mdb_env_set_maxreaders(env, UInt32(options.maxReaders)) },
+            { mdb_env_set_mapsize(env, options.initialMapSize) },
+            { mdb_env_open(env, path, flags, 0o644) },
+        ] {
+            let rc = step()
+            if rc != MDB_SUCCESS {
+                mdb_env_close(env)
+                return .failure(LMDBCode(rc))
+            }
+        }
+        return .success(env)
     }
 
     deinit { mdb_env_close(env) }

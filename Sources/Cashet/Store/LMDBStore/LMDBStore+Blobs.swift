@@ -110,9 +110,12 @@ extension LMDBStore {
         }
     }
 
-    /// A write transaction with counters read at the start and written at the end.
+    /// A write transaction with counters read at the start and written at the end. It also
+    /// writes the pending hit times of the ``AccessLog``.
     func writingState<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) throws(CashetError) -> T {
-        try writing(action()) { txn in
+        let hitTimes = accessLog.drain()
+        return try writing(action()) { txn in
+            try writeAccessTimes(hitTimes, txn)
             var state = WriteState(counters: try readCounters(txn))
             let result = try body(txn, &state)
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
@@ -179,7 +182,7 @@ extension LMDBStore {
         try txn.delete(tables.blobInfo, key)
         try txn.delete(tables.unreferenced, key)
         state.counters.count(info, inFile: inFile, -1)
-        return EvictionReport(blobsRemoved: 1, bytesFreed: info.size)
+        return EvictionReport(blobsRemoved: 1, bytesFreed: info.size, storedBytesFreed: info.storedSize)
     }
 
     // MARK: Reading

@@ -10,7 +10,11 @@ extension LMDBStore {
         let key = fingerprint.bytes
         let raw = try reading("looking up fingerprint \(fingerprint)") { txn in try txn.get(tables.heads, key) }
         guard let raw else { return nil }
-        return try StoreRecords.decodeHead(raw)
+        let head = try StoreRecords.decodeHead(raw)
+        if !configuration.readOnly && accessLog.note(head.commit, at: StoreRecords.nanoseconds(Date())) {
+            Task.detached { [self] in try? flushAccessLog() }
+        }
+        return head
     }
 
     public nonisolated(nonsending) func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8] {

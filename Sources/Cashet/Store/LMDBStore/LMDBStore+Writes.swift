@@ -33,41 +33,21 @@ extension LMDBStore {
         try writingRemovals("deleting commit \(hash.shortHex)") { txn, state in try removeCommit(hash, txn, &state) }
     }
 
-    public nonisolated(nonsending) func evict(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
-        let cutoffBytes = StoreRecords.timeBytes(cutoff)
-        var report = EvictionReport()
-        // Batches keep each write transaction (and the dirty pages it holds) bounded.
-        while true {
-            let batch = try writingRemovals("evicting commits older than \(cutoff)") { txn, state -> EvictionReport in
-                var doomed: [ContentHash] = []
-                try txn.withCursor(tables.timeline) { cursor in
-                    var entry = try cursor.move(.first)
-                    while let current = entry, doomed.count < 1000, current.key.prefix(8).lexicographicallyPrecedes(cutoffBytes) {
-                        doomed.append(try StoreRecords.commitHash(fromTimeKey: current.key))
-                        entry = try cursor.move(.next)
-                    }
-                }
-                var batchReport = EvictionReport()
-                for hash in doomed { batchReport = batchReport + (try removeCommit(hash, txn, &state)) }
-                return batchReport
+    /// Removes files in `objects/` that hold no result (see ``BlobFiles/leftovers(isRecordedFile:)``);
+    /// with `dryRun`, only counts them (without the lock: a file being published may be counted).
+    func sweepLeftoverFiles(dryRun: Bool = false) throws(CashetError) -> EvictionReport {
+        let find = { () throws(CashetError) -> [BlobFiles.Leftover] in
+            try self.reading("finding leftover files in \(self.files.root)") { txn in
+                try self.files.leftovers { hash in try self.isRecordedFile(hash, txn) }.leftovers
             }
-            report = report + batch
-            if batch.commitsRemoved == 0 { break }
         }
-        return report + (try sweepUnreferencedBlobs()) + (try sweepLeftoverFiles())
-    }
-
-    /// Removes files in `objects/` that hold no result (see ``BlobFiles/leftovers(isRecordedFile:)``).
-    func sweepLeftoverFiles() throws(CashetError) -> EvictionReport {
-        try files.withLock { () throws(CashetError) -> EvictionReport in
-            let leftovers = try reading("finding leftover files in \(files.root)") { txn in
-                try files.leftovers { hash in try isRecordedFile(hash, txn) }.leftovers
-            }
+        if dryRun { return EvictionReport(leftoverFilesRemoved: try find().count) }
+        return try files.withLock { () throws(CashetError) -> EvictionReport in
+            let leftovers = try find()
             for leftover in leftovers { try FileSystem.removeIfPresent(leftover.path) }
             return EvictionReport(leftoverFilesRemoved: leftovers.count)
         }
     }
-
 
     /// Removes blobs stored with `putBlob` that no commit ever came to reference.
     func sweepUnreferencedBlobs() throws(CashetError) -> EvictionReport {
@@ -122,7 +102,7 @@ extension LMDBStore {
         return entries
     }
 
-    private func setHead(_ commit: Commit, _ txn: LMDBTransaction) throws {
+    func setHead(_ commit: Commit, _ txn: LMDBTransaction) throws {
         let head = CommitHead(commit: commit.hash, output: commit.output, status: commit.status, createdAt: commit.createdAt)
         try txn.put(tables.heads, commit.fingerprint.bytes, StoreRecords.encodeHead(head))
     }
@@ -134,6 +114,7 @@ extension LMDBStore {
         guard let raw = try txn.get(tables.commits, hash.bytes) else { return EvictionReport() }
         let commit = try StoreRecords.decodeCommit(hash: hash, raw, source: nil)
         try txn.delete(tables.commits, hash.bytes)
+        if let access = tables.access { try txn.delete(access, hash.bytes) }
         for entry in indexEntries(of: commit) {
             try txn.delete(entry.table, entry.key, value: entry.duplicate ? entry.value : nil)
         }
@@ -173,7 +154,7 @@ extension LMDBStore {
     }
 
     /// LMDB keys are at most 511 bytes; NUL separates tag keys from values.
-    private func validate(_ draft: CommitDraft) throws(CashetError) {
+    func validate(_ draft: CommitDraft) throws(CashetError) {
         let name = draft.task.functionName
         guard !name.isEmpty, name.utf8.count <= 400 else {
             throw CashetError(.invalidArgument, "function name '\(name.prefix(40))' must have 1 to 400 bytes")

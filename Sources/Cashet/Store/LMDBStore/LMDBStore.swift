@@ -65,10 +65,15 @@ public final class LMDBStore: Store {
     let files: BlobFiles
     /// SHA-256 of recently stored bytes, by XXH3-128.
     let prehash: PrehashMemo
+    /// Hit times not yet written to the `access` table.
+    let accessLog = AccessLog()
 
     /// The named sub-databases.
     struct Tables {
         let meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced: LMDBDatabase
+        /// Commit hash → time of its last hit. Nil only in a read-only opening of a store written
+        /// before the table existed (a writable opening creates it).
+        let access: LMDBDatabase?
 
         static let specs: [(name: String, dupSort: Bool)] = [
             ("meta", false),        // "schema" → version, "counters" → Counters
@@ -84,9 +89,12 @@ public final class LMDBStore: Store {
             ("unreferenced", false), // blob hash → nothing: blobs no commit references yet
         ]
 
-        init(_ handles: [LMDBDatabase]) {
+        static let accessSpec = (name: "access", dupSort: false)
+
+        init(_ handles: [LMDBDatabase], access: LMDBDatabase?) {
             (meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced) =
                 (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5], handles[6], handles[7], handles[8], handles[9], handles[10])
+            self.access = access
         }
     }
 
@@ -110,7 +118,8 @@ public final class LMDBStore: Store {
         env = try LMDBEnvironment(path: path, options: options)
         do {
             if !fresh { try Self.checkSchema(env, path: path) }
-            tables = Tables(try env.openDatabases(Tables.specs, create: fresh))
+            tables = Tables(try env.openDatabases(Tables.specs, create: fresh),
+                            access: try Self.openAccessTable(env, create: !configuration.readOnly))
             if fresh {
                 try env.write { txn in
                     var version = ByteWriter(capacity: 4)
@@ -122,6 +131,21 @@ public final class LMDBStore: Store {
             if !configuration.readOnly { try files.prepare() }
         } catch {
             throw Self.wrap(error, "opening the store at \(path)")
+        }
+    }
+
+    deinit {
+        // Pending hit times are advisory; a failure to write them here is not worth reporting.
+        if !configuration.readOnly && !accessLog.isEmpty { try? flushAccessLog() }
+    }
+
+    /// The `access` table, created when missing unless read-only (then nil when missing).
+    private static func openAccessTable(_ env: LMDBEnvironment, create: Bool) throws -> LMDBDatabase? {
+        if create { return try env.openDatabases([Tables.accessSpec], create: true)[0] }
+        do {
+            return try env.openDatabases([Tables.accessSpec], create: false)[0]
+        } catch let error as CashetError where error.code == .notAStore {
+            return nil
         }
     }
 
@@ -186,5 +210,8 @@ public final class LMDBStore: Store {
         try storageAction(action()) { try env.write(body) }
     }
 
-    public nonisolated(nonsending) func close() async {}
+    /// Writes pending hit times (see ``AccessLog``); nothing else needs closing.
+    public nonisolated(nonsending) func close() async {
+        if !configuration.readOnly { try? flushAccessLog() }
+    }
 }

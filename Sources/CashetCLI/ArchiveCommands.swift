@@ -1,0 +1,76 @@
+import ArgumentParser
+import Cashet
+import Foundation
+
+/// `--func`, `--tag`, `--since`: which commits `log` lists and `export` writes.
+struct CommitFilterOptions: ParsableArguments {
+    @Option(help: "Only commits of this function name.") var `func`: String?
+    @Option(name: .customLong("tag"), help: "Only commits with this tag (key=value); repeatable.") var tags: [String] = []
+    @Option(help: "Only commits created at or after this time: 2026-11-25, 2026-11-25T14:00:00Z, or an age such as 90m, 12h, 7d, 2w.") var since: String?
+
+    func query(limit: Int? = nil) throws(CashetError) -> CommitQuery {
+        var tagFilter: [String: String] = [:]
+        for tag in tags {
+            guard let equals = tag.firstIndex(of: "="), equals != tag.startIndex else {
+                throw CashetError(.invalidArgument, "--tag '\(tag)' is not key=value")
+            }
+            tagFilter[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
+        }
+        let cutoff = try since.map { text throws(CashetError) in try Output.parseDate(text, option: "--since") }
+        return CommitQuery(functionName: self.func, tags: tagFilter, since: cutoff, limit: limit)
+    }
+}
+
+struct ExportCommand: StoreCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write commits (all, or those matching the filters) with their sources and results to one portable archive.")
+    static var storeAccess: StoreAccess { .readOnly }
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The archive to write (replaced only once complete).") var file: String
+    @OptionGroup var filter: CommitFilterOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func checkArguments() throws(CashetError) { _ = try filter.query() }
+
+    func run(client: Client) async throws {
+        let query = try filter.query()
+        let report = try await Progress.during("export") { progress in
+            try await client.exportArchive(to: file, matching: query, progress: progress.update)
+        }
+        ArchiveCommands.print(report, verb: "exported", to: file, json: json)
+    }
+}
+
+struct ImportCommand: StoreCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Add the commits of an archive that the store lacks (creating the store if needed); verifies the whole archive first.")
+    static var storeAccess: StoreAccess { .create }
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The archive written by `cashet export`.") var file: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run(client: Client) async throws {
+        let report = try await Progress.during("import") { progress in
+            try await client.importArchive(from: file, progress: progress.update)
+        }
+        ArchiveCommands.print(report, verb: "imported", to: file, json: json)
+    }
+}
+
+enum ArchiveCommands {
+    static func print(_ report: ArchiveReport, verb: String, to file: String, json: Bool) {
+        if json {
+            Swift.print(Output.json([
+                "file": file, "commits": report.commits, "commits_skipped": report.commitsSkipped,
+                "blobs": report.blobs, "blob_bytes": report.blobBytes,
+            ]))
+            return
+        }
+        let skipped = report.commitsSkipped > 0 ? " (\(report.commitsSkipped) already present)" : ""
+        Swift.print("\(verb) \(report.commits) commit(s)\(skipped) and \(report.blobs) result(s), \(Output.size(report.blobBytes)), \(verb == "exported" ? "to" : "from") \(file)")
+    }
+}

@@ -1,0 +1,92 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+@Suite("gc --max-size: least recently used first, dry run")
+struct GCSizeTests {
+    /// Ten commits of 4 KiB incompressible results, created in order; returns them oldest first.
+    static func tenCommits(_ fixture: LargeBlobFixture) async throws -> [ResultRef<[UInt8]>] {
+        var refs: [ResultRef<[UInt8]>] = []
+        for seed in 0..<10 {
+            refs.append(try await fixture.client.submit(LargeBlobFixture.payload, seed, 4096, false))
+        }
+        return refs
+    }
+
+    @Test("hits move commits to the back of the eviction order; the dry run predicts exactly what the real run removes")
+    func leastRecentlyUsedFirst() async throws {
+        let fixture = try LargeBlobFixture()
+        let refs = try await Self.tenCommits(fixture)
+        // Hits on the two oldest: they become the most recently used.
+        for seed in 0..<2 { #expect(try await fixture.client.submit(LargeBlobFixture.payload, seed, 4096, false).wasCached) }
+        await fixture.client.close()   // writes the pending hit times
+
+        let stats = try await fixture.client.stats()
+        let perBlob = stats.storedBytes / 10
+        let limit = perBlob * 5   // room for five of the ten
+        let dry = try Products.cashet("gc", "--max-size", "\(limit)", "--dry-run", "--json", "--store", fixture.storePath)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let predicted = try #require(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])
+        #expect(predicted["commits_removed"] as? Int == 5 && predicted["dry_run"] as? Bool == true, "\(dry.stdout)")
+        #expect(try await fixture.client.stats() == stats, "a dry run changes nothing")
+
+        let real = try Products.cashet("gc", "--max-size", "\(limit)", "--json", "--store", fixture.storePath)
+        #expect(real.status == 0, "\(real.stderr)")
+        var removed = try #require(try JSONSerialization.jsonObject(with: Data(real.stdout.utf8)) as? [String: Any])
+        removed["dry_run"] = true
+        #expect(NSDictionary(dictionary: removed) == NSDictionary(dictionary: predicted), "\(real.stdout) vs \(dry.stdout)")
+
+        // Kept: the two hit (oldest created, most recently used) and the three newest.
+        var kept: [Int] = []
+        for (seed, ref) in refs.enumerated() where try await fixture.store.commit(ref.commit) != nil { kept.append(seed) }
+        #expect(kept == [0, 1, 7, 8, 9])
+        let after = try await fixture.client.stats()
+        #expect(after.storedBytes <= limit && after.blobs == 5 && after.commits == 5)
+    }
+
+    @Test("a blob shared with a kept commit is not counted as freed")
+    func sharedBlobs() async throws {
+        let fixture = try LargeBlobFixture()
+        let shared = CachedFunction("shared", version: "1") { (_: Int) -> [UInt8] in TestPayload.incompressible(4096, seed: 99) }
+        for n in 0..<4 { _ = try await fixture.client.submit(shared, n) }   // four commits, one blob
+        let report = try await fixture.client.gc(EvictionPolicy(maxStoredBytes: 0), dryRun: true)
+        let stored = try await fixture.client.stats().storedBytes
+        #expect(report.commitsRemoved == 4 && report.blobsRemoved == 1 && report.storedBytesFreed == stored)
+        let none = try await fixture.client.gc(EvictionPolicy(maxStoredBytes: 1 << 30), dryRun: true)
+        #expect(none == EvictionReport())
+    }
+
+    @Test("hit times survive a restart only once written; a read-only store never writes them")
+    func hitTimesAreBatched() async throws {
+        let fixture = try LargeBlobFixture()
+        let refs = try await Self.tenCommits(fixture)
+        #expect(try await fixture.client.submit(LargeBlobFixture.payload, 0, 4096, false).wasCached)
+        let access = try #require(fixture.store.tables.access)
+        let recorded = { () throws -> Int in try fixture.store.env.read { txn in try txn.count(access) } }
+        #expect(try recorded() == 0, "a hit does not write")
+        await fixture.client.close()
+        #expect(try recorded() == 1)
+        // The row goes with its commit.
+        _ = try await fixture.client.rm(refs[0].commit.hex)
+        #expect(try recorded() == 0)
+    }
+
+    @Test("sizes: bytes, binary and decimal units; bad sizes are usage errors naming the text")
+    func sizes() async throws {
+        let fixture = try LargeBlobFixture()
+        _ = try await Self.tenCommits(fixture)
+        for good in ["0", "500K", "1.5MiB", "2GB", "10 M"] {
+            let result = try Products.cashet("gc", "--max-size", good, "--dry-run", "--store", fixture.storePath)
+            #expect(result.status == 0, "\(good): \(result.stderr)")
+        }
+        for bad in ["", "ten", "5X", "-1M", "1e99T"] {
+            let result = try Products.cashet("gc", "--max-size=\(bad)", "--store", fixture.storePath)
+            #expect(result.status == 2 && (bad.isEmpty || result.stderr.contains("'\(bad)' is not a size")), "\(bad): \(result.stderr)")
+            // Checked before the store is opened: a usage error even without a store.
+            let noStore = try Products.cashet("gc", "--max-size=\(bad)", "--store", fixture.directory.child("missing"))
+            #expect(noStore.status == 2, "\(bad): \(noStore.stderr)")
+        }
+        #expect(try await fixture.client.stats().commits == 10, "no bad size removed anything")
+    }
+}
