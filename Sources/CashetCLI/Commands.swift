@@ -24,7 +24,7 @@ struct StatsCommand: StoreCommand {
         let rows: [(String, String)] = [
             ("commits", "\(stats.commits) (\(stats.completed) completed, \(stats.failed) failed)"),
             ("functions", "\(stats.functions)"),
-            ("blobs", "\(stats.blobs) (\(stats.fileBlobs) in files)"),
+            ("blobs", "\(stats.blobs) (\(stats.blobs - stats.fileBlobs) inline, \(stats.fileBlobs) in files)"),
             ("blob bytes", "\(Output.size(stats.logicalBytes)) logical, \(Output.size(stats.storedBytes)) stored (\(ratio))"),
             ("on disk", Output.size(stats.diskBytes)),
             ("oldest", stats.oldest.map { "\(Output.isoString($0)) (\(Output.relative($0)))" } ?? "-"),

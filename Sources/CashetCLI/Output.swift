@@ -107,12 +107,14 @@ enum Output {
         return Int(bytes)
     }
 
-    /// Whether bytes would garble a terminal: a NUL, or more than one invalid UTF-8 sequence, in
-    /// the first 8 KiB (one is allowed: the window may cut a character).
+    /// Whether bytes would garble a terminal: control characters other than tab, newline,
+    /// carriage return and form feed, or invalid UTF-8, in the first 8 KiB (a character cut by
+    /// the end of that window is allowed).
     static func looksBinary(_ bytes: [UInt8]) -> Bool {
         let window = bytes.prefix(8192)
-        if window.contains(0) { return true }
-        return String(decoding: window, as: UTF8.self).unicodeScalars.lazy.filter { $0 == "\u{FFFD}" }.count > 1
+        if window.contains(where: { ($0 < 0x20 && ![0x09, 0x0A, 0x0C, 0x0D].contains($0)) || $0 == 0x7F }) { return true }
+        let cut = bytes.count > window.count ? 3 : 0
+        return (0...cut).allSatisfy { String(validating: window.dropLast($0), as: UTF8.self) == nil }
     }
 
     /// Terminal colours for human output.

@@ -14,6 +14,7 @@ final class Progress: Sendable {
     /// Runs `operation` with a progress line; without counts it shows the elapsed time.
     static func during<T>(_ label: String, _ operation: (Progress) async throws -> T) async rethrows -> T {
         let progress = Progress(label)
+        progress.draw(force: true)
         let ticker = Task { [progress] in
             while !Task.isCancelled {
                 progress.draw(force: false)

@@ -1,0 +1,105 @@
+import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+/// Runs `command` (already quoted for the shell) on a pseudo-terminal with `script`, so the
+/// CLI sees a terminal on stdin, stdout and stderr; `environment` entries are set first, after
+/// removing the `NO_COLOR` that swift test sets.
+private func onTerminal(_ command: String, environment: [String: String] = [:]) throws -> ProcessResult {
+    let settings = environment.map { "\($0.key)=\($0.value)" }
+    return try Products.run("/usr/bin/env", ["-u", "NO_COLOR"] + settings + ["TERM=xterm", "/usr/bin/script", "-qec", command, "/dev/null"])
+}
+
+@Suite("the CLI on terminals, read-only directories and busy stores")
+struct CLIEnvironmentTests {
+    static func smallStore() async throws -> (Fixture, String) {
+        let fixture = try Fixture()
+        let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
+        for x in 1...3 { _ = try await fixture.client.submit(square, x) }
+        let newest = try await fixture.client.log(CommitQuery(limit: 1))[0].hash.hex
+        return (fixture, newest)
+    }
+
+    @Test("colour only on a terminal and without NO_COLOR; a progress line only when stderr is a terminal")
+    func colourAndProgress() async throws {
+        let (fixture, _) = try await Self.smallStore()
+        let log = "\(Products.cli) log --store \(fixture.storePath)"
+        let coloured = try onTerminal(log)
+        #expect(coloured.stdout.contains("\u{1B}[33m"), "\(coloured)")
+        #expect(!(try onTerminal(log, environment: ["NO_COLOR": "1"]).stdout.contains("\u{1B}[")))
+        let piped = try Products.cashet("log", "--store", fixture.storePath)
+        #expect(piped.status == 0 && !piped.stdout.contains("\u{1B}["))
+
+        let gc = try onTerminal("\(Products.cli) gc --dry-run --store \(fixture.storePath)")
+        #expect(gc.status == 0 && gc.stdout.contains("gc…") && gc.stdout.contains("would remove"), "\(gc.stdout)")
+        let quiet = try Products.cashet("gc", "--dry-run", "--store", fixture.storePath)
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+    }
+
+    @Test("get refuses binary bytes to a terminal unless --binary; pipes and files get them")
+    func binaryToTerminal() async throws {
+        let (fixture, newest) = try await Self.smallStore()
+        let refused = try onTerminal("\(Products.cli) get \(newest) --store \(fixture.storePath)")
+        #expect(refused.status == 2 && refused.stdout.contains("is binary") && refused.stdout.contains("--binary"), "\(refused.stdout)")
+        let forced = try onTerminal("\(Products.cli) get \(newest) --binary --store \(fixture.storePath)")
+        #expect(forced.status == 0)
+        let piped = try Products.cashet("get", newest, "--store", fixture.storePath)
+        let expected = try await fixture.client.get(newest)
+        #expect(piped.status == 0 && Array(piped.stdout.utf8) == expected)
+    }
+
+    @Test("read commands work on a store the user cannot write; writing commands fail naming the store")
+    func readOnlyDirectory() async throws {
+        let (fixture, newest) = try await Self.smallStore()
+        await fixture.client.close()
+        // As root (CI), permissions do not bind: run the CLI as `nobody`. Otherwise remove write permission.
+        let asRoot = getuid() == 0
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fixture.directory.path)
+        if !asRoot {
+            for path in [fixture.storePath, fixture.storePath + "/data.mdb", fixture.storePath + "/lock.mdb"] {
+                try FileManager.default.setAttributes([.posixPermissions: path.hasSuffix("store") ? 0o555 : 0o444], ofItemAtPath: path)
+            }
+        }
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fixture.storePath) }
+        func cashet(_ arguments: [String]) throws -> ProcessResult {
+            asRoot ? try Products.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", Products.cli] + arguments)
+                   : try Products.run(Products.cli, arguments)
+        }
+        let before = try fileDigest(fixture.storePath + "/data.mdb")
+        for arguments in [["log"], ["show", newest], ["history", newest], ["stats", "--json"], ["diff", newest, newest]] {
+            let result = try cashet(arguments + ["--store", fixture.storePath])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        let get = try cashet(["get", newest, "--store", fixture.storePath])
+        let expected = try await fixture.client.get(newest)
+        #expect(get.status == 0 && Array(get.stdout.utf8) == expected)
+        let rm = try cashet(["rm", newest, "--store", fixture.storePath])
+        #expect(rm.status == 4 && rm.stderr.contains(fixture.storePath), "\(rm.stderr)")
+        #expect(try fileDigest(fixture.storePath + "/data.mdb") == before)
+        #expect(try await fixture.client.show(newest).hash.hex == newest)
+    }
+
+    @Test("read commands answer while another process is writing large results")
+    func besideAWriter() async throws {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store")
+        let writer = try CrashTests.startWriter(store: store, log: directory.child("log"), seed: 7)
+        defer {
+            kill(writer.processIdentifier, SIGKILL)
+            writer.waitUntilExit()
+        }
+        // Wait for the first commit.
+        while (try? String(contentsOfFile: directory.child("log"), encoding: .utf8))?.contains("stored") != true { usleep(20_000) }
+        for round in 0..<15 {
+            let stats = try Products.cashet("stats", "--json", "--store", store)
+            #expect(stats.status == 0, "round \(round): \(stats.stderr)")
+            let log = try Products.cashet("log", "-n", "3", "--json", "--store", store)
+            #expect(log.status == 0, "round \(round): \(log.stderr)")
+            let newest = try #require(log.stdout.split(separator: "\n").first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+            let show = try Products.cashet("show", try #require(newest["hash"] as? String), "--store", store)
+            // A commit the writer removed between log and show is "not found", never an error of the store.
+            #expect(show.status == 0 || show.status == 1, "round \(round): \(show.stderr)")
+        }
+    }
+}
