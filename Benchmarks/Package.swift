@@ -28,6 +28,12 @@ let package = Package(
             dependencies: [.product(name: "Cashet", package: "cashet")],
             path: "Sources/CashetHotPath"
         ),
+        // Builds stores of N small commits for the CLI and scale benchmarks.
+        .executableTarget(
+            name: "CashetStoreGenerator",
+            dependencies: [.product(name: "Cashet", package: "cashet")],
+            path: "Sources/CashetStoreGenerator"
+        ),
         // Large-blob throughput, bytes on disk and peak memory against plain file I/O in the same run.
         .executableTarget(
             name: "CashetLargeBlobs",
