@@ -8,7 +8,8 @@ import Foundation
 //   cashet-test-helper fingerprint            → canonical hashes of fixed dictionary/set/float args
 //   cashet-test-helper submit STORE N LOGFILE → submits square(N); appends "ran N" to LOGFILE when it executes
 //   cashet-test-helper write-large STORE LOGFILE SEED → stores large results until killed (crash tests);
-//       appends "stored I COMMIT" after each submit returns, "removed I COMMIT" after each rm returns
+//       appends "stored I COMMIT" after each submit returns, "removing I COMMIT" before each rm and
+//       "removed I COMMIT" after it returns
 
 struct Payload: CashetValue, Hashable {
     var name: String
@@ -74,6 +75,9 @@ case "write-large":
             if index % 4 == 3 {
                 // Deletions too: a file unlinked when its last reference goes must never take a live result with it.
                 let (victim, commit) = stored.removeFirst()
+                // Logged first: a kill after rm commits but before "removed" is written must not
+                // make the test expect a commit that is rightly gone.
+                appendLine("removing \(victim) \(commit)", to: log)
                 _ = try await client.rm(commit)
                 appendLine("removed \(victim) \(commit)", to: log)
             }

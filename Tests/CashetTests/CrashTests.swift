@@ -16,12 +16,22 @@ struct CrashTests {
         return writer
     }
 
+    /// The result of `commit`, or nil when the commit does not exist.
+    static func resultIfPresent(_ client: Client, _ commit: String) async throws -> [UInt8]? {
+        do {
+            return try await client.get(commit)
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
+
     @Test("a writer of large blobs killed with SIGKILL at random moments never damages a committed result (20 rounds)",
           .timeLimit(.minutes(5)))
     func killedWriter() async throws {
         let directory = TemporaryDirectory()
         let storePath = directory.child("store")
         var survivors: [String: ContentHash] = [:]   // commit hex → SHA-256 of the result it must hold
+        var doubtful: [String: ContentHash] = [:]    // being removed when killed: gone, or intact
         var storedTotal = 0
         for round in 0..<20 {
             let log = directory.child("log-\(round)")
@@ -36,11 +46,15 @@ struct CrashTests {
             for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                 let fields = line.split(separator: " ")
                 guard fields.count == 3, let index = Int(fields[1]) else { continue }
-                if fields[0] == "stored" {
-                    survivors[String(fields[2])] = SHA256Hasher.hash(CrashPayload.bytes(seed: round, index: index))
+                let commit = String(fields[2])
+                switch fields[0] {
+                case "stored":
+                    survivors[commit] = SHA256Hasher.hash(CrashPayload.bytes(seed: round, index: index))
                     storedTotal += 1
-                } else {
-                    survivors[String(fields[2])] = nil
+                case "removing":
+                    doubtful[commit] = survivors.removeValue(forKey: commit)
+                default:
+                    doubtful[commit] = nil
                 }
             }
 
@@ -49,6 +63,13 @@ struct CrashTests {
             #expect(!report.foundDamage, "round \(round): \(report.problems.filter(\.kind.isDamage))")
             for (commit, expected) in survivors {
                 #expect(SHA256Hasher.hash(try await client.get(commit)) == expected, "round \(round): commit \(commit)")
+            }
+            for (commit, expected) in doubtful {
+                if let bytes = try await Self.resultIfPresent(client, commit) {
+                    #expect(SHA256Hasher.hash(bytes) == expected, "round \(round): commit \(commit)")
+                } else {
+                    doubtful[commit] = nil   // its removal committed before the kill
+                }
             }
         }
         print("crash test: \(storedTotal) results stored, \(survivors.count) alive after 20 kills")

@@ -17,3 +17,35 @@ static inline int cashet_start_writeback(int fd) {
     return 0;
 #endif
 }
+
+/* One-byte open-file-description locks (Linux F_OFD_SETLK): owned by the open file, not the
+ * process, released by the kernel when the last descriptor of it closes, so also when the
+ * process dies. `offset` must be below 2^62. Non-blocking: returns 0 when taken, -1 with errno
+ * EAGAIN/EACCES when another open file holds the byte, -1 with another errno on failure.
+ * Where OFD locks do not exist, falls back to process-owned POSIX locks (F_SETLK). */
+static inline int cashet_try_lock_byte(int fd, long long offset) {
+    struct flock lock = {0};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = (off_t)offset;
+    lock.l_len = 1;
+#if defined(F_OFD_SETLK)
+    return fcntl(fd, F_OFD_SETLK, &lock);
+#else
+    return fcntl(fd, F_SETLK, &lock);
+#endif
+}
+
+/* Releases a byte taken with cashet_try_lock_byte; 0 on success, -1 with errno otherwise. */
+static inline int cashet_unlock_byte(int fd, long long offset) {
+    struct flock lock = {0};
+    lock.l_type = F_UNLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = (off_t)offset;
+    lock.l_len = 1;
+#if defined(F_OFD_SETLK)
+    return fcntl(fd, F_OFD_SETLK, &lock);
+#else
+    return fcntl(fd, F_SETLK, &lock);
+#endif
+}
