@@ -10,6 +10,12 @@ import Foundation
 //   cashet-test-helper write-large STORE LOGFILE SEED → stores large results until killed (crash tests);
 //       appends "stored I COMMIT" after each submit returns, "removing I COMMIT" before each rm and
 //       "removed I COMMIT" after it returns
+//   cashet-test-helper overlap STORE LO HI LOGFILE map|submit → runs slow(x) for x in LO..<HI with `map`
+//       (or one `submit` each); appends "ran X PID" to LOGFILE for every execution
+//   cashet-test-helper hold STORE LOGFILE → submits sleeper(1), whose body appends "started PID" and
+//       sleeps for an hour (killed by the test while it holds the call's lease)
+//   cashet-test-helper process-executor STORE → runs calls through a ProcessExecutor whose workers are
+//       this program; prints "pid PARENT CHILD" and "crash CODE: MESSAGE"
 
 struct Payload: CashetValue, Hashable {
     var name: String
@@ -30,6 +36,14 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("cashet-test-helper: \(message)\n".utf8))
     exit(2)
 }
+
+/// Functions that worker processes of `process-executor` can run.
+let workerPid = CachedFunction("worker-pid", version: "1") { (_: Int) -> Int32 in getpid() }
+let workerCrash = CachedFunction("worker-crash", version: "1") { (_: Int) -> Int in abort() }
+var workers = WorkerRegistry()
+workers.register(workerPid)
+workers.register(workerCrash)
+await workers.serveIfWorker()
 
 switch arguments.dropFirst().first {
 case "fingerprint":
@@ -85,7 +99,63 @@ case "write-large":
     } catch {
         fail("\(error)")
     }
+case "overlap":
+    guard arguments.count == 7, let low = Int(arguments[3]), let high = Int(arguments[4]) else { fail("usage: overlap STORE LO HI LOGFILE map|submit") }
+    let log = arguments[5]
+    let slow = CachedFunction("slow", version: "1") { (x: Int) -> Int in
+        appendLine("ran \(x) \(getpid())", to: log)
+        try await Task.sleep(for: .milliseconds(2))
+        return x * 3
+    }
+    do {
+        let client = try Client(path: arguments[2])
+        let inputs = Array(low..<high)
+        let values: [Int]
+        if arguments[6] == "map" {
+            var loaded: [Int] = []
+            for ref in try await client.map(slow, over: inputs, maxConcurrency: 16) { loaded.append(try await ref.load()) }
+            values = loaded
+        } else {
+            values = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for x in inputs { group.addTask { (x, try await client.submit(slow, x).load()) } }
+                var found = [Int: Int]()
+                for try await (x, value) in group { found[x] = value }
+                return inputs.map { found[$0]! }
+            }
+        }
+        guard values == inputs.map({ $0 * 3 }) else { fail("wrong results") }
+        print("ok \(values.count)")
+    } catch {
+        fail("\(error)")
+    }
+case "hold":
+    guard arguments.count == 4 else { fail("usage: hold STORE LOGFILE") }
+    let log = arguments[3]
+    let sleeper = CachedFunction("sleeper", version: "1") { (_: Int) -> Int in
+        appendLine("started \(getpid())", to: log)
+        try await Task.sleep(for: .seconds(3600))
+        return 0
+    }
+    do {
+        _ = try await Client(path: arguments[2]).submit(sleeper, 1)
+    } catch {
+        fail("\(error)")
+    }
+case "process-executor":
+    guard arguments.count == 3 else { fail("usage: process-executor STORE") }
+    do {
+        let client = Client(store: try LMDBStore(arguments[2]), executor: ProcessExecutor())
+        print("pid \(getpid()) \(try await client.submit(workerPid, 1).load())")
+        do {
+            _ = try await client.submit(workerCrash, 1)
+            print("crash none")
+        } catch {
+            print("crash \(error.code): \(error.message)")
+        }
+    } catch {
+        fail("\(error)")
+    }
 default:
-    fail("unknown command; use fingerprint, submit or write-large")
+    fail("unknown command; use fingerprint, submit, write-large, overlap, hold or process-executor")
 }
 

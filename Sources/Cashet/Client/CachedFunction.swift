@@ -13,25 +13,33 @@ public struct CachedFunction<each Argument: Sendable, Output: Codable & Sendable
     public let tags: [String: String]
     /// When false, every call runs (and is still recorded with lineage).
     public let cache: Bool
+    /// Retries, time limit, TTL and force for every call (a call's own options replace them).
+    public let options: CallOptions
     let body: @Sendable (repeat each Argument) async throws -> Output
 
     /// A function identified by `name` and `version`.
-    public init(_ name: String, version: String = "", tags: [String: String] = [:], cache: Bool = true,
+    public init(_ name: String, version: String = "", tags: [String: String] = [:], cache: Bool = true, options: CallOptions = CallOptions(),
                 _ body: @escaping @Sendable (repeat each Argument) async throws -> Output) {
-        self.init(identity: FunctionIdentity(name: name, version: version), tags: tags, cache: cache, body)
+        self.init(identity: FunctionIdentity(name: name, version: version), tags: tags, cache: cache, options: options, body)
     }
 
     /// A function with an identity computed elsewhere (e.g. by the `@Cached` macro from its source).
-    public init(identity: FunctionIdentity, tags: [String: String] = [:], cache: Bool = true,
+    public init(identity: FunctionIdentity, tags: [String: String] = [:], cache: Bool = true, options: CallOptions = CallOptions(),
                 _ body: @escaping @Sendable (repeat each Argument) async throws -> Output) {
         self.identity = identity
         self.tags = tags
         self.cache = cache
+        self.options = options
         self.body = body
     }
 }
 
 extension CachedFunction {
+    /// Runs the body (a method, so a single-argument caller can name the pack by one value).
+    func callBody(_ arguments: repeat each Argument) async throws -> Output {
+        try await body(repeat each arguments)
+    }
+
     /// The fingerprint a call with `inputs` has: the same in every process and run.
     ///
     /// This is exactly the key `Client.submit` looks up; it runs nothing and touches no store.

@@ -35,25 +35,33 @@ public final class Client: Sendable {
 
     /// Returns the cached result of `function(inputs…)`, running it only on a miss.
     ///
+    /// A miss runs once however many tasks and processes ask for it at the same time: the
+    /// first takes the call's lease in the store, the others wait for its commit (and run it
+    /// themselves only if it failed, or its process died).
+    ///
     /// - Parameters:
     ///   - function: the cached function.
     ///   - inputs: its arguments: plain ``CashetValue``s or ``ResultRef``s of earlier steps.
     ///   - cache: false to always run (the new commit still records its parent); nil uses the
     ///     function's own setting.
     ///   - tags: metadata recorded with a new commit; not part of the cache key.
-    /// - Throws: `.executionFailed` (after recording a failed commit) when the function throws;
-    ///   storage or serialization errors otherwise.
+    ///   - options: retries, time limit, TTL, force; nil uses the function's.
+    /// - Throws: `.executionFailed` or `.timedOut` (after recording a failed commit) when the
+    ///   function throws or runs out of time on every attempt; `.cancelled` when the calling task
+    ///   is cancelled (nothing is recorded); storage or serialization errors otherwise.
     public nonisolated(nonsending) func submit<each Input: CashetArgument, each Argument, Output>(
         _ function: CachedFunction<repeat each Argument, Output>,
         _ inputs: repeat each Input,
         cache: Bool? = nil,
-        tags: [String: String] = [:]
+        tags: [String: String] = [:],
+        options: CallOptions? = nil
     ) async throws(CashetError) -> ResultRef<Output> where repeat (each Input).Resolved == each Argument {
         let fingerprint = try function.fingerprint(repeat each inputs)
-
+        let options = try (options ?? function.options).validated()
         let useCache = cache ?? function.cache
-        if useCache, let head = try await store.head(for: fingerprint), head.status == .completed, let output = head.output {
-            return ResultRef(output: output, commit: head.commit, wasCached: true, store: store, serializer: serializer)
+        let start = Date()
+        if useCache, !options.force, let head = try await store.head(for: fingerprint), options.accepts(head, callStartedAt: start) {
+            return ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer)
         }
 
         var snapshot: [String] = []
@@ -61,26 +69,33 @@ public final class Client: Sendable {
         let task = TaskDefinition(functionName: function.identity.name, functionHash: function.identity.hash,
                                   functionVersion: function.identity.version, source: function.identity.source,
                                   argumentsSnapshot: "(" + snapshot.joined(separator: ", ") + ")", cacheable: useCache)
-        var draft = CommitDraft(fingerprint: fingerprint, task: task, status: .completed, createdAt: Date(),
+        let draft = CommitDraft(fingerprint: fingerprint, task: task, status: .completed, createdAt: start,
                                 tags: function.tags.merging(tags) { _, call in call })
-
-        let resolved = (repeat try await (each inputs).resolvedValue())
-        let output: Output
-        do {
-            output = try await executor.execute(task) { try await function.body(repeat each resolved) }
-        } catch {
-            draft.status = .failed
-            draft.error = String(describing: error)
-            draft.createdAt = Date()
-            let failed = try await store.record(draft, output: nil)
-            throw CashetError(.executionFailed, "\(task.functionName) failed (recorded as commit \(failed.hash.shortHex)): \(error)", underlying: error)
+        let run = { () async throws(CashetError) -> Commit in
+            let resolved = (repeat try await (each inputs).resolvedValue())
+            let request = ExecutionRequest(
+                task: task,
+                body: { try await function.body(repeat each resolved) },
+                encodedArguments: {
+                    var parts: [[UInt8]] = []
+                    for value in repeat each resolved { parts.append(try WireCodec.encode(value)) }
+                    return parts
+                },
+                decodeOutput: { bytes in try BinarySerializer().decode(Output.self, from: bytes) })
+            return try await self.execute(request, draft: draft, options: options)
         }
-        let bytes = try serializer.encode(output)
-        draft.createdAt = Date()
-        let commit = try await store.record(draft, output: bytes)
-        guard let ref = commit.output else {
-            throw CashetError(.corruptData, "the store recorded commit \(commit.hash.shortHex) without its output")
+        // An uncached call always runs: nothing to share, so no lease.
+        let outcome = useCache
+            ? try await runLeased(fingerprint) { head in options.accepts(head, callStartedAt: start) } run: { () throws(CashetError) in try await run() }
+            : .ran(try await run())
+        switch outcome {
+        case .hit(let head):
+            return ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer)
+        case .ran(let commit):
+            guard let ref = commit.output else {
+                throw CashetError(.corruptData, "the store recorded commit \(commit.hash.shortHex) without its output")
+            }
+            return ResultRef(output: ref, commit: commit.hash, wasCached: false, store: store, serializer: serializer)
         }
-        return ResultRef(output: ref, commit: commit.hash, wasCached: false, store: store, serializer: serializer)
     }
 }

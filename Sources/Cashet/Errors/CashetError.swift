@@ -15,7 +15,7 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case notFound, ambiguousHash, invalidHash, notAStore, newerSchema
-            case storage, corruptData, serialization, invalidArgument, executionFailed, damagedArchive
+            case storage, corruptData, serialization, invalidArgument, executionFailed, damagedArchive, timedOut, cancelled
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -40,6 +40,12 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// The cached function threw; the failure was recorded as a failed commit.
         public static let executionFailed = Code(.executionFailed)
+        /// The cached function ran longer than its `timeout`; the attempt was cancelled and, once
+        /// no retry was left, recorded as a failed commit.
+        public static let timedOut = Code(.timedOut)
+        /// The caller's task was cancelled while the call waited or ran; nothing was recorded
+        /// and no lease is left behind.
+        public static let cancelled = Code(.cancelled)
         /// A file given to import is not a cashet archive, or is truncated or damaged; nothing was imported.
         public static let damagedArchive = Code(.damagedArchive)
 
@@ -56,6 +62,8 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
             case .invalidArgument: "invalid argument"
             case .executionFailed: "execution failed"
             case .damagedArchive: "damaged archive"
+            case .timedOut: "timed out"
+            case .cancelled: "cancelled"
             }
         }
     }

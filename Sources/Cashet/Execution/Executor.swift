@@ -1,10 +1,34 @@
+/// One run of a cached function's body, as the client hands it to an ``Executor``.
+public struct ExecutionRequest<Output: Sendable>: Sendable {
+    /// What runs (name, identity, version, source, argument snapshot).
+    public let task: TaskDefinition
+    /// Runs the body in this process, with the resolved arguments.
+    public let body: @Sendable () async throws -> Output
+    /// The resolved arguments, each encoded with ``BinarySerializer`` (for executors that run
+    /// the body elsewhere, such as ``ProcessExecutor``).
+    public let encodedArguments: @Sendable () throws -> [[UInt8]]
+    /// Decodes a result that was encoded with ``BinarySerializer`` elsewhere.
+    public let decodeOutput: @Sendable ([UInt8]) throws -> Output
+
+    /// Creates a request.
+    public init(task: TaskDefinition, body: @escaping @Sendable () async throws -> Output,
+                encodedArguments: @escaping @Sendable () throws -> [[UInt8]], decodeOutput: @escaping @Sendable ([UInt8]) throws -> Output) {
+        self.task = task
+        self.body = body
+        self.encodedArguments = encodedArguments
+        self.decodeOutput = decodeOutput
+    }
+}
+
 /// Runs the body of a cached function on a cache miss.
 ///
-/// The client computes the key, looks the call up and records the result; the executor only
-/// decides *how* the body runs (in this task, in a pool, in a child process, …).
+/// The client computes the key, looks the call up, holds the call's lease and records the
+/// result; the executor only decides *how* the body runs: in this task (``LocalExecutor``), in
+/// a child process (``ProcessExecutor``), or anywhere else that can return its result.
 public protocol Executor: Sendable {
-    /// Runs `body` for `task` and returns its result (or throws what it threw).
-    nonisolated(nonsending) func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output
+    /// Runs `request` and returns its result (or throws what it threw). Must honour task
+    /// cancellation: a timed-out or cancelled call cancels the task that awaits this.
+    nonisolated(nonsending) func execute<Output: Sendable>(_ request: ExecutionRequest<Output>) async throws -> Output
 }
 
 /// Runs each body in the calling task, as an ordinary `await` of it.
@@ -15,7 +39,7 @@ public struct LocalExecutor: Executor {
     /// Creates the executor.
     public init() {}
 
-    public nonisolated(nonsending) func execute<Output: Sendable>(_ task: TaskDefinition, _ body: @escaping @Sendable () async throws -> Output) async throws -> Output {
-        try await body()
+    public nonisolated(nonsending) func execute<Output: Sendable>(_ request: ExecutionRequest<Output>) async throws -> Output {
+        try await request.body()
     }
 }

@@ -26,6 +26,27 @@ public struct CommitDraft: Sendable, Hashable {
     }
 }
 
+/// One commit to record in a batch: what ran, and its serialized result (nil when it failed).
+public struct CommitEntry: Sendable {
+    /// What ran.
+    public var draft: CommitDraft
+    /// The result's bytes.
+    public var output: [UInt8]?
+
+    /// Creates an entry.
+    public init(_ draft: CommitDraft, output: [UInt8]?) {
+        self.draft = draft
+        self.output = output
+    }
+}
+
+/// The exclusive right, among every process sharing a store, to run one call (a fingerprint).
+/// It ends when released, or when the process holding it dies.
+public protocol CallLease: Sendable {
+    /// Gives the right up; calling it again does nothing.
+    func release()
+}
+
 /// Where cashet keeps blobs and commits. ``LMDBStore`` is the default; any conforming type
 /// can be passed to `Client(store:)`.
 ///
@@ -41,10 +62,24 @@ public protocol Store: Sendable {
     /// Atomically stores `output` (if any) and a new commit whose parent is the fingerprint's
     /// current head, and makes it the new head.
     nonisolated(nonsending) func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit
+    /// Records many commits in one atomic transaction (group commit): one durable write for the
+    /// batch instead of one per commit. Entries are applied in order, so a fingerprint that
+    /// appears twice gets a parent chain. Returns the commits in the same order.
+    nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit]
+    /// Takes the lease on running `fingerprint`, or returns nil while another process holds it.
+    /// A caller that gets a lease checks the head again, runs the call, records it, then releases.
+    nonisolated(nonsending) func tryLease(_ fingerprint: Fingerprint) async throws(CashetError) -> (any CallLease)?
+    /// Waits until the lease on `fingerprint` may have been released, at most `limit`: stores
+    /// that can tell (a lease of this process) return early; the default just sleeps.
+    nonisolated(nonsending) func waitForLease(_ fingerprint: Fingerprint, atMost limit: Duration) async
     /// The commit with this hash, or nil.
     nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit?
     /// The newest commit of a fingerprint, reduced to what a cache hit needs.
     nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead?
+    /// The heads of many fingerprints, read in one snapshot (`map`'s hit path); nil where none.
+    nonisolated(nonsending) func heads(for fingerprints: [Fingerprint]) async throws(CashetError) -> [CommitHead?]
+    /// The bytes of many blobs, read in one snapshot.
+    nonisolated(nonsending) func blobs(_ hashes: [ContentHash]) async throws(CashetError) -> [[UInt8]]
     /// Commits matching `query`, newest first.
     nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit]
     /// Every commit of a fingerprint, oldest first.
@@ -77,6 +112,17 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// Records the entries one by one: for stores without a batch write (not atomic as a batch).
+    public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
+        var commits: [Commit] = []
+        for entry in entries { commits.append(try await record(entry.draft, output: entry.output)) }
+        return commits
+    }
+
+    public nonisolated(nonsending) func waitForLease(_ fingerprint: Fingerprint, atMost limit: Duration) async {
+        try? await Task.sleep(for: limit)
+    }
+
     public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {
         try PosixFile.writeAll(try await blob(hash), toDescriptor: descriptor)
     }

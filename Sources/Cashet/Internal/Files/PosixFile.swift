@@ -133,6 +133,20 @@ struct PosixFile: ~Copyable {
         guard retryingInterrupts({ flock(fd, LOCK_EX) }) == 0 else { throw PosixFile.error("cannot lock", path) }
     }
 
+    /// Takes an exclusive lock on one byte at `offset` (< 2^62) without waiting, owned by this
+    /// open file (an OFD lock on Linux) and dropped by the kernel if the process dies. Returns
+    /// false when another open file holds it.
+    func tryLockByte(at offset: Int64) throws(CashetError) -> Bool {
+        if cashet_try_lock_byte(fd, offset) == 0 { return true }
+        if errno == EAGAIN || errno == EACCES { return false }
+        throw PosixFile.error("cannot lock a byte of", path)
+    }
+
+    /// Releases a byte locked with ``tryLockByte(at:)``.
+    func unlockByte(at offset: Int64) {
+        _ = cashet_unlock_byte(fd, offset)
+    }
+
     deinit { close(descriptor) }
 
     static func error(_ action: String, _ path: String) -> CashetError {

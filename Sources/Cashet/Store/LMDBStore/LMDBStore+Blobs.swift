@@ -84,30 +84,46 @@ extension LMDBStore {
         return PreparedBlob(ref: ref, record: (stored, stored.count), staged: nil)
     }
 
-    /// One write transaction that stores `bytes` as a blob (when given) together with what
-    /// `body` writes. A large blob's file is published under the objects lock just before;
-    /// a blob that vanished between the check and the transaction is prepared again in full.
-    nonisolated(nonsending) func writing<T>(storing bytes: [UInt8]?, _ action: @autoclosure () -> String,
-                                            _ body: (LMDBTransaction, PreparedBlob?, inout WriteState) throws -> T) async throws(CashetError) -> T {
-        var blob: PreparedBlob?
-        if let bytes { blob = try await prepareBlob(bytes) }
+    /// One write transaction that stores each of `blobs` (those given) together with what
+    /// `body` writes; `body` receives them prepared, in order. Large blobs' files are published
+    /// under the objects lock just before; if a blob vanished between the check and the
+    /// transaction, every blob is prepared again in full.
+    nonisolated(nonsending) func writing<T>(storing blobs: [[UInt8]?], _ action: @autoclosure () -> String,
+                                            _ body: (LMDBTransaction, [PreparedBlob?], inout WriteState) throws -> T) async throws(CashetError) -> T {
+        var prepared = try await prepareBlobs(blobs, reuse: true)
         while true {
-            let attempt = blob
-            // An unpublished temp file of this attempt goes; published, it is no longer there.
-            defer { if let staged = attempt?.staged { files.discard(staged) } }
+            let attempt = prepared
+            // Unpublished temp files of this attempt go; published ones are no longer there.
+            defer { for case let blob? in attempt { if let staged = blob.staged { files.discard(staged) } } }
             do {
-                guard let prepared = attempt, let staged = prepared.staged else {
+                let staged = attempt.compactMap { $0 }.filter { $0.staged != nil }
+                guard !staged.isEmpty else {
                     return try writingState(action(), { txn, state in try body(txn, attempt, &state) })
                 }
                 return try files.withLock { () throws(CashetError) -> T in
-                    try files.publish(staged, as: prepared.ref.hash)
-                    return try writingState(action(), { txn, state in try body(txn, prepared, &state) })
+                    for blob in staged { try files.publish(blob.staged!, as: blob.ref.hash) }
+                    return try writingState(action(), { txn, state in try body(txn, attempt, &state) })
                 }
             } catch {
-                guard error.underlying is BlobVanished, let bytes else { throw error }
-                blob = try await prepareBlob(bytes, reuse: false)
+                guard error.underlying is BlobVanished else { throw error }
+                prepared = try await prepareBlobs(blobs, reuse: false)
             }
         }
+    }
+
+    /// ``writing(storing:_:_:)`` for at most one blob.
+    nonisolated(nonsending) func writing<T>(storing bytes: [UInt8]?, _ action: @autoclosure () -> String,
+                                            _ body: (LMDBTransaction, PreparedBlob?, inout WriteState) throws -> T) async throws(CashetError) -> T {
+        try await writing(storing: [bytes], action()) { txn, blobs, state in try body(txn, blobs[0], &state) }
+    }
+
+    private nonisolated(nonsending) func prepareBlobs(_ blobs: [[UInt8]?], reuse: Bool) async throws(CashetError) -> [PreparedBlob?] {
+        var prepared: [PreparedBlob?] = []
+        prepared.reserveCapacity(blobs.count)
+        for bytes in blobs {
+            if let bytes { prepared.append(try await prepareBlob(bytes, reuse: reuse)) } else { prepared.append(nil) }
+        }
+        return prepared
     }
 
     /// A write transaction with counters read at the start and written at the end. It also
@@ -254,13 +270,24 @@ extension LMDBStore {
     }
 
     private func locateBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob {
+        try reading("reading blob \(hash.shortHex)") { txn in try locateBlob(hash, txn) }
+    }
+
+    private func locateBlob(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> LocatedBlob {
         let key = hash.bytes
-        let found = try reading("reading blob \(hash.shortHex)") { txn -> LocatedBlob? in
-            guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else { return nil }
-            return LocatedBlob(location: try StoreRecords.decodeBlobLocation(stored, hash: hash), info: try StoreRecords.BlobInfo(info))
+        guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else {
+            throw CashetError(.notFound, "no blob \(hash.hex) in \(path)")
         }
-        guard let found else { throw CashetError(.notFound, "no blob \(hash.hex) in \(path)") }
-        return found
+        return LocatedBlob(location: try StoreRecords.decodeBlobLocation(stored, hash: hash), info: try StoreRecords.BlobInfo(info))
+    }
+
+    public nonisolated(nonsending) func blobs(_ hashes: [ContentHash]) async throws(CashetError) -> [[UInt8]] {
+        // Located in one snapshot; inline bytes are decoded there, files read after it ends.
+        let located = try reading("reading \(hashes.count) blobs") { txn in try hashes.map { hash in try locateBlob(hash, txn) } }
+        var result: [[UInt8]] = []
+        result.reserveCapacity(hashes.count)
+        for (hash, blob) in zip(hashes, located) { result.append(try verifiedIfAsked(hash, try readBlob(hash, blob))) }
+        return result
     }
 
     private func verify(_ hash: ContentHash, checksum: UInt64, actual: UInt64) throws(CashetError) {

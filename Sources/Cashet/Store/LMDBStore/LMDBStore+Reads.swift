@@ -5,12 +5,26 @@ extension LMDBStore {
         try readHead(fingerprint)
     }
 
+    public nonisolated(nonsending) func heads(for fingerprints: [Fingerprint]) async throws(CashetError) -> [CommitHead?] {
+        let raws = try reading("looking up \(fingerprints.count) fingerprints") { txn in
+            try fingerprints.map { fingerprint in try txn.get(tables.heads, fingerprint.bytes) }
+        }
+        var heads: [CommitHead?] = []
+        heads.reserveCapacity(raws.count)
+        for raw in raws { heads.append(try raw.map { bytes throws(CashetError) in try noteHit(try StoreRecords.decodeHead(bytes)) }) }
+        return heads
+    }
+
     /// The hit path: one read transaction, one `get`, no write.
     func readHead(_ fingerprint: Fingerprint) throws(CashetError) -> CommitHead? {
         let key = fingerprint.bytes
         let raw = try reading("looking up fingerprint \(fingerprint)") { txn in try txn.get(tables.heads, key) }
         guard let raw else { return nil }
-        let head = try StoreRecords.decodeHead(raw)
+        return noteHit(try StoreRecords.decodeHead(raw))
+    }
+
+    /// Notes the time of a head read for least-recently-used eviction (in memory; see ``AccessLog``).
+    private func noteHit(_ head: CommitHead) -> CommitHead {
         if !configuration.readOnly && accessLog.note(head.commit, at: StoreRecords.nanoseconds(Date())) {
             Task.detached { [self] in try? flushAccessLog() }
         }

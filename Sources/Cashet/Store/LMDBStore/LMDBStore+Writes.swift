@@ -9,24 +9,50 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit {
-        try validate(draft)
-        var draft = draft
-        draft.createdAt = StoreRecords.normalized(draft.createdAt)
-        return try await writing(storing: output, "recording a commit of \(draft.task.functionName)") { txn, blob, state in
-            if let blob { try retainBlob(blob, references: 1, txn, &state) }
-            if try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
-                state.counters.functions += 1
-            }
-            let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
-            let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parent)
-            let commit = Commit(hash: SHA256Hasher.hash(record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
-                                status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags, parent: parent)
-            try txn.put(tables.commits, commit.hash.bytes, record)
-            try setHead(commit, txn)
-            for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
-            state.counters.count(commit.status, +1)
-            return commit
+        try await recordBatch([CommitEntry(draft, output: output)])[0]
+    }
+
+    public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
+        var drafts: [CommitDraft] = []
+        drafts.reserveCapacity(entries.count)
+        for entry in entries {
+            try validate(entry.draft)
+            var draft = entry.draft
+            draft.createdAt = StoreRecords.normalized(draft.createdAt)
+            drafts.append(draft)
         }
+        let action = entries.count == 1 ? "recording a commit of \(drafts[0].task.functionName)" : "recording \(entries.count) commits"
+        return try await writing(storing: entries.map(\.output), action) { txn, blobs, state in
+            try zip(drafts, blobs).map { draft, blob in try insertCommit(draft, output: blob, txn, &state) }
+        }
+    }
+
+    /// Adds one new commit: its blob reference, its function's source (once), the commit record
+    /// with the fingerprint's head as parent, the new head and the index rows.
+    private func insertCommit(_ draft: CommitDraft, output blob: PreparedBlob?, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> Commit {
+        if let blob { try retainBlob(blob, references: 1, txn, &state) }
+        if try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
+            state.counters.functions += 1
+        }
+        let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
+        let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parent)
+        let commit = Commit(hash: SHA256Hasher.hash(record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
+                            status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags, parent: parent)
+        try txn.put(tables.commits, commit.hash.bytes, record)
+        try setHead(commit, txn)
+        for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
+        state.counters.count(commit.status, +1)
+        return commit
+    }
+
+    public nonisolated(nonsending) func tryLease(_ fingerprint: Fingerprint) async throws(CashetError) -> (any CallLease)? {
+        guard let leases else { throw CashetError(.storage, "the store at \(path) is open read-only; it cannot run calls") }
+        return try leases.tryAcquire(fingerprint)
+    }
+
+    public nonisolated(nonsending) func waitForLease(_ fingerprint: Fingerprint, atMost limit: Duration) async {
+        guard let leases else { return }
+        await leases.waitForRelease(of: fingerprint, atMost: limit)
     }
 
     public nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {

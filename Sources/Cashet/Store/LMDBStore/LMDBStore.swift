@@ -67,6 +67,8 @@ public final class LMDBStore: Store {
     let prehash: PrehashMemo
     /// Hit times not yet written to the `access` table.
     let accessLog = AccessLog()
+    /// Leases on running calls (nil when read-only).
+    let leases: CallLeases?
 
     /// The named sub-databases.
     struct Tables {
@@ -120,6 +122,7 @@ public final class LMDBStore: Store {
             if !fresh { try Self.checkSchema(env, path: path) }
             tables = Tables(try env.openDatabases(Tables.specs, create: fresh),
                             access: try Self.openAccessTable(env, create: !configuration.readOnly))
+            leases = configuration.readOnly ? nil : try CallLeases(path: path + "/leases")
             if fresh {
                 try env.write { txn in
                     var version = ByteWriter(capacity: 4)
@@ -160,7 +163,7 @@ public final class LMDBStore: Store {
             if files.fileExists(atPath: path + "/data.mdb") { return false }
             let entries = (try? files.contentsOfDirectory(atPath: path)) ?? []
             guard create else { throw CashetError(.notAStore, "\(path) is not a cashet store (it has no data.mdb)") }
-            guard entries.allSatisfy({ $0 == "lock.mdb" || $0 == "objects" }) else {
+            guard entries.allSatisfy({ $0 == "lock.mdb" || $0 == "objects" || $0 == "leases" }) else {
                 throw CashetError(.notAStore, "\(path) is a non-empty directory without a cashet store; refusing to create one there")
             }
             return true

@@ -1,0 +1,172 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// Thrown by test bodies.
+struct Boom: Error, CustomStringConvertible {
+    var description: String { "boom" }
+}
+
+/// The most bodies running at once.
+final class ConcurrencyGauge: Sendable {
+    private let state = Mutex((running: 0, peak: 0))
+    func enter() { state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running) } }
+    func leave() { state.withLock { $0.running -= 1 } }
+    var peak: Int { state.withLock { $0.peak } }
+}
+
+@Suite("Execution: single-flight, retries, timeouts, TTL, force, cancellation")
+struct ExecutionTests {
+    @Test("8 concurrent tasks submitting the same call execute it once and share its result")
+    func singleFlightInProcess() async throws {
+        let fixture = try Fixture()
+        let runs = ExecutionCounter()
+        let slow = CachedFunction("slow-square", version: "1") { (x: Int) -> Int in
+            runs.tick()
+            try await Task.sleep(for: .milliseconds(200))
+            return x * x
+        }
+        let results = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for _ in 0..<8 { group.addTask { let ref = try await fixture.client.submit(slow, 7); return (try await ref.load(), ref.wasCached) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(runs.value == 1)
+        #expect(results.allSatisfy { $0.0 == 49 })
+        #expect(results.filter { !$0.1 }.count == 1, "one ran, seven were answered by its commit")
+        #expect(try await fixture.client.stats().commits == 1)
+    }
+
+    @Test("retries stop after the configured count; only the last failure is recorded")
+    func retries() async throws {
+        let fixture = try Fixture()
+        let runs = ExecutionCounter()
+        let failing = CachedFunction("always-fails", version: "1", options: CallOptions(retries: 2, retryDelay: .milliseconds(1))) { (_: Int) -> Int in
+            runs.tick()
+            throw Boom()
+        }
+        await #expect(throws: CashetError.self) { try await fixture.client.submit(failing, 1) }
+        #expect(runs.value == 3)
+        let failed = try await fixture.client.log()
+        #expect(failed.count == 1 && failed[0].status == .failed && failed[0].error?.contains("after 3 attempts") == true, "\(failed)")
+
+        let flaky = ExecutionCounter()
+        let recovers = CachedFunction("recovers", version: "1") { (x: Int) -> Int in
+            flaky.tick()
+            if flaky.value < 3 { throw Boom() }
+            return x
+        }
+        let ref = try await fixture.client.submit(recovers, 5, options: CallOptions(retries: 5, retryDelay: .milliseconds(1)))
+        #expect(try await ref.load() == 5 && flaky.value == 3)
+    }
+
+    @Test("a timed-out call records a failed commit and a later call runs again")
+    func timeout() async throws {
+        let fixture = try Fixture()
+        let runs = ExecutionCounter()
+        let sometimesSlow = CachedFunction("sometimes-slow", version: "1") { (x: Int) -> Int in
+            runs.tick()
+            if runs.value == 1 { try await Task.sleep(for: .seconds(60)) }
+            return x + 1
+        }
+        let started = ContinuousClock.now
+        do {
+            _ = try await fixture.client.submit(sometimesSlow, 1, options: CallOptions(timeout: .milliseconds(200)))
+            Issue.record("a 60 s body finished within a 200 ms limit")
+        } catch {
+            #expect(error.code == .timedOut && error.message.contains("recorded as commit"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(30), "the caller waited for the body instead of its limit")
+        let failed = try await fixture.client.log()
+        #expect(failed.count == 1 && failed[0].status == .failed && failed[0].error?.contains("timed out") == true)
+        let ref = try await fixture.client.submit(sometimesSlow, 1)
+        let value = try await ref.load()
+        #expect(!ref.wasCached && value == 2 && runs.value == 2)
+        #expect(try await fixture.client.show(ref.commit.hex).parent == failed[0].hash)
+    }
+
+    @Test("a result older than its TTL runs again; force records a child commit")
+    func ttlAndForce() async throws {
+        let fixture = try Fixture()
+        let runs = ExecutionCounter()
+        let stamp = CachedFunction("stamp", version: "1") { (x: Int) -> Int in
+            runs.tick()
+            return x
+        }
+        let first = try await fixture.client.submit(stamp, 1)
+        #expect(try await fixture.client.submit(stamp, 1, options: CallOptions(ttl: .seconds(3600))).wasCached)
+        try await Task.sleep(for: .milliseconds(100))
+        let expired = try await fixture.client.submit(stamp, 1, options: CallOptions(ttl: .milliseconds(50)))
+        #expect(!expired.wasCached && runs.value == 2)
+        #expect(try await fixture.client.show(expired.commit.hex).parent == first.commit)
+
+        let forced = try await fixture.client.submit(stamp, 1, options: CallOptions(force: true))
+        #expect(!forced.wasCached && runs.value == 3)
+        #expect(try await fixture.client.show(forced.commit.hex).parent == expired.commit)
+        #expect(try await fixture.client.submit(stamp, 1).commit == forced.commit, "the forced run is the new head")
+    }
+
+    @Test("cancelling the caller cancels the run, records nothing and leaves no lease")
+    func cancellation() async throws {
+        let fixture = try Fixture()
+        let started = ExecutionCounter()
+        let hangs = CachedFunction("hangs", version: "1") { (x: Int) -> Int in
+            started.tick()
+            if started.value == 1 { try await Task.sleep(for: .seconds(3600)) }
+            return x
+        }
+        let caller = Task { try await fixture.client.submit(hangs, 1) }
+        while started.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        caller.cancel()
+        let result = await caller.result
+        #expect((try? result.get()) == nil)
+        if case .failure(let error as CashetError) = result { #expect(error.code == .cancelled, "\(error)") }
+        #expect(try await fixture.client.stats().commits == 0)
+        // No lease is left: the next call takes it and runs at once.
+        let fingerprint = try hangs.fingerprint(1)
+        let lease = try #require(try await fixture.client.store.tryLease(fingerprint))
+        lease.release()
+        #expect(try await fixture.client.submit(hangs, 1).load() == 1)
+    }
+
+    @Test("map returns results in input order, runs duplicates once, answers hits, respects maxConcurrency")
+    func map() async throws {
+        let fixture = try Fixture()
+        let gauge = ConcurrencyGauge()
+        let runs = ExecutionCounter()
+        let triple = CachedFunction("triple", version: "1") { (x: Int) -> Int in
+            runs.tick()
+            gauge.enter()
+            defer { gauge.leave() }
+            try await Task.sleep(for: .milliseconds(5))
+            return x * 3
+        }
+        _ = try await fixture.client.submit(triple, 10)   // one hit in the map below
+        let inputs = (0..<200).map { ($0 * 7919) % 100 }  // every value twice, shuffled
+        let refs = try await fixture.client.map(triple, over: inputs, maxConcurrency: 4, batchSize: 16)
+        var values: [Int] = []
+        for ref in refs { values.append(try await ref.load()) }
+        #expect(values == inputs.map { $0 * 3 })
+        #expect(runs.value == 100, "100 distinct calls, one of them already cached: 99 runs plus the submit")
+        #expect(gauge.peak <= 4 && gauge.peak > 1, "peak concurrency \(gauge.peak)")
+        #expect(refs[inputs.firstIndex(of: 10)!].wasCached)
+        #expect(try await fixture.client.stats().commits == 100)
+        // Everything is a hit now.
+        let again = try await fixture.client.map(triple, over: inputs)
+        #expect(again.allSatisfy(\.wasCached) && runs.value == 100)
+    }
+
+    @Test("map records failures as failed commits and throws after recording the rest")
+    func mapFailures() async throws {
+        let fixture = try Fixture()
+        let oddFails = CachedFunction("odd-fails", version: "1") { (x: Int) -> Int in
+            if x % 2 == 1 { throw Boom() }
+            return x
+        }
+        await #expect(throws: CashetError.self) { try await fixture.client.map(oddFails, over: Array(0..<10)) }
+        let stats = try await fixture.client.stats()
+        #expect(stats.completed == 5 && stats.failed == 5)
+        #expect(try await fixture.client.submit(oddFails, 4).wasCached)
+    }
+}
