@@ -28,6 +28,12 @@ let package = Package(
             dependencies: [.product(name: "Cashet", package: "cashet")],
             path: "Sources/CashetHotPath"
         ),
+        // map throughput: misses by group commit and hits, against one-at-a-time submit.
+        .executableTarget(
+            name: "CashetMapThroughput",
+            dependencies: [.product(name: "Cashet", package: "cashet")],
+            path: "Sources/CashetMapThroughput"
+        ),
         // Builds stores of N small commits for the CLI and scale benchmarks.
         .executableTarget(
             name: "CashetStoreGenerator",

@@ -25,8 +25,8 @@ extension Client {
         maxConcurrency: Int = 8,
         tags: [String: String] = [:],
         options: CallOptions? = nil,
-        batchSize: Int = 1024,
-        flushInterval: Duration = .milliseconds(20)
+        batchSize: Int = 4096,
+        flushInterval: Duration = .milliseconds(100)
     ) async throws(CashetError) -> [ResultRef<Output>] {
         let options = try (options ?? function.options).validated()
         guard maxConcurrency >= 1, batchSize >= 1 else {
@@ -79,43 +79,52 @@ extension Client {
 
         let events = makeMapEvents(function, inputs: inputs, work: work, tags: tags, options: options, accept: accept)
         var storageError: CashetError?
-        await withTaskGroup(of: MapEvent.self) { group in
+        // Children take chunks of calls (fewer tasks for many small calls); each runs its calls
+        // one after the other, so at most `maxConcurrency` bodies run at once.
+        let chunkSize = max(1, min(32, work.count / (maxConcurrency * 8)))
+        await withTaskGroup(of: [MapEvent].self) { group in
             var next = 0, running = 0
             func fill() {
                 while running < maxConcurrency, next < work.count {
-                    let item = work[next]
-                    group.addTask { await events(item) }
-                    next += 1
+                    let chunk = work[next..<min(next + chunkSize, work.count)]
+                    group.addTask {
+                        var chunkEvents: [MapEvent] = []
+                        for item in chunk { chunkEvents.append(await events(item)) }
+                        return chunkEvents
+                    }
+                    next += chunk.count
                     running += 1
                 }
             }
             fill()
-            group.addTask { await Self.tick(after: flushInterval) }
-            while running > 0, let event = await group.next() {
+            group.addTask { [await Self.tick(after: flushInterval)] }
+            while running > 0, let chunkEvents = await group.next() {
                 do throws(CashetError) {
-                    switch event {
-                    case .tick:
-                        group.addTask { await Self.tick(after: flushInterval) }
-                    case .ran(let call, let entry, let failure, let lease):
-                        running -= 1
-                        if let failure, failure.code == .cancelled {
-                            lease?.release()
-                            firstFailure = firstFailure ?? failure.error(entry.draft.task, recordedAs: nil)
-                        } else {
-                            if pending.isEmpty { oldestPending = clock.now }
-                            pending.append((call, entry, failure, lease))
-                        }
-                    case .resolved(let call, let outcome):
-                        running -= 1
-                        switch outcome {
-                        case .success(.hit(let head)):
-                            for slot in slotsByCall[call]! { results[slot] = hitRef(head) }
-                        case .success(.ran(let commit)):
-                            for slot in slotsByCall[call]! { results[slot] = commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer) } }
-                        case .failure(let error):
-                            firstFailure = firstFailure ?? error
+                    for event in chunkEvents {
+                        switch event {
+                        case .tick:
+                            group.addTask { [await Self.tick(after: flushInterval)] }
+                            continue
+                        case .ran(let call, let entry, let failure, let lease):
+                            if let failure, failure.code == .cancelled {
+                                lease?.release()
+                                firstFailure = firstFailure ?? failure.error(entry.draft.task, recordedAs: nil)
+                            } else {
+                                if pending.isEmpty { oldestPending = clock.now }
+                                pending.append((call, entry, failure, lease))
+                            }
+                        case .resolved(let call, let outcome):
+                            switch outcome {
+                            case .success(.hit(let head)):
+                                for slot in slotsByCall[call]! { results[slot] = hitRef(head) }
+                            case .success(.ran(let commit)):
+                                for slot in slotsByCall[call]! { results[slot] = commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer) } }
+                            case .failure(let error):
+                                firstFailure = firstFailure ?? error
+                            }
                         }
                     }
+                    if chunkEvents.first.map({ if case .tick = $0 { false } else { true } }) ?? false { running -= 1 }
                     if pending.count >= batchSize || (!pending.isEmpty && clock.now - oldestPending >= flushInterval) || running == 0 {
                         try await flush()
                     }

@@ -52,7 +52,7 @@ public struct ProcessExecutor: Executor {
         } catch {
             throw WorkerFailure(description: "cannot start a worker process (\(executable)) for \(name): \(error)")
         }
-        let reply: Data = try await withTaskCancellationHandler {
+        let reply: Data = await withTaskCancellationHandler {
             // Blocking pipe I/O and the wait run on a thread of their own, not the cooperative pool.
             await withCheckedContinuation { continuation in
                 Thread {

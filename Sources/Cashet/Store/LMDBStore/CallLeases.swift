@@ -1,17 +1,26 @@
 import Foundation
 import Synchronization
 
-/// Leases on running calls, shared by every process that opens the store: one byte of the
-/// file `leases` per fingerprint, locked with an open-file-description lock.
+/// Leases on running calls, shared by every process that opens the store: one byte per
+/// fingerprint in one of the 64 files of `leases/`, locked with an open-file-description lock.
 ///
 /// The kernel drops a dead process's locks at once, so a crashed holder never blocks others
 /// and nothing is written per lease (no fsync, no expiry to tune). The lock belongs to this
 /// store's open file, which every task of the process shares, so a set of held offsets gives
 /// the exclusion between tasks; waiters in this process are woken when a lease is released.
 /// Fingerprints map to 62-bit offsets: two different calls share a byte with probability
-/// ~2^-62 per pair, and then merely run one after the other.
+/// ~2^-62 per pair, and then merely run one after the other. The kernel checks a lock against
+/// every lock held on the same file, so the bytes are spread over 64 files: a `map` holding a
+/// thousand leases until its group commit made each lock ~10× slower in one file.
 final class CallLeases: Sendable {
-    private let file: PosixFile
+    /// One lock file (a class, so the files can sit in an array).
+    private final class LockFile: Sendable {
+        let file: PosixFile
+        init(_ path: String) throws(CashetError) { file = try PosixFile.createOrOpen(path, mode: 0o600) }
+    }
+
+    static let fileCount = 64
+    private let files: [LockFile]
     private let held = Mutex<Set<Int64>>([])
     private let waiters = Mutex<(next: UInt64, byOffset: [Int64: [Waiter]])>((0, [:]))
 
@@ -20,9 +29,16 @@ final class CallLeases: Sendable {
         let continuation: CheckedContinuation<Void, Never>
     }
 
-    init(path: String) throws(CashetError) {
-        file = try PosixFile.createOrOpen(path, mode: 0o600)
+    /// Opens (creating when missing) the lock files in the directory `path`.
+    init(directory path: String) throws(CashetError) {
+        try FileSystem.makeDirectory(path)
+        var files: [LockFile] = []
+        for index in 0..<Self.fileCount { files.append(try LockFile(path + "/\(index)")) }
+        self.files = files
     }
+
+    /// The file holding `offset`'s byte (chosen by bits the offset within a file does not use).
+    private func lockFile(for offset: Int64) -> LockFile { files[Int(offset >> 56) % Self.fileCount] }
 
     /// The byte that stands for `fingerprint`.
     static func offset(of fingerprint: Fingerprint) -> Int64 {
@@ -36,7 +52,7 @@ final class CallLeases: Sendable {
         let offset = Self.offset(of: fingerprint)
         guard held.withLock({ $0.insert(offset).inserted }) else { return nil }
         do {
-            if try file.tryLockByte(at: offset) { return Lease(leases: self, offset: offset) }
+            if try lockFile(for: offset).file.tryLockByte(at: offset) { return Lease(leases: self, offset: offset) }
         } catch {
             held.withLock { _ = $0.remove(offset) }
             throw error
@@ -80,7 +96,7 @@ final class CallLeases: Sendable {
     }
 
     fileprivate func release(_ offset: Int64) {
-        file.unlockByte(at: offset)
+        lockFile(for: offset).file.unlockByte(at: offset)
         held.withLock { _ = $0.remove(offset) }
         let woken = waiters.withLock { $0.byOffset.removeValue(forKey: offset) ?? [] }
         for waiter in woken { waiter.continuation.resume() }

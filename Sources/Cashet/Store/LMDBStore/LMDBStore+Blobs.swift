@@ -24,6 +24,9 @@ extension LMDBStore {
     struct WriteState {
         var counters: StoreRecords.Counters
         var filesToRemove: [ContentHash] = []
+        /// Functions whose source record this transaction already ensured (a batch of one
+        /// function's commits encodes its source once, not once per commit).
+        var functionsEnsured: Set<ContentHash> = []
     }
 
     /// Hashes (through the prehash memo) and prepares `bytes`. With `reuse`, bytes this store

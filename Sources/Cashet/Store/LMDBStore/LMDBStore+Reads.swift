@@ -11,7 +11,7 @@ extension LMDBStore {
         }
         var heads: [CommitHead?] = []
         heads.reserveCapacity(raws.count)
-        for raw in raws { heads.append(try raw.map { bytes throws(CashetError) in try noteHit(try StoreRecords.decodeHead(bytes)) }) }
+        for raw in raws { heads.append(try raw.map { bytes throws(CashetError) in noteHit(try StoreRecords.decodeHead(bytes)) }) }
         return heads
     }
 

@@ -31,7 +31,8 @@ extension LMDBStore {
     /// with the fingerprint's head as parent, the new head and the index rows.
     private func insertCommit(_ draft: CommitDraft, output blob: PreparedBlob?, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> Commit {
         if let blob { try retainBlob(blob, references: 1, txn, &state) }
-        if try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
+        if state.functionsEnsured.insert(draft.fingerprint.functionHash).inserted,
+           try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
             state.counters.functions += 1
         }
         let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }

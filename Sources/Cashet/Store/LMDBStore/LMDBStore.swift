@@ -122,7 +122,7 @@ public final class LMDBStore: Store {
             if !fresh { try Self.checkSchema(env, path: path) }
             tables = Tables(try env.openDatabases(Tables.specs, create: fresh),
                             access: try Self.openAccessTable(env, create: !configuration.readOnly))
-            leases = configuration.readOnly ? nil : try CallLeases(path: path + "/leases")
+            leases = configuration.readOnly ? nil : try CallLeases(directory: path + "/leases")
             if fresh {
                 try env.write { txn in
                     var version = ByteWriter(capacity: 4)
