@@ -7,13 +7,7 @@ import Testing
 struct CrashTests {
     /// Starts the helper that stores (and deletes) large results until it is killed.
     static func startWriter(store: String, log: String, seed: Int) throws -> Process {
-        let writer = Process()
-        writer.executableURL = URL(fileURLWithPath: Products.helper)
-        writer.arguments = ["write-large", store, log, "\(seed)"]
-        writer.standardOutput = FileHandle.nullDevice
-        writer.standardError = FileHandle.nullDevice
-        try writer.run()
-        return writer
+        try Products.startHelper(["write-large", store, log, "\(seed)"])
     }
 
     /// The result of `commit`, or nil when the commit does not exist.

@@ -5,17 +5,6 @@ import Testing
 
 @Suite("Execution across processes: leases, takeover after SIGKILL, process executor")
 struct CrossProcessExecutionTests {
-    /// Starts the test helper with `arguments`, its output going to `output` (a file path).
-    static func start(_ arguments: [String], output: String? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Products.helper)
-        process.arguments = arguments
-        process.standardOutput = output.flatMap { FileManager.default.createFile(atPath: $0, contents: nil) ? FileHandle(forWritingAtPath: $0) : nil } ?? FileHandle.nullDevice
-        process.standardError = process.standardOutput
-        try process.run()
-        return process
-    }
-
     @Test("4 processes with overlapping sets of 1,000 calls (two by map, two by submit) execute each distinct call exactly once",
           .timeLimit(.minutes(5)))
     func overlappingProcesses() async throws {
@@ -25,7 +14,7 @@ struct CrossProcessExecutionTests {
         let log = directory.child("ran")
         let ranges = [(0, 1000, "map"), (250, 1250, "submit"), (500, 1500, "map"), (750, 1750, "submit")]
         let processes = try ranges.enumerated().map { index, range in
-            try Self.start(["overlap", store, "\(range.0)", "\(range.1)", log, range.2], output: directory.child("out-\(index)"))
+            try Products.startHelper(["overlap", store, "\(range.0)", "\(range.1)", log, range.2], output: directory.child("out-\(index)"))
         }
         for (index, process) in processes.enumerated() {
             process.waitUntilExit()
@@ -53,7 +42,7 @@ struct CrossProcessExecutionTests {
         let store = directory.child("store")
         let log = directory.child("log")
         let client = try Client(path: store)
-        let holder = try Self.start(["hold", store, log])
+        let holder = try Products.startHelper(["hold", store, log])
         while (try? String(contentsOfFile: log, encoding: .utf8))?.contains("started") != true { try await Task.sleep(for: .milliseconds(10)) }
         let sleeper = CachedFunction("sleeper", version: "1") { (_: Int) -> Int in 42 }   // same identity, a quick body
         #expect(try await client.store.tryLease(try sleeper.fingerprint(1)) == nil, "the holder's lease is in force")

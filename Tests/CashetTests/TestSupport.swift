@@ -8,6 +8,23 @@ extension Products {
     static var helper: String { executable("CashetTestHelper") }
 
     static func cashet(_ arguments: String...) throws -> ProcessResult { try run(cli, arguments) }
+
+    /// Starts the test helper with `arguments` without waiting; its stdout and stderr go to the
+    /// file `output` (created), or nowhere.
+    static func startHelper(_ arguments: [String], output: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: helper)
+        process.arguments = arguments
+        if let output, FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) {
+            process.standardOutput = file
+            process.standardError = file
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        try process.run()
+        return process
+    }
 }
 
 /// SHA-256 of a file's bytes (to prove a file was not written).
