@@ -130,6 +130,31 @@ struct ExecutionTests {
         #expect(try await fixture.client.submit(hangs, 1).load() == 1)
     }
 
+    @Test("a caller cancelled while it waits for another task's run stops waiting; the run goes on and commits")
+    func cancelledWaiter() async throws {
+        let fixture = try Fixture()
+        let runs = ExecutionCounter()
+        let slow = CachedFunction("slow-once", version: "1") { (x: Int) -> Int in
+            runs.tick()
+            try await Task.sleep(for: .milliseconds(500))
+            return x
+        }
+        let holder = Task { try await fixture.client.submit(slow, 3).load() }
+        while runs.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let waiter = Task { try await fixture.client.submit(slow, 3) }
+        try await Task.sleep(for: .milliseconds(50))
+        waiter.cancel()
+        let result = await waiter.result
+        if case .failure(let error as CashetError) = result {
+            #expect(error.code == .cancelled, "\(error)")
+        } else {
+            Issue.record("the cancelled waiter returned \(result)")
+        }
+        #expect(try await holder.value == 3)
+        let commits = try await fixture.client.stats().commits
+        #expect(runs.value == 1 && commits == 1)
+    }
+
     @Test("map returns results in input order, runs duplicates once, answers hits, respects maxConcurrency")
     func map() async throws {
         let fixture = try Fixture()

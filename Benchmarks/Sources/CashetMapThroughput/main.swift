@@ -44,6 +44,24 @@ func measure() async throws -> Run {
     return run
 }
 
+if CommandLine.arguments.count > 2, CommandLine.arguments[2] == "writer" {
+    // The store's ceiling: recordBatch alone, 4,096 prepared commits per transaction.
+    let path = NSTemporaryDirectory() + "cashet-map-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var configuration = LMDBStore.Configuration()
+    if ProcessInfo.processInfo.environment["NOSYNC"] != nil { configuration.durability = .noSync }
+    let store = try LMDBStore(path, configuration: configuration)
+    let task = TaskDefinition(functionName: "double", functionHash: double.identity.hash, functionVersion: "1", source: nil, argumentsSnapshot: "(1)", cacheable: true)
+    let entries = try (0..<total).map { x in
+        CommitEntry(CommitDraft(fingerprint: try double.fingerprint(x), task: task, status: .completed, createdAt: Date()), output: try BinarySerializer().encode(x * 2))
+    }
+    let elapsed = try await clock.measure {
+        for start in stride(from: 0, to: total, by: 4096) { _ = try await store.recordBatch(Array(entries[start..<min(start + 4096, total)])) }
+    }
+    print(String(format: "recordBatch alone: %.0f commits/s", Double(total) / seconds(elapsed)))
+    exit(0)
+}
+
 if CommandLine.arguments.count > 2, CommandLine.arguments[2] == "misses" {
     let path = NSTemporaryDirectory() + "cashet-map-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: path) }

@@ -54,17 +54,15 @@ extension Client {
 
         var firstFailure: CashetError?
         // Runs waiting for the next group commit; their leases are released once it is durable.
-        var pending: [(call: Fingerprint, entry: CommitEntry, failure: AttemptFailure?, lease: (any CallLease)?)] = []
-        defer { for item in pending { item.lease?.release() } }
+        var pending: [PendingRun] = []
+        // The batch being committed, while the calls go on running (one commit at a time).
+        var committing: [PendingRun]?
+        defer { for item in pending + (committing ?? []) { item.lease?.release() } }
         var oldestPending = ContinuousClock.now
         let clock = ContinuousClock()
 
-        /// Records the pending runs in one transaction and hands their results out.
-        func flush() async throws(CashetError) {
-            guard !pending.isEmpty else { return }
-            let batch = pending
-            let commits = try await store.recordBatch(batch.map(\.entry))
-            pending = []
+        /// Hands out the results of a committed batch and releases its leases.
+        func committed(_ batch: [PendingRun], _ commits: [Commit]) {
             for (item, commit) in zip(batch, commits) {
                 item.lease?.release()
                 if let failure = item.failure {
@@ -78,9 +76,11 @@ extension Client {
         }
 
         let events = makeMapEvents(function, inputs: inputs, work: work, tags: tags, options: options, accept: accept)
+        let store = self.store
         var storageError: CashetError?
         // Children take chunks of calls (fewer tasks for many small calls); each runs its calls
-        // one after the other, so at most `maxConcurrency` bodies run at once.
+        // one after the other, so at most `maxConcurrency` bodies run at once. The group commit
+        // is a child too, so calls keep running while a batch is written.
         let chunkSize = max(1, min(32, work.count / (maxConcurrency * 8)))
         await withTaskGroup(of: [MapEvent].self) { group in
             var next = 0, running = 0
@@ -96,44 +96,58 @@ extension Client {
                     running += 1
                 }
             }
+            /// Starts writing the pending runs when they are due and no commit is in progress.
+            func commitIfDue() {
+                guard committing == nil, !pending.isEmpty,
+                      pending.count >= batchSize || clock.now - oldestPending >= flushInterval || running == 0 else { return }
+                let batch = pending
+                pending = []
+                committing = batch
+                group.addTask {
+                    do throws(CashetError) {
+                        return [.committed(try await store.recordBatch(batch.map(\.entry)))]
+                    } catch {
+                        return [.commitFailed(error)]
+                    }
+                }
+            }
             fill()
             group.addTask { [await Self.tick(after: flushInterval)] }
-            while running > 0, let chunkEvents = await group.next() {
-                do throws(CashetError) {
-                    for event in chunkEvents {
-                        switch event {
-                        case .tick:
+            while running > 0 || committing != nil || !pending.isEmpty, let chunkEvents = await group.next() {
+                for event in chunkEvents {
+                    switch event {
+                    case .tick:
+                        if running > 0 || committing != nil || !pending.isEmpty {
                             group.addTask { [await Self.tick(after: flushInterval)] }
-                            continue
-                        case .ran(let call, let entry, let failure, let lease):
-                            if let failure, failure.code == .cancelled {
-                                lease?.release()
-                                firstFailure = firstFailure ?? failure.error(entry.draft.task, recordedAs: nil)
-                            } else {
-                                if pending.isEmpty { oldestPending = clock.now }
-                                pending.append((call, entry, failure, lease))
-                            }
-                        case .resolved(let call, let outcome):
-                            switch outcome {
-                            case .success(.hit(let head)):
-                                for slot in slotsByCall[call]! { results[slot] = hitRef(head) }
-                            case .success(.ran(let commit)):
-                                for slot in slotsByCall[call]! { results[slot] = commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer) } }
-                            case .failure(let error):
-                                firstFailure = firstFailure ?? error
-                            }
+                        }
+                    case .committed(let commits):
+                        committed(committing ?? [], commits)
+                        committing = nil
+                    case .commitFailed(let error):
+                        storageError = storageError ?? error
+                    case .ran(let call, let entry, let failure, let lease):
+                        if let failure, failure.code == .cancelled {
+                            lease?.release()
+                            firstFailure = firstFailure ?? failure.error(entry.draft.task, recordedAs: nil)
+                        } else {
+                            if pending.isEmpty { oldestPending = clock.now }
+                            pending.append(PendingRun(call: call, entry: entry, failure: failure, lease: lease))
+                        }
+                    case .resolved(let call, let outcome):
+                        switch outcome {
+                        case .success(.hit(let head)):
+                            for slot in slotsByCall[call]! { results[slot] = hitRef(head) }
+                        case .success(.ran(let commit)):
+                            for slot in slotsByCall[call]! { results[slot] = commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer) } }
+                        case .failure(let error):
+                            firstFailure = firstFailure ?? error
                         }
                     }
-                    if chunkEvents.first.map({ if case .tick = $0 { false } else { true } }) ?? false { running -= 1 }
-                    if pending.count >= batchSize || (!pending.isEmpty && clock.now - oldestPending >= flushInterval) || running == 0 {
-                        try await flush()
-                    }
-                } catch {
-                    storageError = error
-                    group.cancelAll()
-                    break
                 }
+                if case .ran? = chunkEvents.first { running -= 1 } else if case .resolved? = chunkEvents.first { running -= 1 }
+                if storageError != nil { break }
                 fill()
+                commitIfDue()
             }
             group.cancelAll()
         }
@@ -153,8 +167,20 @@ extension Client {
         let input: Int
     }
 
+    /// A run waiting for its group commit.
+    struct PendingRun: Sendable {
+        let call: Fingerprint
+        let entry: CommitEntry
+        let failure: AttemptFailure?
+        let lease: (any CallLease)?
+    }
+
     /// What a child of `map`'s task group reports.
     enum MapEvent: Sendable {
+        /// The batch being committed is durable: its commits, in order.
+        case committed([Commit])
+        /// Writing the batch failed.
+        case commitFailed(CashetError)
         /// A call ran here: its commit is to be recorded with the next batch, then its lease released.
         case ran(Fingerprint, CommitEntry, AttemptFailure?, (any CallLease)?)
         /// A call leased elsewhere was waited for (and run here if that run failed).

@@ -156,20 +156,22 @@ extension LMDBStore {
     /// for the next sweep.
     func retainBlob(_ blob: PreparedBlob, references: Int, _ txn: LMDBTransaction, _ state: inout WriteState) throws {
         let key = blob.ref.hash.bytes
-        if let raw = try txn.get(tables.blobInfo, key) {
-            guard references > 0 else { return }
-            var info = try StoreRecords.BlobInfo(raw)
-            if info.references == 0 { try txn.delete(tables.unreferenced, key) }
-            info.references += references
-            try txn.put(tables.blobInfo, key, info.bytes)
-            return
+        // A new blob (the common case on a miss) is inserted without looking it up first.
+        if let record = blob.record {
+            let info = StoreRecords.BlobInfo(size: blob.ref.size, storedSize: record.storedSize, references: references)
+            if try txn.put(tables.blobInfo, key, info.bytes, noOverwrite: true) {
+                try txn.put(tables.blobs, key, record.stored)
+                if references == 0 { try txn.put(tables.unreferenced, key, []) }
+                state.counters.count(info, inFile: blob.staged != nil, +1)
+                return
+            }
         }
-        guard let record = blob.record else { throw BlobVanished() }
-        let info = StoreRecords.BlobInfo(size: blob.ref.size, storedSize: record.storedSize, references: references)
-        try txn.put(tables.blobs, key, record.stored)
+        guard let raw = try txn.get(tables.blobInfo, key) else { throw BlobVanished() }
+        guard references > 0 else { return }
+        var info = try StoreRecords.BlobInfo(raw)
+        if info.references == 0 { try txn.delete(tables.unreferenced, key) }
+        info.references += references
         try txn.put(tables.blobInfo, key, info.bytes)
-        if references == 0 { try txn.put(tables.unreferenced, key, []) }
-        state.counters.count(info, inFile: blob.staged != nil, +1)
     }
 
     /// Drops one reference; the blob goes with its last one.
