@@ -34,6 +34,18 @@ let package = Package(
             dependencies: [.product(name: "Cashet", package: "cashet")],
             path: "Sources/CashetMapThroughput"
         ),
+        // Hit/miss latency, stats/log time and memory on one generated store (scripts/scale.sh).
+        .executableTarget(
+            name: "CashetScaleProbe",
+            dependencies: [.product(name: "Cashet", package: "cashet")],
+            path: "Sources/CashetScaleProbe"
+        ),
+        // The compare-peers workloads on cashet-swift (scripts/compare-peers.sh).
+        .executableTarget(
+            name: "CashetPeerWorkloads",
+            dependencies: [.product(name: "Cashet", package: "cashet")],
+            path: "Sources/CashetPeerWorkloads"
+        ),
         // Builds stores of N small commits for the CLI and scale benchmarks.
         .executableTarget(
             name: "CashetStoreGenerator",

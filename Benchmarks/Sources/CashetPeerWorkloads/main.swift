@@ -1,0 +1,99 @@
+import Cashet
+import Foundation
+
+// The compare-peers workloads on cashet-swift (scripts/compare-peers.sh); the same workloads
+// on the Python peers are in scripts/peers/workloads.py:
+//   CashetPeerWorkloads DIR all        → one JSON object with every measurement
+//   CashetPeerWorkloads DIR hit-once   → one hit of small(1) (timed from outside, with process start)
+//   CashetPeerWorkloads DIR fill N     → a store of N small entries, for the CLI timings
+
+struct Small: Codable, Sendable {
+    var id: Int
+    var label: String
+    var values: [Double]
+}
+
+struct Chunk: Codable, Sendable {
+    var chunk: Int
+    var version: Int
+    var sum: Int
+}
+
+let small = CachedFunction("small", version: "1") { (i: Int) in
+    Small(id: i, label: "result-\(i)-abcdefghijklmnopqrstuvwxyz", values: [1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+}
+let chunk = CachedFunction("chunk", version: "1") { (i: Int, version: Int) in Chunk(chunk: i, version: version, sum: i * 3 + version) }
+
+/// 8 MiB of incompressible bytes, the same SplitMix64 stream as workloads.py; made before the clock starts.
+func splitmix(seed: UInt64, count: Int) -> [UInt8] {
+    var state = seed
+    var out = [UInt8]()
+    out.reserveCapacity(count)
+    while out.count < count {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        withUnsafeBytes(of: z.littleEndian) { out.append(contentsOf: $0) }
+    }
+    return out
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: CashetPeerWorkloads DIR all|hit-once|fill N\n".utf8))
+    exit(2)
+}
+let directory = arguments[1]
+let clock = ContinuousClock()
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+switch arguments[2] {
+case "hit-once":
+    _ = try await Client(path: directory + "/main").submit(small, 1).load()
+case "fill":
+    let client = try Client(path: directory)
+    _ = try await client.map(small, over: Array(0..<(Int(arguments[3]) ?? 20_000)))
+case "all":
+    var results: [String: Double] = [:]
+    let client = try Client(path: directory + "/main")
+    _ = try await client.submit(small, 1).load()
+    var times: [Double] = []
+    for _ in 0..<20_000 {
+        times.append(seconds(try await clock.measure { _ = try await client.submit(small, 1).load() }) * 1e6)
+    }
+    times.sort()
+    results["hit_us"] = times[times.count / 2]
+
+    let cold = 1_000
+    results["cold_misses_per_s"] = Double(cold) / seconds(try await clock.measure {
+        for i in 0..<cold { _ = try await client.submit(small, 1_000_000 + i).load() }
+    })
+
+    // One call at a time, as the Python peers do (`map` would batch the cold run).
+    let chunks = try Client(path: directory + "/chunks")
+    results["chunks_cold_s"] = seconds(try await clock.measure {
+        for i in 0..<20_000 { _ = try await chunks.submit(chunk, i, 0).load() }
+    })
+    results["chunks_rerun_s"] = seconds(try await clock.measure {
+        for i in 0..<20_000 { _ = try await chunks.submit(chunk, i, i < 1_000 ? 1 : 0).load() }
+    })
+
+    let payload = splitmix(seed: 7, count: 8 << 20)
+    let large = CachedFunction("large", version: "1") { (_: Int) in payload }
+    let blobs = Client(store: try LMDBStore(directory + "/large"), serializer: RawBytesSerializer())
+    var stored: [UInt8] = []
+    results["large_store_s"] = seconds(try await clock.measure { stored = try await blobs.submit(large, 7).load() })
+    var loaded: [UInt8] = []
+    results["large_load_s"] = seconds(try await clock.measure { loaded = try await blobs.submit(large, 7).load() })
+    guard stored == payload, loaded == payload else { fatalError("the 8 MiB result did not round-trip") }
+    let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+default:
+    FileHandle.standardError.write(Data("unknown mode \(arguments[2])\n".utf8))
+    exit(2)
+}

@@ -1,0 +1,116 @@
+"""The compare-peers workloads on one Python peer (scripts/compare-peers.sh).
+
+    python workloads.py PEER DIR all        -> one JSON object with every measurement
+    python workloads.py PEER DIR hit-once   -> one hit of small(1) (timed from outside, with process start)
+
+PEER is cashet (the Python original, 0.5.0), joblib (joblib.Memory) or diskcache (Cache.memoize).
+The same workloads, with the same functions and sizes, are in Benchmarks/Sources/CashetPeerWorkloads.
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+CHUNKS, CHANGED, HITS, COLD = 20_000, 1_000, 2_000, 1_000
+
+
+def small(i):
+    return {"id": i, "label": f"result-{i}-abcdefghijklmnopqrstuvwxyz", "values": [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]}
+
+
+def chunk(i, version):
+    return {"chunk": i, "version": version, "sum": i * 3 + version}
+
+
+_LARGE = {}
+
+
+def large(seed):
+    # 8 MiB of incompressible bytes, made before the clock starts (the workload times the
+    # cache storing and loading them, not making them).
+    return _LARGE[seed]
+
+
+def _splitmix(seed, count):
+    out = bytearray(count)
+    state = seed & 0xFFFFFFFFFFFFFFFF
+    mask = 0xFFFFFFFFFFFFFFFF
+    for offset in range(0, count, 8):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        out[offset:offset + 8] = z.to_bytes(8, "little")
+    return out
+
+
+class Peer:
+    """call(fn, *args) -> the value, through the peer's cache."""
+
+    def __init__(self, name, directory):
+        self.name = name
+        if name == "cashet":
+            from cashet import Client
+            self.client = Client(store_dir=directory)
+            self.call = lambda fn, *args: self.client.submit(fn, *args).load()
+        elif name == "joblib":
+            from joblib import Memory
+            memory = Memory(directory, verbose=0)
+            cached = {}
+            self.call = lambda fn, *args: cached.setdefault(fn, memory.cache(fn))(*args)
+        elif name == "diskcache":
+            from diskcache import Cache
+            cache = Cache(directory)
+            cached = {}
+            self.call = lambda fn, *args: cached.setdefault(fn, cache.memoize(name=fn.__name__)(fn))(*args)
+        else:
+            sys.exit(f"unknown peer {name}")
+
+
+def run_all(peer_name, directory):
+    results = {}
+    peer = Peer(peer_name, os.path.join(directory, "main"))
+    peer.call(small, 1)
+    times = []
+    for _ in range(HITS):
+        start = time.perf_counter_ns()
+        peer.call(small, 1)
+        times.append(time.perf_counter_ns() - start)
+    results["hit_us"] = statistics.median(times) / 1000
+
+    start = time.perf_counter()
+    for i in range(COLD):
+        peer.call(small, 1_000_000 + i)
+    results["cold_misses_per_s"] = COLD / (time.perf_counter() - start)
+
+    chunks = Peer(peer_name, os.path.join(directory, "chunks"))
+    start = time.perf_counter()
+    for i in range(CHUNKS):
+        chunks.call(chunk, i, 0)
+    results["chunks_cold_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(CHUNKS):
+        chunks.call(chunk, i, 1 if i < CHANGED else 0)
+    results["chunks_rerun_s"] = time.perf_counter() - start
+
+    blobs = Peer(peer_name, os.path.join(directory, "large"))
+    _LARGE[7] = bytes(_splitmix(7, 8 << 20))
+    start = time.perf_counter()
+    value = blobs.call(large, 7)
+    results["large_store_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    again = blobs.call(large, 7)
+    results["large_load_s"] = time.perf_counter() - start
+    assert again == value and len(value) == 8 << 20
+    print(json.dumps(results))
+
+
+def hit_once(peer_name, directory):
+    Peer(peer_name, os.path.join(directory, "main")).call(small, 1)
+
+
+if __name__ == "__main__":
+    peer, directory, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    run_all(peer, directory) if mode == "all" else hit_once(peer, directory)
