@@ -44,8 +44,8 @@ let missArguments = Sequence()
 
 let benchmarks: @Sendable () -> Void = {
     let latency = Benchmark.Configuration(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-        timeUnits: .nanoseconds, scalingFactor: .kilo, maxDuration: .seconds(3))
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput, .peakMemoryResident],
+        timeUnits: .nanoseconds, scalingFactor: .kilo, maxDuration: .seconds(3), thresholds: regressionThresholds)
 
     // Baselines measured in the same run: what a hit cannot be cheaper than.
     Benchmark("baseline: fingerprint only (canonical args + SHA-256)", configuration: latency) { benchmark in
@@ -85,8 +85,8 @@ let benchmarks: @Sendable () -> Void = {
 
     // Misses: every iteration is a new call, recorded in its own write transaction.
     let misses = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput, .mallocCountTotal],
-        timeUnits: .microseconds, scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 20_000)
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
+        timeUnits: .microseconds, scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 20_000, thresholds: regressionThresholds)
 
     Benchmark("miss: durable (fsync per commit)", configuration: misses) { benchmark async throws in
         blackHole(try await durableMissStore.client.submit(small, missArguments.next()))
@@ -96,8 +96,10 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(try await noSyncMissStore.client.submit(small, missArguments.next()))
     }
 
+    registerStoreBenchmarks()
+
     Benchmark.teardown = {
-        for path in [hitStore.path, durableMissStore.path, noSyncMissStore.path] {
+        for path in [hitStore.path, durableMissStore.path, noSyncMissStore.path, largeStore.path, blobStore.path, groupCommitStore.path] {
             try? FileManager.default.removeItem(atPath: path)
         }
     }
