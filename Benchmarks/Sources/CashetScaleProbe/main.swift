@@ -33,7 +33,8 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 func memory(_ field: String) -> Double {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
-    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+    // "VmRSS:\t   37376 kB": fields split on any whitespace (large values leave no space after the tab).
+    return (Double(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "0") ?? 0) / 1024
 }
 
 guard CommandLine.arguments.count == 2 else {
