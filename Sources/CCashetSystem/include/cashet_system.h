@@ -20,12 +20,11 @@ static inline int cashet_start_writeback(int fd) {
 
 /* One-byte open-file-description locks (Linux F_OFD_SETLK): owned by the open file, not the
  * process, released by the kernel when the last descriptor of it closes, so also when the
- * process dies. `offset` must be below 2^62. Non-blocking: returns 0 when taken, -1 with errno
- * EAGAIN/EACCES when another open file holds the byte, -1 with another errno on failure.
- * Where OFD locks do not exist, falls back to process-owned POSIX locks (F_SETLK). */
-static inline int cashet_try_lock_byte(int fd, long long offset) {
+ * process dies. `offset` must be below 2^62. Non-blocking. Where OFD locks do not exist, falls
+ * back to process-owned POSIX locks (F_SETLK). `type` is F_WRLCK to take, F_UNLCK to release. */
+static inline int cashet_set_byte_lock(int fd, long long offset, short type) {
     struct flock lock = {0};
-    lock.l_type = F_WRLCK;
+    lock.l_type = type;
     lock.l_whence = SEEK_SET;
     lock.l_start = (off_t)offset;
     lock.l_len = 1;
@@ -36,16 +35,13 @@ static inline int cashet_try_lock_byte(int fd, long long offset) {
 #endif
 }
 
+/* Takes the byte: 0 when taken, -1 with errno EAGAIN/EACCES when another open file holds it,
+ * -1 with another errno on failure. */
+static inline int cashet_try_lock_byte(int fd, long long offset) {
+    return cashet_set_byte_lock(fd, offset, F_WRLCK);
+}
+
 /* Releases a byte taken with cashet_try_lock_byte; 0 on success, -1 with errno otherwise. */
 static inline int cashet_unlock_byte(int fd, long long offset) {
-    struct flock lock = {0};
-    lock.l_type = F_UNLCK;
-    lock.l_whence = SEEK_SET;
-    lock.l_start = (off_t)offset;
-    lock.l_len = 1;
-#if defined(F_OFD_SETLK)
-    return fcntl(fd, F_OFD_SETLK, &lock);
-#else
-    return fcntl(fd, F_SETLK, &lock);
-#endif
+    return cashet_set_byte_lock(fd, offset, F_UNLCK);
 }
