@@ -29,8 +29,7 @@ extension Client {
     public nonisolated(nonsending) func exportArchive(to path: String, matching query: CommitQuery = CommitQuery(),
                                                       progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
         let commits = Array(try await store.commits(matching: query).reversed())   // oldest first: parents before children
-        let temporary = path + ".cashet-partial-\(getpid())"
-        do throws(CashetError) {
+        return try await FileSystem.replacing(path) { temporary throws(CashetError) in
             var writer = try ArchiveWriter(try PosixFile.createOrTruncate(temporary))
             var report = ArchiveReport()
             var functionsWritten = Set<ContentHash>()
@@ -53,11 +52,7 @@ extension Client {
                 progress?(index + 1, commits.count)
             }
             try writer.finish()
-            try FileSystem.move(temporary, to: path)
             return report
-        } catch {
-            try? FileSystem.removeIfPresent(temporary)
-            throw error
         }
     }
 

@@ -2,30 +2,67 @@ import Foundation
 
 /// The miss path shared by `submit` and `map`: leases, attempts, failed commits.
 extension Client {
+    /// The reference a hit returns (callers have checked `CallOptions.accepts`, which requires an output).
+    func hitRef<Output>(_ head: CommitHead) -> ResultRef<Output> {
+        ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer)
+    }
+
+    /// The reference to the result a run just recorded; nil when the commit failed.
+    func ranRef<Output>(_ commit: Commit) -> ResultRef<Output>? {
+        commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer) }
+    }
+
     /// How a miss ended: another run's commit answered it, or this one ran and recorded.
     enum MissOutcome {
         case hit(CommitHead)
         case ran(Commit)
     }
 
+    /// What trying a call's lease gave: the lease, a commit that already answers the call, or
+    /// nothing yet (another task or process holds the lease).
+    enum LeaseAttempt {
+        case leased(any CallLease)
+        case answered(CommitHead)
+        case held
+    }
+
+    /// Tries the lease on `fingerprint`; once taken, checks the head again (the holder before us
+    /// may have recorded a commit that `accept`s), giving the lease back when it has.
+    nonisolated(nonsending) func tryLease(_ fingerprint: Fingerprint, accept: (CommitHead) -> Bool) async throws(CashetError) -> LeaseAttempt {
+        guard let lease = try await store.tryLease(fingerprint) else { return .held }
+        do throws(CashetError) {
+            if let head = try await store.head(for: fingerprint), accept(head) {
+                lease.release()
+                return .answered(head)
+            }
+        } catch {
+            lease.release()
+            throw error
+        }
+        return .leased(lease)
+    }
+
     /// Runs `run` holding the lease on `fingerprint`, unless a commit `accept`s first: checked
-    /// after taking the lease (the holder before us may have recorded it) and after every wait.
-    /// Waits for a lease held elsewhere by polling with backoff (1 → 20 ms; a lease of this
-    /// process wakes its waiters when released). The lease is released after `run` returns, so
-    /// its commit is visible before anyone else can take the lease.
+    /// after taking the lease and after every wait. Waits for a lease held elsewhere by polling
+    /// with backoff (1 → 20 ms; a lease of this process wakes its waiters when released). The
+    /// lease is released after `run` returns, so its commit is visible before anyone else can
+    /// take the lease.
     nonisolated(nonsending) func runLeased(_ fingerprint: Fingerprint, accept: (CommitHead) -> Bool,
                                            run: () async throws(CashetError) -> Commit) async throws(CashetError) -> MissOutcome {
         var wait = Duration.milliseconds(1)
         while true {
-            if let lease = try await store.tryLease(fingerprint) {
+            switch try await tryLease(fingerprint, accept: accept) {
+            case .answered(let head):
+                return .hit(head)
+            case .leased(let lease):
                 defer { lease.release() }
-                if let head = try await store.head(for: fingerprint), accept(head) { return .hit(head) }
                 return .ran(try await run())
+            case .held:
+                await store.waitForLease(fingerprint, atMost: wait)
+                if Task.isCancelled { throw CashetError(.cancelled, "cancelled while waiting for another run of \(fingerprint)") }
+                wait = min(wait * 2, .milliseconds(20))
+                if let head = try await store.head(for: fingerprint), accept(head) { return .hit(head) }
             }
-            await store.waitForLease(fingerprint, atMost: wait)
-            if Task.isCancelled { throw CashetError(.cancelled, "cancelled while waiting for another run of \(fingerprint)") }
-            wait = min(wait * 2, .milliseconds(20))
-            if let head = try await store.head(for: fingerprint), accept(head) { return .hit(head) }
         }
     }
 

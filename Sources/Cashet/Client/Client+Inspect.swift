@@ -37,14 +37,9 @@ extension Client {
             let file = try PosixFile.openForWriting(path)
             return try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
         }
-        let temporary = path + ".cashet-partial-\(getpid())"
-        do throws(CashetError) {
+        try await FileSystem.replacing(path) { temporary throws(CashetError) in
             let file = try PosixFile.createOrTruncate(temporary)
             try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
-            try FileSystem.move(temporary, to: path)
-        } catch {
-            try? FileSystem.removeIfPresent(temporary)
-            throw error
         }
     }
 

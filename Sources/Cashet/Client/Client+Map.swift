@@ -67,15 +67,13 @@ extension Client {
                 item.lease?.release()
                 if let failure = item.failure {
                     firstFailure = firstFailure ?? failure.error(commit.task, recordedAs: commit)
-                } else if let output = commit.output {
-                    for slot in slotsByCall[item.call]! {
-                        results[slot] = ResultRef(output: output, commit: commit.hash, wasCached: false, store: store, serializer: serializer)
-                    }
+                } else {
+                    for slot in slotsByCall[item.call]! { results[slot] = ranRef(commit) }
                 }
             }
         }
 
-        let events = makeMapEvents(function, inputs: inputs, work: work, tags: tags, options: options, accept: accept)
+        let events = makeMapEvents(function, inputs: inputs, tags: tags, options: options, accept: accept)
         let store = self.store
         var storageError: CashetError?
         // Children take chunks of calls (fewer tasks for many small calls); each runs its calls
@@ -138,7 +136,7 @@ extension Client {
                         case .success(.hit(let head)):
                             for slot in slotsByCall[call]! { results[slot] = hitRef(head) }
                         case .success(.ran(let commit)):
-                            for slot in slotsByCall[call]! { results[slot] = commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer) } }
+                            for slot in slotsByCall[call]! { results[slot] = ranRef(commit) }
                         case .failure(let error):
                             firstFailure = firstFailure ?? error
                         }
@@ -191,7 +189,7 @@ extension Client {
 
     /// The body of each child task of `map`.
     private func makeMapEvents<Input: CashetArgument, Output>(
-        _ function: CachedFunction<Input.Resolved, Output>, inputs: [Input], work: [MapWork],
+        _ function: CachedFunction<Input.Resolved, Output>, inputs: [Input],
         tags: [String: String], options: CallOptions, accept: @escaping @Sendable (CommitHead) -> Bool
     ) -> @Sendable (MapWork) async -> MapEvent {
         let allTags = function.tags.merging(tags) { _, call in call }
@@ -206,20 +204,21 @@ extension Client {
                 return ExecutionRequest(
                     task: task,
                     body: { try await function.callBody(resolved) },
-                    encodedArguments: { [try WireCodec.encode(resolved)] },
-                    decodeOutput: { bytes in try BinarySerializer().decode(Output.self, from: bytes) })
+                    encodedArguments: { [try WireCodec.encode(resolved)] })
             }
             // Uncached calls always run; cached ones run here if their lease is free and no
             // commit answered them meanwhile, else wait for the run that holds it.
-            let lease: (any CallLease)?
-            do throws(CashetError) {
-                lease = function.cache ? try await self.store.tryLease(item.call) : nil
-                if let lease, let head = try await self.store.head(for: item.call), accept(head) {
-                    lease.release()
-                    return .resolved(item.call, .success(.hit(head)))
+            var lease: (any CallLease)?
+            if function.cache {
+                do throws(CashetError) {
+                    switch try await self.tryLease(item.call, accept: accept) {
+                    case .answered(let head): return .resolved(item.call, .success(.hit(head)))
+                    case .leased(let taken): lease = taken
+                    case .held: break
+                    }
+                } catch {
+                    return .resolved(item.call, .failure(error))
                 }
-            } catch {
-                return .resolved(item.call, .failure(error))
             }
             if lease != nil || !function.cache {
                 do throws(CashetError) {
@@ -244,9 +243,5 @@ extension Client {
     private static func tick(after interval: Duration) async -> MapEvent {
         try? await Task.sleep(for: interval)
         return .tick
-    }
-
-    private func hitRef<Output>(_ head: CommitHead) -> ResultRef<Output> {
-        ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer)
     }
 }

@@ -61,7 +61,7 @@ public final class Client: Sendable {
         let useCache = cache ?? function.cache
         let start = Date()
         if useCache, !options.force, let head = try await store.head(for: fingerprint), options.accepts(head, callStartedAt: start) {
-            return ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer)
+            return hitRef(head)
         }
 
         var snapshot: [String] = []
@@ -80,8 +80,7 @@ public final class Client: Sendable {
                     var parts: [[UInt8]] = []
                     for value in repeat each resolved { parts.append(try WireCodec.encode(value)) }
                     return parts
-                },
-                decodeOutput: { bytes in try BinarySerializer().decode(Output.self, from: bytes) })
+                })
             return try await self.execute(request, draft: draft, options: options)
         }
         // An uncached call always runs: nothing to share, so no lease.
@@ -90,12 +89,12 @@ public final class Client: Sendable {
             : .ran(try await run())
         switch outcome {
         case .hit(let head):
-            return ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer)
+            return hitRef(head)
         case .ran(let commit):
-            guard let ref = commit.output else {
+            guard let ref: ResultRef<Output> = ranRef(commit) else {
                 throw CashetError(.corruptData, "the store recorded commit \(commit.hash.shortHex) without its output")
             }
-            return ResultRef(output: ref, commit: commit.hash, wasCached: false, store: store, serializer: serializer)
+            return ref
         }
     }
 }

@@ -20,6 +20,14 @@ public struct ExecutionRequest<Output: Sendable>: Sendable {
     }
 }
 
+extension ExecutionRequest where Output: Decodable {
+    /// A request whose result, when produced elsewhere, arrives as ``BinarySerializer`` bytes.
+    init(task: TaskDefinition, body: @escaping @Sendable () async throws -> Output, encodedArguments: @escaping @Sendable () throws -> [[UInt8]]) {
+        self.init(task: task, body: body, encodedArguments: encodedArguments,
+                  decodeOutput: { bytes in try BinarySerializer().decode(Output.self, from: bytes) })
+    }
+}
+
 /// Runs the body of a cached function on a cache miss.
 ///
 /// The client computes the key, looks the call up, holds the call's lease and records the

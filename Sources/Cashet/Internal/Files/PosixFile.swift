@@ -166,6 +166,21 @@ func retryingInterrupts<T: BinaryInteger>(_ call: () -> T) -> T {
 
 /// Directory-level file operations, with errors that name the paths.
 enum FileSystem {
+    /// Writes `path` through a temporary file beside it: `write` fills the temporary file, which
+    /// then replaces `path`. If `write` (or the rename) fails, the temporary file goes and `path`
+    /// is left as it was.
+    static nonisolated(nonsending) func replacing<T>(_ path: String, _ write: (_ temporary: String) async throws(CashetError) -> T) async throws(CashetError) -> T {
+        let temporary = path + ".cashet-partial-\(getpid())"
+        do throws(CashetError) {
+            let result = try await write(temporary)
+            try move(temporary, to: path)
+            return result
+        } catch {
+            try? removeIfPresent(temporary)
+            throw error
+        }
+    }
+
     /// Atomically replaces `destination` with `source` (same file system).
     static func move(_ source: String, to destination: String) throws(CashetError) {
         guard rename(source, destination) == 0 else { throw PosixFile.error("cannot rename \(source) to", destination) }

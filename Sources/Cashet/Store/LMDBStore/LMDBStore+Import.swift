@@ -16,29 +16,21 @@ extension LMDBStore {
         }
         return try await writing(storing: output, "importing commit \(commit.hash.shortHex)") { txn, blob, state in
             guard try txn.get(tables.commits, commit.hash.bytes) == nil else { return false }
+            var retained: PreparedBlob?
             if let expected = commit.output {
                 if let blob {
                     guard blob.ref == expected else {
                         throw CashetError(.corruptData, "the result given for commit \(commit.hash.shortHex) has SHA-256 \(blob.ref.hash.shortHex), but the commit names \(expected.hash.shortHex)")
                     }
-                    try retainBlob(blob, references: 1, txn, &state)
+                    retained = blob
                 } else {
                     guard try txn.get(tables.blobInfo, expected.hash.bytes) != nil else {
                         throw CashetError(.corruptData, "commit \(commit.hash.shortHex) names result \(expected.hash.shortHex), which neither the archive nor the store holds")
                     }
-                    try retainBlob(PreparedBlob(ref: expected, record: nil, staged: nil), references: 1, txn, &state)
+                    retained = PreparedBlob(ref: expected, record: nil, staged: nil)
                 }
             }
-            if try txn.put(tables.sources, commit.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(commit.task), noOverwrite: true) {
-                state.counters.functions += 1
-            }
-            try txn.put(tables.commits, commit.hash.bytes, record)
-            let headIsOlder = try txn.get(tables.heads, commit.fingerprint.bytes).map { bytes throws(CashetError) in
-                try StoreRecords.decodeHead(bytes).createdAt < commit.createdAt
-            } ?? true
-            if headIsOlder { try setHead(commit, txn) }
-            for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
-            state.counters.count(commit.status, +1)
+            try storeCommit(commit, record: record, blob: retained, keepNewerHead: true, txn, &state)
             return true
         }
     }

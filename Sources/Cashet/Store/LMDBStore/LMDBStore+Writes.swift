@@ -27,23 +27,32 @@ extension LMDBStore {
         }
     }
 
-    /// Adds one new commit: its blob reference, its function's source (once), the commit record
-    /// with the fingerprint's head as parent, the new head and the index rows.
+    /// Adds one new commit, with the fingerprint's head as parent, and makes it the head.
     private func insertCommit(_ draft: CommitDraft, output blob: PreparedBlob?, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> Commit {
-        if let blob { try retainBlob(blob, references: 1, txn, &state) }
-        if state.functionsEnsured.insert(draft.fingerprint.functionHash).inserted,
-           try txn.put(tables.sources, draft.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(draft.task), noOverwrite: true) {
-            state.counters.functions += 1
-        }
         let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
         let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parent)
         let commit = Commit(hash: SHA256Hasher.hash(record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
                             status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags, parent: parent)
+        try storeCommit(commit, record: record, blob: blob, keepNewerHead: false, txn, &state)
+        return commit
+    }
+
+    /// Stores a commit whose record is made: a reference to its blob, its function's source (once
+    /// per transaction), the record, the head (left alone with `keepNewerHead` when the head is
+    /// newer, as for an imported commit), the index rows and the counters.
+    func storeCommit(_ commit: Commit, record: [UInt8], blob: PreparedBlob?, keepNewerHead: Bool, _ txn: LMDBTransaction, _ state: inout WriteState) throws {
+        if let blob { try retainBlob(blob, references: 1, txn, &state) }
+        if state.functionsEnsured.insert(commit.fingerprint.functionHash).inserted,
+           try txn.put(tables.sources, commit.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(commit.task), noOverwrite: true) {
+            state.counters.functions += 1
+        }
         try txn.put(tables.commits, commit.hash.bytes, record)
-        try setHead(commit, txn)
+        let headIsNewer = try keepNewerHead && txn.get(tables.heads, commit.fingerprint.bytes).map { bytes throws(CashetError) in
+            try StoreRecords.decodeHead(bytes).createdAt >= commit.createdAt
+        } == true
+        if !headIsNewer { try setHead(commit, txn) }
         for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
         state.counters.count(commit.status, +1)
-        return commit
     }
 
     public nonisolated(nonsending) func tryLease(_ fingerprint: Fingerprint) async throws(CashetError) -> (any CallLease)? {
