@@ -16,7 +16,7 @@ struct CommitFilterOptions: ParsableArguments {
             }
             tagFilter[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
         }
-        let cutoff = try since.map { text throws(CashetError) in try Output.parseDate(text, option: "--since") }
+        let cutoff = try since.map { text throws(CashetError) in try HumanInput.date(text, option: "--since") }
         return CommitQuery(functionName: self.func, tags: tagFilter, since: cutoff, limit: limit)
     }
 }
@@ -51,11 +51,18 @@ struct ImportCommand: StoreCommand {
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
     @Argument(help: "The archive written by `cashet export`.") var file: String
+    @Option(help: "Refuse an archive holding a result larger than SIZE (bytes, or K/M/G/T, KiB…, KB…).")
+    var maxResultSize = "4GiB"
     @Flag(help: "Print one JSON object.") var json = false
 
+    func checkArguments() throws(CashetError) {
+        _ = try HumanInput.size(maxResultSize, option: "--max-result-size")
+    }
+
     func run(client: Client) async throws {
+        let limit = try HumanInput.size(maxResultSize, option: "--max-result-size")
         let report = try await Progress.during("import") { progress in
-            try await client.importArchive(from: file, progress: progress.update)
+            try await client.importArchive(from: file, maxResultSize: limit, progress: progress.update)
         }
         ArchiveCommands.print(report, verb: "imported", to: file, json: json)
     }

@@ -101,7 +101,7 @@ enum ExitStatus {
         switch error.code {
         case .notFound, .ambiguousHash: notFound
         case .invalidHash, .invalidArgument: usage
-        case .corruptData, .damagedArchive: damaged
+        case .corruptData, .damagedArchive, .limitExceeded: damaged
         default: unusableStore
         }
     }

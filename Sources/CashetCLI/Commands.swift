@@ -168,7 +168,7 @@ struct GCCommand: StoreCommand {
             throw CashetError(.invalidArgument, "--older-than must be a non-negative number of days, got \(days)")
         }
         return EvictionPolicy(olderThan: days.map { Date().addingTimeInterval(-$0 * 86_400) },
-                              maxStoredBytes: try maxSize.map { text throws(CashetError) in try Output.parseSize(text, option: "--max-size") })
+                              maxStoredBytes: try maxSize.map { text throws(CashetError) in try HumanInput.size(text, option: "--max-size") })
     }
 
     func run(client: Client) async throws {

@@ -72,41 +72,6 @@ enum Output {
         }
     }
 
-    /// A time given on the command line: an ISO 8601 date (`2026-11-25`, taken as UTC midnight)
-    /// or date-time, or an age before `now` (`90s`, `30m`, `12h`, `7d`, `2w`).
-    static func parseDate(_ text: String, option: String, now: Date = Date()) throws(CashetError) -> Date {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
-        if let unit = text.last, let seconds = units[unit], let amount = Double(text.dropLast()), amount >= 0, amount.isFinite {
-            return now.addingTimeInterval(-amount * seconds)
-        }
-        let formats: [Date.ISO8601FormatStyle] = [
-            .iso8601,
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true),
-            Date.ISO8601FormatStyle().year().month().day(),
-        ]
-        for format in formats {
-            if let date = try? format.parse(text) { return date }
-        }
-        throw CashetError(.invalidArgument, "\(option) '\(text)' is not a date: use 2026-11-25, 2026-11-25T14:00:00Z, or an age such as 12h or 7d")
-    }
-
-    /// A size given on the command line: bytes, or a number with a unit. `K`, `M`, `G`, `T` and
-    /// `KiB`… are powers of 1024; `KB`, `MB`, `GB`, `TB` powers of 1000; `B` is bytes.
-    static func parseSize(_ text: String, option: String) throws(CashetError) -> Int {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let digits = trimmed.prefix { $0.isNumber || $0 == "." }
-        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).uppercased()
-        let powers: [String: Double] = [
-            "": 1, "B": 1,
-            "K": 0x1p10, "KIB": 0x1p10, "M": 0x1p20, "MIB": 0x1p20, "G": 0x1p30, "GIB": 0x1p30, "T": 0x1p40, "TIB": 0x1p40,
-            "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-        ]
-        guard let amount = Double(digits), let scale = powers[unit], case let bytes = (amount * scale).rounded(), bytes < 0x1p62 else {
-            throw CashetError(.invalidArgument, "\(option) '\(text)' is not a size: use bytes or a number with a unit, such as 500M, 2GiB or 10GB")
-        }
-        return Int(bytes)
-    }
-
     /// Whether bytes would garble a terminal: control characters other than tab, newline,
     /// carriage return and form feed, or invalid UTF-8, in the first 8 KiB (a character cut by
     /// the end of that window is allowed).

@@ -14,6 +14,9 @@ import Foundation
 //       (or one `submit` each); appends "ran X PID" to LOGFILE for every execution
 //   cashet-test-helper hold STORE LOGFILE → submits sleeper(1), whose body appends "started PID" and
 //       sleeps for an hour (killed by the test while it holds the call's lease)
+//   cashet-test-helper fill STORE LIMIT STEP → under a file-size limit of LIMIT bytes (0: none), stores
+//       incompressible results of STEP, 2×STEP, 3×STEP… bytes until a write fails; prints
+//       "stored COMMIT SHA256" for each and then "error CODE: MESSAGE"
 //   cashet-test-helper process-executor STORE → runs calls through a ProcessExecutor whose workers are
 //       this program; prints "pid PARENT CHILD" and "crash CODE: MESSAGE"
 
@@ -141,6 +144,29 @@ case "hold":
     } catch {
         fail("\(error)")
     }
+case "fill":
+    guard arguments.count == 5, let limit = rlim_t(arguments[3]), let step = Int(arguments[4]) else { fail("usage: fill STORE LIMIT STEP") }
+    if limit > 0 {
+        // Past the limit a write fails with EFBIG instead of the default SIGXFSZ killing the process.
+        signal(SIGXFSZ, SIG_IGN)
+        var bound = rlimit(rlim_cur: limit, rlim_max: limit)
+        guard setrlimit(Int32(RLIMIT_FSIZE.rawValue), &bound) == 0 else { fail("setrlimit failed") }
+    }
+    let sized = CachedFunction("sized", version: "1") { (count: Int) -> [UInt8] in TestPayload.incompressible(count, seed: UInt64(count)) }
+    do {
+        let client = Client(store: try LMDBStore(arguments[2]), serializer: RawBytesSerializer())
+        for round in 1... {
+            do {
+                let ref = try await client.submit(sized, round * step)
+                print("stored \(ref.commit.hex) \(ref.hash.hex)")
+            } catch {
+                print("error \(error.code): \(error.message)")
+                break
+            }
+        }
+    } catch {
+        fail("\(error)")
+    }
 case "process-executor":
     guard arguments.count == 3 else { fail("usage: process-executor STORE") }
     do {
@@ -156,6 +182,6 @@ case "process-executor":
         fail("\(error)")
     }
 default:
-    fail("unknown command; use fingerprint, submit, write-large, overlap, hold or process-executor")
+    fail("unknown command; use fingerprint, submit, write-large, overlap, hold, fill or process-executor")
 }
 

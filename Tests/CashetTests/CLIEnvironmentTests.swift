@@ -56,10 +56,10 @@ struct CLIEnvironmentTests {
         // As root (CI), permissions do not bind: run the CLI as `nobody`. Otherwise remove write permission.
         let asRoot = getuid() == 0
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fixture.directory.path)
-        if !asRoot {
-            for path in [fixture.storePath, fixture.storePath + "/data.mdb", fixture.storePath + "/lock.mdb"] {
-                try FileManager.default.setAttributes([.posixPermissions: path.hasSuffix("store") ? 0o555 : 0o444], ofItemAtPath: path)
-            }
+        // Stores are private (0700/0600): share this one read-only, as its owner would.
+        for path in [fixture.storePath, fixture.storePath + "/data.mdb", fixture.storePath + "/lock.mdb"] {
+            let isDirectory = path.hasSuffix("store")
+            try FileManager.default.setAttributes([.posixPermissions: asRoot ? (isDirectory ? 0o755 : 0o644) : (isDirectory ? 0o555 : 0o444)], ofItemAtPath: path)
         }
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fixture.storePath) }
         func cashet(_ arguments: [String]) throws -> ProcessResult {

@@ -30,7 +30,7 @@ extension Client {
                                                       progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
         let commits = Array(try await store.commits(matching: query).reversed())   // oldest first: parents before children
         return try await FileSystem.replacing(path) { temporary throws(CashetError) in
-            var writer = try ArchiveWriter(try PosixFile.createOrTruncate(temporary))
+            var writer = try ArchiveWriter(try PosixFile.createOrTruncate(temporary, mode: 0o600))
             var report = ArchiveReport()
             var functionsWritten = Set<ContentHash>()
             var blobsWritten = Set<ContentHash>()
@@ -60,8 +60,11 @@ extension Client {
     /// lineage, tags and results intact. The whole archive is verified first (its checksum, and
     /// every commit and result against its SHA-256): a damaged archive is refused with
     /// `.damagedArchive` before the store is touched. Importing the same archive again adds nothing.
-    /// `progress` counts bytes of the archive read (it is read twice).
-    public nonisolated(nonsending) func importArchive(from path: String, progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
+    /// A result larger than `maxResultSize` bytes (4 GiB by default) refuses the whole archive with
+    /// `.limitExceeded`, also before anything changes: a valid archive can still decompress into far
+    /// more than its own size. `progress` counts bytes of the archive read (it is read twice).
+    public nonisolated(nonsending) func importArchive(from path: String, maxResultSize: Int = 1 << 32,
+                                                      progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
         // Pass 1: verify everything, change nothing.
         var reader = try ArchiveReader.open(path)
         let total = 2 * reader.size
@@ -77,7 +80,7 @@ extension Client {
                 let commit = try Self.archivedCommit(record, source: nil, reader)
                 needed.append((commit.hash, commit.fingerprint.functionHash, commit.output?.hash))
             case .blob:
-                _ = try Self.archivedBlob(record, reader)
+                _ = try Self.archivedBlob(record, reader, maxSize: maxResultSize)
                 blobs.insert(record.hash)
             case .end:
                 break
@@ -124,7 +127,7 @@ extension Client {
                 }
             case .blob:
                 if let commit = pending, commit.output?.hash == record.hash {
-                    try await flush(with: try Self.archivedBlob(record, reader))
+                    try await flush(with: try Self.archivedBlob(record, reader, maxSize: maxResultSize))
                 }
             case .end:
                 break
@@ -147,8 +150,8 @@ extension Client {
         return try archived(reader) { () throws(CashetError) in try StoreRecords.decodeCommit(hash: record.hash, record.body, source: source) }
     }
 
-    private static func archivedBlob(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader) throws(CashetError) -> [UInt8] {
-        let bytes = try archived(reader) { () throws(CashetError) -> [UInt8] in
+    private static func archivedBlob(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader, maxSize: Int) throws(CashetError) -> [UInt8] {
+        let size = try archived(reader) { () throws(CashetError) -> Int in
             var body = ByteReader(record.body, what: "archived result")
             let size = try body.readFixedLittleEndian()
             // zstd expands at most ~32768× (a 128 KiB block as a 4-byte run): a larger claim is a lie
@@ -156,8 +159,12 @@ extension Client {
             guard size <= UInt64(record.body.count - 8) * 32_768 + (1 << 17) else {
                 throw CashetError(.corruptData, "result \(record.hash.shortHex) claims \(size) bytes, more than its frame can hold")
             }
-            return try Zstd.decompress(record.body[8...], expectedSize: Int(size))
+            return Int(size)
         }
+        guard size <= maxSize else {
+            throw CashetError(.limitExceeded, "result \(record.hash.shortHex) in \(reader.path) is \(size) bytes, above the import limit of \(maxSize) bytes; nothing was imported")
+        }
+        let bytes = try archived(reader) { () throws(CashetError) in try Zstd.decompress(record.body[8...], expectedSize: size) }
         guard SHA256Hasher.hash(bytes) == record.hash else {
             throw reader.damaged("result \(record.hash.shortHex) does not match its SHA-256")
         }

@@ -38,7 +38,7 @@ extension Client {
             return try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
         }
         try await FileSystem.replacing(path) { temporary throws(CashetError) in
-            let file = try PosixFile.createOrTruncate(temporary)
+            let file = try PosixFile.createOrTruncate(temporary, mode: 0o644)
             try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
         }
     }

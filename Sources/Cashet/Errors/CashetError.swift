@@ -15,7 +15,8 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case notFound, ambiguousHash, invalidHash, notAStore, newerSchema
-            case storage, corruptData, serialization, invalidArgument, executionFailed, damagedArchive, timedOut, cancelled
+            case storage, outOfSpace, permissionDenied, corruptData, serialization, invalidArgument, executionFailed, damagedArchive, timedOut, cancelled
+            case limitExceeded
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -32,6 +33,13 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         public static let newerSchema = Code(.newerSchema)
         /// The storage engine (LMDB, the file system) reported an error.
         public static let storage = Code(.storage)
+        /// No room to write: the disk is full, a quota or file-size limit (`RLIMIT_FSIZE`) was hit, or
+        /// the store's memory map reached ``LMDBStore/Configuration/maxMapSize``. The write was
+        /// abandoned whole; what was committed before is intact.
+        public static let outOfSpace = Code(.outOfSpace)
+        /// The operating system refused access to a store file or directory (permissions, a
+        /// read-only file system). Open the store read-only to read it.
+        public static let permissionDenied = Code(.permissionDenied)
         /// Stored bytes do not decode as what they claim to be.
         public static let corruptData = Code(.corruptData)
         /// A value could not be encoded or decoded by the serializer.
@@ -48,6 +56,9 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code(.cancelled)
         /// A file given to import is not a cashet archive, or is truncated or damaged; nothing was imported.
         public static let damagedArchive = Code(.damagedArchive)
+        /// An input is larger than a configured limit (an imported result above
+        /// ``ImportLimits/maxResultSize``); nothing was changed.
+        public static let limitExceeded = Code(.limitExceeded)
 
         public var description: String {
             switch base {
@@ -57,6 +68,8 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
             case .notAStore: "not a store"
             case .newerSchema: "newer schema"
             case .storage: "storage error"
+            case .outOfSpace: "out of space"
+            case .permissionDenied: "permission denied"
             case .corruptData: "corrupt data"
             case .serialization: "serialization error"
             case .invalidArgument: "invalid argument"
@@ -64,6 +77,7 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
             case .damagedArchive: "damaged archive"
             case .timedOut: "timed out"
             case .cancelled: "cancelled"
+            case .limitExceeded: "limit exceeded"
             }
         }
     }

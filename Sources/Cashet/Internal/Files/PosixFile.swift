@@ -22,7 +22,7 @@ struct PosixFile: ~Copyable {
     }
 
     /// Creates `path`, failing if it exists (the caller chose a unique name).
-    static func createExclusive(_ path: String, mode: mode_t = 0o644) throws(CashetError) -> PosixFile {
+    static func createExclusive(_ path: String, mode: mode_t) throws(CashetError) -> PosixFile {
         let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw PosixFile.error("cannot create", path) }
         return PosixFile(descriptor: fd, path: path)
@@ -30,7 +30,7 @@ struct PosixFile: ~Copyable {
 
     /// Opens `path` for reading and writing, creating it empty if needed; read-only when the
     /// file system refuses writing (a lock file in a read-only store still works).
-    static func createOrOpen(_ path: String, mode: mode_t = 0o644) throws(CashetError) -> PosixFile {
+    static func createOrOpen(_ path: String, mode: mode_t) throws(CashetError) -> PosixFile {
         var fd = retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode) }
         if fd < 0 && (errno == EROFS || errno == EACCES) { fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) } }
         guard fd >= 0 else { throw PosixFile.error("cannot open", path) }
@@ -45,7 +45,7 @@ struct PosixFile: ~Copyable {
     }
 
     /// Opens (creating if needed) `path` for writing from the start, truncating it.
-    static func createOrTruncate(_ path: String, mode: mode_t = 0o644) throws(CashetError) -> PosixFile {
+    static func createOrTruncate(_ path: String, mode: mode_t) throws(CashetError) -> PosixFile {
         let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw PosixFile.error("cannot create", path) }
         return PosixFile(descriptor: fd, path: path)
@@ -151,7 +151,7 @@ struct PosixFile: ~Copyable {
 
     static func error(_ action: String, _ path: String) -> CashetError {
         let code = errno
-        return CashetError(.storage, "\(action) \(path): \(String(cString: strerror(code))) (errno \(code))")
+        return CashetError(.forSystemError(code), "\(action) \(path): \(String(cString: strerror(code))) (errno \(code))")
     }
 }
 
@@ -186,14 +186,17 @@ enum FileSystem {
         guard rename(source, destination) == 0 else { throw PosixFile.error("cannot rename \(source) to", destination) }
     }
 
-    /// Removes a file; a file that is already gone is not an error.
-    static func removeIfPresent(_ path: String) throws(CashetError) {
-        guard unlink(path) == 0 || errno == ENOENT else { throw PosixFile.error("cannot remove", path) }
+    /// Removes a file (a link, not what it points to); a file that is already gone is not an
+    /// error. With `evenADirectory`, a directory tree in its place goes too (damage in `objects/`).
+    static func removeIfPresent(_ path: String, evenADirectory: Bool = false) throws(CashetError) {
+        if unlink(path) == 0 || errno == ENOENT { return }
+        if evenADirectory && (errno == EISDIR || errno == EPERM) && (try? FileManager.default.removeItem(atPath: path)) != nil { return }
+        throw PosixFile.error("cannot remove", path)
     }
 
-    /// Creates a directory; an existing one is fine.
-    static func makeDirectory(_ path: String) throws(CashetError) {
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw PosixFile.error("cannot create directory", path) }
+    /// Creates a directory with `mode` (less the umask); an existing one is fine.
+    static func makeDirectory(_ path: String, mode: mode_t) throws(CashetError) {
+        guard mkdir(path, mode) == 0 || errno == EEXIST else { throw PosixFile.error("cannot create directory", path) }
     }
 
     /// Makes a rename or unlink inside `directory` durable.
@@ -224,6 +227,31 @@ enum FileSystem {
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Why writing to `file` may have failed for want of space, or nil when space is not the
+    /// problem: the process's file-size limit (`RLIMIT_FSIZE`) is within 1 MiB of the file's size,
+    /// or its file system has less than 1 MiB left for this user.
+    static func spaceShortage(writing file: String) -> String? {
+        let margin = 1 << 20
+        var info = stat()
+        let size = stat(file, &info) == 0 ? Int(info.st_size) : 0
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max, size + margin >= Int(limit.rlim_cur) {
+            return "\(file) reached the process's file-size limit (RLIMIT_FSIZE, \(limit.rlim_cur) bytes)"
+        }
+        var volume = statvfs()
+        let directory = (file as NSString).deletingLastPathComponent
+        if statvfs(directory, &volume) == 0, Int(volume.f_bavail) * Int(volume.f_frsize) < margin {
+            return "the file system holding \(directory) is full (No space left on device)"
+        }
+        return nil
+    }
+
+    /// Whether `path` itself is a symbolic link.
+    static func isSymbolicLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
     }
 
     /// Whether a process with this id is running (on this machine).

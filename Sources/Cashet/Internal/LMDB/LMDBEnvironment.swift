@@ -15,6 +15,10 @@ struct LMDBOptions: Sendable {
     var maxDatabases: Int = 16
     var maxReaders: Int = 512
     var initialMapSize: Int = 256 << 20
+    /// The map never grows beyond this; a write that needs more fails with `.outOfSpace`.
+    var maxMapSize: Int = 1 << 42
+    /// Mode of `data.mdb` and `lock.mdb` when created.
+    var fileMode: mode_t = 0o600
     var readOnly = false
     /// `MDB_NOSYNC`: commits are not fsynced; an OS crash may lose the newest transactions.
     var noSync = false
@@ -43,11 +47,13 @@ final class LMDBEnvironment: @unchecked Sendable {
     private let env: OpaquePointer
     let path: String
     let isReadOnly: Bool
+    private let maxMapSize: Int
     private let mapLock = ReadWriteLock()
 
     init(path: String, options: LMDBOptions) throws(CashetError) {
         self.path = path
         self.isReadOnly = options.readOnly
+        self.maxMapSize = options.maxMapSize
         var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         if options.noSync { flags |= UInt32(MDB_NOSYNC) }
@@ -59,6 +65,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
         switch opened {
         case .success(let env): self.env = env
+        case .failure(let code) where (code.rc == EACCES || code.rc == EROFS) && !options.readOnly:
+            throw CashetError(.permissionDenied, "cannot open the store at \(path) for writing: \(String(cString: strerror(code.rc))); open it read-only to read it (cashet's read commands do)")
         case .failure(let code): throw lmdbError(code.rc, "opening the LMDB environment", path: path)
         }
         // Reader slots left behind by crashed processes would pin old pages forever.
@@ -76,7 +84,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             { mdb_env_set_maxdbs(env, MDB_dbi(options.maxDatabases)) },
             { mdb_env_set_maxreaders(env, UInt32(options.maxReaders)) },
             { mdb_env_set_mapsize(env, options.initialMapSize) },
-            { mdb_env_open(env, path, flags, 0o644) },
+            { mdb_env_open(env, path, flags, options.fileMode) },
         ] {
             let rc = step()
             if rc != MDB_SUCCESS {
@@ -155,12 +163,16 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    /// Doubles the map (`grow`) or adopts the size another process set (size 0 = "current").
+    /// Doubles the map (`grow`), up to `maxMapSize`, or adopts the size another process set
+    /// (size 0 = "current").
     private func resizeMap(grow: Bool) throws {
         try mapLock.withWriteLock {
             var info = MDB_envinfo()
             mdb_env_info(env, &info)
-            let size = grow ? info.me_mapsize * 2 : 0
+            if grow && info.me_mapsize >= maxMapSize {
+                throw CashetError(.outOfSpace, "the store at \(path) reached its map limit of \(info.me_mapsize) bytes (maxMapSize); the write was abandoned and nothing committed before it is lost. Raise maxMapSize or remove results (cashet gc)")
+            }
+            let size = grow ? min(info.me_mapsize * 2, max(maxMapSize, info.me_mapsize)) : 0
             try lmdbCheck(mdb_env_set_mapsize(env, size), grow ? "growing the memory map" : "adopting a larger memory map", path: path)
         }
     }

@@ -1,4 +1,9 @@
 import CCashetLMDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Turns an LMDB return code into a `CashetError`, naming the operation and the store path.
 @usableFromInline
@@ -9,5 +14,12 @@ func lmdbCheck(_ rc: Int32, _ operation: @autoclosure () -> String, path: String
 
 func lmdbError(_ rc: Int32, _ operation: String, path: String) -> CashetError {
     let text = String(cString: mdb_strerror(rc))
-    return CashetError(.storage, "\(operation) failed in \(path): \(text) (LMDB code \(rc))")
+    // Positive codes are errno values: a full disk or refused access gets its own code. LMDB
+    // reports a short write of its data file (the disk filled, or the file reached RLIMIT_FSIZE)
+    // as EIO, so that is told apart by looking at the space left.
+    if rc == EIO, let shortage = FileSystem.spaceShortage(writing: path + "/data.mdb") {
+        return CashetError(.outOfSpace, "\(operation) failed in \(path): \(text) (LMDB code \(rc)): \(shortage)")
+    }
+    let code: CashetError.Code = rc > 0 ? .forSystemError(rc) : .storage
+    return CashetError(code, "\(operation) failed in \(path): \(text) (LMDB code \(rc))")
 }

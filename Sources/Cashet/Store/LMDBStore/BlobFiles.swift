@@ -30,10 +30,12 @@ struct BlobFiles: Sendable {
 
     let root: String
     let durable: Bool
+    let permissions: StorePermissions
 
-    init(storePath: String, durable: Bool) {
+    init(storePath: String, durable: Bool, permissions: StorePermissions) {
         root = storePath + "/objects"
         self.durable = durable
+        self.permissions = permissions
     }
 
     var temporaryDirectory: String { root + "/tmp" }
@@ -44,13 +46,13 @@ struct BlobFiles: Sendable {
 
     /// Creates `objects/` and `objects/tmp/` (writable stores only).
     func prepare() throws(CashetError) {
-        try FileSystem.makeDirectory(root)
-        try FileSystem.makeDirectory(temporaryDirectory)
+        try FileSystem.makeDirectory(root, mode: permissions.directoryMode)
+        try FileSystem.makeDirectory(temporaryDirectory, mode: permissions.directoryMode)
     }
 
     /// Runs `body` holding the store's cross-process objects lock.
     func withLock<T>(_ body: () throws(CashetError) -> T) throws(CashetError) -> T {
-        let lock = try PosixFile.createOrOpen(lockPath)
+        let lock = try PosixFile.createOrOpen(lockPath, mode: permissions.fileMode)
         try lock.lockExclusive()
         return try body()   // the lock is released when `lock` closes
     }
@@ -62,7 +64,7 @@ struct BlobFiles: Sendable {
     /// Returns nil, leaving nothing behind, when `stop` is raised meanwhile.
     func stage(_ bytes: [UInt8], level: Int32, stop: StopFlag? = nil) throws(CashetError) -> Staged? {
         let path = temporaryDirectory + "/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        let file = try PosixFile.createExclusive(path)
+        let file = try PosixFile.createExclusive(path, mode: permissions.fileMode)
         let shouldStop = { stop?.isRaised ?? false }
         // Durable files start writing back as they grow, so the final fsync has little left to wait for.
         let write = { (chunk: UnsafeRawBufferPointer) throws(CashetError) in
@@ -102,7 +104,7 @@ struct BlobFiles: Sendable {
     /// transaction that references it.
     func publish(_ staged: Staged, as hash: ContentHash) throws(CashetError) {
         let directory = directory(of: hash)
-        try FileSystem.makeDirectory(directory)
+        try FileSystem.makeDirectory(directory, mode: permissions.directoryMode)
         try FileSystem.move(staged.temporaryPath, to: path(of: hash))
         if durable { try FileSystem.syncDirectory(directory) }
     }
@@ -115,7 +117,7 @@ struct BlobFiles: Sendable {
     /// Removes a blob's file. Call holding the lock, after the transaction that dropped its
     /// last reference committed.
     func remove(_ hash: ContentHash) throws(CashetError) {
-        try FileSystem.removeIfPresent(path(of: hash))
+        try FileSystem.removeIfPresent(path(of: hash), evenADirectory: true)
     }
 
     // MARK: Reading
@@ -123,12 +125,27 @@ struct BlobFiles: Sendable {
     /// Streams a blob's file into `sink`, checking its size (the caller checks the checksum).
     /// Returns false when the file is missing.
     func read(_ hash: ContentHash, codec: Codec, size: Int, into sink: inout some ByteSink & ~Copyable) throws(CashetError) -> Bool {
-        guard let file = try PosixFile.openIfExists(path(of: hash)) else { return false }
+        guard let file = try openBlobFile(hash) else { return false }
         switch codec {
         case .raw: try copyRaw(file, expectedSize: size, into: &sink)
         case .zstd: try Zstd.decompress(file, expectedSize: size, into: &sink)
         }
         return true
+    }
+
+    /// Opens a blob's file, or nil when it is missing. Only a regular file inside the store is
+    /// read: a symbolic link (which could point anywhere) or a directory in its place is damage.
+    private func openBlobFile(_ hash: ContentHash) throws(CashetError) -> PosixFile? {
+        let path = path(of: hash)
+        do throws(CashetError) {
+            guard let file = try PosixFile.openIfExists(path, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
+            guard try file.regularFileSize() != nil else {
+                throw CashetError(.corruptData, "the file of blob \(hash.hex) at \(path) is not a regular file (a directory or device is in its place)")
+            }
+            return file
+        } catch where error.code != .corruptData && FileSystem.isSymbolicLink(path) {
+            throw CashetError(.corruptData, "the file of blob \(hash.hex) at \(path) is a symbolic link; cashet reads only regular files inside its store")
+        }
     }
 
     // MARK: Leftovers (fsck and gc)

@@ -16,7 +16,7 @@ final class CallLeases: Sendable {
     /// One lock file (a class, so the files can sit in an array).
     private final class LockFile: Sendable {
         let file: PosixFile
-        init(_ path: String) throws(CashetError) { file = try PosixFile.createOrOpen(path, mode: 0o600) }
+        init(_ path: String, mode: mode_t) throws(CashetError) { file = try PosixFile.createOrOpen(path, mode: mode) }
     }
 
     static let fileCount = 64
@@ -29,11 +29,11 @@ final class CallLeases: Sendable {
         let continuation: CheckedContinuation<Void, Never>
     }
 
-    /// Opens (creating when missing) the lock files in the directory `path`.
-    init(directory path: String) throws(CashetError) {
-        try FileSystem.makeDirectory(path)
+    /// Opens (creating when missing, with `permissions`) the lock files in the directory `path`.
+    init(directory path: String, permissions: StorePermissions) throws(CashetError) {
+        try FileSystem.makeDirectory(path, mode: permissions.directoryMode)
         var files: [LockFile] = []
-        for index in 0..<Self.fileCount { files.append(try LockFile(path + "/\(index)")) }
+        for index in 0..<Self.fileCount { files.append(try LockFile(path + "/\(index)", mode: permissions.fileMode)) }
         self.files = files
     }
 

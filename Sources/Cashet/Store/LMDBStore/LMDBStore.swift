@@ -48,6 +48,11 @@ public final class LMDBStore: Store {
         public var verifyOnLoad = false
         /// Initial memory-map size; the map doubles automatically when full.
         public var initialMapSize = 256 << 20
+        /// The largest the memory map (so `data.mdb`) may grow: 4 TiB by default. A write that
+        /// needs more fails with `.outOfSpace` and changes nothing.
+        public var maxMapSize = 1 << 42
+        /// Who may read the directories and files the store creates (default: the owner only).
+        public var permissions = StorePermissions.owner
 
         /// The default configuration.
         public init() {}
@@ -110,19 +115,22 @@ public final class LMDBStore: Store {
     public init(_ path: String, configuration: Configuration = Configuration()) throws(CashetError) {
         self.path = path
         self.configuration = configuration
-        files = BlobFiles(storePath: path, durable: configuration.durability == .durable)
+        files = BlobFiles(storePath: path, durable: configuration.durability == .durable, permissions: configuration.permissions)
         prehash = PrehashMemo(capacity: configuration.prehashCapacity)
-        let fresh = try Self.prepareDirectory(path, create: configuration.create && !configuration.readOnly)
+        let fresh = try Self.prepareDirectory(path, create: configuration.create && !configuration.readOnly,
+                                              mode: configuration.permissions.directoryMode)
         var options = LMDBOptions()
         options.readOnly = configuration.readOnly
         options.noSync = configuration.durability == .noSync
         options.initialMapSize = configuration.initialMapSize
+        options.maxMapSize = configuration.maxMapSize
+        options.fileMode = configuration.permissions.fileMode
         env = try LMDBEnvironment(path: path, options: options)
         do {
             if !fresh { try Self.checkSchema(env, path: path) }
             tables = Tables(try env.openDatabases(Tables.specs, create: fresh),
                             access: try Self.openAccessTable(env, create: !configuration.readOnly))
-            leases = configuration.readOnly ? nil : try CallLeases(directory: path + "/leases")
+            leases = configuration.readOnly ? nil : try CallLeases(directory: path + "/leases", permissions: configuration.permissions)
             if fresh {
                 try env.write { txn in
                     var version = ByteWriter(capacity: 4)
@@ -153,7 +161,7 @@ public final class LMDBStore: Store {
     }
 
     /// Returns true when a new store will be created in `path`.
-    private static func prepareDirectory(_ path: String, create: Bool) throws(CashetError) -> Bool {
+    private static func prepareDirectory(_ path: String, create: Bool, mode: mode_t) throws(CashetError) -> Bool {
         let files = FileManager.default
         var isDirectory: ObjCBool = false
         if files.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -170,10 +178,11 @@ public final class LMDBStore: Store {
         }
         guard create else { throw CashetError(.notAStore, "no cashet store at \(path) (the directory does not exist)") }
         do {
-            try files.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try files.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         } catch {
-            throw CashetError(.storage, "cannot create the store directory \(path)", underlying: error)
+            throw CashetError(.storage, "cannot create the parent directory of the store \(path)", underlying: error)
         }
+        try FileSystem.makeDirectory(path, mode: mode)   // like every other directory of the store: mode less the umask
         return true
     }
 
