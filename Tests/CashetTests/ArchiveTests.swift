@@ -121,4 +121,27 @@ struct ArchiveTests {
         let unwritable = try Products.cashet("export", source.directory.child("no/such/dir/a.cashet"), "--store", source.storePath)
         #expect(unwritable.status == 4 && unwritable.stderr.contains("no/such/dir"), "\(unwritable.stderr)")
     }
+
+    @Test("a valid archive holding a result above the import limit is refused whole with .limitExceeded (exit 3); the target store is unchanged")
+    func oversizeResult() async throws {
+        let source = try await Self.populated()
+        let archive = source.directory.child("all.cashet")
+        #expect(try Products.cashet("export", archive, "--store", source.storePath).status == 0)
+        let target = try Fixture()
+        let square = CachedFunction("square", version: "1") { (x: Int) -> Int in x * x }
+        _ = try await target.client.submit(square, 3)
+        let before = try await target.client.stats()
+        let digest = try fileDigest(target.storePath + "/data.mdb")
+
+        let error = await #expect(throws: CashetError.self) { try await target.client.importArchive(from: archive, maxResultSize: 100_000) }
+        #expect(error?.code == .limitExceeded, "\(String(describing: error))")
+        #expect(error?.message.contains("is 200000 bytes, above the import limit of 100000 bytes; nothing was imported") == true, "\(String(describing: error))")
+        let after = try await target.client.stats()
+        #expect(try fileDigest(target.storePath + "/data.mdb") == digest && after == before)
+
+        let cli = try Products.cashet("import", archive, "--max-result-size", "100K", "--store", target.storePath)
+        #expect(cli.status == 3 && cli.stderr.contains("above the import limit of 102400 bytes"), "\(cli.stderr)")
+        #expect(try Products.cashet("import", archive, "--max-result-size", "lots", "--store", target.storePath).status == 2)
+        #expect(try Products.cashet("import", archive, "--max-result-size", "200K", "--store", target.storePath).status == 0)
+    }
 }

@@ -20,6 +20,9 @@ func lmdbError(_ rc: Int32, _ operation: String, path: String) -> CashetError {
     if rc == EIO, let shortage = FileSystem.spaceShortage(writing: path + "/data.mdb") {
         return CashetError(.outOfSpace, "\(operation) failed in \(path): \(text) (LMDB code \(rc)): \(shortage)")
     }
+    if rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH {
+        return CashetError(.corruptData, "\(operation) failed in \(path): \(text) (LMDB code \(rc)); the data file is damaged or torn (a copy taken while a writer ran?)")
+    }
     let code: CashetError.Code = rc > 0 ? .forSystemError(rc) : .storage
     return CashetError(code, "\(operation) failed in \(path): \(text) (LMDB code \(rc))")
 }
