@@ -17,6 +17,10 @@ import Foundation
 //   cashet-test-helper fill STORE LIMIT STEP → under a file-size limit of LIMIT bytes (0: none), stores
 //       incompressible results of STEP, 2×STEP, 3×STEP… bytes until a write fails; prints
 //       "stored COMMIT SHA256" for each and then "error CODE: MESSAGE"
+//   cashet-test-helper campaign STORE LOGFILE ARCHIVE SEED durable|nosync → the crash campaign's workload
+//       (CampaignWorkload), run until killed
+//   cashet-test-helper crash-campaign DIR ROUNDS SEED → runs a crash campaign (CrashCampaign) in DIR and
+//       prints one JSON summary; exit 1 when anything was lost, wrong or damaged
 //   cashet-test-helper process-executor STORE → runs calls through a ProcessExecutor whose workers are
 //       this program; prints "pid PARENT CHILD" and "crash CODE: MESSAGE"
 
@@ -167,6 +171,26 @@ case "fill":
     } catch {
         fail("\(error)")
     }
+case "campaign":
+    guard arguments.count == 7, let seed = UInt64(arguments[5]) else { fail("usage: campaign STORE LOGFILE ARCHIVE SEED durable|nosync") }
+    let workload = CampaignWorkload(storePath: arguments[2], log: arguments[3], archive: arguments[4], seed: seed, noSync: arguments[6] == "nosync")
+    do { try await workload.run() } catch { fail("\(error)") }
+case "crash-campaign":
+    guard arguments.count == 5, let rounds = Int(arguments[3]), let seed = UInt64(arguments[4]) else { fail("usage: crash-campaign DIR ROUNDS SEED") }
+    let campaign = CrashCampaign(directory: arguments[2], rounds: rounds, seed: seed)
+    do {
+        let summary = try await campaign.run { summary in
+            if summary.rounds % 25 == 0 || summary.rounds == rounds {
+                FileHandle.standardError.write(Data("round \(summary.rounds)/\(rounds): \(summary.acknowledged) acknowledged, \(summary.verifiedLoads) loads verified, \(summary.failures.count) failures\n".utf8))
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        exit(summary.failures.isEmpty ? 0 : 1)
+    } catch {
+        fail("\(error)")
+    }
 case "process-executor":
     guard arguments.count == 3 else { fail("usage: process-executor STORE") }
     do {
@@ -182,6 +206,6 @@ case "process-executor":
         fail("\(error)")
     }
 default:
-    fail("unknown command; use fingerprint, submit, write-large, overlap, hold, fill or process-executor")
+    fail("unknown command; use fingerprint, submit, write-large, overlap, hold, fill, campaign, crash-campaign or process-executor")
 }
 

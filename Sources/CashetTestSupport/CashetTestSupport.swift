@@ -134,6 +134,17 @@ public enum TestPayload {
     }
 }
 
+/// A random number generator that repeats its sequence for a seed (to replay a campaign round).
+public struct SeededGenerator: RandomNumberGenerator {
+    private var mixer: TestPayload.SplitMix64
+
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) { mixer = TestPayload.SplitMix64(seed) }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 { mixer.next() }
+}
+
 /// The results the crash test's writer stores: 100 KiB to 3 MiB, inline and file-sized,
 /// compressible and not, with repeats so deduplication is exercised too.
 public enum CrashPayload {

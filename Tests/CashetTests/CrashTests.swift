@@ -10,64 +10,22 @@ struct CrashTests {
         try Products.startHelper(["write-large", store, log, "\(seed)"])
     }
 
-    /// The result of `commit`, or nil when the commit does not exist.
-    static func resultIfPresent(_ client: Client, _ commit: String) async throws -> [UInt8]? {
-        do {
-            return try await client.get(commit)
-        } catch where error.code == .notFound {
-            return nil
-        }
-    }
-
-    @Test("a writer of large blobs killed with SIGKILL at random moments never damages a committed result (20 rounds)",
+    @Test("30 rounds of a mixed workload (small and large results, hits, map batches, rm, gc, import) SIGKILLed at random moments: nothing acknowledged is lost or wrong",
           .timeLimit(.minutes(5)))
-    func killedWriter() async throws {
+    func crashCampaign() throws {
         let directory = TemporaryDirectory()
-        let storePath = directory.child("store")
-        var survivors: [String: ContentHash] = [:]   // commit hex → SHA-256 of the result it must hold
-        var doubtful: [String: ContentHash] = [:]    // being removed when killed: gone, or intact
-        var storedTotal = 0
-        for round in 0..<20 {
-            let log = directory.child("log-\(round)")
-            let writer = try Self.startWriter(store: storePath, log: log, seed: round)
-            usleep(UInt32.random(in: 150_000...900_000))
-            kill(writer.processIdentifier, SIGKILL)
-            writer.waitUntilExit()
-            #expect(writer.terminationReason == .uncaughtSignal, "round \(round): the writer ended before it was killed")
-
-            // Only complete lines: the kill may cut the last one.
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
-                let fields = line.split(separator: " ")
-                guard fields.count == 3, let index = Int(fields[1]) else { continue }
-                let commit = String(fields[2])
-                switch fields[0] {
-                case "stored":
-                    survivors[commit] = SHA256Hasher.hash(CrashPayload.bytes(seed: round, index: index))
-                    storedTotal += 1
-                case "removing":
-                    doubtful[commit] = survivors.removeValue(forKey: commit)
-                default:
-                    doubtful[commit] = nil
-                }
-            }
-
-            let client = Client(store: try LMDBStore(storePath), serializer: RawBytesSerializer())
-            let report = try await client.fsck()
-            #expect(!report.foundDamage, "round \(round): \(report.problems.filter(\.kind.isDamage))")
-            for (commit, expected) in survivors {
-                #expect(SHA256Hasher.hash(try await client.get(commit)) == expected, "round \(round): commit \(commit)")
-            }
-            for (commit, expected) in doubtful {
-                if let bytes = try await Self.resultIfPresent(client, commit) {
-                    #expect(SHA256Hasher.hash(bytes) == expected, "round \(round): commit \(commit)")
-                } else {
-                    doubtful[commit] = nil   // its removal committed before the kill
-                }
-            }
+        let result = try Products.run(Products.helper, ["crash-campaign", directory.path, "30", "\(UInt64.random(in: 0...UInt64(UInt32.max)))"])
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+        print("crash campaign: \(result.stdout)")
+        #expect(result.status == 0 && summary["failures"] as? [String] == [], "\(result.stdout) \(result.stderr)")
+        #expect(summary["rounds"] as? Int == 30)
+        for counter in ["lost", "wrong", "resurrected", "damaged", "miscounted", "workloadExitedEarly"] {
+            #expect(summary[counter] as? Int == 0, "\(counter): \(result.stdout)")
         }
-        print("crash test: \(storedTotal) results stored, \(survivors.count) alive after 20 kills")
-        #expect(storedTotal >= 20, "the writer stored only \(storedTotal) results in 20 rounds; the test proves little")
+        // The campaign proves something only if the workload got far: results and every kind of operation.
+        let completed = summary["completed"] as? [String: Int] ?? [:]
+        #expect((completed["ok"] ?? 0) >= 3_000 && (summary["verifiedLoads"] as? Int ?? 0) >= 3_000, "\(result.stdout)")
+        for operation in ["rm", "gc", "import"] { #expect((completed[operation] ?? 0) >= 5, "\(operation): \(result.stdout)") }
     }
 
     @Test("fsck while another process writes and deletes results reports no damage, and --repair removes nothing valid")

@@ -14,6 +14,12 @@ enum SHA256Hasher {
 }
 
 extension ContentHash {
+    /// The SHA-256 of `bytes`: the address a store gives them (a result's ``ResultRef/hash``
+    /// is this of its serialized bytes).
+    public init(hashing bytes: [UInt8]) {
+        self = SHA256Hasher.hash(bytes)
+    }
+
     init(digest: SHA256.Digest) {
         self = digest.withUnsafeBytes { ContentHash(unchecked: $0) }
     }
