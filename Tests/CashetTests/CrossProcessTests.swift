@@ -1,4 +1,4 @@
-import Cashet
+@testable import Cashet
 import CashetTestSupport
 import Foundation
 import Testing
@@ -54,5 +54,20 @@ struct CrossProcessTests {
         let lines = runs[0].stdout.split(separator: "\n")
         #expect(lines.first.map(String.init) == mine.description)
         #expect(lines.count == 2 && lines[0] != lines[1])
+    }
+
+    @Test("eight processes creating the same new store at once all succeed; none wipes another's work", arguments: 0..<4)
+    func simultaneousCreation(round: Int) async throws {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store"), log = directory.child("executions.log")
+        let processes = try (1...8).map { n in try Products.startHelper(["submit", store, "\(n)", log], output: directory.child("out-\(n)")) }
+        for process in processes { process.waitUntilExit() }
+        for (n, process) in zip(1..., processes) {
+            let output = (try? String(contentsOfFile: directory.child("out-\(n)"), encoding: .utf8)) ?? ""
+            #expect(process.terminationStatus == 0 && output.hasPrefix("\(n * n) miss"), "round \(round), process \(n): \(output)")
+        }
+        let client = try Client(path: store)
+        #expect(try await client.stats().commits == 8)
+        #expect(try await client.fsck().problems.isEmpty)
     }
 }

@@ -66,36 +66,11 @@ extension Client {
     public nonisolated(nonsending) func importArchive(from path: String, maxResultSize: Int = 1 << 32,
                                                       progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
         // Pass 1: verify everything, change nothing.
-        var reader = try ArchiveReader.open(path)
-        let total = 2 * reader.size
-        var functions = Set<ContentHash>()
-        var blobs = Set<ContentHash>()
-        var needed: [(commit: ContentHash, function: ContentHash, output: ContentHash?)] = []
-        while let record = try reader.next() {
-            switch record.kind {
-            case .function:
-                _ = try Self.archived(reader) { () throws(CashetError) in try StoreRecords.decodeFunctionSource(record.body) }
-                functions.insert(record.hash)
-            case .commit:
-                let commit = try Self.archivedCommit(record, source: nil, reader)
-                needed.append((commit.hash, commit.fingerprint.functionHash, commit.output?.hash))
-            case .blob:
-                _ = try Self.archivedBlob(record, reader, maxSize: maxResultSize)
-                blobs.insert(record.hash)
-            case .end:
-                break
-            }
-            progress?(reader.bytesRead, total)
-        }
-        for entry in needed {
-            guard functions.contains(entry.function), entry.output.map(blobs.contains) ?? true else {
-                throw reader.damaged("commit \(entry.commit.shortHex) lacks its function or result record")
-            }
-        }
+        let size = try Self.verifyArchive(at: path, maxResultSize: maxResultSize) { read, total in progress?(read, 2 * total) }
+        let total = 2 * size
 
         // Pass 2: apply, commit by commit; each is checked again as it is added.
-        let size = reader.size
-        reader = try ArchiveReader.open(path)
+        var reader = try ArchiveReader.open(path)
         var report = ArchiveReport()
         var sources: [ContentHash: String?] = [:]
         var pending: Commit?
@@ -136,6 +111,38 @@ extension Client {
         }
         try await flush(with: nil)
         return report
+    }
+
+    /// Reads a whole archive and checks it: its checksum and length, every record's SHA-256, that
+    /// every commit has its function and result, and that no result exceeds `maxResultSize`.
+    /// Changes nothing; returns the archive's size. Synchronous, so the fuzzer drives it directly.
+    static func verifyArchive(at path: String, maxResultSize: Int, progress: ProgressHandler? = nil) throws(CashetError) -> Int {
+        var reader = try ArchiveReader.open(path)
+        var functions = Set<ContentHash>()
+        var blobs = Set<ContentHash>()
+        var needed: [(commit: ContentHash, function: ContentHash, output: ContentHash?)] = []
+        while let record = try reader.next() {
+            switch record.kind {
+            case .function:
+                _ = try Self.archived(reader) { () throws(CashetError) in try StoreRecords.decodeFunctionSource(record.body) }
+                functions.insert(record.hash)
+            case .commit:
+                let commit = try Self.archivedCommit(record, source: nil, reader)
+                needed.append((commit.hash, commit.fingerprint.functionHash, commit.output?.hash))
+            case .blob:
+                _ = try Self.archivedBlob(record, reader, maxSize: maxResultSize)
+                blobs.insert(record.hash)
+            case .end:
+                break
+            }
+            progress?(reader.bytesRead, reader.size)
+        }
+        for entry in needed {
+            guard functions.contains(entry.function), entry.output.map(blobs.contains) ?? true else {
+                throw reader.damaged("commit \(entry.commit.shortHex) lacks its function or result record")
+            }
+        }
+        return reader.size
     }
 
     /// Runs a decoding step, reporting its failure as damage of the archive.

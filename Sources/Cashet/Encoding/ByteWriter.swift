@@ -92,6 +92,14 @@ struct ByteReader {
     }
 
     /// A varint that must fit a non-negative Int no larger than the remaining bytes allow.
+    /// A varint that must be a non-negative `Int` (a size or a count that is not followed by its bytes).
+    mutating func readCount() throws(CashetError) -> Int {
+        let start = offset
+        let raw = try readVarint()
+        guard raw <= UInt64(Int.max) else { throw CashetError(.corruptData, "\(what) has an impossible count \(raw) at byte \(start)") }
+        return Int(raw)
+    }
+
     mutating func readLength() throws(CashetError) -> Int {
         let raw = try readVarint()
         guard raw <= UInt64(bytes.count - offset) else { throw truncated() }

@@ -217,6 +217,27 @@ struct LMDBTransaction {
         return LMDBDatabase(handle: dbi)
     }
 
+    /// Whether the named sub-database exists.
+    func hasDatabase(_ name: String) throws -> Bool {
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(txn, name, 0, &dbi)
+        if rc == MDB_NOTFOUND { return false }
+        try lmdbCheck(rc, "looking for table '\(name)'", path: path)
+        return true
+    }
+
+    /// How many entries the main database holds (each named sub-database is one).
+    func namedDatabaseCount() throws -> Int {
+        var dbi: MDB_dbi = 0
+        try lmdbCheck(mdb_dbi_open(txn, nil, 0, &dbi), "opening the main table", path: path)
+        return try count(LMDBDatabase(handle: dbi))
+    }
+
+    /// Opens the named sub-databases, creating the missing ones (in a write transaction).
+    func createDatabases(_ specs: [(name: String, dupSort: Bool)]) throws -> [LMDBDatabase] {
+        try specs.map { spec in try openDatabase(spec.name, flags: UInt32(MDB_CREATE) | (spec.dupSort ? UInt32(MDB_DUPSORT) : 0)) }
+    }
+
     /// The value stored under `key`, copied out of the map, or nil.
     func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> [UInt8]? {
         try key.withUnsafeBytes { keyBytes in

@@ -117,8 +117,8 @@ public final class LMDBStore: Store {
         self.configuration = configuration
         files = BlobFiles(storePath: path, durable: configuration.durability == .durable, permissions: configuration.permissions)
         prehash = PrehashMemo(capacity: configuration.prehashCapacity)
-        let fresh = try Self.prepareDirectory(path, create: configuration.create && !configuration.readOnly,
-                                              mode: configuration.permissions.directoryMode)
+        let mayCreate = configuration.create && !configuration.readOnly
+        try Self.prepareDirectory(path, create: mayCreate, mode: configuration.permissions.directoryMode)
         var options = LMDBOptions()
         options.readOnly = configuration.readOnly
         options.noSync = configuration.durability == .noSync
@@ -127,18 +127,14 @@ public final class LMDBStore: Store {
         options.fileMode = configuration.permissions.fileMode
         env = try LMDBEnvironment(path: path, options: options)
         do {
-            if !fresh { try Self.checkSchema(env, path: path) }
-            tables = Tables(try env.openDatabases(Tables.specs, create: fresh),
+            do {
+                try Self.checkSchema(env, path: path)
+            } catch let error as CashetError where error.code == .notAStore && mayCreate {
+                try Self.initialize(env, path: path)
+            }
+            tables = Tables(try env.openDatabases(Tables.specs, create: false),
                             access: try Self.openAccessTable(env, create: !configuration.readOnly))
             leases = configuration.readOnly ? nil : try CallLeases(directory: path + "/leases", permissions: configuration.permissions)
-            if fresh {
-                try env.write { txn in
-                    var version = ByteWriter(capacity: 4)
-                    version.appendVarint(UInt64(Self.schemaVersion))
-                    try txn.put(tables.meta, Self.schemaKey, version.bytes)
-                    try txn.put(tables.meta, Self.countersKey, StoreRecords.Counters().bytes)
-                }
-            }
             if !configuration.readOnly { try files.prepare() }
         } catch {
             throw Self.wrap(error, "opening the store at \(path)")
@@ -160,21 +156,21 @@ public final class LMDBStore: Store {
         }
     }
 
-    /// Returns true when a new store will be created in `path`.
-    private static func prepareDirectory(_ path: String, create: Bool, mode: mode_t) throws(CashetError) -> Bool {
+    /// Checks that `path` holds a store or may get one, creating the directory when allowed.
+    private static func prepareDirectory(_ path: String, create: Bool, mode: mode_t) throws(CashetError) {
         let files = FileManager.default
         var isDirectory: ObjCBool = false
         if files.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw CashetError(.notAStore, "\(path) is a file, not a cashet store directory")
             }
-            if files.fileExists(atPath: path + "/data.mdb") { return false }
+            if files.fileExists(atPath: path + "/data.mdb") { return }
             let entries = (try? files.contentsOfDirectory(atPath: path)) ?? []
             guard create else { throw CashetError(.notAStore, "\(path) is not a cashet store (it has no data.mdb)") }
             guard entries.allSatisfy({ $0 == "lock.mdb" || $0 == "objects" || $0 == "leases" }) else {
                 throw CashetError(.notAStore, "\(path) is a non-empty directory without a cashet store; refusing to create one there")
             }
-            return true
+            return
         }
         guard create else { throw CashetError(.notAStore, "no cashet store at \(path) (the directory does not exist)") }
         do {
@@ -183,7 +179,22 @@ public final class LMDBStore: Store {
             throw CashetError(.storage, "cannot create the parent directory of the store \(path)", underlying: error)
         }
         try FileSystem.makeDirectory(path, mode: mode)   // like every other directory of the store: mode less the umask
-        return true
+    }
+
+    /// Creates the tables, the schema version and the counters in one write transaction, each only
+    /// when missing: processes opening a new store at the same moment each see nothing or all of
+    /// it, and the last one overwrites nothing. An LMDB file holding other tables is refused.
+    private static func initialize(_ env: LMDBEnvironment, path: String) throws {
+        try env.write { txn in
+            if try !txn.hasDatabase("meta"), try txn.namedDatabaseCount() > 0 {
+                throw CashetError(.notAStore, "\(path) holds an LMDB file with other tables; it is not a cashet store")
+            }
+            let handles = try txn.createDatabases(Tables.specs)
+            var version = ByteWriter(capacity: 4)
+            version.appendVarint(UInt64(Self.schemaVersion))
+            try txn.put(handles[0], Self.schemaKey, version.bytes, noOverwrite: true)
+            try txn.put(handles[0], Self.countersKey, StoreRecords.Counters().bytes, noOverwrite: true)
+        }
     }
 
     /// Reads the schema version before anything is created or written.

@@ -96,7 +96,7 @@ enum StoreRecords {
         let createdAt = date(nanoseconds: Int64(bitPattern: try r.readFixedLittleEndian()))
         var output: ObjectRef?
         if let outputHash = try readOptionalHash(&r) {
-            output = ObjectRef(hash: outputHash, size: Int(try r.readVarint()))
+            output = ObjectRef(hash: outputHash, size: try r.readCount())
         }
         let name = try r.readString()
         let functionVersion = try r.readString()
@@ -131,7 +131,7 @@ enum StoreRecords {
         let status = try readStatus(&r, commit: commit)
         let createdAt = date(nanoseconds: Int64(bitPattern: try r.readFixedLittleEndian()))
         var output: ObjectRef?
-        if let hash = try readOptionalHash(&r) { output = ObjectRef(hash: hash, size: Int(try r.readVarint())) }
+        if let hash = try readOptionalHash(&r) { output = ObjectRef(hash: hash, size: try r.readCount()) }
         return CommitHead(commit: commit, output: output, status: status, createdAt: createdAt)
     }
 
@@ -216,9 +216,9 @@ enum StoreRecords {
 
         init(_ bytes: [UInt8]) throws(CashetError) {
             var r = ByteReader(bytes, what: "blob metadata")
-            size = Int(try r.readVarint())
-            storedSize = Int(try r.readVarint())
-            references = Int(try r.readVarint())
+            size = try r.readCount()
+            storedSize = try r.readCount()
+            references = try r.readCount()
         }
     }
 
