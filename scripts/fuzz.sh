@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # libFuzzer (with AddressSanitizer) on everything cashet parses from disk or from people:
-# store records, the binary decoder, archives, hash prefixes, sizes, dates (Cashet's FuzzTarget).
+# store records, the binary decoder, archives, worker requests, hash prefixes, sizes, dates (FuzzTarget).
 #   SECONDS_PER_TARGET=300 TARGETS="records archive" bash scripts/fuzz.sh
 #   bash scripts/fuzz.sh --seeds    # (re)writes the seed corpora in Fuzz/Corpus from the real writers
 # Each target starts from Fuzz/Corpus/TARGET (committed; the test suite replays it) plus what
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-targets=${TARGETS:-"records binary-decoder archive hash-prefix size date"}
+targets=${TARGETS:-"records binary-decoder archive worker-request hash-prefix size date"}
 seconds=${SECONDS_PER_TARGET:-60}
 scratch=.build-fuzz
 (cd Fuzz && rm -f "../$scratch/debug.yaml" && swift build --sanitize=fuzzer --sanitize=address --scratch-path "../$scratch" 2>&1 | grep -v "Cannot export local symbol" | tail -3)

@@ -31,19 +31,14 @@ public struct ProcessExecutor: Executor {
     }
 
     public nonisolated(nonsending) func execute<Output: Sendable>(_ request: ExecutionRequest<Output>) async throws -> Output {
-        var message = ByteWriter(capacity: 256)
-        message.append(contentsOf: WorkerProtocol.magic)
-        message.append(contentsOf: request.task.functionHash.bytes)
-        let arguments = try request.encodedArguments()
-        message.appendVarint(UInt64(arguments.count))
-        for argument in arguments { message.appendLengthPrefixed(argument) }
+        let message = WorkerProtocol.Request(function: request.task.functionHash, arguments: try request.encodedArguments()).bytes
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = []
         process.environment = ProcessInfo.processInfo.environment.merging([WorkerProtocol.environmentKey: "1"]) { _, worker in worker }
         let input = Pipe(), output = Pipe()
-        let requestBytes = Data(message.bytes)
+        let requestBytes = Data(message)
         process.standardInput = input
         process.standardOutput = output
         let name = request.task.functionName
@@ -86,6 +81,40 @@ enum WorkerProtocol {
     static let magic = Array("CASHETW1".utf8)
     static let succeeded: UInt8 = 0
     static let failed: UInt8 = 1
+
+    /// What a worker reads on stdin: magic, function identity, then each encoded argument.
+    struct Request {
+        let function: ContentHash
+        let arguments: [[UInt8]]
+
+        init(function: ContentHash, arguments: [[UInt8]]) {
+            self.function = function
+            self.arguments = arguments
+        }
+
+        /// Parses a request; anything else is `.invalidArgument`.
+        init(_ bytes: [UInt8]) throws(CashetError) {
+            var reader = ByteReader(bytes, what: "worker request")
+            guard bytes.starts(with: WorkerProtocol.magic) else {
+                throw CashetError(.invalidArgument, "a worker got a request that is not from cashet")
+            }
+            try reader.skip(WorkerProtocol.magic.count)
+            function = try ContentHash(bytes: try reader.readBytes(32))
+            var arguments: [[UInt8]] = []
+            for _ in 0..<(try reader.readLength()) { arguments.append(try reader.readLengthPrefixed()) }
+            guard reader.isAtEnd else { throw CashetError(.invalidArgument, "a worker request has trailing bytes") }
+            self.arguments = arguments
+        }
+
+        var bytes: [UInt8] {
+            var message = ByteWriter(capacity: 256)
+            message.append(contentsOf: WorkerProtocol.magic)
+            message.append(contentsOf: function.bytes)
+            message.appendVarint(UInt64(arguments.count))
+            for argument in arguments { message.appendLengthPrefixed(argument) }
+            return message.bytes
+        }
+    }
 }
 
 /// The functions a worker process (see ``ProcessExecutor``) can run, by function identity.
@@ -127,16 +156,10 @@ public struct WorkerRegistry: Sendable {
     }
 
     private func run(_ request: Data) async throws -> [UInt8] {
-        var reader = ByteReader([UInt8](request), what: "worker request")
-        guard Array(try reader.readBytes(WorkerProtocol.magic.count)) == WorkerProtocol.magic else {
-            throw CashetError(.invalidArgument, "a worker got a request that is not from cashet")
+        let request = try WorkerProtocol.Request([UInt8](request))
+        guard let handler = handlers[request.function] else {
+            throw CashetError(.notFound, "this worker has no function with identity \(request.function.shortHex); register it in its WorkerRegistry")
         }
-        let hash = try ContentHash(bytes: try reader.readBytes(32))
-        var parts: [[UInt8]] = []
-        for _ in 0..<(try reader.readLength()) { parts.append(try reader.readLengthPrefixed()) }
-        guard let handler = handlers[hash] else {
-            throw CashetError(.notFound, "this worker has no function with identity \(hash.shortHex); register it in its WorkerRegistry")
-        }
-        return try await handler(parts)
+        return try await handler(request.arguments)
     }
 }

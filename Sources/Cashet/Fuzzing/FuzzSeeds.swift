@@ -16,6 +16,9 @@ extension FuzzTarget {
             let root = FuzzValue(name: "héllo", count: .min, small: -128, unsigned: 0, ratio: .pi, flag: false, kind: .a, optional: nil,
                                  nested: [:], set: [], bytes: [], children: [leaf, leaf])
             return [try BinarySerializer().encode(leaf), try BinarySerializer().encode(root)]
+        case .workerRequest:
+            let value = try BinarySerializer().encode(try BinarySerializer().decode(FuzzValue.self, from: try await FuzzTarget.binaryDecoder.seeds()[0]))
+            return [WorkerProtocol.Request(function: ContentHash(hashing: [1, 2, 3]), arguments: [value, [7]]).bytes]
         case .hashPrefix:
             return ["abcd", "ABCDEF0123", String(repeating: "0f", count: 32)].map { Array($0.utf8) }
         case .size:

@@ -13,6 +13,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case binaryDecoder = "binary-decoder"
     /// A whole archive through import's verification pass (nothing is applied).
     case archive
+    /// A ``ProcessExecutor`` worker's request (function identity and encoded arguments).
+    case workerRequest = "worker-request"
     /// Hash prefixes and full hashes typed on the command line.
     case hashPrefix = "hash-prefix"
     /// Sizes such as `500M` (`--max-size`, `--max-result-size`).
@@ -53,6 +55,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 throw CashetError(.storage, "cannot write \(path)")
             }
             _ = try Client.verifyArchive(at: path, maxResultSize: 1 << 24)
+        case .workerRequest:
+            let request = try WorkerProtocol.Request(bytes)
+            if let first = request.arguments.first { _ = try BinarySerializer().decode(FuzzValue.self, from: first) }
         case .hashPrefix:
             let text = String(decoding: bytes, as: UTF8.self)
             let prefix = try HashPrefix(text)
