@@ -98,7 +98,9 @@ struct DiffAndSinceTests {
             #expect(result.stdout.split(separator: "\n").count == expected, "\(argument)")
             if expected == 0 { #expect(result.stderr.contains("no commits match")) }
         }
-        let bad = try Products.cashet("log", "--since", "yesterday-ish", "--store", fixture.storePath)
-        #expect(bad.status == 2 && bad.stderr.contains("--since 'yesterday-ish' is not a date"), "\(bad.stderr)")
+        for text in ["yesterday-ish", "1e300w", "nand", "-3d"] {
+            let bad = try Products.cashet("log", "--since=\(text)", "--store", fixture.storePath)
+            #expect(bad.status == 2 && bad.stderr.contains("--since '\(text)' is not a date"), "\(bad.stderr)")
+        }
     }
 }
