@@ -15,7 +15,7 @@ for sanitizer in ${1:-address thread}; do
     case $sanitizer in
         address)
             # LeakSanitizer is off: the Swift runtime's metadata caches live for the process and are reported.
-            ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1} \
+            ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1:suppressions=$PWD/scripts/asan.supp} \
                 swift test --sanitize=address --scratch-path .build-asan ;;
         thread)
             TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} \

@@ -122,6 +122,37 @@ struct FaultInjectionTests {
         #expect(ref.wasCached == false && SHA256Hasher.hash(bytes) == ref.hash)
     }
 
+    @Test("a store filled to its map limit can still be emptied once the limit is raised: deletions grow the map too")
+    func deletionsGrowTheMap() async throws {
+        let directory = TemporaryDirectory()
+        let storePath = directory.child("store")
+        var configuration = LMDBStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        configuration.maxMapSize = 1 << 20
+        var stored = 0
+        do {
+            let client = Client(store: try LMDBStore(storePath, configuration: configuration), serializer: RawBytesSerializer())
+            let small = CachedFunction("small", version: "1") { (x: Int) -> [UInt8] in Array("result \(x)".utf8) }
+            var failure: CashetError?
+            while failure == nil {
+                do {
+                    _ = try await client.submit(small, stored)
+                    stored += 1
+                } catch {
+                    failure = error
+                }
+            }
+            #expect(failure?.code == .outOfSpace)
+        }
+        #expect(stored > 500)
+        configuration.maxMapSize = 64 << 20
+        let client = Client(store: try LMDBStore(storePath, configuration: configuration), serializer: RawBytesSerializer())
+        let report = try await client.gc(EvictionPolicy(olderThan: Date().addingTimeInterval(60)))
+        #expect(report.commitsRemoved == stored)
+        let stats = try await client.stats()
+        #expect(stats.commits == 0 && stats.blobs == 0)
+    }
+
     /// A large result A and B in a store whose blob files start at 64 KiB.
     static func twoFiledResults() async throws -> (LargeBlobFixture, a: ResultRef<[UInt8]>, b: ResultRef<[UInt8]>) {
         let fixture = try LargeBlobFixture()

@@ -213,7 +213,7 @@ struct LMDBTransaction {
         if rc == MDB_NOTFOUND {
             throw CashetError(.notAStore, "\(path) has no '\(name)' table; it is not a cashet store or is damaged")
         }
-        try lmdbCheck(rc, "opening table '\(name)'", path: path)
+        try checkWrite(rc, "opening table '\(name)'")
         return LMDBDatabase(handle: dbi)
     }
 
@@ -259,8 +259,7 @@ struct LMDBTransaction {
         if noDuplicate { flags |= UInt32(MDB_NODUPDATA) }
         let rc = withVals(key, value) { k, v in mdb_put(txn, db.handle, &k, &v, flags) }
         if rc == MDB_KEYEXIST { return false }
-        if rc == MDB_MAP_FULL { throw LMDBEnvironment.mapFull() }
-        try lmdbCheck(rc, "writing a record", path: path)
+        try checkWrite(rc, "writing a record")
         return true
     }
 
@@ -277,8 +276,16 @@ struct LMDBTransaction {
             }
         }
         if rc == MDB_NOTFOUND { return false }
-        try lmdbCheck(rc, "deleting a record", path: path)
+        // Deleting can need new pages too (copy-on-write of the path to the leaf).
+        try checkWrite(rc, "deleting a record")
         return true
+    }
+
+    /// Like `lmdbCheck`, but a full map becomes the signal for `transaction` to grow it and run
+    /// the whole body again, whichever change inside the body ran out of room.
+    private func checkWrite(_ rc: Int32, _ operation: @autoclosure () -> String) throws {
+        if rc == MDB_MAP_FULL { throw LMDBEnvironment.mapFull() }
+        try lmdbCheck(rc, operation(), path: path)
     }
 
     /// Number of entries in a table (O(1): read from the B-tree header).
