@@ -45,3 +45,10 @@ static inline int cashet_try_lock_byte(int fd, long long offset) {
 static inline int cashet_unlock_byte(int fd, long long offset) {
     return cashet_set_byte_lock(fd, offset, F_UNLCK);
 }
+
+/* ThreadSanitizer annotations for a lock TSan cannot see (Swift's Mutex waits in a futex
+ * system call when contended): `acquire` after taking it, `release` before giving it up, with
+ * the lock's address. Defined in cashet_system.c, so they are real only when that file is
+ * compiled with -fsanitize=thread (`swift build --sanitize=thread`), and empty otherwise. */
+void cashet_tsan_acquire(void *address);
+void cashet_tsan_release(void *address);

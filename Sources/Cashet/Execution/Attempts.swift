@@ -56,7 +56,7 @@ enum Attempts {
             var outcome: Result<T, any Error>?   // the first finish; may come before `start` (cancelled early)
             var tasks: [Task<Void, Never>] = []
         }
-        private let state = Mutex(State())
+        private let state = Locked(State())
 
         func start(_ continuation: CheckedContinuation<T, any Error>, limit: Duration, _ body: @escaping @Sendable () async throws -> T) {
             let early = state.withLock { state -> Result<T, any Error>? in

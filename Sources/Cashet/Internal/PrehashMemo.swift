@@ -19,7 +19,7 @@ final class PrehashMemo: Sendable {
     /// Inputs shorter than this go straight to SHA-256, which is then cheaper than the memo.
     let minimumSize: Int
     private let capacity: Int
-    private let entries = Mutex<[Key: ContentHash]>([:])
+    private let entries = Locked<[Key: ContentHash]>([:])
 
     init(capacity: Int, minimumSize: Int = 1024) {
         self.capacity = capacity

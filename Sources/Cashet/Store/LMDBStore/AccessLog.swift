@@ -12,7 +12,7 @@ import Synchronization
 final class AccessLog: Sendable {
     /// Pending hits at which a background flush is started.
     let flushThreshold: Int
-    private let pending = Mutex<[ContentHash: Int64]>([:])
+    private let pending = Locked<[ContentHash: Int64]>([:])
 
     init(flushThreshold: Int = 8192) {
         self.flushThreshold = flushThreshold

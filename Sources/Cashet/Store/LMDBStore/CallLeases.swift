@@ -21,8 +21,8 @@ final class CallLeases: Sendable {
 
     static let fileCount = 64
     private let files: [LockFile]
-    private let held = Mutex<Set<Int64>>([])
-    private let waiters = Mutex<(next: UInt64, byOffset: [Int64: [Waiter]])>((0, [:]))
+    private let held = Locked<Set<Int64>>([])
+    private let waiters = Locked<(next: UInt64, byOffset: [Int64: [Waiter]])>((0, [:]))
 
     private struct Waiter {
         let id: UInt64
