@@ -62,6 +62,14 @@ public enum Products {
     /// The path of an executable built into `directory`.
     public static func executable(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
+    /// ``run(_:_:)`` on a thread of its own, for async tests that wait long: a test blocking one
+    /// of the few threads of the cooperative pool would stall the tests running beside it.
+    public static func runOffPool(_ executable: String, _ arguments: [String]) async throws -> ProcessResult {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try run(executable, arguments) }) }.start()
+        }
+    }
+
     /// Runs `executable` with `arguments` and waits for it.
     public static func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
         let process = Process()

@@ -12,9 +12,9 @@ struct CrashTests {
 
     @Test("30 rounds of a mixed workload (small and large results, hits, map batches, rm, gc, import) SIGKILLed at random moments: nothing acknowledged is lost or wrong",
           .timeLimit(.minutes(5)))
-    func crashCampaign() throws {
+    func crashCampaign() async throws {
         let directory = TemporaryDirectory()
-        let result = try Products.run(Products.helper, ["crash-campaign", directory.path, "30", "\(UInt64.random(in: 0...UInt64(UInt32.max)))"])
+        let result = try await Products.runOffPool(Products.helper, ["crash-campaign", directory.path, "30", "\(UInt64.random(in: 0...UInt64(UInt32.max)))"])
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
         print("crash campaign: \(result.stdout)")
         #expect(result.status == 0 && summary["failures"] as? [String] == [], "\(result.stdout) \(result.stderr)")
@@ -38,7 +38,7 @@ struct CrashTests {
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()
         }
-        while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty { usleep(20_000) }
+        while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
 
         let client = Client(store: try LMDBStore(storePath), serializer: RawBytesSerializer())
         var checkedCommits = 0
@@ -47,7 +47,7 @@ struct CrashTests {
             #expect(!report.foundDamage, "round \(round): \(report.problems)")
             #expect(report.repairs.allSatisfy { !$0.contains("removed commit") }, "round \(round): \(report.repairs)")
             checkedCommits = report.commitsChecked
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         #expect(writer.isRunning, "the writer stopped early; the test proves little")
         #expect(checkedCommits > 0)

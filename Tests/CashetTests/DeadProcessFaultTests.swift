@@ -20,8 +20,8 @@ struct DeadProcessFaultTests {
             let log = directory.child("log-\(round)")
             let start = round * 100_000
             let writer = try Products.startHelper(["overlap", storePath, "\(start)", "\(start + 100_000)", log, "map"])
-            while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 2_000 { usleep(10_000) }
-            usleep(UInt32.random(in: 0...150_000))
+            while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 2_000 { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...150)))
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()
             #expect(writer.terminationReason == .uncaughtSignal)
@@ -50,19 +50,19 @@ struct DeadProcessFaultTests {
         let storePath = directory.child("store")
         let log = directory.child("log")
         let writer = try CrashTests.startWriter(store: storePath, log: log, seed: 3)
-        while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty { usleep(20_000) }
+        while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         var statuses: [Int32] = []
         for copy in 0..<8 {
             let copyPath = directory.child("copy-\(copy)")
             // A plain recursive copy, as `cp -r` or a backup tool would take it.
-            _ = try Products.run("/bin/cp", ["-r", storePath, copyPath])
+            _ = try await Products.runOffPool("/bin/cp", ["-r", storePath, copyPath])
             for arguments in [["fsck", "--json"], ["stats"], ["log", "-n", "5"]] {
-                let result = try Products.run(Products.cli, arguments + ["--store", copyPath])
+                let result = try await Products.runOffPool(Products.cli, arguments + ["--store", copyPath])
                 #expect([0, 1, 3].contains(result.status), "copy \(copy) \(arguments): status \(result.status) \(result.stderr)")
                 if result.status == 3 { #expect(result.stderr.contains("error: ") || result.stdout.contains("damage"), "\(result.stderr)") }
                 statuses.append(result.status)
             }
-            usleep(UInt32.random(in: 50_000...250_000))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...250)))
         }
         kill(writer.processIdentifier, SIGKILL)
         writer.waitUntilExit()

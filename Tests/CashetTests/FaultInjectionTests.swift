@@ -246,11 +246,12 @@ struct FaultInjectionTests {
             let ref = try await client.submit(LargeBlobFixture.payload, 1, 200_000, false)
             let blobFile = store.files.path(of: ref.hash)
             let root = directory.child("store")
+            let leaseFile = root + "/leases/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/leases").first))
             let expected: [(String, Int)] = [
                 (root, directoryMode), (root + "/objects", directoryMode), (root + "/objects/tmp", directoryMode),
                 (root + "/leases", directoryMode), ((blobFile as NSString).deletingLastPathComponent, directoryMode),
                 (root + "/data.mdb", fileMode), (root + "/lock.mdb", fileMode), (root + "/objects/lock", fileMode),
-                (root + "/leases/0", fileMode), (blobFile, fileMode),
+                (leaseFile, fileMode), (blobFile, fileMode),
             ]
             for (path, mode) in expected {
                 let actual = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int

@@ -20,7 +20,12 @@ final class CallLeases: Sendable {
     }
 
     static let fileCount = 64
-    private let files: [LockFile]
+    /// The lock files, each opened on first use: most processes touch few of them, and an open
+    /// one is a descriptor (64 per store ran test processes into Foundation's `Process` bug with
+    /// long /proc/self/fd listings).
+    private let files = Locked<[LockFile?]>(Array(repeating: nil, count: CallLeases.fileCount))
+    private let directory: String
+    private let fileMode: mode_t
     private let held = Locked<Set<Int64>>([])
     private let waiters = Locked<(next: UInt64, byOffset: [Int64: [Waiter]])>((0, [:]))
 
@@ -29,16 +34,25 @@ final class CallLeases: Sendable {
         let continuation: CheckedContinuation<Void, Never>
     }
 
-    /// Opens (creating when missing, with `permissions`) the lock files in the directory `path`.
+    /// Uses the directory `path` (created when missing) for the lock files, which are created
+    /// with `permissions` as they are first needed.
     init(directory path: String, permissions: StorePermissions) throws(CashetError) {
         try FileSystem.makeDirectory(path, mode: permissions.directoryMode)
-        var files: [LockFile] = []
-        for index in 0..<Self.fileCount { files.append(try LockFile(path + "/\(index)", mode: permissions.fileMode)) }
-        self.files = files
+        directory = path
+        fileMode = permissions.fileMode
     }
 
-    /// The file holding `offset`'s byte (chosen by bits the offset within a file does not use).
-    private func lockFile(for offset: Int64) -> LockFile { files[Int(offset >> 56) % Self.fileCount] }
+    /// The file holding `offset`'s byte (chosen by bits the offset within a file does not use),
+    /// opened (and created) when first needed.
+    private func lockFile(for offset: Int64) throws(CashetError) -> LockFile {
+        let index = Int(offset >> 56) % Self.fileCount
+        return try files.withLock { files throws(CashetError) -> LockFile in
+            if let file = files[index] { return file }
+            let file = try LockFile(directory + "/\(index)", mode: fileMode)
+            files[index] = file
+            return file
+        }
+    }
 
     /// The byte that stands for `fingerprint`.
     static func offset(of fingerprint: Fingerprint) -> Int64 {
@@ -96,7 +110,8 @@ final class CallLeases: Sendable {
     }
 
     fileprivate func release(_ offset: Int64) {
-        lockFile(for: offset).file.unlockByte(at: offset)
+        // Open already: the lease was taken through it.
+        (try? lockFile(for: offset))?.file.unlockByte(at: offset)
         held.withLock { _ = $0.remove(offset) }
         let woken = waiters.withLock { $0.byOffset.removeValue(forKey: offset) ?? [] }
         for waiter in woken { waiter.continuation.resume() }
