@@ -134,9 +134,10 @@ struct ExecutionTests {
     func cancelledWaiter() async throws {
         let fixture = try Fixture()
         let runs = ExecutionCounter()
+        let finish = ExecutionCounter()   // the run ends only once the waiter has given up, however slow the machine
         let slow = CachedFunction("slow-once", version: "1") { (x: Int) -> Int in
             runs.tick()
-            try await Task.sleep(for: .milliseconds(500))
+            while finish.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
             return x
         }
         let holder = Task { try await fixture.client.submit(slow, 3).load() }
@@ -150,6 +151,7 @@ struct ExecutionTests {
         } else {
             Issue.record("the cancelled waiter returned \(result)")
         }
+        finish.tick()
         #expect(try await holder.value == 3)
         let commits = try await fixture.client.stats().commits
         #expect(runs.value == 1 && commits == 1)
