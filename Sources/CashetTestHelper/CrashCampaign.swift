@@ -104,7 +104,8 @@ struct CrashCampaign {
         // The kill may cut the last line: only lines that end in a newline count.
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         let inFlight = ["removing": "rm", "gc-begin": "gc", "import-begin": "import"]
-        summary.killedDuring[lines.last.flatMap { inFlight[String($0.split(separator: " ")[0])] } ?? "submit or map", default: 0] += 1
+        let during = lines.isEmpty ? "start" : lines.last.flatMap { inFlight[String($0.split(separator: " ")[0])] } ?? "submit or map"
+        summary.killedDuring[during, default: 0] += 1
         for line in lines {
             let fields = line.split(separator: " ").map(String.init)
             switch (fields.first, fields.count) {
