@@ -70,11 +70,13 @@ public enum Products {
         }
     }
 
-    /// Runs `executable` with `arguments` and waits for it.
-    public static func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+    /// Runs `executable` with `arguments` (in `directory`, or this process's working directory)
+    /// and waits for it.
+    public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

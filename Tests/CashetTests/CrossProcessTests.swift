@@ -35,6 +35,16 @@ struct CrossProcessTests {
         #expect(first.stdout.contains(ref.commit.hex))
     }
 
+    @Test("a store at a relative path of one component (like the default .cashet) is created in the working directory")
+    func relativeStorePath() throws {
+        let directory = TemporaryDirectory()
+        for store in [".cashet", "nested/store"] {
+            let result = try Products.run(Products.helper, ["submit", store, "5", "log"], in: directory.path)
+            #expect(result.status == 0 && result.stdout.hasPrefix("25 miss"), "\(store): \(result.stderr)")
+            #expect(FileManager.default.fileExists(atPath: directory.child(store) + "/data.mdb"), "\(store)")
+        }
+    }
+
     @Test("dictionary, set and float arguments fingerprint identically in separate processes")
     func fingerprintsAgree() throws {
         let runs = try (0..<3).map { _ in try Products.run(Products.helper, ["fingerprint"]) }

@@ -173,8 +173,10 @@ public final class LMDBStore: Store {
             return
         }
         guard create else { throw CashetError(.notAStore, "no cashet store at \(path) (the directory does not exist)") }
+        // A relative path of one component (the default `.cashet`) has no parent to create.
+        let parent = (path as NSString).deletingLastPathComponent
         do {
-            try files.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if !parent.isEmpty { try files.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         } catch {
             throw CashetError(.storage, "cannot create the parent directory of the store \(path)", underlying: error)
         }
