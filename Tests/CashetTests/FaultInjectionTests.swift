@@ -84,6 +84,21 @@ struct FaultInjectionTests {
         #expect(try await client.submit(small, 7).load() == Array(repeating: 7, count: 100))
     }
 
+    /// Submits `function(argument(n))` for n = 1, 2, … until a call fails or `calls` have been
+    /// made; returns what was stored and the failure.
+    static func submitUntilFailure(_ client: Client, _ function: CachedFunction<Int, [UInt8]>, calls: Int = .max,
+                                   argument: (Int) -> Int) async -> (stored: [ResultRef<[UInt8]>], failure: CashetError?) {
+        var stored: [ResultRef<[UInt8]>] = []
+        for n in 1...calls {
+            do {
+                stored.append(try await client.submit(function, argument(n)))
+            } catch {
+                return (stored, error)
+            }
+        }
+        return (stored, nil)
+    }
+
     @Test("the LMDB map reaching maxMapSize gives .outOfSpace naming the limit; a larger limit lets the same store go on")
     func mapLimit() async throws {
         let directory = TemporaryDirectory()
@@ -91,19 +106,12 @@ struct FaultInjectionTests {
         var configuration = LMDBStore.Configuration()
         configuration.initialMapSize = 1 << 20
         configuration.maxMapSize = 2 << 20
-        var stored: [(commit: String, hash: String)] = []
-        var failure: CashetError?
+        let stored: [(commit: String, hash: String)]
+        let failure: CashetError?
         do {
             let client = Client(store: try LMDBStore(storePath, configuration: configuration), serializer: RawBytesSerializer())
-            for round in 1...100 {
-                do {
-                    let ref = try await client.submit(Self.sized, round * 1000 + 60_000)
-                    stored.append((ref.commit.hex, ref.hash.hex))
-                } catch {
-                    failure = error
-                    break
-                }
-            }
+            let filled = await Self.submitUntilFailure(client, Self.sized, calls: 100) { round in round * 1000 + 60_000 }
+            (stored, failure) = (filled.stored.map { ($0.commit.hex, $0.hash.hex) }, filled.failure)
             // The failed write left the store usable: reads go on in the same process.
             for (commit, hash) in stored {
                 #expect(SHA256Hasher.hash(try await client.get(commit)).hex == hash)
@@ -129,20 +137,13 @@ struct FaultInjectionTests {
         var configuration = LMDBStore.Configuration()
         configuration.initialMapSize = 1 << 20
         configuration.maxMapSize = 1 << 20
-        var stored = 0
+        let stored: Int
         do {
             let client = Client(store: try LMDBStore(storePath, configuration: configuration), serializer: RawBytesSerializer())
             let small = CachedFunction("small", version: "1") { (x: Int) -> [UInt8] in Array("result \(x)".utf8) }
-            var failure: CashetError?
-            while failure == nil {
-                do {
-                    _ = try await client.submit(small, stored)
-                    stored += 1
-                } catch {
-                    failure = error
-                }
-            }
-            #expect(failure?.code == .outOfSpace)
+            let filled = await Self.submitUntilFailure(client, small) { $0 }
+            stored = filled.stored.count
+            #expect(filled.failure?.code == .outOfSpace)
         }
         #expect(stored > 500)
         configuration.maxMapSize = 64 << 20
