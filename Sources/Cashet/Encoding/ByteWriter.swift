@@ -91,7 +91,6 @@ struct ByteReader {
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
-    /// A varint that must fit a non-negative Int no larger than the remaining bytes allow.
     /// A varint that must be a non-negative `Int` (a size or a count that is not followed by its bytes).
     mutating func readCount() throws(CashetError) -> Int {
         let start = offset
@@ -100,6 +99,7 @@ struct ByteReader {
         return Int(raw)
     }
 
+    /// A varint that must fit a non-negative Int no larger than the remaining bytes allow.
     mutating func readLength() throws(CashetError) -> Int {
         let raw = try readVarint()
         guard raw <= UInt64(bytes.count - offset) else { throw truncated() }

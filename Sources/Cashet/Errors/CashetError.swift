@@ -56,8 +56,8 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code(.cancelled)
         /// A file given to import is not a cashet archive, or is truncated or damaged; nothing was imported.
         public static let damagedArchive = Code(.damagedArchive)
-        /// An input is larger than a configured limit (an imported result above
-        /// ``ImportLimits/maxResultSize``); nothing was changed.
+        /// An input is larger than a configured limit (an imported result above the `maxResultSize`
+        /// of ``Client/importArchive(from:maxResultSize:progress:)``); nothing was changed.
         public static let limitExceeded = Code(.limitExceeded)
 
         public var description: String {

@@ -17,7 +17,7 @@ extension FuzzTarget {
                                  nested: [:], set: [], bytes: [], children: [leaf, leaf])
             return [try BinarySerializer().encode(leaf), try BinarySerializer().encode(root)]
         case .workerRequest:
-            let value = try BinarySerializer().encode(try BinarySerializer().decode(FuzzValue.self, from: try await FuzzTarget.binaryDecoder.seeds()[0]))
+            let value = try await FuzzTarget.binaryDecoder.seeds()[0]
             return [WorkerProtocol.Request(function: ContentHash(hashing: [1, 2, 3]), arguments: [value, [7]]).bytes]
         case .hashPrefix:
             return ["abcd", "ABCDEF0123", String(repeating: "0f", count: 32)].map { Array($0.utf8) }
