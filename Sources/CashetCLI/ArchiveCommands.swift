@@ -55,12 +55,12 @@ struct ImportCommand: StoreCommand {
     var maxResultSize = "4GiB"
     @Flag(help: "Print one JSON object.") var json = false
 
-    func checkArguments() throws(CashetError) {
-        _ = try HumanInput.size(maxResultSize, option: "--max-result-size")
-    }
+    func checkArguments() throws(CashetError) { _ = try resultLimit() }
+
+    private func resultLimit() throws(CashetError) -> Int { try HumanInput.size(maxResultSize, option: "--max-result-size") }
 
     func run(client: Client) async throws {
-        let limit = try HumanInput.size(maxResultSize, option: "--max-result-size")
+        let limit = try resultLimit()
         let report = try await Progress.during("import") { progress in
             try await client.importArchive(from: file, maxResultSize: limit, progress: progress.update)
         }
