@@ -8,6 +8,9 @@ let package = Package(
     products: [
         .library(name: "Cashet", targets: ["Cashet"]),
         .library(name: "CashetMacros", targets: ["CashetMacros"]),
+        // The shared PostgreSQL store, a product of its own so users of the local store never build
+        // the PostgreSQL client.
+        .library(name: "CashetPostgres", targets: ["CashetPostgres"]),
         // Temp directories, counters and subprocess runners shared by the two test packages.
         .library(name: "CashetTestSupport", targets: ["CashetTestSupport"]),
         .plugin(name: "CashetIdentityPlugin", targets: ["CashetIdentityPlugin"]),
@@ -18,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-syntax.git", from: "603.0.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -42,6 +47,14 @@ let package = Package(
             dependencies: [
                 "CCashetLMDB", "CCashetZstd", "CCashetXXHash", "CCashetSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "CashetPostgres",
+            dependencies: [
+                "Cashet",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Normalization and identity hashing of Swift source: no macro plumbing, used by the
@@ -79,17 +92,17 @@ let package = Package(
         ),
         .executableTarget(
             name: "CashetCLI",
-            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Cashet", "CashetPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "CashetDemo",
-            dependencies: ["Cashet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Cashet", "CashetPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // A small program the tests run as a real second process (restarts, cross-process hashing).
         .target(name: "CashetTestSupport"),
         .executableTarget(
             name: "CashetTestHelper",
-            dependencies: ["Cashet", "CashetTestSupport"]
+            dependencies: ["Cashet", "CashetPostgres", "CashetTestSupport"]
         ),
         .testTarget(
             name: "CashetIdentityTests",
@@ -104,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CashetTests",
-            dependencies: ["Cashet", "CashetMacros", "CashetTestSupport", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"]
+            dependencies: ["Cashet", "CashetMacros", "CashetPostgres", "CashetTestSupport", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"]
         ),
     ],
     swiftLanguageModes: [.v6]

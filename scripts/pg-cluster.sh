@@ -22,6 +22,16 @@ as_owner() {
     if [[ $(id -u) -eq 0 ]]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
 }
 
+# The server must not keep descriptors it inherited open: a caller waiting for this script's
+# end on a pipe or socket (Foundation's Process does) would otherwise wait for the server too.
+close_inherited_descriptors() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        if [[ $fd -gt 2 && $fd -ne 255 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+
 case $command in
 start)
     mkdir -p "$dir"
@@ -35,8 +45,11 @@ start)
         as_owner "$bin/initdb" -D "$dir/data" -U cashet --pwfile="$dir/password" \
             --auth-host=scram-sha-256 --auth-local=trust -E UTF8 > "$dir/initdb.log"
     fi
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start > /dev/null
+    (
+        close_inherited_descriptors
+        as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start > /dev/null < /dev/null
+    )
     as_owner "$bin/psql" -h "$dir" -p "$port" -U cashet -d postgres -qAtc \
         "SELECT 1 FROM pg_database WHERE datname = 'cashet'" | grep -q 1 \
         || as_owner "$bin/createdb" -h "$dir" -p "$port" -U cashet cashet

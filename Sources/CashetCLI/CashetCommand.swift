@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cashet
+import CashetPostgres
 import Foundation
 
 @main
@@ -33,9 +34,10 @@ struct CashetCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 }
 
-/// `--store DIR`, accepted before or after the subcommand; then `CASHET_DIR`; then `.cashet`.
+/// `--store DIR` or `--store postgresql://…`, accepted before or after the subcommand; then
+/// `CASHET_DIR`; then `.cashet`.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The store directory (default: $CASHET_DIR or .cashet).")
+    @Option(name: .long, help: "The store directory, or a postgresql://user@host:port/database URL (password from the URL or $PGPASSWORD) (default: $CASHET_DIR or .cashet).")
     var store: String?
 }
 
@@ -72,16 +74,31 @@ extension StoreCommand {
     func run() async throws {
         do {
             try checkArguments()
-            // Only `import` creates a store: a wrong --store must not leave one behind.
-            var configuration = LMDBStore.Configuration()
-            configuration.create = Self.storeAccess == .create
-            configuration.readOnly = Self.storeAccess == .readOnly
-            let client = Client(store: try LMDBStore(storePath, configuration: configuration))
-            try await run(client: client)
+            let client = Client(store: try await openStore())
+            do {
+                try await run(client: client)
+            } catch {
+                await client.close()
+                throw error
+            }
+            await client.close()
         } catch let error as CashetError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             throw ExitCode(ExitStatus.of(error))
         }
+    }
+}
+
+extension StoreCommand {
+    /// The store `--store` names: a PostgreSQL store for a `postgresql://` URL, else an LMDB
+    /// store in that directory. Only `import` creates an LMDB store: a wrong --store must not
+    /// leave one behind.
+    func openStore() async throws(CashetError) -> any Store {
+        if PostgresStore.Configuration.isURL(storePath) { return try await PostgresStore(url: storePath) }
+        var configuration = LMDBStore.Configuration()
+        configuration.create = Self.storeAccess == .create
+        configuration.readOnly = Self.storeAccess == .readOnly
+        return try LMDBStore(storePath, configuration: configuration)
     }
 }
 
@@ -94,7 +111,8 @@ enum ExitStatus {
     /// The store holds damaged data (`fsck` found damage, or a load met it), or an archive to
     /// import is damaged.
     static let damaged: Int32 = 3
-    /// The store cannot be used: missing, not a store, newer schema, or a storage error.
+    /// The store cannot be used: missing, not a store, newer schema, a storage error, or a
+    /// PostgreSQL server that cannot be reached or refuses the login.
     static let unusableStore: Int32 = 4
 
     static func of(_ error: CashetError) -> Int32 {

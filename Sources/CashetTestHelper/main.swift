@@ -4,6 +4,8 @@ import Foundation
 
 // A second process for the tests: prints fingerprints and runs cached calls against a store
 // given on the command line, so tests can check behaviour across real process boundaries.
+// STORE is a directory, a postgresql:// URL or tiered:LOCALDIR,URL (see StoreSpec.swift) for
+// submit, overlap, hold and stream.
 //
 //   cashet-test-helper fingerprint            → canonical hashes of fixed dictionary/set/float args
 //   cashet-test-helper submit STORE N LOGFILE → submits square(N); appends "ran N" to LOGFILE when it executes
@@ -21,6 +23,8 @@ import Foundation
 //       (CampaignWorkload), run until killed
 //   cashet-test-helper crash-campaign DIR ROUNDS SEED → runs a crash campaign (CrashCampaign) in DIR and
 //       prints one JSON summary; exit 1 when anything was lost, wrong or damaged
+//   cashet-test-helper stream STORE LOGFILE COUNT → submits COUNT calls in turn; appends "acked I COMMIT HASH"
+//       or "error I CODE: MESSAGE" for each (the PostgreSQL restart test)
 //   cashet-test-helper process-executor STORE → runs calls through a ProcessExecutor whose workers are
 //       this program; prints "pid PARENT CHILD" and "crash CODE: MESSAGE"
 
@@ -76,9 +80,10 @@ case "submit":
         return x * x
     }
     do {
-        let client = try Client(path: arguments[2])
+        let client = try await openClient(arguments[2])
         let ref = try await client.submit(square, n)
         print("\(try await ref.load()) \(ref.wasCached ? "hit" : "miss") \(ref.commit.hex)")
+        await client.close()
     } catch {
         fail("\(error)")
     }
@@ -115,7 +120,7 @@ case "overlap":
         return x * 3
     }
     do {
-        let client = try Client(path: arguments[2])
+        let client = try await openClient(arguments[2])
         let inputs = Array(low..<high)
         let values: [Int]
         if arguments[6] == "map" {
@@ -131,6 +136,7 @@ case "overlap":
             }
         }
         guard values == inputs.map({ $0 * 3 }) else { fail("wrong results") }
+        await client.close()
         print("ok \(values.count)")
     } catch {
         fail("\(error)")
@@ -144,7 +150,7 @@ case "hold":
         return 0
     }
     do {
-        _ = try await Client(path: arguments[2]).submit(sleeper, 1)
+        _ = try await openClient(arguments[2]).submit(sleeper, 1)
     } catch {
         fail("\(error)")
     }
@@ -205,7 +211,10 @@ case "process-executor":
     } catch {
         fail("\(error)")
     }
+case "stream":
+    guard arguments.count == 5, let count = Int(arguments[4]) else { fail("usage: stream STORE LOGFILE COUNT") }
+    do { try await streamCalls(arguments[2], log: arguments[3], count: count) } catch { fail("\(error)") }
 default:
-    fail("unknown command; use fingerprint, submit, write-large, overlap, hold, fill, campaign, crash-campaign or process-executor")
+    fail("unknown command; use fingerprint, submit, write-large, overlap, hold, fill, campaign, crash-campaign, process-executor or stream")
 }
 

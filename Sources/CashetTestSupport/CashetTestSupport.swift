@@ -64,18 +64,19 @@ public enum Products {
 
     /// ``run(_:_:)`` on a thread of its own, for async tests that wait long: a test blocking one
     /// of the few threads of the cooperative pool would stall the tests running beside it.
-    public static func runOffPool(_ executable: String, _ arguments: [String]) async throws -> ProcessResult {
+    public static func runOffPool(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessResult {
         try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try run(executable, arguments) }) }.start()
+            Thread { continuation.resume(with: Result { try run(executable, arguments, environment: environment) }) }.start()
         }
     }
 
-    /// Runs `executable` with `arguments` (in `directory`, or this process's working directory)
-    /// and waits for it.
-    public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> ProcessResult {
+    /// Runs `executable` with `arguments` (in `directory`, or this process's working directory;
+    /// with `environment` added to this process's) and waits for it.
+    public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added } }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

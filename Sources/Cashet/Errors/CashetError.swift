@@ -16,7 +16,7 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case notFound, ambiguousHash, invalidHash, notAStore, newerSchema
             case storage, outOfSpace, permissionDenied, corruptData, serialization, invalidArgument, executionFailed, damagedArchive, timedOut, cancelled
-            case limitExceeded
+            case limitExceeded, unavailable
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -59,6 +59,11 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
         /// An input is larger than a configured limit (an imported result above the `maxResultSize`
         /// of ``Client/importArchive(from:maxResultSize:progress:)``); nothing was changed.
         public static let limitExceeded = Code(.limitExceeded)
+        /// A network store's server could not be reached, or kept failing, for longer than the
+        /// store's retry budget (`PostgresStore.Configuration.retryBudget` in CashetPostgres).
+        /// A read changed nothing; a write either was applied whole or not at all, and retrying
+        /// it is safe.
+        public static let unavailable = Code(.unavailable)
 
         public var description: String {
             switch base {
@@ -78,6 +83,7 @@ public struct CashetError: Error, Sendable, CustomStringConvertible {
             case .timedOut: "timed out"
             case .cancelled: "cancelled"
             case .limitExceeded: "limit exceeded"
+            case .unavailable: "store unavailable"
             }
         }
     }

@@ -46,7 +46,7 @@ public struct Commit: Hashable, Sendable {
 /// The newest commit of a fingerprint, reduced to what a cache hit needs.
 extension Commit {
     /// The fields a store records for this commit (everything but hash, output and parent).
-    var draft: CommitDraft {
+    package var draft: CommitDraft {
         CommitDraft(fingerprint: fingerprint, task: task, status: status, error: error, createdAt: createdAt, tags: tags)
     }
 }
@@ -154,7 +154,7 @@ public struct EvictionReport: Hashable, Sendable, Codable {
         self.leftoverFilesRemoved = leftoverFilesRemoved
     }
 
-    static func + (a: EvictionReport, b: EvictionReport) -> EvictionReport {
+    package static func + (a: EvictionReport, b: EvictionReport) -> EvictionReport {
         EvictionReport(commitsRemoved: a.commitsRemoved + b.commitsRemoved, blobsRemoved: a.blobsRemoved + b.blobsRemoved,
                        bytesFreed: a.bytesFreed + b.bytesFreed, storedBytesFreed: a.storedBytesFreed + b.storedBytesFreed,
                        leftoverFilesRemoved: a.leftoverFilesRemoved + b.leftoverFilesRemoved)

@@ -24,7 +24,7 @@ public struct Fingerprint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// 64 bytes: function hash then arguments hash (the LMDB key).
-    var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(64)
         functionHash.append(to: &out)
@@ -32,7 +32,7 @@ public struct Fingerprint: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 
-    init(bytes: ArraySlice<UInt8>) throws(CashetError) {
+    package init(bytes: ArraySlice<UInt8>) throws(CashetError) {
         guard bytes.count == 64 else { throw CashetError(.corruptData, "a fingerprint has 64 bytes, got \(bytes.count)") }
         let start = bytes.startIndex
         self.init(functionHash: try ContentHash(bytes: bytes[start..<start + 32]),

@@ -28,14 +28,14 @@ public struct HashPrefix: Sendable, Hashable, CustomStringConvertible {
     public var fullHash: ContentHash? { nibbles.count == 64 ? try? ContentHash(hex: hex) : nil }
 
     /// The smallest 32-byte key that starts with this prefix (where a range scan begins).
-    var lowerBound: [UInt8] {
+    package var lowerBound: [UInt8] {
         var out = [UInt8](repeating: 0, count: ContentHash.byteCount)
         for (i, n) in nibbles.enumerated() { out[i / 2] |= i % 2 == 0 ? n << 4 : n }
         return out
     }
 
     /// Whether `key` (raw hash bytes) starts with this prefix.
-    func matches(_ key: [UInt8]) -> Bool {
+    package func matches(_ key: [UInt8]) -> Bool {
         guard key.count * 2 >= nibbles.count else { return false }
         for (i, n) in nibbles.enumerated() {
             let byte = key[i / 2]

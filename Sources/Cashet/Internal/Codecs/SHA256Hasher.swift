@@ -1,8 +1,8 @@
 import Crypto
 
 /// SHA-256, the content address of every blob, commit and argument list.
-enum SHA256Hasher {
-    static func hash(_ bytes: [UInt8]) -> ContentHash {
+package enum SHA256Hasher {
+    package static func hash(_ bytes: [UInt8]) -> ContentHash {
         ContentHash(digest: SHA256.hash(data: bytes))
     }
 

@@ -1,9 +1,9 @@
 import CCashetZstd
 
 /// zstd one-shot compression of in-memory buffers.
-enum Zstd {
+package enum Zstd {
     /// Compresses `bytes` into one zstd frame that records the content size.
-    static func compress(_ bytes: [UInt8], level: Int32) throws(CashetError) -> [UInt8] {
+    package static func compress(_ bytes: [UInt8], level: Int32) throws(CashetError) -> [UInt8] {
         let bound = ZSTD_compressBound(bytes.count)
         var output = [UInt8](repeating: 0, count: bound)
         // Both buffers live for the call; zstd writes at most `bound` bytes into `output`.
@@ -20,7 +20,7 @@ enum Zstd {
     }
 
     /// Decompresses one frame that must expand to exactly `expectedSize` bytes.
-    static func decompress(_ frame: ArraySlice<UInt8>, expectedSize: Int) throws(CashetError) -> [UInt8] {
+    package static func decompress(_ frame: ArraySlice<UInt8>, expectedSize: Int) throws(CashetError) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: expectedSize)
         // Both buffers live for the call; zstd writes at most `expectedSize` bytes.
         let written = output.withUnsafeMutableBytes { out in

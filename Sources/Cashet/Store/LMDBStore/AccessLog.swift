@@ -9,17 +9,17 @@ import Synchronization
 /// are pending, and when the store is released. Access times only order `gc --max-size`
 /// (least recently used first): a crash that loses pending times makes those commits look
 /// older than they are, never loses a result.
-final class AccessLog: Sendable {
+package final class AccessLog: Sendable {
     /// Pending hits at which a background flush is started.
-    let flushThreshold: Int
+    package let flushThreshold: Int
     private let pending = Locked<[ContentHash: Int64]>([:])
 
-    init(flushThreshold: Int = 8192) {
+    package init(flushThreshold: Int = 8192) {
         self.flushThreshold = flushThreshold
     }
 
     /// Notes a hit on `commit` now; returns true exactly when this note makes a flush due.
-    func note(_ commit: ContentHash, at nanoseconds: Int64) -> Bool {
+    package func note(_ commit: ContentHash, at nanoseconds: Int64) -> Bool {
         pending.withLock { pending in
             pending[commit] = nanoseconds
             return pending.count == flushThreshold
@@ -27,7 +27,7 @@ final class AccessLog: Sendable {
     }
 
     /// Takes every pending time, leaving the log empty.
-    func drain() -> [ContentHash: Int64] {
+    package func drain() -> [ContentHash: Int64] {
         pending.withLock { pending in
             let taken = pending
             pending = [:]
@@ -36,5 +36,5 @@ final class AccessLog: Sendable {
     }
 
     /// Whether any time waits to be written.
-    var isEmpty: Bool { pending.withLock { $0.isEmpty } }
+    package var isEmpty: Bool { pending.withLock { $0.isEmpty } }
 }

@@ -139,3 +139,15 @@ extension LMDBStore {
         }
     }
 }
+
+extension LMDBStore {
+    /// Whether the store holds the blob (one lookup; the tiered store asks before streaming it).
+    package func hasBlob(_ hash: ContentHash) throws(CashetError) -> Bool {
+        try reading("looking up blob \(hash.shortHex)") { txn in try txn.get(tables.blobInfo, hash.bytes) != nil }
+    }
+
+    /// The stored bytes of all blobs, from the counters (what bounds a tiered store's local tier).
+    package func storedBytes() throws(CashetError) -> Int {
+        try reading("reading store counters") { txn in try readCounters(txn).storedBytes }
+    }
+}

@@ -16,7 +16,7 @@ extension LMDBStore {
         var drafts: [CommitDraft] = []
         drafts.reserveCapacity(entries.count)
         for entry in entries {
-            try validate(entry.draft)
+            try entry.draft.validate()
             var draft = entry.draft
             draft.createdAt = StoreRecords.normalized(draft.createdAt)
             drafts.append(draft)
@@ -186,19 +186,6 @@ extension LMDBStore {
         return try txn.withCursor(tables.history) { cursor in
             guard let entry = try cursor.move(.setRange, key: prefix) else { return false }
             return entry.key.starts(with: prefix)
-        }
-    }
-
-    /// LMDB keys are at most 511 bytes; NUL separates tag keys from values.
-    func validate(_ draft: CommitDraft) throws(CashetError) {
-        let name = draft.task.functionName
-        guard !name.isEmpty, name.utf8.count <= 400 else {
-            throw CashetError(.invalidArgument, "function name '\(name.prefix(40))' must have 1 to 400 bytes")
-        }
-        for (key, value) in draft.tags {
-            guard !key.isEmpty, !key.utf8.contains(0), !value.utf8.contains(0), key.utf8.count + value.utf8.count <= 400 else {
-                throw CashetError(.invalidArgument, "tag '\(key.prefix(40))' must be non-empty, without NUL characters, and key plus value at most 400 bytes")
-            }
         }
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Hand-written, versioned and length-checked: a record that does not parse is reported as
 /// `.corruptData`, never half-read.
-enum StoreRecords {
+package enum StoreRecords {
     static let recordVersion: UInt8 = 1
 
     // MARK: Time keys
@@ -30,7 +30,7 @@ enum StoreRecords {
     }
 
     /// Dates beyond ±292 years of 1970 (`Date.distantPast`, for one) clamp to the ends of the range.
-    static func nanoseconds(_ date: Date) -> Int64 {
+    package static func nanoseconds(_ date: Date) -> Int64 {
         let nanoseconds = (date.timeIntervalSince1970 * 1_000_000_000).rounded()
         if nanoseconds.isNaN { return 0 }
         if nanoseconds >= 9.2e18 { return .max }
@@ -38,12 +38,12 @@ enum StoreRecords {
         return Int64(nanoseconds)
     }
 
-    static func date(nanoseconds: Int64) -> Date {
+    package static func date(nanoseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(nanoseconds) / 1_000_000_000)
     }
 
     /// The date a record will decode to (stored at nanosecond resolution).
-    static func normalized(_ date: Date) -> Date { self.date(nanoseconds: nanoseconds(date)) }
+    package static func normalized(_ date: Date) -> Date { self.date(nanoseconds: nanoseconds(date)) }
 
     // MARK: Tags and names
 
@@ -52,7 +52,7 @@ enum StoreRecords {
 
     // MARK: Commits
 
-    static func encodeCommit(_ draft: CommitDraft, output: ObjectRef?, parent: ContentHash?) -> [UInt8] {
+    package static func encodeCommit(_ draft: CommitDraft, output: ObjectRef?, parent: ContentHash?) -> [UInt8] {
         var w = ByteWriter(capacity: 256)
         w.append(recordVersion)
         w.append(contentsOf: draft.fingerprint.bytes)
@@ -76,7 +76,7 @@ enum StoreRecords {
     }
 
     /// Decodes a commit record; `source` comes from the function table (stored once per function).
-    static func decodeCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
+    package static func decodeCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
         do {
             return try decodeCommitRecord(hash: hash, bytes, source: source)
         } catch {
@@ -137,7 +137,7 @@ enum StoreRecords {
 
     // MARK: Functions (source stored once per identity)
 
-    static func encodeFunction(_ task: TaskDefinition) -> [UInt8] {
+    package static func encodeFunction(_ task: TaskDefinition) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + (task.source?.utf8.count ?? 0))
         w.append(recordVersion)
         w.appendString(task.functionName)
@@ -147,7 +147,7 @@ enum StoreRecords {
         return w.bytes
     }
 
-    static func decodeFunctionSource(_ bytes: [UInt8]) throws(CashetError) -> String? {
+    package static func decodeFunctionSource(_ bytes: [UInt8]) throws(CashetError) -> String? {
         var r = ByteReader(bytes, what: "function record")
         _ = try r.readByte()
         _ = try r.readString()

@@ -1,0 +1,137 @@
+import Cashet
+import Foundation
+import PostgresNIO
+
+/// Leases on running calls, as rows of `cashet_leases`: one per fingerprint being run, with
+/// its owner (this store instance) and an expiry on the server's clock.
+///
+/// Taking a lease inserts the row, or takes over a row whose expiry has passed (its holder
+/// died or lost the server). A heartbeat renews the leases this store holds every third of
+/// ``PostgresStore/Configuration/leaseDuration``. Releasing deletes the row. Rows rather than
+/// session advisory locks, because a pooled connection is not tied to a caller, and a row
+/// survives a server restart: a lease is not silently lost while its holder still runs.
+final class PostgresLeases: Sendable {
+    /// This store instance: host, process and a random part, so two stores in one process differ.
+    let owner: String
+    private let held = Locked<Set<Fingerprint>>([])
+    private let pendingReleases = Locked<[UUID: Task<Void, Never>]>([:])
+    private let heartbeat = Locked<Task<Void, Never>?>(nil)
+
+    init(owner: String) {
+        self.owner = owner
+    }
+
+    static func makeOwnerName() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    }
+
+    /// Takes the lease on `fingerprint`, or returns nil while a live holder (in this process or
+    /// elsewhere) has it.
+    func tryAcquire(_ fingerprint: Fingerprint, _ store: PostgresStore) async throws(CashetError) -> PostgresCallLease? {
+        guard held.withLock({ $0.insert(fingerprint).inserted }) else { return nil }
+        let owner = owner
+        let seconds = Self.seconds(store.configuration.leaseDuration)
+        let taken: Bool
+        do {
+            taken = try await store.perform("taking the lease on \(fingerprint)") { [logger = store.logger] client, _ in
+                let rows = try await client.query("""
+                    INSERT INTO cashet_leases AS l (fingerprint, owner, expires_at)
+                    VALUES (\(fingerprint.bytea), \(owner), now() + \(seconds) * interval '1 second')
+                    ON CONFLICT (fingerprint) DO UPDATE SET owner = excluded.owner, acquired_at = now(), heartbeat_at = now(), expires_at = excluded.expires_at
+                    WHERE l.expires_at < now() OR l.owner = excluded.owner
+                    RETURNING 1
+                    """, logger: logger)
+                for try await _ in rows { return true }
+                return false
+            }
+        } catch {
+            held.withLock { _ = $0.remove(fingerprint) }
+            throw error
+        }
+        guard taken else {
+            held.withLock { _ = $0.remove(fingerprint) }
+            return nil
+        }
+        return PostgresCallLease(fingerprint: fingerprint, leases: self, store: store)
+    }
+
+    /// Gives a lease up: at once for this process, and by deleting its row in the background
+    /// (``stop(_:)`` waits for those deletions).
+    func release(_ fingerprint: Fingerprint, _ store: PostgresStore) {
+        let id = UUID()
+        let owner = owner
+        let task = Task {
+            _ = try? await store.perform("releasing the lease on \(fingerprint)") { [logger = store.logger] client, _ in
+                try await client.query("DELETE FROM cashet_leases WHERE fingerprint = \(fingerprint.bytea) AND owner = \(owner)", logger: logger)
+            }
+            held.withLock { _ = $0.remove(fingerprint) }
+            pendingReleases.withLock { _ = $0.removeValue(forKey: id) }
+        }
+        pendingReleases.withLock { $0[id] = task }
+    }
+
+    /// Renews the held leases every third of the lease duration, until ``stop(_:)``.
+    func startHeartbeat(_ store: PostgresStore) {
+        let interval = store.configuration.leaseDuration / 3
+        let seconds = Self.seconds(store.configuration.leaseDuration)
+        let owner = owner
+        let task = Task { [weak store, held] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let store, !Task.isCancelled else { return }
+                let fingerprints = held.withLock { Array($0) }.map(\.bytea)
+                guard !fingerprints.isEmpty else { continue }
+                _ = try? await store.perform("renewing \(fingerprints.count) leases") { [logger = store.logger] client, _ in
+                    try await client.query("""
+                        UPDATE cashet_leases SET heartbeat_at = now(), expires_at = now() + \(seconds) * interval '1 second'
+                        WHERE owner = \(owner) AND fingerprint = ANY(\(fingerprints)::bytea[])
+                        """, logger: logger)
+                }
+            }
+        }
+        heartbeat.withLock { $0 = task }
+    }
+
+    /// Stops the heartbeat, waits for pending releases, and deletes any lease this store still holds.
+    func stop(_ store: PostgresStore) async {
+        heartbeat.withLock { $0 }?.cancel()
+        for task in pendingReleases.withLock({ Array($0.values) }) { await task.value }
+        let owner = owner
+        _ = try? await store.perform("releasing the leases of \(owner)") { [logger = store.logger] client, _ in
+            try await client.query("DELETE FROM cashet_leases WHERE owner = \(owner)", logger: logger)
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// A lease of a ``PostgresStore``.
+struct PostgresCallLease: CallLease {
+    let fingerprint: Fingerprint
+    let leases: PostgresLeases
+    let store: PostgresStore
+    private let released = Locked(false)
+
+    init(fingerprint: Fingerprint, leases: PostgresLeases, store: PostgresStore) {
+        self.fingerprint = fingerprint
+        self.leases = leases
+        self.store = store
+    }
+
+    func release() {
+        let first = released.withLock { flag in
+            defer { flag = true }
+            return !flag
+        }
+        guard first else { return }
+        leases.release(fingerprint, store)
+    }
+}
+
+extension PostgresStore {
+    public nonisolated(nonsending) func tryLease(_ fingerprint: Fingerprint) async throws(CashetError) -> (any CallLease)? {
+        try await leases.tryAcquire(fingerprint, self)
+    }
+}

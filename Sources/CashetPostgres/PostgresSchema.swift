@@ -1,0 +1,142 @@
+import Cashet
+import PostgresNIO
+
+/// The `cashet_*` tables and their migrations.
+///
+/// `cashet_meta.schema_version` records the version; ``prepare(_:)`` applies every migration
+/// above it in one transaction under an advisory lock, so processes starting together agree.
+/// Columns hold what SQL queries filter and join on; `record` columns hold the exact binary
+/// records the LMDB store writes, so a commit's SHA-256 is the same in every store and commits
+/// move between stores (the tiered store, `export`/`import`) unchanged.
+enum PostgresSchema {
+    /// The version this build writes; a database at a higher one is refused.
+    static let version: Int64 = 1
+
+    /// The advisory lock key migrations take ("cashet" in ASCII, then 1).
+    private static let migrationLock: Int64 = 0x6361_7368_6574_0001
+
+    /// Migration `n` brings the schema from version `n` to `n + 1`.
+    static let migrations: [[PostgresQuery]] = [
+        [
+            """
+            CREATE TABLE cashet_blobs (
+                hash bytea PRIMARY KEY CHECK (length(hash) = 32),
+                size bigint NOT NULL CHECK (size >= 0),
+                stored_size bigint NOT NULL CHECK (stored_size >= 0),
+                encoding smallint NOT NULL,
+                data bytea,
+                chunk_count integer NOT NULL DEFAULT 0
+            )
+            """,
+            // Already compressed by cashet: stop TOAST from compressing again.
+            "ALTER TABLE cashet_blobs ALTER COLUMN data SET STORAGE EXTERNAL",
+            """
+            CREATE TABLE cashet_blob_chunks (
+                hash bytea NOT NULL REFERENCES cashet_blobs (hash) ON DELETE CASCADE,
+                index integer NOT NULL,
+                data bytea NOT NULL,
+                PRIMARY KEY (hash, index)
+            )
+            """,
+            "ALTER TABLE cashet_blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL",
+            "CREATE TABLE cashet_functions (hash bytea PRIMARY KEY, record bytea NOT NULL)",
+            """
+            CREATE TABLE cashet_commits (
+                hash bytea PRIMARY KEY CHECK (length(hash) = 32),
+                fingerprint bytea NOT NULL,
+                function_hash bytea NOT NULL REFERENCES cashet_functions (hash),
+                function_name text NOT NULL,
+                parent bytea,
+                created_ns bigint NOT NULL,
+                last_used_ns bigint NOT NULL,
+                completed boolean NOT NULL,
+                output bytea REFERENCES cashet_blobs (hash),
+                output_size bigint,
+                record bytea NOT NULL
+            )
+            """,
+            "CREATE INDEX cashet_commits_history ON cashet_commits (fingerprint, created_ns, hash)",
+            "CREATE INDEX cashet_commits_timeline ON cashet_commits (created_ns, hash)",
+            "CREATE INDEX cashet_commits_by_name ON cashet_commits (function_name, created_ns, hash)",
+            "CREATE INDEX cashet_commits_by_function ON cashet_commits (function_hash)",
+            "CREATE INDEX cashet_commits_by_output ON cashet_commits (output)",
+            "CREATE INDEX cashet_commits_by_use ON cashet_commits (last_used_ns)",
+            """
+            CREATE TABLE cashet_tags (
+                key text NOT NULL,
+                value text NOT NULL,
+                created_ns bigint NOT NULL,
+                commit bytea NOT NULL REFERENCES cashet_commits (hash) ON DELETE CASCADE,
+                PRIMARY KEY (key, value, created_ns, commit)
+            )
+            """,
+            "CREATE INDEX cashet_tags_by_commit ON cashet_tags (commit)",
+            """
+            CREATE TABLE cashet_heads (
+                fingerprint bytea PRIMARY KEY,
+                commit bytea NOT NULL REFERENCES cashet_commits (hash) ON DELETE CASCADE,
+                completed boolean NOT NULL,
+                created_ns bigint NOT NULL,
+                output bytea,
+                output_size bigint
+            )
+            """,
+            "CREATE INDEX cashet_heads_by_commit ON cashet_heads (commit)",
+            """
+            CREATE TABLE cashet_leases (
+                fingerprint bytea PRIMARY KEY,
+                owner text NOT NULL,
+                acquired_at timestamptz NOT NULL DEFAULT now(),
+                heartbeat_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX cashet_leases_by_owner ON cashet_leases (owner)",
+            // Sharded so concurrent writers do not queue on one row; `stats` sums the shards.
+            """
+            CREATE TABLE cashet_counters (
+                shard smallint PRIMARY KEY,
+                commits bigint NOT NULL DEFAULT 0,
+                completed bigint NOT NULL DEFAULT 0,
+                failed bigint NOT NULL DEFAULT 0,
+                functions bigint NOT NULL DEFAULT 0,
+                blobs bigint NOT NULL DEFAULT 0,
+                chunked_blobs bigint NOT NULL DEFAULT 0,
+                logical_bytes bigint NOT NULL DEFAULT 0,
+                stored_bytes bigint NOT NULL DEFAULT 0
+            )
+            """,
+        ],
+    ]
+
+    /// Creates the tables, or migrates them to ``version``; refuses a newer schema. Runs on a
+    /// connection of its own (see ``PostgresStore/withDirectConnection(_:)``).
+    static func prepare(_ store: PostgresStore) async throws(CashetError) {
+        let location = store.location
+        let logger = store.logger
+        try await store.perform("preparing the cashet schema") { _, _ in
+            try await store.withDirectConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+                    try await connection.query("CREATE TABLE IF NOT EXISTS cashet_meta (key text PRIMARY KEY, value bigint NOT NULL)", logger: logger)
+                    var current: Int64 = 0
+                    for try await value in try await connection.query("SELECT value FROM cashet_meta WHERE key = 'schema_version'", logger: logger).decode(Int64.self) {
+                        current = value
+                    }
+                    guard current <= version else {
+                        throw CashetError(.newerSchema, "the cashet tables in \(location) have schema version \(current); this cashet reads up to \(version)")
+                    }
+                    for migration in migrations[Int(current)...] {
+                        for statement in migration { try await connection.query(statement, logger: logger) }
+                    }
+                    if current < version {
+                        try await connection.query("""
+                            INSERT INTO cashet_meta (key, value) VALUES ('schema_version', \(version))
+                            ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                            """, logger: logger)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import Cashet
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    /// The columns of `cashet_heads` a ``CommitHead`` is made of.
+    typealias HeadColumns = (ByteBuffer, Bool, Int64, ByteBuffer?, Int64?)
+
+    public nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead? {
+        try await heads(for: [fingerprint])[0]
+    }
+
+    public nonisolated(nonsending) func heads(for fingerprints: [Fingerprint]) async throws(CashetError) -> [CommitHead?] {
+        let keys = fingerprints.map(\.bytea)
+        let action = fingerprints.count == 1 ? "looking up fingerprint \(fingerprints[0])" : "looking up \(fingerprints.count) fingerprints"
+        let found = try await perform(action) { [logger] client, _ in
+            let rows = try await client.query("""
+                SELECT fingerprint, commit, completed, created_ns, output, output_size FROM cashet_heads
+                WHERE fingerprint = ANY(\(keys)::bytea[])
+                """, logger: logger)
+            var heads: [Fingerprint: CommitHead] = [:]
+            for try await (fingerprint, commit, completed, created, output, size) in rows.decode((ByteBuffer, ByteBuffer, Bool, Int64, ByteBuffer?, Int64?).self) {
+                heads[try Fingerprint(bytes: fingerprint.array[...])] = try Self.head((commit, completed, created, output, size))
+            }
+            return heads
+        }
+        let now = StoreRecords.nanoseconds(Date())
+        var flushDue = false
+        for head in found.values where accessLog.note(head.commit, at: now) { flushDue = true }
+        if flushDue { Task { [self] in try? await flushAccessLog() } }
+        return fingerprints.map { found[$0] }
+    }
+
+    /// Decodes a head row.
+    static func head(_ columns: HeadColumns) throws(CashetError) -> CommitHead {
+        let (commit, completed, created, output, size) = columns
+        var ref: ObjectRef?
+        if let output, let size { ref = ObjectRef(hash: try ContentHash(bytea: output), size: Int(size)) }
+        return CommitHead(commit: try ContentHash(bytea: commit), output: ref, status: completed ? .completed : .failed,
+                          createdAt: StoreRecords.date(nanoseconds: created))
+    }
+
+    /// Writes the pending hit times to `cashet_commits.last_used_ns` (the order of `gc --max-size`).
+    func flushAccessLog() async throws(CashetError) {
+        let pending = accessLog.drain()
+        guard !pending.isEmpty else { return }
+        let hashes = pending.keys.map(\.bytea)
+        let times = Array(pending.values)
+        try await perform("recording \(pending.count) cache hits") { [logger] client, _ in
+            try await client.query("""
+                UPDATE cashet_commits c SET last_used_ns = greatest(c.last_used_ns, u.t)
+                FROM unnest(\(hashes)::bytea[], \(times)::int8[]) AS u(h, t) WHERE c.hash = u.h
+                """, logger: logger)
+        }
+    }
+
+    public nonisolated(nonsending) func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8] {
+        try await blobs([hash])[0]
+    }
+
+    public nonisolated(nonsending) func blobs(_ hashes: [ContentHash]) async throws(CashetError) -> [[UInt8]] {
+        let location = location
+        let found = try await perform(hashes.count == 1 ? "reading blob \(hashes[0].shortHex)" : "reading \(hashes.count) blobs") { [self] client, _ in
+            try await client.withConnection { connection in try await readBlobs(hashes, connection) }
+        }
+        return try hashes.map { hash throws(CashetError) in
+            guard let bytes = found[hash] else { throw CashetError(.notFound, "no blob \(hash.hex) in \(location)") }
+            return bytes
+        }
+    }
+
+    /// Reads and verifies the blobs of `hashes` that exist, with their chunks.
+    func readBlobs(_ hashes: [ContentHash], _ connection: PostgresConnection) async throws -> [ContentHash: [UInt8]] {
+        let rows = try await connection.query("""
+            SELECT hash, size, encoding, data, chunk_count FROM cashet_blobs WHERE hash = ANY(\(Array(Set(hashes)).map(\.bytea))::bytea[])
+            """, logger: logger)
+        var stored: [(hash: ContentHash, size: Int, encoding: Int16, data: [UInt8]?, chunks: Int32)] = []
+        for try await (hash, size, encoding, data, chunks) in rows.decode((ByteBuffer, Int64, Int16, ByteBuffer?, Int32).self) {
+            stored.append((try ContentHash(bytea: hash), Int(size), encoding, data?.array, chunks))
+        }
+        var result: [ContentHash: [UInt8]] = [:]
+        for blob in stored {
+            var pieces = [blob.data ?? []]
+            if blob.chunks > 0 {
+                pieces = []
+                let chunkRows = try await connection.query("SELECT index, data FROM cashet_blob_chunks WHERE hash = \(blob.hash.bytea) ORDER BY index", logger: logger)
+                for try await (index, data) in chunkRows.decode((Int32, ByteBuffer).self) {
+                    guard index == pieces.count else { break }
+                    pieces.append(data.array)
+                }
+                guard pieces.count == blob.chunks else {
+                    throw CashetError(.corruptData, "blob \(blob.hash.hex) in \(location) has \(pieces.count) of its \(blob.chunks) chunks")
+                }
+            }
+            result[blob.hash] = try PostgresBlob.decode(blob.hash, size: blob.size, encoding: blob.encoding, pieces: pieces, location: location)
+        }
+        return result
+    }
+
+    public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
+        try await loadCommits("reading commit \(hash.shortHex)", where: "c.hash = \(hash.bytea)").first
+    }
+
+    public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
+        if let limit = query.limit, limit <= 0 { return [] }
+        var sql = "TRUE"
+        var bindings = PostgresBindings()
+        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+            bindings.append(value)
+            return "$\(bindings.count)"
+        }
+        if let name = query.functionName { sql += " AND c.function_name = \(bind(name))" }
+        if let since = query.since { sql += " AND c.created_ns >= \(bind(StoreRecords.nanoseconds(since)))" }
+        for (key, value) in query.tags.sorted(by: { $0.key < $1.key }) {
+            sql += " AND EXISTS (SELECT 1 FROM cashet_tags t WHERE t.commit = c.hash AND t.key = \(bind(key)) AND t.value = \(bind(value)))"
+        }
+        sql += " ORDER BY c.created_ns DESC, c.hash DESC"
+        if let limit = query.limit { sql += " LIMIT \(bind(Int64(limit)))" }
+        return try await loadCommits("listing commits", where: PostgresQuery(unsafeSQL: sql, binds: bindings))
+    }
+
+    public nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
+        try await loadCommits("reading the history of \(fingerprint)", where: "c.fingerprint = \(fingerprint.bytea) ORDER BY c.created_ns, c.hash")
+    }
+
+    /// Commits selected by `condition` (a WHERE clause, with any ORDER BY and LIMIT), each
+    /// joined with its function's source and decoded from its record.
+    private func loadCommits(_ action: String, where condition: PostgresQuery) async throws(CashetError) -> [Commit] {
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT c.hash, c.record, f.record FROM cashet_commits c LEFT JOIN cashet_functions f ON f.hash = c.function_hash
+            WHERE \(condition.sql)
+            """, binds: condition.binds)
+        let rows = try await perform(action) { [logger] client, _ in
+            var rows: [(ByteBuffer, ByteBuffer, ByteBuffer?)] = []
+            for try await row in try await client.query(query, logger: logger).decode((ByteBuffer, ByteBuffer, ByteBuffer?).self) { rows.append(row) }
+            return rows
+        }
+        return try rows.map { hash, record, function throws(CashetError) in
+            let source = try function.flatMap { bytes throws(CashetError) in try StoreRecords.decodeFunctionSource(bytes.array) }
+            return try StoreRecords.decodeCommit(hash: try ContentHash(bytea: hash), record.array, source: source)
+        }
+    }
+
+    public nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
+        let lowerBound = prefix.lowerBound.bytea
+        let candidates = try await perform("resolving hash prefix \(prefix)") { [logger] client, _ in
+            var found: [ContentHash] = []
+            let rows = try await client.query("SELECT hash FROM cashet_commits WHERE hash >= \(lowerBound) ORDER BY hash LIMIT 11", logger: logger)
+            for try await hash in rows.decode(ByteBuffer.self) {
+                guard prefix.matches(hash.array) else { break }
+                found.append(try ContentHash(bytea: hash))
+            }
+            return found
+        }
+        switch candidates.count {
+        case 0:
+            throw CashetError(.notFound, "no commit matches '\(prefix)' in \(location)")
+        case 1:
+            return candidates[0]
+        default:
+            let list = candidates.prefix(10).map(\.shortHex).joined(separator: ", ")
+            throw CashetError(.ambiguousHash, "'\(prefix)' matches several commits: \(list)\(candidates.count > 10 ? ", …" : ""); give more characters")
+        }
+    }
+
+    public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
+        try await perform("reading store statistics") { [logger] client, _ in
+            let rows = try await client.query("""
+                SELECT coalesce(sum(commits), 0)::int8, coalesce(sum(completed), 0)::int8, coalesce(sum(failed), 0)::int8,
+                       coalesce(sum(functions), 0)::int8, coalesce(sum(blobs), 0)::int8, coalesce(sum(chunked_blobs), 0)::int8,
+                       coalesce(sum(logical_bytes), 0)::int8, coalesce(sum(stored_bytes), 0)::int8,
+                       (SELECT coalesce(sum(pg_total_relation_size(oid)), 0)::int8 FROM pg_class WHERE relkind = 'r' AND relname LIKE 'cashet\\_%'),
+                       (SELECT min(created_ns) FROM cashet_commits), (SELECT max(created_ns) FROM cashet_commits)
+                FROM cashet_counters
+                """, logger: logger)
+            var stats = StoreStats()
+            for try await (commits, completed, failed, functions, blobs, chunked, logical, stored, disk, oldest, newest)
+                in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64?, Int64?).self) {
+                stats = StoreStats(commits: Int(commits), completed: Int(completed), failed: Int(failed), functions: Int(functions),
+                                   blobs: Int(blobs), fileBlobs: Int(chunked), logicalBytes: Int(logical), storedBytes: Int(stored),
+                                   diskBytes: Int(disk), oldest: oldest.map(StoreRecords.date(nanoseconds:)),
+                                   newest: newest.map(StoreRecords.date(nanoseconds:)))
+            }
+            return stats
+        }
+    }
+}

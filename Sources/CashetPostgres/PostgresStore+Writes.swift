@@ -1,0 +1,265 @@
+import Cashet
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    public nonisolated(nonsending) func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef {
+        let blob = try PostgresBlob(bytes)
+        try await transaction("storing blob \(blob.ref.hash.shortHex)") { [self] connection, _ in
+            let delta = try await insertBlobs([blob], connection)
+            try await addCounters(delta, connection)
+        }
+        return blob.ref
+    }
+
+    public nonisolated(nonsending) func record(_ draft: CommitDraft, output: [UInt8]?) async throws(CashetError) -> Commit {
+        try await recordBatch([CommitEntry(draft, output: output)])[0]
+    }
+
+    /// Records the entries in one transaction: the fingerprints are locked (advisory locks, in
+    /// key order), their heads read, the commits hashed here with those heads as parents, then
+    /// blobs, functions, commits, tags, heads and counters written in two statements. A retry
+    /// after a lost answer to COMMIT finds the commits by fingerprint and time, and returns them.
+    public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
+        guard !entries.isEmpty else { return [] }
+        var drafts: [CommitDraft] = []
+        var blobs: [PostgresBlob?] = []
+        for entry in entries {
+            try entry.draft.validate()
+            var draft = entry.draft
+            draft.createdAt = StoreRecords.normalized(draft.createdAt)
+            drafts.append(draft)
+            blobs.append(try entry.output.map { bytes throws(CashetError) in try PostgresBlob(bytes) })
+        }
+        let action = entries.count == 1 ? "recording a commit of \(drafts[0].task.functionName)" : "recording \(entries.count) commits"
+        return try await transaction(action) { [self, drafts, blobs] connection, attempt in
+            try await lock(drafts.map(\.fingerprint), connection)
+            if attempt > 1, let recorded = try await alreadyRecorded(drafts, outputs: blobs.map { $0?.ref }, connection) {
+                return recorded
+            }
+            var parents = try await headParents(drafts.map(\.fingerprint), connection)
+            var rows: [CommitRow] = []
+            for (draft, blob) in zip(drafts, blobs) {
+                let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parents[draft.fingerprint])
+                let commit = Commit(hash: ContentHash(hashing: record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
+                                    status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags,
+                                    parent: parents[draft.fingerprint])
+                parents[draft.fingerprint] = commit.hash
+                rows.append(CommitRow(commit: commit, record: record))
+            }
+            let delta = try await insertBlobs(blobs.compactMap { $0 }, connection)
+            try await insertCommits(rows, blobDelta: delta, replaceNewerHeads: true, connection)
+            return rows.map(\.commit)
+        }
+    }
+
+    public nonisolated(nonsending) func importCommit(_ commit: Commit, output: [UInt8]?) async throws(CashetError) -> Bool {
+        let draft = commit.draft
+        try draft.validate()
+        let record = StoreRecords.encodeCommit(draft, output: commit.output, parent: commit.parent)
+        guard ContentHash(hashing: record) == commit.hash else {
+            throw CashetError(.corruptData, "commit \(commit.hash.shortHex) does not match its hash; it was altered")
+        }
+        let blob = try output.map { bytes throws(CashetError) in try PostgresBlob(bytes) }
+        if let blob, blob.ref != commit.output {
+            throw CashetError(.corruptData, "the result given for commit \(commit.hash.shortHex) has SHA-256 \(blob.ref.hash.shortHex) and \(blob.ref.size) bytes, but the commit names \(commit.output.map(\.description) ?? "no result")")
+        }
+        let location = location
+        return try await transaction("importing commit \(commit.hash.shortHex)") { [self] connection, _ in
+            try await lock([commit.fingerprint], connection)
+            let existing = try await connection.query("SELECT 1 FROM cashet_commits WHERE hash = \(commit.hash.bytea)", logger: logger)
+            for try await _ in existing { return false }
+            var delta = CounterDelta()
+            if let blob {
+                delta = try await insertBlobs([blob], connection)
+            } else if let expected = commit.output {
+                let present = try await connection.query("SELECT 1 FROM cashet_blobs WHERE hash = \(expected.hash.bytea)", logger: logger)
+                var found = false
+                for try await _ in present { found = true }
+                guard found else {
+                    throw CashetError(.corruptData, "commit \(commit.hash.shortHex) names result \(expected.hash.shortHex), which neither the archive nor \(location) holds")
+                }
+            }
+            try await insertCommits([CommitRow(commit: commit, record: record)], blobDelta: delta, replaceNewerHeads: false, connection)
+            return true
+        }
+    }
+
+    // MARK: - Pieces of a write transaction
+
+    /// A commit to insert with its encoded record.
+    struct CommitRow: Sendable {
+        let commit: Commit
+        let record: [UInt8]
+    }
+
+    /// Changes to the store-wide counters made by one transaction.
+    struct CounterDelta: Sendable {
+        var commits: Int64 = 0, completed: Int64 = 0, failed: Int64 = 0, functions: Int64 = 0
+        var blobs: Int64 = 0, chunkedBlobs: Int64 = 0, logicalBytes: Int64 = 0, storedBytes: Int64 = 0
+    }
+
+    /// Takes the transaction-scoped advisory locks of these fingerprints, in key order (so two
+    /// transactions never wait on each other in a cycle).
+    func lock(_ fingerprints: [Fingerprint], _ connection: PostgresConnection) async throws {
+        let keys = Array(Set(fingerprints.map(\.lockKey))).sorted()
+        try await drain(connection.query("SELECT pg_advisory_xact_lock(k) FROM unnest(\(keys)::int8[]) AS k", logger: logger))
+    }
+
+    /// The current head commit of each fingerprint that has one.
+    private func headParents(_ fingerprints: [Fingerprint], _ connection: PostgresConnection) async throws -> [Fingerprint: ContentHash] {
+        let keys = Array(Set(fingerprints)).map(\.bytea)
+        let rows = try await connection.query("SELECT fingerprint, commit FROM cashet_heads WHERE fingerprint = ANY(\(keys)::bytea[])", logger: logger)
+        var heads: [Fingerprint: ContentHash] = [:]
+        for try await (fingerprint, commit) in rows.decode((ByteBuffer, ByteBuffer).self) {
+            heads[try Fingerprint(bytes: fingerprint.array[...])] = try ContentHash(bytea: commit)
+        }
+        return heads
+    }
+
+    /// The commits of an earlier attempt of this batch, when it was applied (its COMMIT's answer
+    /// was lost): found by fingerprint and time, matched by hash. A batch is applied whole or
+    /// not at all, so finding every entry, or none, are the only outcomes.
+    private func alreadyRecorded(_ drafts: [CommitDraft], outputs: [ObjectRef?], _ connection: PostgresConnection) async throws -> [Commit]? {
+        let fingerprints = drafts.map(\.fingerprint.bytea)
+        let times = drafts.map { StoreRecords.nanoseconds($0.createdAt) }
+        let rows = try await connection.query("""
+            SELECT hash, parent FROM cashet_commits
+            WHERE fingerprint = ANY(\(fingerprints)::bytea[]) AND created_ns = ANY(\(times)::int8[])
+            """, logger: logger)
+        var candidates: [(hash: ContentHash, parent: ContentHash?)] = []
+        for try await (hash, parent) in rows.decode((ByteBuffer, ByteBuffer?).self) {
+            candidates.append((try ContentHash(bytea: hash), try parent.map { buffer throws(CashetError) in try ContentHash(bytea: buffer) }))
+        }
+        var found: [Commit] = []
+        for (draft, output) in zip(drafts, outputs) {
+            let match = candidates.first { candidate in
+                ContentHash(hashing: StoreRecords.encodeCommit(draft, output: output, parent: candidate.parent)) == candidate.hash
+            }
+            guard let match else { return nil }
+            found.append(Commit(hash: match.hash, fingerprint: draft.fingerprint, task: draft.task, output: output, status: draft.status,
+                                error: draft.error, createdAt: draft.createdAt, tags: draft.tags, parent: match.parent))
+        }
+        return found
+    }
+
+    /// Inserts the blobs the table lacks (and their chunks); returns what they add to the counters.
+    func insertBlobs(_ blobs: [PostgresBlob], _ connection: PostgresConnection) async throws -> CounterDelta {
+        var unique: [ContentHash: PostgresBlob] = [:]
+        for blob in blobs { unique[blob.ref.hash] = blob }
+        guard !unique.isEmpty else { return CounterDelta() }
+        let list = Array(unique.values)
+        let rows = try await connection.query("""
+            INSERT INTO cashet_blobs (hash, size, stored_size, encoding, data, chunk_count)
+            SELECT h, s, ss, e, CASE WHEN c > 0 THEN NULL ELSE d END, c
+            FROM unnest(\(list.map(\.ref.hash.bytea))::bytea[], \(list.map { Int64($0.ref.size) })::int8[],
+                        \(list.map { Int64($0.storedSize) })::int8[], \(list.map(\.encoding.rawValue))::int2[],
+                        \(list.map { $0.encoding.contains(.chunked) ? [UInt8]().bytea : $0.pieces[0].bytea })::bytea[],
+                        \(list.map { $0.encoding.contains(.chunked) ? Int32($0.pieces.count) : 0 })::int4[]) AS t(h, s, ss, e, d, c)
+            ON CONFLICT (hash) DO NOTHING
+            RETURNING hash
+            """, logger: logger)
+        var delta = CounterDelta()
+        for try await hash in rows.decode(ByteBuffer.self) {
+            guard let blob = unique[try ContentHash(bytea: hash)] else { continue }
+            delta.blobs += 1
+            delta.logicalBytes += Int64(blob.ref.size)
+            delta.storedBytes += Int64(blob.storedSize)
+            if blob.encoding.contains(.chunked) {
+                delta.chunkedBlobs += 1
+                try await insertChunks(of: blob, connection)
+            }
+        }
+        return delta
+    }
+
+    /// Writes a chunked blob's pieces, 16 per statement.
+    private func insertChunks(of blob: PostgresBlob, _ connection: PostgresConnection) async throws {
+        for start in stride(from: 0, to: blob.pieces.count, by: 16) {
+            let end = min(start + 16, blob.pieces.count)
+            try await drain(connection.query("""
+                INSERT INTO cashet_blob_chunks (hash, index, data)
+                SELECT \(blob.ref.hash.bytea), i, d FROM unnest(\(Array(Int32(start)..<Int32(end)))::int4[], \(blob.pieces[start..<end].map(\.bytea))::bytea[]) AS t(i, d)
+                """, logger: logger))
+        }
+    }
+
+    /// Inserts commits (their blobs already stored), their function records, tags and heads, and
+    /// adds everything to the counters, in one statement. With `replaceNewerHeads` false (import),
+    /// a head newer than the commit stays.
+    func insertCommits(_ rows: [CommitRow], blobDelta: CounterDelta, replaceNewerHeads: Bool, _ connection: PostgresConnection) async throws {
+        var functions: [ContentHash: [UInt8]] = [:]
+        var heads: [Fingerprint: Commit] = [:]
+        var tags: (keys: [String], values: [String], times: [Int64], commits: [ByteBuffer]) = ([], [], [], [])
+        for row in rows {
+            let commit = row.commit
+            if functions[commit.fingerprint.functionHash] == nil { functions[commit.fingerprint.functionHash] = StoreRecords.encodeFunction(commit.task) }
+            if replaceNewerHeads || heads[commit.fingerprint].map({ $0.createdAt <= commit.createdAt }) ?? true { heads[commit.fingerprint] = commit }
+            for (key, value) in commit.tags {
+                tags.keys.append(key)
+                tags.values.append(value)
+                tags.times.append(StoreRecords.nanoseconds(commit.createdAt))
+                tags.commits.append(commit.hash.bytea)
+            }
+        }
+        let commits = rows.map(\.commit)
+        let headList = Array(heads.values)
+        let shard = Int16.random(in: 0..<16)
+        try await drain(connection.query("""
+            WITH f AS (
+                INSERT INTO cashet_functions (hash, record)
+                SELECT * FROM unnest(\(functions.keys.map(\.bytea))::bytea[], \(functions.values.map(\.bytea))::bytea[])
+                ON CONFLICT (hash) DO NOTHING RETURNING 1
+            ), c AS (
+                INSERT INTO cashet_commits (hash, fingerprint, function_hash, function_name, parent, created_ns, last_used_ns, completed, output, output_size, record)
+                SELECT h, fp, substring(fp FROM 1 FOR 32), n, NULLIF(p, ''::bytea), t, t, ok, NULLIF(o, ''::bytea), NULLIF(os, -1), r
+                FROM unnest(\(commits.map(\.hash.bytea))::bytea[], \(commits.map(\.fingerprint.bytea))::bytea[], \(commits.map(\.task.functionName))::text[],
+                            \(commits.map { $0.parent?.bytea ?? [UInt8]().bytea })::bytea[], \(commits.map { StoreRecords.nanoseconds($0.createdAt) })::int8[],
+                            \(commits.map { $0.status == .completed })::bool[], \(commits.map { $0.output?.hash.bytea ?? [UInt8]().bytea })::bytea[],
+                            \(commits.map { Int64($0.output?.size ?? -1) })::int8[], \(rows.map(\.record.bytea))::bytea[]) AS x(h, fp, n, p, t, ok, o, os, r)
+                ON CONFLICT (hash) DO NOTHING
+                RETURNING completed
+            ), g AS (
+                INSERT INTO cashet_tags (key, value, created_ns, commit)
+                SELECT * FROM unnest(\(tags.keys)::text[], \(tags.values)::text[], \(tags.times)::int8[], \(tags.commits)::bytea[])
+                ON CONFLICT DO NOTHING
+            ), d AS (
+                INSERT INTO cashet_heads AS old (fingerprint, commit, completed, created_ns, output, output_size)
+                SELECT fp, h, ok, t, NULLIF(o, ''::bytea), NULLIF(os, -1)
+                FROM unnest(\(headList.map(\.fingerprint.bytea))::bytea[], \(headList.map(\.hash.bytea))::bytea[], \(headList.map { $0.status == .completed })::bool[],
+                            \(headList.map { StoreRecords.nanoseconds($0.createdAt) })::int8[], \(headList.map { $0.output?.hash.bytea ?? [UInt8]().bytea })::bytea[],
+                            \(headList.map { Int64($0.output?.size ?? -1) })::int8[]) AS x(fp, h, ok, t, o, os)
+                ON CONFLICT (fingerprint) DO UPDATE SET commit = excluded.commit, completed = excluded.completed, created_ns = excluded.created_ns,
+                    output = excluded.output, output_size = excluded.output_size
+                WHERE \(replaceNewerHeads) OR old.created_ns < excluded.created_ns
+            )
+            INSERT INTO cashet_counters AS k (shard, commits, completed, failed, functions, blobs, chunked_blobs, logical_bytes, stored_bytes)
+            SELECT \(shard), (SELECT count(*) FROM c), (SELECT count(*) FROM c WHERE completed), (SELECT count(*) FROM c WHERE NOT completed),
+                   (SELECT count(*) FROM f), \(blobDelta.blobs), \(blobDelta.chunkedBlobs), \(blobDelta.logicalBytes), \(blobDelta.storedBytes)
+            \(unescaped: Self.addToCounterShard)
+            """, logger: logger))
+    }
+
+    /// Adds a delta to one counter shard (the writes that are not commits: putBlob, removals).
+    func addCounters(_ delta: CounterDelta, _ connection: PostgresConnection) async throws {
+        try await drain(connection.query("""
+            INSERT INTO cashet_counters AS k (shard, commits, completed, failed, functions, blobs, chunked_blobs, logical_bytes, stored_bytes)
+            VALUES (\(Int16.random(in: 0..<16)), \(delta.commits), \(delta.completed), \(delta.failed), \(delta.functions), \(delta.blobs),
+                    \(delta.chunkedBlobs), \(delta.logicalBytes), \(delta.storedBytes))
+            \(unescaped: Self.addToCounterShard)
+            """, logger: logger))
+    }
+
+    /// Ends an `INSERT INTO cashet_counters AS k (shard, …)` of deltas: adds them to the shard's row.
+    static let addToCounterShard = """
+        ON CONFLICT (shard) DO UPDATE SET commits = k.commits + excluded.commits, completed = k.completed + excluded.completed,
+            failed = k.failed + excluded.failed, functions = k.functions + excluded.functions, blobs = k.blobs + excluded.blobs,
+            chunked_blobs = k.chunked_blobs + excluded.chunked_blobs, logical_bytes = k.logical_bytes + excluded.logical_bytes,
+            stored_bytes = k.stored_bytes + excluded.stored_bytes
+        """
+
+    /// Reads a statement's rows to the end (so its errors surface here).
+    func drain(_ rows: PostgresRowSequence) async throws {
+        for try await _ in rows {}
+    }
+}
