@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the C libraries cashet links against (Debian/Ubuntu), only when missing.
+# Installs the C libraries cashet links against, and the PostgreSQL server the tests and the
+# shared-store demo start throwaway clusters of (Debian/Ubuntu), only when missing.
 set -euo pipefail
 
-packages=(liblmdb-dev libzstd-dev libxxhash-dev pkg-config)
+packages=(liblmdb-dev libzstd-dev libxxhash-dev pkg-config postgresql)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -10,7 +11,7 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "cashet needs: ${missing[*]} (lmdb, zstd, xxhash development files and pkg-config); install them with your package manager" >&2
+    echo "cashet needs: ${missing[*]} (lmdb, zstd, xxhash development files, pkg-config and the PostgreSQL server); install them with your package manager" >&2
     exit 1
 fi
 sudo=""

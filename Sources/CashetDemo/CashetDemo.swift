@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cashet
+import CashetPostgres
 import Foundation
 import Synchronization
 
@@ -46,7 +47,9 @@ func nextSample(_ state: inout UInt64) -> Double {
 struct CashetDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cashet-demo", abstract: "Run a chunked incremental pipeline against a cashet store.")
 
-    @Option(help: "The store directory.") var store = ".cashet"
+    @Option(help: "The store directory (with --shared: the local tier).") var store = ".cashet"
+    @Option(help: "A postgresql:// URL: share results with every machine using it, through the local store as a tier (password from the URL or $PGPASSWORD).")
+    var shared: String?
     @Option(help: "How many chunks the pipeline has.") var chunks = 10_000
     @Option(help: "How many chunks change on this run (they get a fresh salt).") var changed = 10
     @Flag(help: "Print one JSON object.") var json = false
@@ -58,7 +61,15 @@ struct CashetDemo: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let client = try Client(path: store)
+            let client: Client
+            var location = store
+            if let shared {
+                let remote = try await PostgresStore(url: shared)
+                location = "\(store) in front of \(remote.location)"
+                client = Client(store: TieredStore(local: try LMDBStore(store), remote: remote))
+            } else {
+                client = try Client(path: store)
+            }
             let runSalt = UUID().uuidString
             let clock = ContinuousClock()
             var hits = 0
@@ -71,10 +82,11 @@ struct CashetDemo: AsyncParsableCommand {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let executed = chunkExecutions.load(ordering: .relaxed)
             if json {
-                print("{\"chunks\":\(chunks),\"executed\":\(executed),\"hits\":\(hits),\"seconds\":\(String(format: "%.6f", seconds)),\"store\":\"\(store)\"}")
+                print("{\"chunks\":\(chunks),\"executed\":\(executed),\"hits\":\(hits),\"seconds\":\(String(format: "%.6f", seconds)),\"store\":\"\(location)\"}")
             } else {
-                print("\(chunks) chunks: \(executed) executed, \(hits) cache hits in \(String(format: "%.3f", seconds)) s (store \(store))")
+                print("\(chunks) chunks: \(executed) executed, \(hits) cache hits in \(String(format: "%.3f", seconds)) s (store \(location))")
             }
+            await client.close()
         } catch let error as CashetError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             throw ExitCode(1)

@@ -85,10 +85,12 @@ extension Fingerprint {
     /// The fingerprint's 64 bytes as a `bytea` parameter.
     var bytea: ByteBuffer { ByteBuffer(bytes: bytes) }
 
-    /// The advisory lock key of this fingerprint: its first 8 bytes. Unrelated fingerprints
-    /// sharing a key only wait for each other briefly.
+    /// The advisory lock key of this fingerprint: the first 8 bytes of its arguments hash mixed
+    /// with those of its function hash. (Not the fingerprint's first 8 bytes: those are the
+    /// function's alone, and every call of one function would wait for the others.) Unrelated
+    /// fingerprints sharing a key only wait for each other briefly.
     var lockKey: Int64 {
-        bytes.prefix(8).reduce(Int64(0)) { ($0 << 8) | Int64($1) }
+        zip(functionHash.bytes.prefix(8), argumentsHash.bytes.prefix(8)).reduce(Int64(0)) { ($0 << 8) | Int64($1.0 ^ $1.1) }
     }
 }
 

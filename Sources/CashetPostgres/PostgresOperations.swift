@@ -40,19 +40,72 @@ extension PostgresStore {
         }
     }
 
-    /// Runs `body`, failing with a timeout when `deadline` passes first (the pool waits for a
-    /// connection indefinitely while the server is down; this bounds it).
+    /// Runs `body`, failing with ``PostgresFailure/DeadlinePassed`` when `deadline` passes first
+    /// (the pool waits for a connection indefinitely while the server is down; this bounds it).
+    /// On the deadline `body` is cancelled and not waited for: a statement stuck on a dead
+    /// connection must not hold its caller (a task group would wait for it).
     private static func within<Result: Sendable>(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(until: deadline)
-                return nil
+        let outcome = FirstOutcome<Result>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.start(continuation,
+                              work: Task { outcome.finish(with: await Swift.Result(catching: body)) },
+                              timer: Task {
+                                  try? await Task.sleep(until: deadline)
+                                  outcome.finish(with: .failure(PostgresFailure.DeadlinePassed()))
+                              })
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else { throw PostgresFailure.DeadlinePassed() }
-            return result
+        } onCancel: {
+            outcome.finish(with: .failure(CancellationError()))
         }
+    }
+}
+
+/// Whichever of an operation and its deadline ends first resumes the caller, once; the other
+/// is cancelled.
+private final class FirstOutcome<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var pending: Result<Value, any Error>?
+        var tasks: [Task<Void, Never>] = []
+        var finished = false
+    }
+    private let state = Locked(State())
+
+    func start(_ continuation: CheckedContinuation<Value, any Error>, work: Task<Void, Never>, timer: Task<Void, Never>) {
+        let early: Result<Value, any Error>? = state.withLock { state in
+            state.tasks = [work, timer]
+            if let pending = state.pending { return pending }
+            state.continuation = continuation
+            return nil
+        }
+        if let early {
+            work.cancel()
+            timer.cancel()
+            continuation.resume(with: early)
+        }
+    }
+
+    func finish(with result: Result<Value, any Error>) {
+        let (continuation, tasks): (CheckedContinuation<Value, any Error>?, [Task<Void, Never>]) = state.withLock { state in
+            guard !state.finished else { return (nil, []) }
+            state.finished = true
+            guard let continuation = state.continuation else {
+                state.pending = result
+                return (nil, [])
+            }
+            state.continuation = nil
+            return (continuation, state.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: result)
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The result of an async throwing call.
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
 
