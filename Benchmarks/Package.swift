@@ -52,6 +52,15 @@ let package = Package(
             dependencies: [.product(name: "Cashet", package: "cashet")],
             path: "Sources/CashetStoreGenerator"
         ),
+        // The shared store: hit latency of each tier, miss throughput with 1 and 4 writers (scripts/bench-shared.sh).
+        .executableTarget(
+            name: "CashetSharedStore",
+            dependencies: [
+                .product(name: "Cashet", package: "cashet"),
+                .product(name: "CashetPostgres", package: "cashet"),
+            ],
+            path: "Sources/CashetSharedStore"
+        ),
         // Large-blob throughput, bytes on disk and peak memory against plain file I/O in the same run.
         .executableTarget(
             name: "CashetLargeBlobs",

@@ -12,13 +12,8 @@ port=${PORT:-54331}
 swift build -c release --product cashet-demo
 swift build -c release --product cashet
 bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d)
-cluster="$work/postgres"
-trap 'bash scripts/pg-cluster.sh stop "$cluster" 2>/dev/null || true; rm -rf "$work"' EXIT
-url=$(bash scripts/pg-cluster.sh start "$cluster" "$port")
-# The password reaches cashet through the environment, never on a command line or in output.
-PGPASSWORD=$(cat "$cluster/password")
-export PGPASSWORD
+source scripts/lib/throwaway-cluster.sh
+start_throwaway_cluster "$port"   # the password reaches cashet through PGPASSWORD only
 
 echo "== machine A, cold: every chunk executes and is recorded in PostgreSQL"
 "$bin/cashet-demo" --store "$work/machine-a" --shared "$url" --chunks "$chunks" --changed "$changed"

@@ -152,15 +152,7 @@ extension PostgresStore {
             }
             return found
         }
-        switch candidates.count {
-        case 0:
-            throw CashetError(.notFound, "no commit matches '\(prefix)' in \(location)")
-        case 1:
-            return candidates[0]
-        default:
-            let list = candidates.prefix(10).map(\.shortHex).joined(separator: ", ")
-            throw CashetError(.ambiguousHash, "'\(prefix)' matches several commits: \(list)\(candidates.count > 10 ? ", …" : ""); give more characters")
-        }
+        return try prefix.single(of: Array(candidates.prefix(10)), more: candidates.count > 10, in: location)
     }
 
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {

@@ -45,4 +45,18 @@ public struct HashPrefix: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { hex }
+
+    /// The one commit a store found for this prefix: `.notFound` for none, `.ambiguousHash`
+    /// listing them for several (`more`: the store stopped looking after these).
+    package func single(of candidates: [ContentHash], more: Bool, in location: String) throws(CashetError) -> ContentHash {
+        switch candidates.count {
+        case 0:
+            throw CashetError(.notFound, "no commit matches '\(self)' in \(location)")
+        case 1:
+            return candidates[0]
+        default:
+            let list = candidates.map(\.shortHex).joined(separator: ", ")
+            throw CashetError(.ambiguousHash, "'\(self)' matches several commits: \(list)\(more ? ", …" : ""); give more characters")
+        }
+    }
 }

@@ -112,15 +112,7 @@ extension LMDBStore {
             }
             return found
         }
-        switch candidates.count {
-        case 0:
-            throw CashetError(.notFound, "no commit matches '\(prefix)' in \(path)")
-        case 1:
-            return candidates[0]
-        default:
-            let list = candidates.map(\.shortHex).joined(separator: ", ")
-            throw CashetError(.ambiguousHash, "'\(prefix)' matches several commits: \(list)\(candidates.count == 10 ? ", …" : ""); give more characters")
-        }
+        return try prefix.single(of: candidates, more: candidates.count == 10, in: path)
     }
 
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
