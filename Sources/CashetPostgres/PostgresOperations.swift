@@ -140,7 +140,7 @@ struct PostgresFailure {
         }
         if let psql = underlying as? PSQLError {
             switch psql.code {
-            case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed: return true
+            case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection: return true
             default: return false
             }
         }

@@ -92,6 +92,18 @@ enum PostgresSchema {
             )
             """,
             "CREATE INDEX cashet_leases_by_owner ON cashet_leases (owner)",
+            // A write's first statement: the fingerprints' advisory locks in key order, then
+            // their heads, read with a snapshot taken after the locks (a function's statements
+            // each take one), so no commit that finished while we waited is missed.
+            """
+            CREATE FUNCTION cashet_lock_heads(keys bigint[], fingerprints bytea[]) RETURNS TABLE (fingerprint bytea, head bytea)
+            LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(s.k) FROM (SELECT DISTINCT unnest(keys) AS k ORDER BY 1) AS s;
+                RETURN QUERY SELECT h.fingerprint, h.commit FROM cashet_heads h WHERE h.fingerprint = ANY(fingerprints);
+            END
+            $$
+            """,
             // Sharded so concurrent writers do not queue on one row; `stats` sums the shards.
             """
             CREATE TABLE cashet_counters (

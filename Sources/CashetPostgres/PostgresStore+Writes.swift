@@ -6,8 +6,7 @@ extension PostgresStore {
     public nonisolated(nonsending) func putBlob(_ bytes: [UInt8]) async throws(CashetError) -> ObjectRef {
         let blob = try PostgresBlob(bytes)
         try await transaction("storing blob \(blob.ref.hash.shortHex)") { [self] connection, _ in
-            let delta = try await insertBlobs([blob], connection)
-            try await addCounters(delta, connection)
+            try await writeRows([], blobs: [blob], replaceNewerHeads: true, connection)
         }
         return blob.ref
     }
@@ -16,10 +15,11 @@ extension PostgresStore {
         try await recordBatch([CommitEntry(draft, output: output)])[0]
     }
 
-    /// Records the entries in one transaction: the fingerprints are locked (advisory locks, in
-    /// key order), their heads read, the commits hashed here with those heads as parents, then
-    /// blobs, functions, commits, tags, heads and counters written in two statements. A retry
-    /// after a lost answer to COMMIT finds the commits by fingerprint and time, and returns them.
+    /// Records the entries in one transaction of two statements (plus chunk rows of new large
+    /// results): `cashet_lock_heads` takes the fingerprints' advisory locks in key order and reads
+    /// their heads; the commits are hashed here with those heads as parents; then one statement
+    /// writes blobs, functions, commits, tags, heads and counters. A retry after a lost answer
+    /// to COMMIT finds the commits by fingerprint and time, and returns them.
     public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
         guard !entries.isEmpty else { return [] }
         var drafts: [CommitDraft] = []
@@ -33,11 +33,10 @@ extension PostgresStore {
         }
         let action = entries.count == 1 ? "recording a commit of \(drafts[0].task.functionName)" : "recording \(entries.count) commits"
         return try await transaction(action) { [self, drafts, blobs] connection, attempt in
-            try await lock(drafts.map(\.fingerprint), connection)
+            var parents = try await lockedHeads(drafts.map(\.fingerprint), connection)
             if attempt > 1, let recorded = try await alreadyRecorded(drafts, outputs: blobs.map { $0?.ref }, connection) {
                 return recorded
             }
-            var parents = try await headParents(drafts.map(\.fingerprint), connection)
             var rows: [CommitRow] = []
             for (draft, blob) in zip(drafts, blobs) {
                 let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parents[draft.fingerprint])
@@ -47,8 +46,7 @@ extension PostgresStore {
                 parents[draft.fingerprint] = commit.hash
                 rows.append(CommitRow(commit: commit, record: record))
             }
-            let delta = try await insertBlobs(blobs.compactMap { $0 }, connection)
-            try await insertCommits(rows, blobDelta: delta, replaceNewerHeads: true, connection)
+            try await writeRows(rows, blobs: blobs.compactMap { $0 }, replaceNewerHeads: true, connection)
             return rows.map(\.commit)
         }
     }
@@ -66,13 +64,10 @@ extension PostgresStore {
         }
         let location = location
         return try await transaction("importing commit \(commit.hash.shortHex)") { [self] connection, _ in
-            try await lock([commit.fingerprint], connection)
+            _ = try await lockedHeads([commit.fingerprint], connection)
             let existing = try await connection.query("SELECT 1 FROM cashet_commits WHERE hash = \(commit.hash.bytea)", logger: logger)
             for try await _ in existing { return false }
-            var delta = CounterDelta()
-            if let blob {
-                delta = try await insertBlobs([blob], connection)
-            } else if let expected = commit.output {
+            if blob == nil, let expected = commit.output {
                 let present = try await connection.query("SELECT 1 FROM cashet_blobs WHERE hash = \(expected.hash.bytea)", logger: logger)
                 var found = false
                 for try await _ in present { found = true }
@@ -80,7 +75,7 @@ extension PostgresStore {
                     throw CashetError(.corruptData, "commit \(commit.hash.shortHex) names result \(expected.hash.shortHex), which neither the archive nor \(location) holds")
                 }
             }
-            try await insertCommits([CommitRow(commit: commit, record: record)], blobDelta: delta, replaceNewerHeads: false, connection)
+            try await writeRows([CommitRow(commit: commit, record: record)], blobs: blob.map { [$0] } ?? [], replaceNewerHeads: false, connection)
             return true
         }
     }
@@ -106,10 +101,13 @@ extension PostgresStore {
         try await drain(connection.query("SELECT pg_advisory_xact_lock(k) FROM unnest(\(keys)::int8[]) AS k", logger: logger))
     }
 
-    /// The current head commit of each fingerprint that has one.
-    private func headParents(_ fingerprints: [Fingerprint], _ connection: PostgresConnection) async throws -> [Fingerprint: ContentHash] {
-        let keys = Array(Set(fingerprints)).map(\.bytea)
-        let rows = try await connection.query("SELECT fingerprint, commit FROM cashet_heads WHERE fingerprint = ANY(\(keys)::bytea[])", logger: logger)
+    /// Takes the fingerprints' advisory locks and reads their current heads, in one round trip
+    /// (`cashet_lock_heads`: the read comes after the locks, with a snapshot of its own).
+    private func lockedHeads(_ fingerprints: [Fingerprint], _ connection: PostgresConnection) async throws -> [Fingerprint: ContentHash] {
+        let unique = Array(Set(fingerprints))
+        let rows = try await connection.query("""
+            SELECT fingerprint, head FROM cashet_lock_heads(\(unique.map(\.lockKey))::int8[], \(unique.map(\.bytea))::bytea[])
+            """, logger: logger)
         var heads: [Fingerprint: ContentHash] = [:]
         for try await (fingerprint, commit) in rows.decode((ByteBuffer, ByteBuffer).self) {
             heads[try Fingerprint(bytes: fingerprint.array[...])] = try ContentHash(bytea: commit)
@@ -143,51 +141,14 @@ extension PostgresStore {
         return found
     }
 
-    /// Inserts the blobs the table lacks (and their chunks); returns what they add to the counters.
-    func insertBlobs(_ blobs: [PostgresBlob], _ connection: PostgresConnection) async throws -> CounterDelta {
+    /// Writes, in one statement, the blobs the table lacks, then commits (their function
+    /// records, tags and heads), and adds all of it to a counter shard; then the chunk rows of
+    /// new chunked blobs. With `replaceNewerHeads` false (import), a head newer than the commit
+    /// stays. Foreign keys are checked at the end of the statement, when every row is in.
+    func writeRows(_ rows: [CommitRow], blobs: [PostgresBlob], replaceNewerHeads: Bool, _ connection: PostgresConnection) async throws {
         var unique: [ContentHash: PostgresBlob] = [:]
         for blob in blobs { unique[blob.ref.hash] = blob }
-        guard !unique.isEmpty else { return CounterDelta() }
-        let list = Array(unique.values)
-        let rows = try await connection.query("""
-            INSERT INTO cashet_blobs (hash, size, stored_size, encoding, data, chunk_count)
-            SELECT h, s, ss, e, CASE WHEN c > 0 THEN NULL ELSE d END, c
-            FROM unnest(\(list.map(\.ref.hash.bytea))::bytea[], \(list.map { Int64($0.ref.size) })::int8[],
-                        \(list.map { Int64($0.storedSize) })::int8[], \(list.map(\.encoding.rawValue))::int2[],
-                        \(list.map { $0.encoding.contains(.chunked) ? [UInt8]().bytea : $0.pieces[0].bytea })::bytea[],
-                        \(list.map { $0.encoding.contains(.chunked) ? Int32($0.pieces.count) : 0 })::int4[]) AS t(h, s, ss, e, d, c)
-            ON CONFLICT (hash) DO NOTHING
-            RETURNING hash
-            """, logger: logger)
-        var delta = CounterDelta()
-        for try await hash in rows.decode(ByteBuffer.self) {
-            guard let blob = unique[try ContentHash(bytea: hash)] else { continue }
-            delta.blobs += 1
-            delta.logicalBytes += Int64(blob.ref.size)
-            delta.storedBytes += Int64(blob.storedSize)
-            if blob.encoding.contains(.chunked) {
-                delta.chunkedBlobs += 1
-                try await insertChunks(of: blob, connection)
-            }
-        }
-        return delta
-    }
-
-    /// Writes a chunked blob's pieces, 16 per statement.
-    private func insertChunks(of blob: PostgresBlob, _ connection: PostgresConnection) async throws {
-        for start in stride(from: 0, to: blob.pieces.count, by: 16) {
-            let end = min(start + 16, blob.pieces.count)
-            try await drain(connection.query("""
-                INSERT INTO cashet_blob_chunks (hash, index, data)
-                SELECT \(blob.ref.hash.bytea), i, d FROM unnest(\(Array(Int32(start)..<Int32(end)))::int4[], \(blob.pieces[start..<end].map(\.bytea))::bytea[]) AS t(i, d)
-                """, logger: logger))
-        }
-    }
-
-    /// Inserts commits (their blobs already stored), their function records, tags and heads, and
-    /// adds everything to the counters, in one statement. With `replaceNewerHeads` false (import),
-    /// a head newer than the commit stays.
-    func insertCommits(_ rows: [CommitRow], blobDelta: CounterDelta, replaceNewerHeads: Bool, _ connection: PostgresConnection) async throws {
+        let blobList = Array(unique.values)
         var functions: [ContentHash: [UInt8]] = [:]
         var heads: [Fingerprint: Commit] = [:]
         var tags: (keys: [String], values: [String], times: [Int64], commits: [ByteBuffer]) = ([], [], [], [])
@@ -204,9 +165,17 @@ extension PostgresStore {
         }
         let commits = rows.map(\.commit)
         let headList = Array(heads.values)
-        let shard = Int16.random(in: 0..<16)
-        try await drain(connection.query("""
-            WITH f AS (
+        let newChunked = try await connection.query("""
+            WITH b AS (
+                INSERT INTO cashet_blobs (hash, size, stored_size, encoding, data, chunk_count)
+                SELECT h, s, ss, e, CASE WHEN c > 0 THEN NULL ELSE d END, c
+                FROM unnest(\(blobList.map(\.ref.hash.bytea))::bytea[], \(blobList.map { Int64($0.ref.size) })::int8[],
+                            \(blobList.map { Int64($0.storedSize) })::int8[], \(blobList.map(\.encoding.rawValue))::int2[],
+                            \(blobList.map { $0.encoding.contains(.chunked) ? [UInt8]().bytea : $0.pieces[0].bytea })::bytea[],
+                            \(blobList.map { $0.encoding.contains(.chunked) ? Int32($0.pieces.count) : 0 })::int4[]) AS t(h, s, ss, e, d, c)
+                ON CONFLICT (hash) DO NOTHING
+                RETURNING hash, size, stored_size, chunk_count
+            ), f AS (
                 INSERT INTO cashet_functions (hash, record)
                 SELECT * FROM unnest(\(functions.keys.map(\.bytea))::bytea[], \(functions.values.map(\.bytea))::bytea[])
                 ON CONFLICT (hash) DO NOTHING RETURNING 1
@@ -232,12 +201,31 @@ extension PostgresStore {
                 ON CONFLICT (fingerprint) DO UPDATE SET commit = excluded.commit, completed = excluded.completed, created_ns = excluded.created_ns,
                     output = excluded.output, output_size = excluded.output_size
                 WHERE \(replaceNewerHeads) OR old.created_ns < excluded.created_ns
+            ), k AS (
+                INSERT INTO cashet_counters AS k (shard, commits, completed, failed, functions, blobs, chunked_blobs, logical_bytes, stored_bytes)
+                SELECT \(Int16.random(in: 0..<16)), (SELECT count(*) FROM c), (SELECT count(*) FROM c WHERE completed), (SELECT count(*) FROM c WHERE NOT completed),
+                       (SELECT count(*) FROM f), (SELECT count(*) FROM b), (SELECT count(*) FROM b WHERE chunk_count > 0),
+                       (SELECT coalesce(sum(size), 0) FROM b), (SELECT coalesce(sum(stored_size), 0) FROM b)
+                \(unescaped: Self.addToCounterShard)
             )
-            INSERT INTO cashet_counters AS k (shard, commits, completed, failed, functions, blobs, chunked_blobs, logical_bytes, stored_bytes)
-            SELECT \(shard), (SELECT count(*) FROM c), (SELECT count(*) FROM c WHERE completed), (SELECT count(*) FROM c WHERE NOT completed),
-                   (SELECT count(*) FROM f), \(blobDelta.blobs), \(blobDelta.chunkedBlobs), \(blobDelta.logicalBytes), \(blobDelta.storedBytes)
-            \(unescaped: Self.addToCounterShard)
-            """, logger: logger))
+            SELECT hash FROM b WHERE chunk_count > 0
+            """, logger: logger)
+        var chunked: [PostgresBlob] = []
+        for try await hash in newChunked.decode(ByteBuffer.self) {
+            if let blob = unique[try ContentHash(bytea: hash)] { chunked.append(blob) }
+        }
+        for blob in chunked { try await insertChunks(of: blob, connection) }
+    }
+
+    /// Writes a chunked blob's pieces, 16 per statement.
+    private func insertChunks(of blob: PostgresBlob, _ connection: PostgresConnection) async throws {
+        for start in stride(from: 0, to: blob.pieces.count, by: 16) {
+            let end = min(start + 16, blob.pieces.count)
+            try await drain(connection.query("""
+                INSERT INTO cashet_blob_chunks (hash, index, data)
+                SELECT \(blob.ref.hash.bytea), i, d FROM unnest(\(Array(Int32(start)..<Int32(end)))::int4[], \(blob.pieces[start..<end].map(\.bytea))::bytea[]) AS t(i, d)
+                """, logger: logger))
+        }
     }
 
     /// Adds a delta to one counter shard (the writes that are not commits: putBlob, removals).

@@ -5,6 +5,7 @@
 # psql read it; it is never printed), and stops the cluster and removes $work on exit.
 start_throwaway_cluster() {
     work=$(mktemp -d)
+    chmod 711 "$work"   # the server's own user (postgres, under root) must reach $work/postgres
     cluster="$work/postgres"
     trap 'bash scripts/pg-cluster.sh stop "$cluster" 2>/dev/null || true; rm -rf "$work"' EXIT
     url=$(bash scripts/pg-cluster.sh start "$cluster" "$1")

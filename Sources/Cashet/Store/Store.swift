@@ -41,7 +41,8 @@ public struct CommitEntry: Sendable {
 }
 
 /// The exclusive right, among every process sharing a store, to run one call (a fingerprint).
-/// It ends when released, or when the process holding it dies.
+/// It ends when released, or when the process holding it dies (at once for ``LMDBStore``'s
+/// file locks; for a network store, once the lease's expiry passes without a heartbeat).
 public protocol CallLease: Sendable {
     /// Gives the right up; calling it again does nothing.
     func release()
