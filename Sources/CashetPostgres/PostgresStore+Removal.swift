@@ -84,7 +84,7 @@ extension PostgresStore {
                 fingerprints.append(try Fingerprint(bytes: fingerprint.array[...]))
             }
             guard !fingerprints.isEmpty else { return EvictionReport() }
-            try await lock(fingerprints, connection)
+            try await lockedHeads(fingerprints, connection)
             var delta = CounterDelta()
             var outputs: [ByteBuffer] = []
             var functions: [ByteBuffer] = []

@@ -64,7 +64,7 @@ extension PostgresStore {
         }
         let location = location
         return try await transaction("importing commit \(commit.hash.shortHex)") { [self] connection, _ in
-            _ = try await lockedHeads([commit.fingerprint], connection)
+            try await lockedHeads([commit.fingerprint], connection)
             let existing = try await connection.query("SELECT 1 FROM cashet_commits WHERE hash = \(commit.hash.bytea)", logger: logger)
             for try await _ in existing { return false }
             if blob == nil, let expected = commit.output {
@@ -94,16 +94,11 @@ extension PostgresStore {
         var blobs: Int64 = 0, chunkedBlobs: Int64 = 0, logicalBytes: Int64 = 0, storedBytes: Int64 = 0
     }
 
-    /// Takes the transaction-scoped advisory locks of these fingerprints, in key order (so two
-    /// transactions never wait on each other in a cycle).
-    func lock(_ fingerprints: [Fingerprint], _ connection: PostgresConnection) async throws {
-        let keys = Array(Set(fingerprints.map(\.lockKey))).sorted()
-        try await drain(connection.query("SELECT pg_advisory_xact_lock(k) FROM unnest(\(keys)::int8[]) AS k", logger: logger))
-    }
-
-    /// Takes the fingerprints' advisory locks and reads their current heads, in one round trip
-    /// (`cashet_lock_heads`: the read comes after the locks, with a snapshot of its own).
-    private func lockedHeads(_ fingerprints: [Fingerprint], _ connection: PostgresConnection) async throws -> [Fingerprint: ContentHash] {
+    /// Takes the fingerprints' transaction-scoped advisory locks, in key order (so two
+    /// transactions never wait on each other in a cycle), and reads their current heads, in one
+    /// round trip (`cashet_lock_heads`: the read comes after the locks, with a snapshot of its own).
+    @discardableResult
+    func lockedHeads(_ fingerprints: [Fingerprint], _ connection: PostgresConnection) async throws -> [Fingerprint: ContentHash] {
         let unique = Array(Set(fingerprints))
         let rows = try await connection.query("""
             SELECT fingerprint, head FROM cashet_lock_heads(\(unique.map(\.lockKey))::int8[], \(unique.map(\.bytea))::bytea[])
