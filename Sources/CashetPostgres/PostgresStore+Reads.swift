@@ -98,7 +98,14 @@ extension PostgresStore {
     }
 
     public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
-        try await loadCommits("reading commit \(hash.shortHex)", where: "c.hash = \(hash.bytea)").first
+        try await commits([hash])[0]
+    }
+
+    public nonisolated(nonsending) func commits(_ hashes: [ContentHash]) async throws(CashetError) -> [Commit?] {
+        let action = hashes.count == 1 ? "reading commit \(hashes[0].shortHex)" : "reading \(hashes.count) commits"
+        var found: [ContentHash: Commit] = [:]
+        for commit in try await loadCommits(action, where: "c.hash = ANY(\(hashes.map(\.bytea))::bytea[])") { found[commit.hash] = commit }
+        return hashes.map { found[$0] }
     }
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {

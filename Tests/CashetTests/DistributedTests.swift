@@ -40,11 +40,18 @@ struct DistributedTests {
         let first = try await Products.runOffPool(Products.helper, ["overlap", machineA, "0", "100", log, "map"])
         #expect(first.status == 0 && first.stdout.hasPrefix("ok 100"), "\(first.stderr)")
         #expect(logLines(log).count == 100)
-        let second = try await Products.runOffPool(Products.helper, ["overlap", machineB, "0", "100", log, "submit"])
+        // B asks for all of them in one map (heads, commits and results copied down in batches),
+        // C one call at a time.
+        let second = try await Products.runOffPool(Products.helper, ["overlap", machineB, "0", "100", log, "map"])
         #expect(second.status == 0 && second.stdout.hasPrefix("ok 100"), "\(second.stderr)")
-        #expect(logLines(log).count == 100, "machine B ran calls machine A had run")
-        let localB = try LMDBStore(directory.child("b"))
-        #expect(try await localB.stats().commits == 100)
+        let machineC = "tiered:\(directory.child("c")),\(url)"
+        let third = try await Products.runOffPool(Products.helper, ["overlap", machineC, "0", "100", log, "submit"])
+        #expect(third.status == 0 && third.stdout.hasPrefix("ok 100"), "\(third.stderr)")
+        #expect(logLines(log).count == 100, "machine B or C ran calls machine A had run")
+        for machine in ["b", "c"] {
+            let local = try LMDBStore(directory.child(machine))
+            #expect(try await local.stats().commits == 100, "machine \(machine)'s local tier")
+        }
     }
 
     @Test("4 processes submitting an overlapping set of 1,000 calls run each call exactly once")

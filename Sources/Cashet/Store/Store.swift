@@ -75,6 +75,9 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func waitForLease(_ fingerprint: Fingerprint, atMost limit: Duration) async
     /// The commit with this hash, or nil.
     nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit?
+    /// The commits with these hashes (nil where absent), read together where the store can: a
+    /// network store answers in one round trip. The default asks ``commit(_:)`` for each.
+    nonisolated(nonsending) func commits(_ hashes: [ContentHash]) async throws(CashetError) -> [Commit?]
     /// The newest commit of a fingerprint, reduced to what a cache hit needs.
     nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead?
     /// The heads of many fingerprints, read in one snapshot (`map`'s hit path); nil where none.
@@ -122,6 +125,12 @@ extension Store {
 
     public nonisolated(nonsending) func waitForLease(_ fingerprint: Fingerprint, atMost limit: Duration) async {
         try? await Task.sleep(for: limit)
+    }
+
+    public nonisolated(nonsending) func commits(_ hashes: [ContentHash]) async throws(CashetError) -> [Commit?] {
+        var commits: [Commit?] = []
+        for hash in hashes { commits.append(try await commit(hash)) }
+        return commits
     }
 
     public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {

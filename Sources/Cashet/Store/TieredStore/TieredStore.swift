@@ -84,11 +84,7 @@ public final class TieredStore: Store {
 
     /// Copies remote commits and their results into the local tier, in one local write.
     private nonisolated(nonsending) func copyDown(_ heads: [CommitHead]) async throws(CashetError) {
-        var commits: [Commit] = []
-        for head in heads {
-            guard let commit = try await remote.commit(head.commit) else { continue }
-            commits.append(commit)
-        }
+        let commits = try await remote.commits(heads.map(\.commit)).compactMap { $0 }
         let outputs = commits.compactMap(\.output?.hash)
         let bytes = try await remote.blobs(outputs)
         var byHash: [ContentHash: [UInt8]] = [:]
