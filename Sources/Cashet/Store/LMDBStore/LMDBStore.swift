@@ -167,7 +167,8 @@ public final class LMDBStore: Store {
             if files.fileExists(atPath: path + "/data.mdb") { return }
             let entries = (try? files.contentsOfDirectory(atPath: path)) ?? []
             guard create else { throw CashetError(.notAStore, "\(path) is not a cashet store (it has no data.mdb)") }
-            guard entries.allSatisfy({ $0 == "lock.mdb" || $0 == "objects" || $0 == "leases" }) else {
+            // data.mdb may appear between the two looks: another process creating this store.
+            guard entries.allSatisfy({ ["data.mdb", "lock.mdb", "objects", "leases"].contains($0) }) else {
                 throw CashetError(.notAStore, "\(path) is a non-empty directory without a cashet store; refusing to create one there")
             }
             return
