@@ -18,7 +18,8 @@ extension PostgresStore {
             let failure: PostgresFailure
             let current = attempt
             do {
-                return try await Self.within(deadline) { [client] in try await body(client, current) }
+                // The pool waits for a connection indefinitely while the server is down: bound it.
+                return try await TimeLimit.run(deadline - ContinuousClock.now) { [client] in try await body(client, current) }
             } catch {
                 failure = PostgresFailure(error)
                 if let cashet = failure.underlying as? CashetError { throw cashet }
@@ -39,81 +40,10 @@ extension PostgresStore {
             try await client.withTransaction(logger: logger) { connection in try await body(connection, attempt) }
         }
     }
-
-    /// Runs `body`, failing with ``PostgresFailure/DeadlinePassed`` when `deadline` passes first
-    /// (the pool waits for a connection indefinitely while the server is down; this bounds it).
-    /// On the deadline `body` is cancelled and not waited for: a statement stuck on a dead
-    /// connection must not hold its caller (a task group would wait for it).
-    private static func within<Result: Sendable>(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        let outcome = FirstOutcome<Result>()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                outcome.start(continuation,
-                              work: Task { outcome.finish(with: await Swift.Result(catching: body)) },
-                              timer: Task {
-                                  try? await Task.sleep(until: deadline)
-                                  outcome.finish(with: .failure(PostgresFailure.DeadlinePassed()))
-                              })
-            }
-        } onCancel: {
-            outcome.finish(with: .failure(CancellationError()))
-        }
-    }
-}
-
-/// Whichever of an operation and its deadline ends first resumes the caller, once; the other
-/// is cancelled.
-private final class FirstOutcome<Value: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Value, any Error>?
-        var pending: Result<Value, any Error>?
-        var tasks: [Task<Void, Never>] = []
-        var finished = false
-    }
-    private let state = Locked(State())
-
-    func start(_ continuation: CheckedContinuation<Value, any Error>, work: Task<Void, Never>, timer: Task<Void, Never>) {
-        let early: Result<Value, any Error>? = state.withLock { state in
-            state.tasks = [work, timer]
-            if let pending = state.pending { return pending }
-            state.continuation = continuation
-            return nil
-        }
-        if let early {
-            work.cancel()
-            timer.cancel()
-            continuation.resume(with: early)
-        }
-    }
-
-    func finish(with result: Result<Value, any Error>) {
-        let (continuation, tasks): (CheckedContinuation<Value, any Error>?, [Task<Void, Never>]) = state.withLock { state in
-            guard !state.finished else { return (nil, []) }
-            state.finished = true
-            guard let continuation = state.continuation else {
-                state.pending = result
-                return (nil, [])
-            }
-            state.continuation = nil
-            return (continuation, state.tasks)
-        }
-        for task in tasks { task.cancel() }
-        continuation?.resume(with: result)
-    }
-}
-
-extension Result where Failure == any Error {
-    /// The result of an async throwing call.
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
-    }
 }
 
 /// A failure of the PostgreSQL client, classified.
 struct PostgresFailure {
-    /// The deadline of an operation passed while it waited for the server.
-    struct DeadlinePassed: Error {}
-
     let underlying: any Error
     /// The SQLSTATE the server sent, if it was a server error.
     let sqlState: String?
@@ -134,7 +64,7 @@ struct PostgresFailure {
     /// Worth retrying: the connection or server went away, or a conflict the server resolved by
     /// aborting this transaction (serialization failure, deadlock, a row removed under it).
     var isTransient: Bool {
-        if underlying is DeadlinePassed { return true }
+        if underlying is TimeLimit.Exceeded { return true }
         if let state = sqlState {
             return state.hasPrefix("08") || state.hasPrefix("57P") || state == "40001" || state == "40P01" || state == "23503" || state == "53300"
         }
@@ -166,7 +96,7 @@ struct PostgresFailure {
     /// PSQLError's own description hides everything (it may hold the query's binds); the code is safe to show.
     private func describe(_ error: any Error) -> String {
         if let psql = error as? PSQLError { return "PostgreSQL client error: \(psql.code)" }
-        if error is DeadlinePassed { return "no answer from the server" }
+        if error is TimeLimit.Exceeded { return "no answer from the server" }
         return String(describing: error)
     }
 }

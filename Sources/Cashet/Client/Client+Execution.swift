@@ -106,7 +106,7 @@ extension Client {
             failure = AttemptFailure(code: .cancelled, detail: "nothing was recorded", underlying: nil)
         } catch let exhausted as Attempts.Exhausted {
             let tries = exhausted.attempts > 1 ? " after \(exhausted.attempts) attempts" : ""
-            let code: CashetError.Code = exhausted.last is Attempts.TimeLimitExceeded ? .timedOut : .executionFailed
+            let code: CashetError.Code = exhausted.last is TimeLimit.Exceeded ? .timedOut : .executionFailed
             failure = AttemptFailure(code: code, detail: "\(exhausted.last)\(tries)", underlying: exhausted.last)
         } catch {
             failure = AttemptFailure(code: (error as? CashetError)?.code ?? .executionFailed, detail: "\(error)", underlying: error)
