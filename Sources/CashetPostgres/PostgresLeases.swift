@@ -1,6 +1,7 @@
 import Cashet
 import Foundation
 import PostgresNIO
+import Synchronization
 
 /// Leases on running calls, as rows of `cashet_leases`: one per fingerprint being run, with
 /// its owner (this store instance) and an expiry on the server's clock.
@@ -30,7 +31,7 @@ final class PostgresLeases: Sendable {
     func tryAcquire(_ fingerprint: Fingerprint, _ store: PostgresStore) async throws(CashetError) -> PostgresCallLease? {
         guard held.withLock({ $0.insert(fingerprint).inserted }) else { return nil }
         let owner = owner
-        let seconds = Self.seconds(store.configuration.leaseDuration)
+        let seconds = store.configuration.leaseDuration.seconds
         let taken: Bool
         do {
             taken = try await store.perform("taking the lease on \(fingerprint)") { [logger = store.logger] client, _ in
@@ -55,8 +56,9 @@ final class PostgresLeases: Sendable {
         return PostgresCallLease(fingerprint: fingerprint, leases: self, store: store)
     }
 
-    /// Gives a lease up: at once for this process, and by deleting its row in the background
-    /// (``stop(_:)`` waits for those deletions).
+    /// Gives a lease up by deleting its row in the background (``stop(_:)`` waits for those
+    /// deletions). Tasks of this process can take it again once the row is gone: before, a
+    /// new lease of the same owner would take over the row, and this deletion would remove it.
     func release(_ fingerprint: Fingerprint, _ store: PostgresStore) {
         let id = UUID()
         let owner = owner
@@ -73,7 +75,7 @@ final class PostgresLeases: Sendable {
     /// Renews the held leases every third of the lease duration, until ``stop(_:)``.
     func startHeartbeat(_ store: PostgresStore) {
         let interval = store.configuration.leaseDuration / 3
-        let seconds = Self.seconds(store.configuration.leaseDuration)
+        let seconds = store.configuration.leaseDuration.seconds
         let owner = owner
         let task = Task { [weak store, held] in
             while !Task.isCancelled {
@@ -101,18 +103,14 @@ final class PostgresLeases: Sendable {
             try await client.query("DELETE FROM cashet_leases WHERE owner = \(owner)", logger: logger)
         }
     }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
-/// A lease of a ``PostgresStore``.
-struct PostgresCallLease: CallLease {
+/// A lease of a ``PostgresStore``; releasing it twice releases once (as ``LMDBStore``'s).
+final class PostgresCallLease: CallLease {
     let fingerprint: Fingerprint
     let leases: PostgresLeases
     let store: PostgresStore
-    private let released = Locked(false)
+    private let released = Atomic<Bool>(false)
 
     init(fingerprint: Fingerprint, leases: PostgresLeases, store: PostgresStore) {
         self.fingerprint = fingerprint
@@ -121,12 +119,7 @@ struct PostgresCallLease: CallLease {
     }
 
     func release() {
-        let first = released.withLock { flag in
-            defer { flag = true }
-            return !flag
-        }
-        guard first else { return }
-        leases.release(fingerprint, store)
+        if !released.exchange(true, ordering: .acquiringAndReleasing) { leases.release(fingerprint, store) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A local ``LMDBStore`` in front of a shared remote store (a `PostgresStore`): hits are
 /// answered locally in microseconds, and results computed on any machine become hits on all.
@@ -37,7 +38,8 @@ public final class TieredStore: Store {
     public let remote: any Store
     /// The limits of the local tier.
     public let configuration: Configuration
-    private let trimming = Locked(false)
+    /// Whether a trim of the local tier is running (one at a time).
+    private let trimming = Atomic<Bool>(false)
     private let failures = Locked<(count: Int, last: CashetError?)>((0, nil))
 
     /// How the local tier is bounded.
@@ -206,10 +208,10 @@ public final class TieredStore: Store {
     /// Starts one background eviction of the local tier when it holds more than its limit.
     private func trimIfNeeded() {
         guard let limit = configuration.localLimit, (try? local.storedBytes()) ?? 0 > limit else { return }
-        guard trimming.withLock({ running in defer { running = true }; return !running }) else { return }
+        guard !trimming.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Task { [self] in
             await localAfterRemote { () throws(CashetError) in _ = try await local.evict(EvictionPolicy(maxStoredBytes: limit / 10 * 9), dryRun: false) }
-            trimming.withLock { $0 = false }
+            trimming.store(false, ordering: .releasing)
         }
     }
 }
