@@ -64,16 +64,12 @@ extension PostgresStore {
             let from = after.bytea
             let page = try await perform("checking \(table)") { [logger] client, _ in
                 var rows: [(ByteBuffer, ByteBuffer)] = []
-                let query = PostgresQuery(unsafeSQL: "SELECT hash, \(column) FROM \(table) WHERE hash > $1 ORDER BY hash LIMIT 500",
-                                          binds: { var binds = PostgresBindings(); binds.append(from); return binds }())
+                let query: PostgresQuery = "SELECT hash, \(unescaped: column) FROM \(unescaped: table) WHERE hash > \(from) ORDER BY hash LIMIT 500"
                 for try await row in try await client.query(query, logger: logger).decode((ByteBuffer, ByteBuffer).self) { rows.append(row) }
                 return rows
             }
-            for (hash, value) in page {
-                let commitHash: ContentHash
-                do { commitHash = try ContentHash(bytea: hash) } catch { continue }
-                try await body(commitHash, value)
-            }
+            // Both tables' hash columns are CHECKed to 32 bytes.
+            for (hash, value) in page { try await body(try ContentHash(bytea: hash), value) }
             guard page.count == 500, let last = page.last else { return }
             after = last.0.array
         }
@@ -99,9 +95,7 @@ extension PostgresStore {
                        (SELECT count(*) FROM cashet_commits WHERE NOT completed)::int8, (SELECT count(*) FROM cashet_functions)::int8,
                        (SELECT count(*) FROM cashet_blobs)::int8, (SELECT count(*) FROM cashet_blobs WHERE chunk_count > 0)::int8,
                        (SELECT coalesce(sum(size), 0) FROM cashet_blobs)::int8, (SELECT coalesce(sum(stored_size), 0) FROM cashet_blobs)::int8,
-                       coalesce(sum(commits), 0)::int8, coalesce(sum(completed), 0)::int8, coalesce(sum(failed), 0)::int8,
-                       coalesce(sum(functions), 0)::int8, coalesce(sum(blobs), 0)::int8, coalesce(sum(chunked_blobs), 0)::int8,
-                       coalesce(sum(logical_bytes), 0)::int8, coalesce(sum(stored_bytes), 0)::int8
+                       \(unescaped: Self.counterTotals)
                 FROM cashet_counters
                 """, logger: logger)
             for try await row in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {

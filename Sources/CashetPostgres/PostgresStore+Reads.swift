@@ -3,9 +3,6 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    /// The columns of `cashet_heads` a ``CommitHead`` is made of.
-    typealias HeadColumns = (ByteBuffer, Bool, Int64, ByteBuffer?, Int64?)
-
     public nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead? {
         try await heads(for: [fingerprint])[0]
     }
@@ -20,7 +17,11 @@ extension PostgresStore {
                 """, logger: logger)
             var heads: [Fingerprint: CommitHead] = [:]
             for try await (fingerprint, commit, completed, created, output, size) in rows.decode((ByteBuffer, ByteBuffer, Bool, Int64, ByteBuffer?, Int64?).self) {
-                heads[try Fingerprint(bytes: fingerprint.array[...])] = try Self.head((commit, completed, created, output, size))
+                var ref: ObjectRef?
+                if let output, let size { ref = ObjectRef(hash: try ContentHash(bytea: output), size: Int(size)) }
+                heads[try Fingerprint(bytes: fingerprint.array[...])] = CommitHead(commit: try ContentHash(bytea: commit), output: ref,
+                                                                                   status: completed ? .completed : .failed,
+                                                                                   createdAt: StoreRecords.date(nanoseconds: created))
             }
             return heads
         }
@@ -29,15 +30,6 @@ extension PostgresStore {
         for head in found.values where accessLog.note(head.commit, at: now) { flushDue = true }
         if flushDue { Task { [self] in try? await flushAccessLog() } }
         return fingerprints.map { found[$0] }
-    }
-
-    /// Decodes a head row.
-    static func head(_ columns: HeadColumns) throws(CashetError) -> CommitHead {
-        let (commit, completed, created, output, size) = columns
-        var ref: ObjectRef?
-        if let output, let size { ref = ObjectRef(hash: try ContentHash(bytea: output), size: Int(size)) }
-        return CommitHead(commit: try ContentHash(bytea: commit), output: ref, status: completed ? .completed : .failed,
-                          createdAt: StoreRecords.date(nanoseconds: created))
     }
 
     /// Writes the pending hit times to `cashet_commits.last_used_ns` (the order of `gc --max-size`).
@@ -165,9 +157,7 @@ extension PostgresStore {
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         try await perform("reading store statistics") { [logger] client, _ in
             let rows = try await client.query("""
-                SELECT coalesce(sum(commits), 0)::int8, coalesce(sum(completed), 0)::int8, coalesce(sum(failed), 0)::int8,
-                       coalesce(sum(functions), 0)::int8, coalesce(sum(blobs), 0)::int8, coalesce(sum(chunked_blobs), 0)::int8,
-                       coalesce(sum(logical_bytes), 0)::int8, coalesce(sum(stored_bytes), 0)::int8,
+                SELECT \(unescaped: Self.counterTotals),
                        (SELECT coalesce(sum(pg_total_relation_size(oid)), 0)::int8 FROM pg_class WHERE relkind = 'r' AND relname LIKE 'cashet\\_%'),
                        (SELECT min(created_ns) FROM cashet_commits), (SELECT max(created_ns) FROM cashet_commits)
                 FROM cashet_counters

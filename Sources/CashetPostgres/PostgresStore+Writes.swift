@@ -233,6 +233,14 @@ extension PostgresStore {
             """, logger: logger))
     }
 
+    /// The eight counters summed over the shards, in `cashet_counters` column order (select
+    /// them `FROM cashet_counters`): what `stats` reports and `fsck` compares with a recount.
+    static let counterTotals = """
+        coalesce(sum(commits), 0)::int8, coalesce(sum(completed), 0)::int8, coalesce(sum(failed), 0)::int8,
+        coalesce(sum(functions), 0)::int8, coalesce(sum(blobs), 0)::int8, coalesce(sum(chunked_blobs), 0)::int8,
+        coalesce(sum(logical_bytes), 0)::int8, coalesce(sum(stored_bytes), 0)::int8
+        """
+
     /// Ends an `INSERT INTO cashet_counters AS k (shard, …)` of deltas: adds them to the shard's row.
     static let addToCounterShard = """
         ON CONFLICT (shard) DO UPDATE SET commits = k.commits + excluded.commits, completed = k.completed + excluded.completed,
