@@ -59,10 +59,12 @@ struct ImportCommand: StoreCommand {
 
     private func resultLimit() throws(CashetError) -> Int { try HumanInput.size(maxResultSize, option: "--max-result-size") }
 
-    func run(client: Client) async throws {
+    func run(opening store: StoreOpener) async throws {
         let limit = try resultLimit()
+        // The archive is verified whole before the store is opened (or created).
         let report = try await Progress.during("import") { progress in
-            try await client.importArchive(from: file, maxResultSize: limit, progress: progress.update)
+            let archive = try ArchiveFile.open(file, maxResultSize: limit) { read, total in progress.update(done: read, total: 2 * total) }
+            return try await store.client().importArchive(archive) { read, total in progress.update(done: total + read, total: 2 * total) }
         }
         ArchiveCommands.print(report, verb: "imported", to: file, json: json)
     }

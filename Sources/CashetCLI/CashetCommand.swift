@@ -59,7 +59,27 @@ protocol StoreCommand: AsyncParsableCommand {
     /// Checks the arguments that ArgumentParser cannot (dates, sizes, tags) before the store is
     /// opened, so a usage error is reported as one even when the store is missing.
     func checkArguments() throws(CashetError)
+    /// Runs with the store opened on first use (`import` checks its archive before that, so a
+    /// damaged one leaves no store behind); the default opens it at once for ``run(client:)``.
+    func run(opening store: StoreOpener) async throws
     func run(client: Client) async throws
+}
+
+/// Opens the store when a command first asks for it, and closes it afterwards.
+final class StoreOpener {
+    private let open: () async throws(CashetError) -> any Store
+    private var opened: Client?
+
+    init(_ open: @escaping () async throws(CashetError) -> any Store) { self.open = open }
+
+    func client() async throws(CashetError) -> Client {
+        if let opened { return opened }
+        let client = Client(store: try await open())
+        opened = client
+        return client
+    }
+
+    func close() async { await opened?.close() }
 }
 
 extension StoreCommand {
@@ -71,19 +91,25 @@ extension StoreCommand {
 
     func checkArguments() throws(CashetError) {}
 
+    func run(opening store: StoreOpener) async throws {
+        try await run(client: try await store.client())
+    }
+
+    func run(client: Client) async throws {}
+
     func run() async throws {
         do {
             try checkArguments()
-            let client = Client(store: try await openStore())
+            let store = StoreOpener { () async throws(CashetError) in try await openStore() }
             do {
-                try await run(client: client)
+                try await run(opening: store)
             } catch {
-                await client.close()
+                await store.close()
                 throw error
             }
-            await client.close()
+            await store.close()
         } catch let error as CashetError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(Output.clean(error.message))\n".utf8))
             throw ExitCode(ExitStatus.of(error))
         }
     }

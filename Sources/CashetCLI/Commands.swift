@@ -56,8 +56,8 @@ struct LogCommand: StoreCommand {
         }
         Output.printCommits(commits, json: json) { commit in
             let output = commit.output.map { Output.size($0.size) } ?? "-"
-            let tagText = commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            return "\(Output.paint(commit.hash.shortHex, .yellow))  \(Output.paint(Output.padded(commit.status.rawValue, 9), commit.status == .failed ? .red : .none)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(commit.task.functionName)\(commit.task.argumentsSnapshot.prefix(60))\(tagText.isEmpty ? "" : "  [\(tagText)]")"
+            let tagText = Output.clean(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+            return "\(Output.paint(commit.hash.shortHex, .yellow))  \(Output.paint(Output.padded(commit.status.rawValue, 9), commit.status == .failed ? .red : .none)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(Output.clean(commit.task.functionName + commit.task.argumentsSnapshot.prefix(60)))\(tagText.isEmpty ? "" : "  [\(tagText)]")"
         }
     }
 }
@@ -77,16 +77,16 @@ struct ShowCommand: StoreCommand {
             return
         }
         print("commit      \(commit.hash.hex)")
-        print("function    \(commit.task.functionName)\(commit.task.functionVersion.isEmpty ? "" : " (version \(commit.task.functionVersion))")")
+        print("function    \(Output.clean(commit.task.functionName))\(commit.task.functionVersion.isEmpty ? "" : " (version \(Output.clean(commit.task.functionVersion)))")")
         print("identity    \(commit.fingerprint.functionHash.hex)")
-        print("args        \(commit.task.argumentsSnapshot)")
+        print("args        \(Output.clean(commit.task.argumentsSnapshot))")
         print("status      \(commit.status.rawValue)\(commit.task.cacheable ? "" : " (cache disabled)")")
-        if let error = commit.error { print("error       \(error)") }
+        if let error = commit.error { print("error       \(Output.clean(error))") }
         if let output = commit.output { print("output      \(output.hash.hex) (\(Output.size(output.size)))") }
         print("created     \(Output.isoString(commit.createdAt)) (\(Output.relative(commit.createdAt)))")
-        if !commit.tags.isEmpty { print("tags        \(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
+        if !commit.tags.isEmpty { print("tags        \(Output.clean(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))") }
         print("parent      \(commit.parent?.hex ?? "-")")
-        if let source = commit.task.source { print("source\n\(source)") }
+        if let source = commit.task.source { print("source\n\(Output.clean(source, multiline: true))") }
     }
 }
 
@@ -213,17 +213,20 @@ struct FsckCommand: StoreCommand {
         } else {
             print("checked \(report.commitsChecked) commit(s), \(report.blobsChecked) blob(s) (\(Output.size(report.bytesVerified)) verified), \(report.filesChecked) file(s)")
             for problem in report.problems {
-                print("\(problem.kind.isDamage ? "damage " : "garbage") \(Output.padded(problem.kind.rawValue, 24)) \(problem.subject): \(problem.detail)")
+                print("\(problem.kind.isDamage ? "damage " : "garbage") \(Output.padded(problem.kind.rawValue, 24)) \(Output.clean(problem.subject)): \(Output.clean(problem.detail))")
             }
-            for repair in report.repairs { print("repaired \(repair)") }
-            for problem in report.unrepaired { print("still damaged \(problem.kind.rawValue) \(problem.subject): \(problem.detail)") }
+            for repair in report.repairs { print("repaired \(Output.clean(repair))") }
+            for problem in report.unrepaired { print("still damaged \(problem.kind.rawValue) \(Output.clean(problem.subject)): \(Output.clean(problem.detail))") }
             if damaged {
                 print(repair ? "the store is still damaged" : "the store is damaged; `cashet fsck --repair` removes what cannot be trusted")
+            } else if report.foundUnreadable {
+                print("some results could not be read, so were not checked (and a repair leaves them alone); fix the cause and run fsck again")
             } else {
                 print(report.problems.isEmpty ? "no problems found" : (repair ? "repaired" : "no damage (leftover files are removed by `cashet fsck --repair`)"))
             }
         }
         if damaged { throw ExitCode(ExitStatus.damaged) }
+        if report.foundUnreadable { throw ExitCode(ExitStatus.unusableStore) }
     }
 }
 
@@ -257,17 +260,17 @@ struct DiffCommand: StoreCommand {
             ]))
             return
         }
-        print("a           \(old.hash.hex)  \(old.task.functionName)  \(Output.isoString(old.createdAt))")
-        print("b           \(new.hash.hex)  \(new.task.functionName)  \(Output.isoString(new.createdAt))")
+        print("a           \(old.hash.hex)  \(Output.clean(old.task.functionName))  \(Output.isoString(old.createdAt))")
+        print("b           \(new.hash.hex)  \(Output.clean(new.task.functionName))  \(Output.isoString(new.createdAt))")
         if diff.isEmpty { print("same function, arguments, output and status") }
         print("function    " + (diff.functionChanged
             ? "changed: \(old.fingerprint.functionHash.shortHex) → \(new.fingerprint.functionHash.shortHex)"
             : "same (\(old.fingerprint.functionHash.shortHex))"))
-        for line in diff.sourceDiff { print("  " + line) }
+        for line in diff.sourceDiff { print("  " + Output.clean(line)) }
         if diff.functionChanged && diff.sourceDiff.isEmpty && old.task.source != nil && old.task.source == new.task.source {
             print("  (same source; the version or the helpers it calls changed)")
         }
-        print("args        " + (diff.argumentsChanged ? "changed:\n  - \(old.task.argumentsSnapshot)\n  + \(new.task.argumentsSnapshot)" : "same \(old.task.argumentsSnapshot)"))
+        print("args        " + (diff.argumentsChanged ? "changed:\n  - \(Output.clean(old.task.argumentsSnapshot))\n  + \(Output.clean(new.task.argumentsSnapshot))" : "same \(Output.clean(old.task.argumentsSnapshot))"))
         let sizes = "\(old.output.map { Output.size($0.size) } ?? "none") → \(new.output.map { Output.size($0.size) } ?? "none")"
         print("output      " + (diff.outputChanged ? "different (\(sizes))" : "same (\(old.output.map { "\($0.hash.shortHex), \(Output.size($0.size))" } ?? "none"))"))
         print("status      " + (diff.statusChanged ? "\(old.status.rawValue) → \(new.status.rawValue)" : "same (\(old.status.rawValue))"))

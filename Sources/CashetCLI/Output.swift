@@ -82,6 +82,37 @@ enum Output {
         return (0...cut).allSatisfy { String(validating: window.dropLast($0), as: UTF8.self) == nil }
     }
 
+    /// `text` safe to show on a terminal: control characters (C0 but tab, DEL, C1) and the Unicode
+    /// bidirectional overrides become visible escapes (`\x1B`, `\u{202E}`), so a stored name,
+    /// tag, error or source cannot clear the screen, set the title or reorder what is shown. A
+    /// newline stays one only where `multiline` (source text); elsewhere it shows as `\n`.
+    static func clean(_ text: String, multiline: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: { needsEscape($0, multiline: multiline) }) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            guard needsEscape(scalar, multiline: multiline) else {
+                result.unicodeScalars.append(scalar)
+                continue
+            }
+            switch scalar.value {
+            case 0x0A: result += "\\n"
+            case 0x0D: result += "\\r"
+            case ..<0x100: result += "\\x" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 2)
+            default: result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return result
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar, multiline: Bool) -> Bool {
+        switch scalar.value {
+        case 0x09: false
+        case 0x0A: !multiline
+        case 0x00..<0x20, 0x7F..<0xA0, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
     /// Terminal colours for human output.
     enum Colour: String {
         case none = "", red = "31", yellow = "33", green = "32"
@@ -102,5 +133,11 @@ enum Output {
 
     static func padded(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

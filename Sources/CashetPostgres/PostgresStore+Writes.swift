@@ -52,12 +52,7 @@ extension PostgresStore {
     }
 
     public nonisolated(nonsending) func importCommit(_ commit: Commit, output: [UInt8]?) async throws(CashetError) -> Bool {
-        let draft = commit.draft
-        try draft.validate()
-        let record = StoreRecords.encodeCommit(draft, output: commit.output, parent: commit.parent)
-        guard ContentHash(hashing: record) == commit.hash else {
-            throw CashetError(.corruptData, "commit \(commit.hash.shortHex) does not match its hash; it was altered")
-        }
+        let record = try StoreRecords.importableRecord(of: commit)
         let blob = try output.map { bytes throws(CashetError) in try PostgresBlob(bytes) }
         if let blob, blob.ref != commit.output {
             throw CashetError(.corruptData, "the result given for commit \(commit.hash.shortHex) has SHA-256 \(blob.ref.hash.shortHex) and \(blob.ref.size) bytes, but the commit names \(commit.output.map(\.description) ?? "no result")")

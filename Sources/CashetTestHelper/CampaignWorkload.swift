@@ -17,6 +17,11 @@ struct CampaignWorkload {
     let archive: String
     let seed: UInt64
     let noSync: Bool
+    /// Only submits, hits and map batches (no rm, gc or import), so every acknowledged result
+    /// must survive: the power-loss campaign's recording.
+    var writesOnly = false
+    /// Stop (exit 0) after this many steps; nil runs until killed.
+    var steps: Int?
 
     /// Keys are unique per seed: a submit uses `step * 1000`, a map batch `step * 1000 + 1…999`.
     static let small = CachedFunction("campaign-small", version: "1") { (key: Int) -> [UInt8] in
@@ -37,14 +42,16 @@ struct CampaignWorkload {
     }
 
     func run() async throws(CashetError) -> Never {
+        let mix = writesOnly ? 77 : 100
         let client = Client(store: try LMDBStore(storePath, configuration: Self.configuration(noSync: noSync)), serializer: RawBytesSerializer())
         var random = SeededGenerator(seed: seed)
         var mine: [String] = []          // commits this process created, for rm
         var calls: [(small: Bool, key: Int)] = []   // calls made, to repeat as hits
         let base = Int(seed % 1_000_000) * 100_000
         for step in 0... {
+            if let steps, step >= steps { exit(0) }
             let key = (base + step) * 1000
-            switch Int.random(in: 0..<100, using: &random) {
+            switch Int.random(in: 0..<mix, using: &random) {
             case 0..<35:
                 try acknowledge(try await client.submit(Self.small, key), into: &mine)
                 calls.append((true, key))

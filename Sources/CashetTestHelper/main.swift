@@ -21,6 +21,9 @@ import Foundation
 //       "stored COMMIT SHA256" for each and then "error CODE: MESSAGE"
 //   cashet-test-helper campaign STORE LOGFILE ARCHIVE SEED durable|nosync → the crash campaign's workload
 //       (CampaignWorkload), run until killed
+//   cashet-test-helper writes STORE LOGFILE SEED STEPS → the campaign workload's submits, hits and map
+//       batches only (no rm/gc/import), STEPS steps, then exit 0 (the power-loss campaign records it);
+//       $CASHET_DURABILITY=durable|nosync
 //   cashet-test-helper crash-campaign DIR ROUNDS SEED → runs a crash campaign (CrashCampaign) in DIR and
 //       prints one JSON summary; exit 1 when anything was lost, wrong or damaged
 //   cashet-test-helper stream STORE LOGFILE COUNT → submits COUNT calls in turn; appends "acked I COMMIT HASH"
@@ -51,9 +54,11 @@ func fail(_ message: String) -> Never {
 /// Functions that worker processes of `process-executor` can run.
 let workerPid = CachedFunction("worker-pid", version: "1") { (_: Int) -> Int32 in getpid() }
 let workerCrash = CachedFunction("worker-crash", version: "1") { (_: Int) -> Int in abort() }
+let workerLength = CachedFunction("worker-length", version: "1") { (bytes: [UInt8]) -> Int in bytes.count }
 var workers = WorkerRegistry()
 workers.register(workerPid)
 workers.register(workerCrash)
+workers.register(workerLength)
 await workers.serveIfWorker()
 
 switch arguments.dropFirst().first {
@@ -181,6 +186,13 @@ case "campaign":
     guard arguments.count == 7, let seed = UInt64(arguments[5]) else { fail("usage: campaign STORE LOGFILE ARCHIVE SEED durable|nosync") }
     let workload = CampaignWorkload(storePath: arguments[2], log: arguments[3], archive: arguments[4], seed: seed, noSync: arguments[6] == "nosync")
     do { try await workload.run() } catch { fail("\(error)") }
+case "writes":
+    guard arguments.count == 6, let seed = UInt64(arguments[4]), let steps = Int(arguments[5]) else { fail("usage: writes STORE LOGFILE SEED STEPS") }
+    let durability = ProcessInfo.processInfo.environment["CASHET_DURABILITY"] ?? "durable"
+    var workload = CampaignWorkload(storePath: arguments[2], log: arguments[3], archive: "", seed: seed, noSync: durability == "nosync")
+    workload.writesOnly = true
+    workload.steps = steps
+    do { try await workload.run() } catch { fail("\(error)") }
 case "crash-campaign":
     guard arguments.count == 5, let rounds = Int(arguments[3]), let seed = UInt64(arguments[4]) else { fail("usage: crash-campaign DIR ROUNDS SEED") }
     let campaign = CrashCampaign(directory: arguments[2], rounds: rounds, seed: seed)
@@ -207,6 +219,15 @@ case "process-executor":
             print("crash none")
         } catch {
             print("crash \(error.code): \(error.message)")
+        }
+        // A worker that exits without reading its request (here: a program that is no worker),
+        // sent more than a pipe holds: the write meets EPIPE, which must not kill this process.
+        let early = Client(store: client.store, executor: ProcessExecutor(executable: "/bin/true"))
+        do {
+            _ = try await early.submit(workerLength, Array(repeating: 7, count: 1 << 20))
+            print("early-exit none")
+        } catch {
+            print("early-exit \(error.code): \(error.message)")
         }
     } catch {
         fail("\(error)")

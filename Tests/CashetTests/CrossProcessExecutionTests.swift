@@ -55,7 +55,7 @@ struct CrossProcessExecutionTests {
         #expect(ContinuousClock.now - waited < .seconds(10), "the dead holder's lease was not taken over")
     }
 
-    @Test("ProcessExecutor runs bodies in child processes; a crashing child fails its call and the caller survives")
+    @Test("ProcessExecutor runs bodies in child processes; a crashing child, or one that exits before reading its request (EPIPE), fails its call and the caller survives")
     func processExecutor() async throws {
         let directory = TemporaryDirectory()
         let result = try Products.run(Products.helper, ["process-executor", directory.child("store")])
@@ -65,8 +65,12 @@ struct CrossProcessExecutionTests {
         #expect(pids.count == 3 && pids[1] != pids[2], "the body ran in the caller: \(pids)")
         let crash = try #require(lines.first { $0.first == "crash" }).joined(separator: " ")
         #expect(crash.contains("execution failed") && crash.contains("signal"), "\(crash)")
+        // A worker that exits before reading its request: a typed failure, and the caller (which
+        // printed this line at all) survived the EPIPE.
+        let early = try #require(lines.first { $0.first == "early-exit" }, "the caller died: \(result.stderr)").joined(separator: " ")
+        #expect(early.contains("execution failed") && early.contains("before reading its request"), "\(early)")
         let client = try Client(path: directory.child("store"))
         let stats = try await client.stats()
-        #expect(stats.completed == 1 && stats.failed == 1)
+        #expect(stats.completed == 1 && stats.failed == 2)
     }
 }

@@ -34,7 +34,7 @@ struct LargeBlobFixture {
         let live = storePath + "/objects/tmp/\(getpid())-1"
         try Data(repeating: 2, count: 10).write(to: URL(fileURLWithPath: live))
         let orphanHash = SHA256Hasher.hash(Array("orphan".utf8))
-        try FileManager.default.createDirectory(atPath: store.files.directory(of: orphanHash), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: store.files.path + "/" + orphanHash.hex.prefix(2), withIntermediateDirectories: true)
         let orphan = store.files.path(of: orphanHash)
         try Data(repeating: 1, count: 100).write(to: URL(fileURLWithPath: orphan))
         return (abandoned, live, orphan)

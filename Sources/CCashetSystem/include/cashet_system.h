@@ -6,6 +6,8 @@
 #endif
 #include <fcntl.h>
 #endif
+#include <signal.h>
+#include <pthread.h>
 
 /* Starts writing a file's dirty pages back without waiting for them; 0 on success, -1 with
  * errno set otherwise, and always 0 where the call does not exist. */
@@ -16,6 +18,16 @@ static inline int cashet_start_writeback(int fd) {
     (void)fd;
     return 0;
 #endif
+}
+
+/* Blocks SIGPIPE for the calling thread only: a write to a pipe whose reader is gone then fails
+ * with EPIPE instead of killing the process (the signal stays pending for this thread and is
+ * discarded when the thread exits). For threads that only write pipes and then end. */
+static inline int cashet_block_sigpipe_in_this_thread(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    return pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 /* One-byte open-file-description locks (Linux F_OFD_SETLK): owned by the open file, not the

@@ -21,26 +21,19 @@ struct ArchiveReader: ~Copyable {
     /// Set once the end record has been read and matched the file.
     private(set) var verified = false
 
-    /// Opens `path` and checks the header.
-    static func open(_ path: String) throws(CashetError) -> ArchiveReader {
-        guard let file = try PosixFile.openIfExists(path) else {
-            throw CashetError(.notFound, "no archive at \(path)")
-        }
-        guard let size = try file.regularFileSize() else {
-            throw CashetError(.damagedArchive, "\(path) is not a regular file, so not a cashet archive")
-        }
-        var reader = ArchiveReader(file, path: path, size: size)
-        let header = try reader.read(ArchiveFormat.headerSize, what: "header")
+    /// Reads `file` (a regular file of `size` bytes, positioned at its start) and checks the header.
+    init(_ file: consuming PosixFile, path: String, size: Int) throws(CashetError) {
+        self.init(file: file, path: path, size: size)
+        let header = try read(ArchiveFormat.headerSize, what: "header")
         guard Array(header.prefix(8)) == ArchiveFormat.magic else {
             throw CashetError(.damagedArchive, "\(path) is not a cashet archive (it does not start with CASHETAR)")
         }
         guard header[8] == ArchiveFormat.version else {
             throw CashetError(.damagedArchive, "\(path) is a cashet archive of version \(header[8]); this cashet reads version \(ArchiveFormat.version)")
         }
-        return reader
     }
 
-    private init(_ file: consuming PosixFile, path: String, size: Int) {
+    private init(file: consuming PosixFile, path: String, size: Int) {
         self.file = file
         self.path = path
         self.size = size

@@ -29,8 +29,8 @@ extension Client {
     public nonisolated(nonsending) func exportArchive(to path: String, matching query: CommitQuery = CommitQuery(),
                                                       progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
         let commits = Array(try await store.commits(matching: query).reversed())   // oldest first: parents before children
-        return try await FileSystem.replacing(path) { temporary throws(CashetError) in
-            var writer = try ArchiveWriter(try PosixFile.createOrTruncate(temporary, mode: 0o600))
+        return try await FileSystem.replacing(path, mode: 0o600) { file throws(CashetError) in
+            var writer = try ArchiveWriter(try PosixFile.duplicate(file.descriptor))
             var report = ArchiveReport()
             var functionsWritten = Set<ContentHash>()
             var blobsWritten = Set<ContentHash>()
@@ -57,27 +57,30 @@ extension Client {
     }
 
     /// Adds the commits of the archive at `path` that the store lacks, with their hashes,
-    /// lineage, tags and results intact. The whole archive is verified first (its checksum, and
-    /// every commit and result against its SHA-256): a damaged archive is refused with
-    /// `.damagedArchive` before the store is touched. Importing the same archive again adds nothing.
-    /// A result larger than `maxResultSize` bytes (4 GiB by default) refuses the whole archive with
-    /// `.limitExceeded`, also before anything changes: a valid archive can still decompress into far
-    /// more than its own size. `progress` counts bytes of the archive read (it is read twice).
+    /// lineage, tags, sources and results intact: ``ArchiveFile/open(_:maxResultSize:progress:)``
+    /// then ``importArchive(_:progress:)``.
     public nonisolated(nonsending) func importArchive(from path: String, maxResultSize: Int = 1 << 32,
                                                       progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
-        // Pass 1: verify everything, change nothing.
-        let size = try Self.verifyArchive(at: path, maxResultSize: maxResultSize) { read, total in progress?(read, 2 * total) }
-        let total = 2 * size
+        let archive = try ArchiveFile.open(path, maxResultSize: maxResultSize) { read, total in progress?(read, 2 * total) }
+        return try await importArchive(archive) { read, total in progress?(total + read, 2 * total) }
+    }
 
-        // Pass 2: apply, commit by commit; each is checked again as it is added.
-        var reader = try ArchiveReader.open(path)
+    /// Adds the commits of a verified archive that the store lacks. All or nothing: the archive
+    /// was checked whole when opened (every record decoded, canonical and within limits, every
+    /// hash), and if applying it still fails (a full disk, a lost server), the commits this call
+    /// added are removed again, leaving the store as it was. Importing the same archive again adds
+    /// nothing. `progress` counts bytes of the archive read.
+    public nonisolated(nonsending) func importArchive(_ archive: ArchiveFile, progress: ProgressHandler? = nil) async throws(CashetError) -> ArchiveReport {
+        var reader = try archive.reader()
         var report = ArchiveReport()
-        var sources: [ContentHash: String?] = [:]
+        var added: [ContentHash] = []
+        var sources: [ContentHash: String?] = [:]   // function hash → source
         var pending: Commit?
         func flush(with output: [UInt8]?) async throws(CashetError) {
             guard let commit = pending else { return }
             pending = nil
             if try await store.importCommit(commit, output: output) {
+                added.append(commit.hash)
                 report.commits += 1
                 if let output {
                     report.blobs += 1
@@ -87,47 +90,60 @@ extension Client {
                 report.commitsSkipped += 1
             }
         }
-        while let record = try reader.next() {
-            switch record.kind {
-            case .function:
-                try await flush(with: nil)
-                sources[record.hash] = try StoreRecords.decodeFunctionSource(record.body)
-            case .commit:
-                try await flush(with: nil)
-                let commit = try Self.archivedCommit(record, source: sources[record.hash] ?? nil, reader)
-                if try await store.commit(commit.hash) == nil {
-                    pending = commit
-                } else {
-                    report.commitsSkipped += 1
+        do throws(CashetError) {
+            while let record = try reader.next() {
+                switch record.kind {
+                case .function:
+                    try await flush(with: nil)
+                    sources[record.hash] = try Self.archivedFunctionSource(record, reader)
+                case .commit:
+                    try await flush(with: nil)
+                    var commit = try Self.archivedCommit(record, reader)
+                    commit.task.source = sources[commit.fingerprint.functionHash] ?? nil
+                    if try await store.commit(commit.hash) == nil {
+                        pending = commit
+                    } else {
+                        report.commitsSkipped += 1
+                    }
+                case .blob:
+                    if let commit = pending, commit.output?.hash == record.hash {
+                        try await flush(with: try Self.archivedBlob(record, reader, maxSize: archive.maxResultSize))
+                    }
+                case .end:
+                    break
                 }
-            case .blob:
-                if let commit = pending, commit.output?.hash == record.hash {
-                    try await flush(with: try Self.archivedBlob(record, reader, maxSize: maxResultSize))
-                }
-            case .end:
-                break
+                progress?(reader.bytesRead, reader.size)
             }
-            progress?(size + reader.bytesRead, total)
+            try await flush(with: nil)
+        } catch {
+            // Newest first, so each removal finds the head it restores.
+            for hash in added.reversed() { _ = try? await store.deleteCommit(hash) }
+            throw CashetError(error.code, "\(error.message); the \(added.count) commit(s) added before the failure were removed again", underlying: error.underlying)
         }
-        try await flush(with: nil)
         return report
     }
 
     /// Reads a whole archive and checks it: its checksum and length, every record's SHA-256, that
-    /// every commit has its function and result, and that no result exceeds `maxResultSize`.
-    /// Changes nothing; returns the archive's size. Synchronous, so the fuzzer drives it directly.
+    /// every record decodes, is canonical (re-encodes to the same bytes) and within the limits every
+    /// store enforces, that every commit has its function and result, and that no result exceeds
+    /// `maxResultSize`. Changes nothing; returns the archive's size. Synchronous, so the fuzzer
+    /// drives it directly.
     static func verifyArchive(at path: String, maxResultSize: Int, progress: ProgressHandler? = nil) throws(CashetError) -> Int {
-        var reader = try ArchiveReader.open(path)
+        try ArchiveFile.open(path, maxResultSize: maxResultSize, progress: progress).size
+    }
+
+    /// One pass over an archive, checking everything ``verifyArchive(at:maxResultSize:progress:)`` lists.
+    static func verify(_ reader: inout ArchiveReader, maxResultSize: Int, progress: ProgressHandler?) throws(CashetError) {
         var functions = Set<ContentHash>()
         var blobs = Set<ContentHash>()
         var needed: [(commit: ContentHash, function: ContentHash, output: ContentHash?)] = []
         while let record = try reader.next() {
             switch record.kind {
             case .function:
-                _ = try Self.archived(reader) { () throws(CashetError) in try StoreRecords.decodeFunctionSource(record.body) }
+                _ = try Self.archivedFunctionSource(record, reader)
                 functions.insert(record.hash)
             case .commit:
-                let commit = try Self.archivedCommit(record, source: nil, reader)
+                let commit = try Self.archivedCommit(record, reader)
                 needed.append((commit.hash, commit.fingerprint.functionHash, commit.output?.hash))
             case .blob:
                 _ = try Self.archivedBlob(record, reader, maxSize: maxResultSize)
@@ -142,7 +158,6 @@ extension Client {
                 throw reader.damaged("commit \(entry.commit.shortHex) lacks its function or result record")
             }
         }
-        return reader.size
     }
 
     /// Runs a decoding step, reporting its failure as damage of the archive.
@@ -150,11 +165,22 @@ extension Client {
         do { return try body() } catch { throw reader.damaged(error.message) }
     }
 
-    private static func archivedCommit(_ record: ArchiveReader.Record, source: String?, _ reader: borrowing ArchiveReader) throws(CashetError) -> Commit {
+    /// A commit record, checked: its SHA-256, that it decodes, and that it is exactly the record
+    /// a store would write for it (canonical, within limits), so applying it cannot fail on it.
+    private static func archivedCommit(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader) throws(CashetError) -> Commit {
         guard SHA256Hasher.hash(record.body) == record.hash else {
             throw reader.damaged("commit \(record.hash.shortHex) does not match its SHA-256")
         }
-        return try archived(reader) { () throws(CashetError) in try StoreRecords.decodeCommit(hash: record.hash, record.body, source: source) }
+        return try archived(reader) { () throws(CashetError) -> Commit in
+            let commit = try StoreRecords.decodeCommit(hash: record.hash, record.body, source: nil)
+            _ = try StoreRecords.importableRecord(of: commit)
+            return commit
+        }
+    }
+
+    /// A function record's source, checked: the record decodes and is canonical.
+    private static func archivedFunctionSource(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader) throws(CashetError) -> String? {
+        try archived(reader) { () throws(CashetError) in try StoreRecords.decodeCanonicalFunction(record.body).source }
     }
 
     private static func archivedBlob(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader, maxSize: Int) throws(CashetError) -> [UInt8] {

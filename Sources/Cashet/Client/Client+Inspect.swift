@@ -37,8 +37,7 @@ extension Client {
             let file = try PosixFile.openForWriting(path)
             return try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
         }
-        try await FileSystem.replacing(path) { temporary throws(CashetError) in
-            let file = try PosixFile.createOrTruncate(temporary, mode: 0o644)
+        try await FileSystem.replacing(path, mode: 0o644) { file throws(CashetError) in
             try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
         }
     }

@@ -148,6 +148,12 @@ extension Client {
                 commitIfDue()
             }
             group.cancelAll()
+            // After a failed batch, the calls still running finish (cancelled) with nobody to
+            // record them: their leases are released here, or every later call of those inputs,
+            // in this process and others, would wait for them for as long as this one lives.
+            while let chunkEvents = await group.next() {
+                for case .ran(_, _, _, let lease) in chunkEvents { lease?.release() }
+            }
         }
         if let storageError { throw storageError }
         if let firstFailure { throw firstFailure }

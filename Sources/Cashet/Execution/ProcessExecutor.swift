@@ -1,3 +1,4 @@
+import CCashetSystem
 import Foundation
 
 /// Runs each body in a child process, for crash isolation: a crash, abort or `kill -9` of the
@@ -47,21 +48,25 @@ public struct ProcessExecutor: Executor {
         } catch {
             throw WorkerFailure(description: "cannot start a worker process (\(executable)) for \(name): \(error)")
         }
-        let reply: Data = await withTaskCancellationHandler {
-            // Blocking pipe I/O and the wait run on a thread of their own, not the cooperative pool.
-            await withCheckedContinuation { continuation in
-                Thread {
-                    try? input.fileHandleForWriting.write(contentsOf: requestBytes)
-                    try? input.fileHandleForWriting.close()
-                    let reply = output.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: reply)
-                }.start()
+        let (reply, requestWritten): (Data, Bool) = await withTaskCancellationHandler {
+            // Blocking pipe I/O and the wait run on a thread of their own, not the cooperative
+            // pool; SIGPIPE is blocked there, so a child that exits before reading its request
+            // fails this write with EPIPE instead of killing this process.
+            await runOffPool {
+                _ = cashet_block_sigpipe_in_this_thread()
+                let written = (try? input.fileHandleForWriting.write(contentsOf: requestBytes)) != nil
+                try? input.fileHandleForWriting.close()
+                let reply = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return (reply, written)
             }
         } onCancel: {
             kill(process.processIdentifier, SIGKILL)
         }
         if Task.isCancelled { throw CancellationError() }
+        if !requestWritten && reply.isEmpty {
+            throw WorkerFailure(description: "the worker process running \(name) (\(executable)) exited with status \(process.terminationStatus) before reading its request")
+        }
         if process.terminationReason == .uncaughtSignal {
             throw WorkerFailure(description: "the worker process running \(name) was killed by signal \(process.terminationStatus)")
         }

@@ -20,9 +20,16 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
         case orphanFile = "orphan-file"
         /// A temporary file of a write whose process is gone: garbage, not damage.
         case abandonedTemporaryFile = "abandoned-temporary-file"
+        /// A symbolic link inside the store (planted, or left by a copy): damage. cashet never
+        /// follows one; a repair removes the link itself, never what it points to.
+        case symbolicLink = "symbolic-link"
+        /// A result that could not be read (permissions, an I/O error, too many open files), so
+        /// could not be checked. Not damage: a repair never removes it; fix the cause and check again.
+        case unreadable = "unreadable"
 
-        /// True when results or metadata cannot be trusted; false for leftovers that only take space.
-        public var isDamage: Bool { self != .orphanFile && self != .abandonedTemporaryFile }
+        /// True when results or metadata cannot be trusted; false for leftovers that only take
+        /// space and for what could not be read.
+        public var isDamage: Bool { ![.orphanFile, .abandonedTemporaryFile, .unreadable].contains(self) }
     }
 
     /// One thing found.
@@ -62,4 +69,7 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
 
     /// True when the check found damage (not only garbage).
     public var foundDamage: Bool { problems.contains { $0.kind.isDamage } }
+
+    /// True when some result could not be read, so the check is incomplete (`cashet fsck` exits 4).
+    public var foundUnreadable: Bool { problems.contains { $0.kind == .unreadable } }
 }

@@ -20,7 +20,28 @@ package enum Zstd {
     }
 
     /// Decompresses one frame that must expand to exactly `expectedSize` bytes.
+    ///
+    /// `expectedSize` comes from a record that may be damaged or hostile, so it is not trusted for
+    /// an allocation: the frame must declare the same content size and be able to hold it (zstd
+    /// expands at most ~32768×: a 128 KiB block as a 4-byte run), and beyond 64 MiB the output
+    /// grows only as bytes really come out of the frame.
     package static func decompress(_ frame: ArraySlice<UInt8>, expectedSize: Int) throws(CashetError) -> [UInt8] {
+        let declared = frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+        guard declared == UInt64(expectedSize) else {
+            let claim = declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR ? "no valid size" : "\(declared) bytes"
+            throw CashetError(.corruptData, "zstd frame declares \(claim), its record says \(expectedSize)")
+        }
+        guard expectedSize <= frame.count * 32_768 + (1 << 17) else {
+            throw CashetError(.corruptData, "a zstd frame of \(frame.count) bytes cannot hold the \(expectedSize) bytes its record claims")
+        }
+        guard expectedSize > trustedAllocation else { return try decompressOneShot(frame, expectedSize: expectedSize) }
+        return try decompressGrowing(frame, expectedSize: expectedSize)
+    }
+
+    /// Output buffers up to this size are allocated at once from a checked claim.
+    package static let trustedAllocation = 64 << 20
+
+    private static func decompressOneShot(_ frame: ArraySlice<UInt8>, expectedSize: Int) throws(CashetError) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: expectedSize)
         // Both buffers live for the call; zstd writes at most `expectedSize` bytes.
         let written = output.withUnsafeMutableBytes { out in
@@ -33,6 +54,45 @@ package enum Zstd {
         }
         guard written == expectedSize else {
             throw CashetError(.corruptData, "zstd frame expanded to \(written) bytes, expected \(expectedSize)")
+        }
+        return output
+    }
+
+    /// Streams the frame out through a fixed window, appending to an array that grows with what
+    /// really comes out (so a false size claim costs no more memory than the bytes behind it).
+    private static func decompressGrowing(_ frame: ArraySlice<UInt8>, expectedSize: Int) throws(CashetError) -> [UInt8] {
+        guard let context = ZSTD_createDCtx() else { throw CashetError(.storage, "zstd cannot allocate a decompression context") }
+        defer { ZSTD_freeDCtx(context) }
+        var output: [UInt8] = []
+        output.reserveCapacity(trustedAllocation)
+        var window = [UInt8](repeating: 0, count: streamBufferSize)
+        var failure: CashetError?
+        // The input, the window and the context live for the whole loop; zstd writes at most
+        // `window.count` bytes per call.
+        frame.withUnsafeBytes { input in
+            var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+            while failure == nil {
+                let (hint, produced) = window.withUnsafeMutableBytes { out -> (Int, Int) in
+                    var destination = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+                    let hint = ZSTD_decompressStream(context, &destination, &source)
+                    return (hint, destination.pos)
+                }
+                if ZSTD_isError(hint) != 0 {
+                    failure = CashetError(.corruptData, "zstd frame does not decompress: \(String(cString: ZSTD_getErrorName(hint)))")
+                } else if output.count + produced > expectedSize {
+                    failure = CashetError(.corruptData, "zstd frame expands beyond the expected \(expectedSize) bytes")
+                } else {
+                    output.append(contentsOf: window[0..<produced])
+                    if hint == 0 { break }
+                    if produced == 0 && source.pos == source.size {
+                        failure = CashetError(.corruptData, "zstd frame is truncated")
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        guard output.count == expectedSize else {
+            throw CashetError(.corruptData, "zstd frame expanded to \(output.count) bytes, expected \(expectedSize)")
         }
         return output
     }

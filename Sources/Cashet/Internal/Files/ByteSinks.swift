@@ -22,6 +22,31 @@ struct MemorySink: ByteSink, ~Copyable {
     mutating func filled(_ count: Int) throws(CashetError) { self.count += count }
 }
 
+/// Collects bytes into an array that grows as they arrive, up to `limit`: the destination of a
+/// blob whose recorded size is too large to allocate on trust.
+struct GrowingSink: ByteSink, ~Copyable {
+    private(set) var bytes: [UInt8] = []
+    private let limit: Int
+    // Owned by the sink: allocated in init, freed in deinit.
+    private let buffer: UnsafeMutableRawBufferPointer
+
+    init(limit: Int) {
+        self.limit = limit
+        buffer = .allocate(byteCount: Zstd.streamBufferSize, alignment: 16)
+    }
+
+    mutating func window() throws(CashetError) -> UnsafeMutableRawBufferPointer {
+        guard bytes.count < limit else { throw CashetError(.corruptData, "blob data is longer than its recorded size \(limit)") }
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, limit - bytes.count)])
+    }
+
+    mutating func filled(_ count: Int) throws(CashetError) {
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+    }
+
+    deinit { buffer.deallocate() }
+}
+
 /// Writes through a bounded buffer to a file, checksumming what passes (XXH3-64, and SHA-256
 /// when asked): a blob streamed out.
 struct FileSink: ByteSink, ~Copyable {

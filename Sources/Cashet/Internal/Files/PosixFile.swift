@@ -23,17 +23,8 @@ struct PosixFile: ~Copyable {
 
     /// Creates `path`, failing if it exists (the caller chose a unique name).
     static func createExclusive(_ path: String, mode: mode_t) throws(CashetError) -> PosixFile {
-        let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
+        let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw PosixFile.error("cannot create", path) }
-        return PosixFile(descriptor: fd, path: path)
-    }
-
-    /// Opens `path` for reading and writing, creating it empty if needed; read-only when the
-    /// file system refuses writing (a lock file in a read-only store still works).
-    static func createOrOpen(_ path: String, mode: mode_t) throws(CashetError) -> PosixFile {
-        var fd = retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode) }
-        if fd < 0 && (errno == EROFS || errno == EACCES) { fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) } }
-        guard fd >= 0 else { throw PosixFile.error("cannot open", path) }
         return PosixFile(descriptor: fd, path: path)
     }
 
@@ -41,13 +32,6 @@ struct PosixFile: ~Copyable {
     static func openForWriting(_ path: String) throws(CashetError) -> PosixFile {
         let fd = retryingInterrupts { open(path, O_WRONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw PosixFile.error("cannot open", path) }
-        return PosixFile(descriptor: fd, path: path)
-    }
-
-    /// Opens (creating if needed) `path` for writing from the start, truncating it.
-    static func createOrTruncate(_ path: String, mode: mode_t) throws(CashetError) -> PosixFile {
-        let fd = retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
-        guard fd >= 0 else { throw PosixFile.error("cannot create", path) }
         return PosixFile(descriptor: fd, path: path)
     }
 
@@ -68,6 +52,11 @@ struct PosixFile: ~Copyable {
     private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
+    }
+
+    /// Takes ownership of an open descriptor (closed when the value goes away).
+    init(adopting descriptor: Int32, path: String) {
+        self.init(descriptor: descriptor, path: path)
     }
 
     private var fd: Int32 { descriptor }
@@ -112,7 +101,12 @@ struct PosixFile: ~Copyable {
         return (status.st_mode & S_IFMT) == S_IFREG ? Int(status.st_size) : nil
     }
 
-    /// Moves back to the start (to rewrite a file).
+    /// Moves to the start, to read the file again.
+    func seekToStart() throws(CashetError) {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw PosixFile.error("cannot seek in", path) }
+    }
+
+    /// Moves back to the start and empties the file (to rewrite it).
     func rewind() throws(CashetError) {
         guard lseek(fd, 0, SEEK_SET) == 0, ftruncate(fd, 0) == 0 else { throw PosixFile.error("cannot rewind", path) }
     }
@@ -128,9 +122,19 @@ struct PosixFile: ~Copyable {
         guard retryingInterrupts({ fsync(fd) }) == 0 else { throw PosixFile.error("cannot fsync", path) }
     }
 
-    /// Takes an exclusive advisory lock (`flock`), held until the file is closed.
-    func lockExclusive() throws(CashetError) {
-        guard retryingInterrupts({ flock(fd, LOCK_EX) }) == 0 else { throw PosixFile.error("cannot lock", path) }
+    /// Takes an exclusive advisory lock (`flock`), held until the file is closed. While another
+    /// process holds it, the wait happens on a thread of its own, off the cooperative pool.
+    nonisolated(nonsending) func lockExclusive() async throws(CashetError) {
+        if retryingInterrupts({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 { return }
+        guard errno == EWOULDBLOCK else { throw PosixFile.error("cannot lock", path) }
+        let descriptor = fd   // stays open: `self` outlives the wait
+        let failure = await runOffPool { () -> Int32 in
+            retryingInterrupts({ flock(descriptor, LOCK_EX) }) == 0 ? 0 : errno
+        }
+        guard failure == 0 else {
+            errno = failure
+            throw PosixFile.error("cannot lock", path)
+        }
     }
 
     /// Takes an exclusive lock on one byte at `offset` (< 2^62) without waiting, owned by this
@@ -166,14 +170,20 @@ func retryingInterrupts<T: BinaryInteger>(_ call: () -> T) -> T {
 
 /// Directory-level file operations, with errors that name the paths.
 enum FileSystem {
-    /// Writes `path` through a temporary file beside it: `write` fills the temporary file, which
-    /// then replaces `path`. If `write` (or the rename) fails, the temporary file goes and `path`
-    /// is left as it was.
-    static nonisolated(nonsending) func replacing<T>(_ path: String, _ write: (_ temporary: String) async throws(CashetError) -> T) async throws(CashetError) -> T {
-        let temporary = path + ".cashet-partial-\(getpid())"
+    /// Writes `path` through a new temporary file beside it: `write` fills the temporary file,
+    /// which then replaces `path`. The temporary file gets an unpredictable name and is created
+    /// exclusively without following links (`O_EXCL | O_NOFOLLOW`), so a link planted beside
+    /// `path` cannot redirect the write. If `write` (or the rename) fails, the temporary file goes
+    /// and `path` is left as it was. The rename is made durable with an fsync of the directory.
+    static nonisolated(nonsending) func replacing<T>(_ path: String, mode: mode_t,
+                                                     _ write: (borrowing PosixFile) async throws(CashetError) -> T) async throws(CashetError) -> T {
+        let temporary = path + ".cashet-partial-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         do throws(CashetError) {
-            let result = try await write(temporary)
+            let file = try PosixFile.createExclusive(temporary, mode: mode)
+            let result = try await write(file)
+            try file.sync()
             try move(temporary, to: path)
+            try syncDirectory(parent(of: path).isEmpty ? "." : parent(of: path))
             return result
         } catch {
             try? removeIfPresent(temporary)
@@ -241,11 +251,29 @@ enum FileSystem {
             return "\(file) reached the process's file-size limit (RLIMIT_FSIZE, \(limit.rlim_cur) bytes)"
         }
         var volume = statvfs()
-        let directory = (file as NSString).deletingLastPathComponent
+        let directory = parent(of: file).isEmpty ? "." : parent(of: file)
         if statvfs(directory, &volume) == 0, Int(volume.f_bavail) * Int(volume.f_frsize) < margin {
             return "the file system holding \(directory) is full (No space left on device)"
         }
         return nil
+    }
+
+    /// The directory part of `path` ("" for a bare name, "/" for a name at the root), without
+    /// Foundation's path methods (one of which crashed on one-character names).
+    static func parent(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.last == "/" { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "" }
+        if slash == trimmed.startIndex { return "/" }
+        var parent = trimmed[..<slash]
+        while parent.count > 1, parent.last == "/" { parent = parent.dropLast() }
+        return String(parent)
+    }
+
+    /// Whether anything (a file, directory or link, even a dangling one) has the name `path`.
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
     }
 
     /// Whether `path` itself is a symbolic link.

@@ -16,7 +16,7 @@ final class CallLeases: Sendable {
     /// One lock file (a class, so the files can sit in an array).
     private final class LockFile: Sendable {
         let file: PosixFile
-        init(_ path: String, mode: mode_t) throws(CashetError) { file = try PosixFile.createOrOpen(path, mode: mode) }
+        init(_ file: consuming PosixFile) { self.file = file }
     }
 
     static let fileCount = 64
@@ -24,8 +24,8 @@ final class CallLeases: Sendable {
     /// one is a descriptor (64 per store ran test processes into Foundation's `Process` bug with
     /// long /proc/self/fd listings).
     private let files = Locked<[LockFile?]>(Array(repeating: nil, count: CallLeases.fileCount))
-    private let directory: String
-    private let fileMode: mode_t
+    private let root: StoreRoot
+    private let permissions: StorePermissions
     private let held = Locked<Set<Int64>>([])
     private let waiters = Locked<(next: UInt64, byOffset: [Int64: [Waiter]])>((0, [:]))
 
@@ -34,12 +34,15 @@ final class CallLeases: Sendable {
         let continuation: CheckedContinuation<Void, Never>
     }
 
-    /// Uses the directory `path` (created when missing) for the lock files, which are created
-    /// with `permissions` as they are first needed.
-    init(directory path: String, permissions: StorePermissions) throws(CashetError) {
-        try FileSystem.makeDirectory(path, mode: permissions.directoryMode)
-        directory = path
-        fileMode = permissions.fileMode
+    static let directoryName = "leases"
+
+    /// Uses the directory `leases/` of the store for the lock files, which are created (with the
+    /// directory) with `permissions` as they are first needed, never through a link: a damaged
+    /// `leases/` fails the calls that need a lease, not the opening of the store (so `fsck` can
+    /// report and repair it).
+    init(root: StoreRoot, permissions: StorePermissions) {
+        self.root = root
+        self.permissions = permissions
     }
 
     /// The file holding `offset`'s byte (chosen by bits the offset within a file does not use),
@@ -48,7 +51,11 @@ final class CallLeases: Sendable {
         let index = Int(offset >> 56) % Self.fileCount
         return try files.withLock { files throws(CashetError) -> LockFile in
             if let file = files[index] { return file }
-            let file = try LockFile(directory + "/\(index)", mode: fileMode)
+            guard let directory = try root.handle.directory(Self.directoryName, createWithMode: permissions.directoryMode),
+                  let opened = try directory.openFile("\(index)", flags: O_RDWR | O_CREAT, mode: permissions.fileMode) else {
+                throw CashetError(.storage, "cannot open the lease files in \(root.path)/\(Self.directoryName)")
+            }
+            let file = LockFile(opened)
             files[index] = file
             return file
         }
@@ -131,5 +138,8 @@ final class CallLeases: Sendable {
         func release() {
             if !released.exchange(true, ordering: .acquiringAndReleasing) { leases.release(offset) }
         }
+
+        // A lease nobody holds any more is released, whatever path dropped it.
+        deinit { release() }
     }
 }

@@ -103,8 +103,14 @@ extension LMDBStore {
                 guard !staged.isEmpty else {
                     return try writingState(action(), { txn, state in try body(txn, attempt, &state) })
                 }
-                return try files.withLock { () throws(CashetError) -> T in
-                    for blob in staged { try files.publish(blob.staged!, as: blob.ref.hash) }
+                return try await files.withLock { () throws(CashetError) -> T in
+                    // A blob recorded meanwhile (by another writer, perhaps with other settings)
+                    // keeps its file: replacing it could leave a record describing another file.
+                    // Only file records are added under this lock, so this look is the truth.
+                    let recorded = try reading("looking up \(staged.count) blob(s)") { txn in
+                        try staged.map { blob in try txn.get(tables.blobInfo, blob.ref.hash.bytes) != nil }
+                    }
+                    for (blob, isRecorded) in zip(staged, recorded) where !isRecorded { try files.publish(blob.staged!, as: blob.ref.hash) }
                     return try writingState(action(), { txn, state in try body(txn, attempt, &state) })
                 }
             } catch {
@@ -144,8 +150,8 @@ extension LMDBStore {
 
     /// A write transaction that may drop blobs: it commits holding the objects lock, and the
     /// files of dropped blobs are unlinked before the lock is released.
-    func writingRemovals<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) throws(CashetError) -> T {
-        try files.withLock { () throws(CashetError) -> T in
+    nonisolated(nonsending) func writingRemovals<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) async throws(CashetError) -> T {
+        try await files.withLock { () throws(CashetError) -> T in
             let (result, doomed) = try writingState(action()) { txn, state in (try body(txn, &state), state.filesToRemove) }
             for hash in doomed { try files.remove(hash) }
             return result
@@ -224,6 +230,15 @@ extension LMDBStore {
             }
             return Array(payload)
         case .file(let codec, let checksum):
+            // The recorded size is not trusted for an allocation beyond 64 MiB: larger blobs load
+            // through a sink that grows with what the file really holds.
+            if info.size > Zstd.trustedAllocation {
+                var sink = GrowingSink(limit: info.size)
+                guard try files.read(hash, codec: codec, size: info.size, into: &sink) else { throw missingFileError(hash) }
+                let bytes = sink.bytes
+                try verify(hash, checksum: checksum, actual: XXHash.hash64(bytes))
+                return bytes
+            }
             var failure: CashetError?
             let bytes = [UInt8](unsafeUninitializedCapacity: info.size) { buffer, count in
                 var sink = MemorySink(UnsafeMutableRawBufferPointer(buffer))

@@ -21,11 +21,13 @@ extension LMDBStore {
         var referenceFixes: [ContentHash: (recorded: Int, counted: Int)] = [:]
         var countersWrong = false
         /// Garbage files to unlink on repair.
-        var garbageFiles: [String] = []
+        var garbageFiles: [BlobFiles.Leftover] = []
+        /// Symbolic links to unlink on repair (paths relative to the store root).
+        var links: [String] = []
     }
 
     public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
-        try withObjectsLockIfPossible { () throws(CashetError) -> IntegrityReport in
+        try await withObjectsLockIfPossible { () throws(CashetError) -> IntegrityReport in
             let survey = try survey()
             var report = survey.report
             guard repair, !survey.report.problems.isEmpty else { return report }
@@ -36,9 +38,9 @@ extension LMDBStore {
     }
 
     /// Read-only stores may have no lock file and no way to create one; they cannot change anyway.
-    private func withObjectsLockIfPossible<T>(_ body: () throws(CashetError) -> T) throws(CashetError) -> T {
-        if configuration.readOnly && !FileManager.default.fileExists(atPath: files.lockPath) { return try body() }
-        return try files.withLock(body)
+    private nonisolated(nonsending) func withObjectsLockIfPossible<T>(_ body: () throws(CashetError) -> T) async throws(CashetError) -> T {
+        if configuration.readOnly, (try? files.hasLockFile()) != true { return try body() }
+        return try await files.withLock(body)
     }
 
     private func survey() throws(CashetError) -> Survey {
@@ -63,14 +65,19 @@ extension LMDBStore {
             survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: "blob data without its metadata record"))
         }
 
-        // Files: every published file must be named by a file record.
-        let (filesSeen, leftovers) = try storageAction("listing \(files.root)") { try files.leftovers { stored[$0] == true } }
-        survey.report.filesChecked = filesSeen
-        for leftover in leftovers {
-            survey.garbageFiles.append(leftover.path)
+        // Files: every published file must be named by a file record; no link anywhere.
+        let walk = try storageAction("listing \(files.path)") { try files.walk { stored[$0] == true } }
+        survey.report.filesChecked = walk.filesSeen
+        for leftover in walk.leftovers {
+            survey.garbageFiles.append(leftover)
             survey.report.problems.append(leftover.isTemporary
                 ? .init(kind: .abandonedTemporaryFile, subject: leftover.path, detail: "left by an interrupted write")
                 : .init(kind: .orphanFile, subject: leftover.path, detail: "no blob record names this file"))
+        }
+        for link in try files.root.links() + walk.links {
+            survey.links.append(link)
+            survey.report.problems.append(.init(kind: .symbolicLink, subject: path + "/" + link,
+                                                detail: "a symbolic link inside the store (never followed; repair removes the link, not its target)"))
         }
         return survey
     }
@@ -119,15 +126,18 @@ extension LMDBStore {
         }
     }
 
-    /// Reads a blob through the normal load path and checks its SHA-256.
+    /// Reads a blob through the normal load path and checks its SHA-256. Only bytes that do not
+    /// match (hash, size, checksum, format) or a missing file are damage; a blob that could not be
+    /// read (permissions, I/O errors, too many open files) is reported as unreadable and never
+    /// removed by a repair.
     private func verifyBlob(_ hash: ContentHash, isFile: Bool, _ survey: inout Survey) {
         survey.report.blobsChecked += 1
-        if isFile && !FileManager.default.fileExists(atPath: files.path(of: hash)) {
-            survey.untrusted.insert(hash)
-            survey.report.problems.append(.init(kind: .missingBlobFile, subject: hash.hex, detail: "\(files.path(of: hash)) is missing"))
-            return
-        }
         do throws(CashetError) {
+            if isFile, try !files.exists(hash) {
+                survey.untrusted.insert(hash)
+                survey.report.problems.append(.init(kind: .missingBlobFile, subject: hash.hex, detail: "\(files.path(of: hash)) is missing"))
+                return
+            }
             let bytes = try readBlob(hash)
             survey.report.bytesVerified += bytes.count
             guard SHA256Hasher.hash(bytes) == hash else {
@@ -135,16 +145,26 @@ extension LMDBStore {
                 survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: "its bytes do not hash to its name"))
                 return
             }
-        } catch {
+        } catch where error.code == .corruptData {
             survey.untrusted.insert(hash)
             survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: error.message))
+        } catch {
+            survey.report.problems.append(.init(kind: .unreadable, subject: isFile ? files.path(of: hash) : hash.hex,
+                                                detail: "could not be read, so could not be checked: \(error.message)"))
         }
     }
 
-    /// Applies the fixes a survey calls for, in one write transaction, then removes garbage files.
+    /// Applies the fixes a survey calls for: links first (so no walk meets them), then one write
+    /// transaction, then the files it dropped and the garbage files.
     private func applyRepairs(_ survey: Survey) throws(CashetError) -> [String] {
         var repairs: [String] = []
-        let doomedFiles = try writing("repairing the store at \(path)") { txn -> [ContentHash] in
+        for link in survey.links {
+            if try files.root.removeLink(link) { repairs.append("removed symbolic link \(path)/\(link) (not its target)") }
+        }
+        // The lines are built inside the transaction, which may run again (a growing map): only
+        // the last run's lines count.
+        let (lines, doomedFiles) = try writing("repairing the store at \(path)") { txn -> ([String], [ContentHash]) in
+            var lines: [String] = []
             var state = WriteState(counters: try readCounters(txn))
             var doomed = survey.doomedCommits
             if !survey.untrusted.isEmpty {
@@ -163,11 +183,11 @@ extension LMDBStore {
                 } else {
                     try txn.delete(tables.commits, hash.bytes)   // undecodable: its index rows are skipped by readers
                 }
-                repairs.append("removed commit \(hash.hex): its record or its result cannot be trusted")
+                lines.append("removed commit \(hash.hex): its record or its result cannot be trusted")
             }
             for hash in survey.untrusted.sorted(by: { $0.hex < $1.hex }) {
                 _ = try dropBlob(hash, StoreRecords.BlobInfo(size: 0, storedSize: 0, references: 0), txn, &state)
-                repairs.append("removed damaged blob \(hash.hex)")
+                lines.append("removed damaged blob \(hash.hex)")
             }
             for (hash, fix) in survey.referenceFixes where !survey.untrusted.contains(hash) {
                 guard let raw = try txn.get(tables.blobInfo, hash.bytes) else { continue }
@@ -176,21 +196,22 @@ extension LMDBStore {
                 info.references = max(0, info.references + fix.counted - fix.recorded)
                 try txn.put(tables.blobInfo, hash.bytes, info.bytes)
                 if info.references == 0 { try txn.put(tables.unreferenced, hash.bytes, []) }
-                repairs.append("set the reference count of blob \(hash.hex) to \(info.references)")
+                lines.append("set the reference count of blob \(hash.hex) to \(info.references)")
             }
             for key in survey.danglingHeads {
                 try restoreHead(key, txn)
-                repairs.append("repointed a head at its newest remaining commit")
+                lines.append("repointed a head at its newest remaining commit")
             }
             state.counters = try countContents(txn)
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
-            if survey.countersWrong { repairs.append("recounted the store's statistics") }
-            return state.filesToRemove
+            if survey.countersWrong { lines.append("recounted the store's statistics") }
+            return (lines, state.filesToRemove)
         }
+        repairs += lines
         for hash in doomedFiles { try files.remove(hash) }
-        for path in survey.garbageFiles {
-            try FileSystem.removeIfPresent(path)
-            repairs.append("removed leftover file \(path)")
+        for leftover in survey.garbageFiles {
+            try files.remove(leftover)
+            repairs.append("removed leftover file \(leftover.path)")
         }
         return repairs
     }

@@ -9,18 +9,18 @@ extension LMDBStore {
         }
         if !dryRun && !configuration.readOnly { try flushAccessLog() }
         let plan = try planEviction(policy)
-        if dryRun { return plan.report + (try sweepLeftoverFiles(dryRun: true)) }
+        if dryRun { return plan.report + (try await sweepLeftoverFiles(dryRun: true)) }
         var report = EvictionReport()
         // Batches keep each write transaction (and the dirty pages it holds) bounded.
         for start in stride(from: 0, to: plan.commits.count, by: 1000) {
             let batch = plan.commits[start..<min(start + 1000, plan.commits.count)]
-            report = report + (try writingRemovals("evicting \(batch.count) commit(s)") { txn, state in
+            report = report + (try await writingRemovals("evicting \(batch.count) commit(s)") { txn, state in
                 var removed = EvictionReport()
                 for hash in batch { removed = removed + (try removeCommit(hash, txn, &state)) }
                 return removed
             })
         }
-        return report + (try sweepUnreferencedBlobs()) + (try sweepLeftoverFiles())
+        return report + (try await sweepUnreferencedBlobs()) + (try await sweepLeftoverFiles())
     }
 
     /// Commits to remove, in order, and what removing them (and the unreferenced blobs) frees.

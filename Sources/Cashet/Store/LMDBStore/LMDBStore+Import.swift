@@ -11,12 +11,7 @@ extension LMDBStore {
     package nonisolated(nonsending) func importCommits(_ items: [(commit: Commit, output: [UInt8]?)]) async throws(CashetError) -> [Bool] {
         var records: [[UInt8]] = []
         for (commit, output) in items {
-            let draft = commit.draft
-            try draft.validate()
-            let record = StoreRecords.encodeCommit(draft, output: commit.output, parent: commit.parent)
-            guard SHA256Hasher.hash(record) == commit.hash else {
-                throw CashetError(.corruptData, "commit \(commit.hash.shortHex) does not match its hash; it was altered")
-            }
+            let record = try StoreRecords.importableRecord(of: commit)
             if let output, output.count != commit.output?.size {
                 throw CashetError(.corruptData, "the result of commit \(commit.hash.shortHex) has \(output.count) bytes, but the commit records \(commit.output?.size ?? 0)")
             }

@@ -66,28 +66,29 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {
-        try writingRemovals("deleting commit \(hash.shortHex)") { txn, state in try removeCommit(hash, txn, &state) }
+        try await writingRemovals("deleting commit \(hash.shortHex)") { txn, state in try removeCommit(hash, txn, &state) }
     }
 
-    /// Removes files in `objects/` that hold no result (see ``BlobFiles/leftovers(isRecordedFile:)``);
+    /// Removes files in `objects/` that hold no result (see ``BlobFiles/walk(isRecordedFile:)``);
     /// with `dryRun`, only counts them (without the lock: a file being published may be counted).
-    func sweepLeftoverFiles(dryRun: Bool = false) throws(CashetError) -> EvictionReport {
+    /// Links are left for `fsck`, which reports them.
+    nonisolated(nonsending) func sweepLeftoverFiles(dryRun: Bool = false) async throws(CashetError) -> EvictionReport {
         let find = { () throws(CashetError) -> [BlobFiles.Leftover] in
-            try self.reading("finding leftover files in \(self.files.root)") { txn in
-                try self.files.leftovers { hash in try self.isRecordedFile(hash, txn) }.leftovers
+            try self.reading("finding leftover files in \(self.files.path)") { txn in
+                try self.files.walk { hash in try self.isRecordedFile(hash, txn) }.leftovers
             }
         }
         if dryRun { return EvictionReport(leftoverFilesRemoved: try find().count) }
-        return try files.withLock { () throws(CashetError) -> EvictionReport in
+        return try await files.withLock { () throws(CashetError) -> EvictionReport in
             let leftovers = try find()
-            for leftover in leftovers { try FileSystem.removeIfPresent(leftover.path) }
+            for leftover in leftovers { try files.remove(leftover) }
             return EvictionReport(leftoverFilesRemoved: leftovers.count)
         }
     }
 
     /// Removes blobs stored with `putBlob` that no commit ever came to reference.
-    func sweepUnreferencedBlobs() throws(CashetError) -> EvictionReport {
-        try writingRemovals("sweeping unreferenced blobs") { txn, state in
+    nonisolated(nonsending) func sweepUnreferencedBlobs() async throws(CashetError) -> EvictionReport {
+        try await writingRemovals("sweeping unreferenced blobs") { txn, state in
             var hashes: [[UInt8]] = []
             try txn.withCursor(tables.unreferenced) { cursor in
                 var entry = try cursor.move(.first)

@@ -115,10 +115,11 @@ public final class LMDBStore: Store {
     public init(_ path: String, configuration: Configuration = Configuration()) throws(CashetError) {
         self.path = path
         self.configuration = configuration
-        files = BlobFiles(storePath: path, durable: configuration.durability == .durable, permissions: configuration.permissions)
         prehash = PrehashMemo(capacity: configuration.prehashCapacity)
         let mayCreate = configuration.create && !configuration.readOnly
         try Self.prepareDirectory(path, create: mayCreate, mode: configuration.permissions.directoryMode)
+        let root = try StoreRoot(path)
+        files = BlobFiles(root: root, durable: configuration.durability == .durable, permissions: configuration.permissions)
         var options = LMDBOptions()
         options.readOnly = configuration.readOnly
         options.noSync = configuration.durability == .noSync
@@ -134,8 +135,8 @@ public final class LMDBStore: Store {
             }
             tables = Tables(try env.openDatabases(Tables.specs, create: false),
                             access: try Self.openAccessTable(env, create: !configuration.readOnly))
-            leases = configuration.readOnly ? nil : try CallLeases(directory: path + "/leases", permissions: configuration.permissions)
-            if !configuration.readOnly { try files.prepare() }
+            leases = configuration.readOnly ? nil : CallLeases(root: root, permissions: configuration.permissions)
+            if !configuration.readOnly { try files.prepareUnlessDamaged() }
         } catch {
             throw Self.wrap(error, "opening the store at \(path)")
         }
@@ -156,16 +157,23 @@ public final class LMDBStore: Store {
         }
     }
 
+    /// The files LMDB opens by name; they must be regular files (LMDB would follow a link).
+    static let lmdbFiles = ["data.mdb", "lock.mdb"]
+
     /// Checks that `path` holds a store or may get one, creating the directory when allowed.
     private static func prepareDirectory(_ path: String, create: Bool, mode: mode_t) throws(CashetError) {
-        let files = FileManager.default
-        var isDirectory: ObjCBool = false
-        if files.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw CashetError(.notAStore, "\(path) is a file, not a cashet store directory")
+        if let root = try DirectoryHandle.openRoot(path) {
+            for name in lmdbFiles {
+                switch try root.kind(of: name) {
+                case nil, .regularFile?: continue
+                case .symbolicLink?:
+                    throw CashetError(.corruptData, "\(root.child(name)) is a symbolic link; cashet never follows links inside its store. Put the real file back (or, for lock.mdb, which holds no data, remove the link)")
+                case .directory?, .other?:
+                    throw CashetError(.corruptData, "\(root.child(name)) is not a regular file; the store is damaged")
+                }
             }
-            if files.fileExists(atPath: path + "/data.mdb") { return }
-            let entries = (try? files.contentsOfDirectory(atPath: path)) ?? []
+            if try root.kind(of: "data.mdb") != nil { return }
+            let entries = try root.entries()
             guard create else { throw CashetError(.notAStore, "\(path) is not a cashet store (it has no data.mdb)") }
             // data.mdb may appear between the two looks: another process creating this store.
             guard entries.allSatisfy({ ["data.mdb", "lock.mdb", "objects", "leases"].contains($0) }) else {
@@ -173,11 +181,14 @@ public final class LMDBStore: Store {
             }
             return
         }
+        if FileSystem.exists(path) {
+            throw CashetError(.notAStore, "\(path) is a file, not a cashet store directory")
+        }
         guard create else { throw CashetError(.notAStore, "no cashet store at \(path) (the directory does not exist)") }
         // A relative path of one component (the default `.cashet`) has no parent to create.
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = FileSystem.parent(of: path)
         do {
-            if !parent.isEmpty { try files.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+            if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         } catch {
             throw CashetError(.storage, "cannot create the parent directory of the store \(path)", underlying: error)
         }

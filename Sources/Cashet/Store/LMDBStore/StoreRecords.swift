@@ -138,13 +138,44 @@ package enum StoreRecords {
     // MARK: Functions (source stored once per identity)
 
     package static func encodeFunction(_ task: TaskDefinition) -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + (task.source?.utf8.count ?? 0))
+        encodeFunction(name: task.functionName, version: task.functionVersion, source: task.source)
+    }
+
+    private static func encodeFunction(name: String, version: String, source: String?) -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + (source?.utf8.count ?? 0))
         w.append(recordVersion)
-        w.appendString(task.functionName)
-        w.appendString(task.functionVersion)
-        w.append(task.source == nil ? 0 : 1)
-        if let source = task.source { w.appendString(source) }
+        w.appendString(name)
+        w.appendString(version)
+        w.append(source == nil ? 0 : 1)
+        if let source { w.appendString(source) }
         return w.bytes
+    }
+
+    /// Decodes a function record that must be exactly what ``encodeFunction(_:)`` writes (an
+    /// archive's: a non-canonical or trailing byte is refused).
+    package static func decodeCanonicalFunction(_ bytes: [UInt8]) throws(CashetError) -> (name: String, version: String, source: String?) {
+        var r = ByteReader(bytes, what: "function record")
+        let version = try r.readByte()
+        guard version == recordVersion else { throw CashetError(.corruptData, "a function record has version \(version), expected \(recordVersion)") }
+        let name = try r.readString()
+        let functionVersion = try r.readString()
+        let source: String? = try r.readByte() == 1 ? try r.readString() : nil
+        guard r.isAtEnd, encodeFunction(name: name, version: functionVersion, source: source) == bytes else {
+            throw CashetError(.corruptData, "the function record of '\(name.prefix(40))' is not in canonical form")
+        }
+        return (name, functionVersion, source)
+    }
+
+    /// The record a store writes for `commit`, after checking the limits every store enforces and
+    /// that it hashes to the commit's hash (so a non-canonical encoding is refused).
+    package static func importableRecord(of commit: Commit) throws(CashetError) -> [UInt8] {
+        let draft = commit.draft
+        try draft.validate()
+        let record = encodeCommit(draft, output: commit.output, parent: commit.parent)
+        guard SHA256Hasher.hash(record) == commit.hash else {
+            throw CashetError(.corruptData, "commit \(commit.hash.shortHex) does not match its hash (altered, or not in canonical form)")
+        }
+        return record
     }
 
     package static func decodeFunctionSource(_ bytes: [UInt8]) throws(CashetError) -> String? {
