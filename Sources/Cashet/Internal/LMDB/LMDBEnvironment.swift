@@ -50,10 +50,19 @@ final class LMDBEnvironment: @unchecked Sendable {
     private let maxMapSize: Int
     private let mapLock = ReadWriteLock()
 
-    init(path: String, options: LMDBOptions) throws(CashetError) {
+    /// The directory it is registered under in ``SharedEnvironments``.
+    private let sharedAs: SharedEnvironments.Key
+    /// Opened with `MDB_NOSYNC`: commits are not flushed unless ``sync()`` is called.
+    let isNoSync: Bool
+
+    /// Opens the environment of a store directory. Only ``SharedEnvironments`` calls this: one
+    /// environment per directory per process.
+    init(path: String, options: LMDBOptions, sharedAs key: SharedEnvironments.Key) throws(CashetError) {
         self.path = path
         self.isReadOnly = options.readOnly
+        self.isNoSync = options.noSync
         self.maxMapSize = options.maxMapSize
+        self.sharedAs = key
         var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         if options.noSync { flags |= UInt32(MDB_NOSYNC) }
@@ -95,7 +104,10 @@ final class LMDBEnvironment: @unchecked Sendable {
         return .success(env)
     }
 
-    deinit { mdb_env_close(env) }
+    deinit {
+        let env = env
+        SharedEnvironments.close(sharedAs) { mdb_env_close(env) }
+    }
 
     /// Opens named sub-databases in one transaction, creating missing ones when `create`.
     ///

@@ -93,7 +93,14 @@ extension LMDBStore {
     /// transaction, every blob is prepared again in full.
     nonisolated(nonsending) func writing<T>(storing blobs: [[UInt8]?], _ action: @autoclosure () -> String,
                                             _ body: (LMDBTransaction, [PreparedBlob?], inout WriteState) throws -> T) async throws(CashetError) -> T {
-        var prepared = try await prepareBlobs(blobs, reuse: true)
+        try await writing(prepared: try await prepareBlobs(blobs, reuse: true), of: blobs, action(), body)
+    }
+
+    /// ``writing(storing:_:_:)`` with `blobs` already prepared (perhaps long before: another
+    /// writer may have stored the same blob meanwhile, with other settings).
+    nonisolated(nonsending) func writing<T>(prepared: [PreparedBlob?], of blobs: [[UInt8]?], _ action: @autoclosure () -> String,
+                                            _ body: (LMDBTransaction, [PreparedBlob?], inout WriteState) throws -> T) async throws(CashetError) -> T {
+        var prepared = prepared
         while true {
             let attempt = prepared
             // Unpublished temp files of this attempt go; published ones are no longer there.

@@ -145,7 +145,7 @@ extension LMDBStore {
                 survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: "its bytes do not hash to its name"))
                 return
             }
-        } catch where error.code == .corruptData {
+        } catch where error.code == .corruptData || error.code == .notFound {
             survey.untrusted.insert(hash)
             survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: error.message))
         } catch {

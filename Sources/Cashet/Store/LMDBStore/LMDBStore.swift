@@ -13,7 +13,9 @@ import Foundation
 public final class LMDBStore: Store {
     /// How the store is opened.
     public struct Configuration: Sendable {
-        /// What a crash can lose.
+        /// What a crash can lose. Stores opened on one directory in one process share one LMDB
+        /// environment; each keeps its own durability (a durable store's writes are flushed even
+        /// when a `.noSync` store opened the environment).
         public enum Durability: Sendable {
             /// Every write is fsynced before it returns: nothing acknowledged is lost.
             case durable
@@ -126,15 +128,20 @@ public final class LMDBStore: Store {
         options.initialMapSize = configuration.initialMapSize
         options.maxMapSize = configuration.maxMapSize
         options.fileMode = configuration.permissions.fileMode
-        env = try LMDBEnvironment(path: path, options: options)
+        let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)
         do {
-            do {
-                try Self.checkSchema(env, path: path)
-            } catch let error as CashetError where error.code == .notAStore && mayCreate {
-                try Self.initialize(env, path: path)
+            (env, tables) = try SharedEnvironments.withEnvironment(key, path: path, options: options) { env in
+                if env.isReadOnly && !configuration.readOnly {
+                    throw CashetError(.invalidArgument, "the store at \(path) is already open read-only in this process, and LMDB cannot open it twice; open it writable first, or close the read-only store")
+                }
+                do {
+                    try Self.checkSchema(env, path: path)
+                } catch let error as CashetError where error.code == .notAStore && mayCreate {
+                    try Self.initialize(env, path: path)
+                }
+                return (env, Tables(try env.openDatabases(Tables.specs, create: false),
+                                    access: try Self.openAccessTable(env, create: !configuration.readOnly)))
             }
-            tables = Tables(try env.openDatabases(Tables.specs, create: false),
-                            access: try Self.openAccessTable(env, create: !configuration.readOnly))
             leases = configuration.readOnly ? nil : CallLeases(root: root, permissions: configuration.permissions)
             if !configuration.readOnly { try files.prepareUnlessDamaged() }
         } catch {
@@ -226,7 +233,15 @@ public final class LMDBStore: Store {
 
     /// Turns any error from the storage layer into a `CashetError` naming what was being done.
     static func wrap(_ error: any Error, _ action: String) -> CashetError {
-        if let error = error as? CashetError { return error }
+        // Inside the storage layer a hash that does not parse was read from disk: damage, not
+        // the caller's typo (which is parsed, and reported, before any transaction).
+        if var error = error as? CashetError {
+            if error.code == .invalidHash {
+                error.message = "\(action) met damaged data: \(error.message) (run `cashet fsck`)"
+                error.code = .corruptData
+            }
+            return error
+        }
         return CashetError(.storage, "\(action) failed", underlying: error)
     }
 
@@ -242,9 +257,18 @@ public final class LMDBStore: Store {
         try storageAction(action()) { try env.read(body) }
     }
 
-    /// Runs a write transaction, mapping errors to `CashetError`.
+    /// Runs a write transaction, mapping errors to `CashetError`. The environment may be shared
+    /// with a store opened differently in this process (see ``SharedEnvironments``): this store's
+    /// own read-only and durability settings are enforced here.
     func writing<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction) throws -> T) throws(CashetError) -> T {
-        try storageAction(action()) { try env.write(body) }
+        if configuration.readOnly {
+            throw CashetError(.storage, "the store at \(path) is open read-only; cannot write")
+        }
+        return try storageAction(action()) {
+            let result = try env.write(body)
+            if configuration.durability == .durable && env.isNoSync { try env.sync() }
+            return result
+        }
     }
 
     /// Writes pending hit times (see ``AccessLog``); nothing else needs closing.

@@ -1,0 +1,49 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+@Suite("One store opened several ways in one process")
+struct SharedStoreInProcessTests {
+    /// The POSIX locks this process holds on `file` (LMDB's lock on lock.mdb, as `lslocks` shows them).
+    static func posixLocks(on file: String) throws -> Int {
+        let result = try Products.run("/usr/bin/lslocks", ["--noheadings", "--raw", "-o", "TYPE,PATH", "-p", "\(getpid())"])
+        let real = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
+        return result.stdout.split(separator: "\n").filter { $0.hasPrefix("POSIX") && $0.hasSuffix(real) }.count
+    }
+
+    @Test("opening a store twice (by two spellings of its path) shares one LMDB environment: releasing one keeps LMDB's lock for the other, and both keep working")
+    func openedTwice() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var first: LMDBStore? = try LMDBStore(path)
+        let second = try LMDBStore(directory.path + "/./store")
+        #expect(try Self.posixLocks(on: path + "/lock.mdb") > 0)
+        let ref = try await Client(store: first!).submit(MapLeaseTests.slowBlock, 1)
+        first = nil   // the earlier code closed its own copy of the environment here, dropping the process's locks
+        #expect(try Self.posixLocks(on: path + "/lock.mdb") > 0, "releasing one store dropped LMDB's lock on lock.mdb for the other")
+        let client = Client(store: second, serializer: RawBytesSerializer())
+        #expect(try await client.submit(MapLeaseTests.slowBlock, 1).commit == ref.commit)
+        #expect(try await client.submit(MapLeaseTests.slowBlock, 2).wasCached == false)
+        // Another process reads what this one wrote through the shared environment.
+        let stats = try Products.cashet("stats", "--json", "--store", path)
+        #expect(stats.status == 0 && stats.stdout.contains("\"commits\":2"), "\(stats.stdout) \(stats.stderr)")
+    }
+
+    @Test("a read-only store sharing a writable one's environment still refuses writes; a durable store sharing a noSync one's environment still flushes")
+    func differentConfigurations() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var noSync = LMDBStore.Configuration()
+        noSync.durability = .noSync
+        let fast = try LMDBStore(path, configuration: noSync)
+        var readOnly = LMDBStore.Configuration()
+        readOnly.readOnly = true
+        let reader = try LMDBStore(path, configuration: readOnly)
+        let error = await #expect(throws: CashetError.self) { _ = try await reader.putBlob([1, 2, 3]) }
+        #expect(error?.message.contains("read-only") == true, "\(String(describing: error))")
+        let durable = try LMDBStore(path)
+        #expect(durable.env === fast.env)
+        _ = try await durable.putBlob([4, 5, 6])
+    }
+}
