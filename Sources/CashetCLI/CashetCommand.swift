@@ -7,6 +7,7 @@ import Foundation
 struct CashetCommand: AsyncParsableCommand {
     /// Runs the command line, with usage errors exiting 2 (ArgumentParser's default is 64).
     static func main() async {
+        StorageCrashReport.install(status: ExitStatus.damaged)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

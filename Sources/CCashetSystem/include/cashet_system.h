@@ -58,6 +58,20 @@ static inline int cashet_unlock_byte(int fd, long long offset) {
     return cashet_set_byte_lock(fd, offset, F_UNLCK);
 }
 
+/* Storage transactions in progress in this process (LMDB's mapped file may be read meanwhile). */
+void cashet_storage_enter(void);
+void cashet_storage_leave(void);
+
+/* For command-line tools: makes SIGSEGV, SIGBUS and SIGABRT raised while a storage transaction is
+ * in progress print `message` on standard error and exit with `status` (a damaged data.mdb read
+ * through LMDB's map faults or fails an LMDB assertion; no return to the program is possible).
+ * Outside a transaction the signal keeps its default action: a real crash stays a crash. The
+ * message is copied. */
+void cashet_install_storage_crash_report(const char *message, int status);
+
+/* Keeps the text of a failed LMDB assertion (LMDB aborts right after) for the crash report. */
+void cashet_note_storage_assertion(const char *message);
+
 /* ThreadSanitizer annotations for a lock TSan cannot see (Swift's Mutex waits in a futex
  * system call when contended): `acquire` after taking it, `release` before giving it up, with
  * the lock's address. Defined in cashet_system.c, so they are real only when that file is

@@ -40,7 +40,8 @@ struct DirectoryHandle: ~Copyable {
 
     func child(_ name: String) -> String { path + "/" + name }
 
-    /// The subdirectory `name`; nil when missing (created first with `createWithMode`).
+    /// The subdirectory `name`; nil when missing (created first with `createWithMode`, and its
+    /// name made durable with an fsync of this directory).
     /// A link or a file in its place is `.corruptData`.
     func directory(_ name: String, createWithMode mode: mode_t? = nil) throws(CashetError) -> DirectoryHandle? {
         while true {
@@ -49,7 +50,11 @@ struct DirectoryHandle: ~Copyable {
             let code = errno
             if code == ENOENT, let mode {
                 // Another process may create it meanwhile: EEXIST is fine, then open it.
-                guard mkdirat(descriptor, name, mode) == 0 || errno == EEXIST else { throw PosixFile.error("cannot create directory", child(name)) }
+                if mkdirat(descriptor, name, mode) == 0 {
+                    try sync()   // the new name, so a power cut cannot lose the directory
+                } else if errno != EEXIST {
+                    throw PosixFile.error("cannot create directory", child(name))
+                }
                 continue
             }
             if code == ENOENT { return nil }

@@ -1,4 +1,5 @@
 import CCashetLMDB
+import CCashetSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -67,20 +68,49 @@ final class LMDBEnvironment: @unchecked Sendable {
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         if options.noSync { flags |= UInt32(MDB_NOSYNC) }
         var opened = Self.open(path, options, flags: flags)
+        if case .success(let env) = opened {
+            // LMDB aborts after a failed assertion (a damaged file): keep its words for the report.
+            mdb_env_set_assert(env) { _, message in cashet_note_storage_assertion(message) }
+        }
         if case .failure(let code) = opened, code.rc == EACCES, options.readOnly {
             // The lock file is not ours to write (a store shared read-only): read without LMDB's
             // reader table. Safe while nobody writes the store; documented in README ("Limits").
             opened = Self.open(path, options, flags: flags | UInt32(MDB_NOLOCK))
         }
         switch opened {
-        case .success(let env): self.env = env
+        case .success(let env):
+            // A meta page naming pages past the end of the file (a power cut with MDB_NOSYNC, or a
+            // truncated copy) would make the first read fault (SIGBUS): refuse such a file here,
+            // before `self` is whole (so no deinit closes it again).
+            if let shortage = Self.truncation(env) {
+                mdb_env_close(env)
+                throw CashetError(.corruptData, "\(path)/data.mdb is damaged: its newest snapshot uses \(shortage.needed) bytes, but the file has \(shortage.size) (a power cut with noSync, or a truncated copy); restore it from a backup")
+            }
+            self.env = env
         case .failure(let code) where (code.rc == EACCES || code.rc == EROFS) && !options.readOnly:
             throw CashetError(.permissionDenied, "cannot open the store at \(path) for writing: \(String(cString: strerror(code.rc))); open it read-only to read it (cashet's read commands do)")
         case .failure(let code): throw lmdbError(code.rc, "opening the LMDB environment", path: path)
         }
         // Reader slots left behind by crashed processes would pin old pages forever.
+        checkStaleReaders()
+    }
+
+    /// Frees the reader slots of processes that died holding one (`mdb_reader_check`): at open,
+    /// and whenever a reader table looks full.
+    func checkStaleReaders() {
         var dead: Int32 = 0
         _ = mdb_reader_check(env, &dead)
+    }
+
+    /// The bytes the newest snapshot needs and the file's size, when the file is shorter.
+    private static func truncation(_ env: OpaquePointer) -> (needed: Int, size: Int)? {
+        var info = MDB_envinfo()
+        var tables = MDB_stat()
+        var fd: Int32 = -1
+        var file = stat()
+        guard mdb_env_info(env, &info) == 0, mdb_env_stat(env, &tables) == 0, mdb_env_get_fd(env, &fd) == 0, fstat(fd, &file) == 0 else { return nil }
+        let needed = (info.me_last_pgno + 1) * Int(tables.ms_psize)
+        return Int(file.st_size) < needed ? (needed, Int(file.st_size)) : nil
     }
 
     /// Creates and opens an environment, or returns the LMDB code of the step that failed
@@ -143,11 +173,20 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// One loop for both kinds: map changes are applied between attempts, when this process
     /// holds no transaction (the write side of `mapLock`), as `mdb_env_set_mapsize` requires.
     private func transaction<T>(writable: Bool, commitReadOnly: Bool = false, _ body: (LMDBTransaction) throws -> T) throws -> T {
+        // Counted, so a command-line tool can tell a crash inside LMDB's mapped file (damage)
+        // from a crash elsewhere (see StorageCrashReport).
+        cashet_storage_enter()
+        defer { cashet_storage_leave() }
         while true {
             do {
                 return try mapLock.withReadLock {
                     var txn: OpaquePointer?
-                    let rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
+                    var rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
+                    if rc == MDB_READERS_FULL {
+                        // Perhaps slots of processes that died since this one opened the store.
+                        checkStaleReaders()
+                        rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
+                    }
                     if rc == MDB_MAP_RESIZED { throw LMDBMapResized() }
                     try lmdbCheck(rc, "beginning a transaction", path: path)
                     guard let txn else { throw CashetError(.storage, "mdb_txn_begin returned no transaction in \(path)") }

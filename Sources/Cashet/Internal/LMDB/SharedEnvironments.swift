@@ -36,7 +36,9 @@ enum SharedEnvironments {
 
     /// What a lookup found.
     private enum Lookup<T: Sendable>: Sendable {
-        case done(Result<T, any Error>)
+        /// The setup's result, and the environment, kept alive until the lock is released (if its
+        /// setup failed, it is the last reference, and its deinit takes the lock to close it).
+        case done(Result<T, any Error>, LMDBEnvironment?)
         /// The environment is being closed by its last store's release: look again shortly.
         case closing
     }
@@ -50,18 +52,21 @@ enum SharedEnvironments {
             let lookup = entries.withLock { entries -> Lookup<T> in
                 if let entry = entries[key] {
                     guard let environment = entry.environment else { return .closing }
-                    return .done(Result { try setup(environment) })
+                    return .done(Result { try setup(environment) }, environment)
                 }
-                return .done(Result {
-                    let environment = try LMDBEnvironment(path: path, options: options, sharedAs: key)
-                    let entry = Entry()
-                    entry.environment = environment
-                    entries[key] = entry
-                    return try setup(environment)
-                })
+                let environment: LMDBEnvironment
+                do {
+                    environment = try LMDBEnvironment(path: path, options: options, sharedAs: key)
+                } catch {
+                    return .done(.failure(error), nil)
+                }
+                let entry = Entry()
+                entry.environment = environment
+                entries[key] = entry
+                return .done(Result { try setup(environment) }, environment)
             }
             switch lookup {
-            case .done(let result): return try result.get()
+            case .done(let result, _): return try result.get()
             case .closing: usleep(1000)
             }
         }

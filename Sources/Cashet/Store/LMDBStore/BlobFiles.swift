@@ -150,16 +150,12 @@ struct BlobFiles: Sendable {
     func publish(_ staged: Staged, as hash: ContentHash) throws(CashetError) {
         guard let objects = try objects(create: true) else { throw CashetError(.storage, "cannot create \(path)") }
         let shardName = Self.shard(of: hash)
-        let isNewShard = try objects.kind(of: shardName) == nil
         guard let shard = try objects.directory(shardName, createWithMode: permissions.directoryMode),
               let temporary = try objects.directory(Self.temporaryName) else {
             throw CashetError(.storage, "cannot publish blob \(hash.hex): \(path) lost a directory")
         }
         try temporary.rename(staged.temporaryName, to: Self.name(of: hash), in: shard)
-        if durable {
-            try shard.sync()
-            if isNewShard { try objects.sync() }   // the new shard's own name
-        }
+        if durable { try shard.sync() }   // a new shard's own name was synced when it was made
     }
 
     /// Removes a staged file that was not published.

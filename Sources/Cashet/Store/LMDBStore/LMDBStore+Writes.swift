@@ -62,6 +62,8 @@ extension LMDBStore {
 
     public nonisolated(nonsending) func waitForLease(_ fingerprint: Fingerprint, atMost limit: Duration) async {
         guard let leases else { return }
+        // Another process holds the call: if a holder died, its LMDB reader slot may be stale too.
+        env.checkStaleReaders()
         await leases.waitForRelease(of: fingerprint, atMost: limit)
     }
 

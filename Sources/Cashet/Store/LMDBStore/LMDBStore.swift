@@ -138,6 +138,7 @@ public final class LMDBStore: Store {
                     try Self.checkSchema(env, path: path)
                 } catch let error as CashetError where error.code == .notAStore && mayCreate {
                     try Self.initialize(env, path: path)
+                    try root.handle.sync()   // data.mdb's name: a power cut must not lose the store
                 }
                 return (env, Tables(try env.openDatabases(Tables.specs, create: false),
                                     access: try Self.openAccessTable(env, create: !configuration.readOnly)))
@@ -200,6 +201,7 @@ public final class LMDBStore: Store {
             throw CashetError(.storage, "cannot create the parent directory of the store \(path)", underlying: error)
         }
         try FileSystem.makeDirectory(path, mode: mode)   // like every other directory of the store: mode less the umask
+        try FileSystem.syncDirectory(parent.isEmpty ? "." : parent)
     }
 
     /// Creates the tables, the schema version and the counters in one write transaction, each only
