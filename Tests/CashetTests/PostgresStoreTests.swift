@@ -90,6 +90,17 @@ struct PostgresStoreTests {
         await store.close()
     }
 
+    @Test("a size in cashet_blobs far beyond the row's bytes (any peer can write it) is damage, exit 3: never an allocation that crashes the reader")
+    func lyingSize() async throws {
+        let (store, url, cluster) = try await makeStore()
+        let text = CachedFunction("text", version: "1") { (n: Int) -> String in String(repeating: "row \(n);", count: 2_000) }
+        let ref = try await Client(store: store).submit(text, 3)
+        await store.close()
+        try await cluster.sql("UPDATE cashet_blobs SET size = 1099511627776 WHERE hash = '\\x\(ref.hash.hex)'::bytea", database: url)
+        let get = try await Products.runOffPool(Products.cli, ["get", ref.commit.hex, "-o", "/dev/null", "--store", url])
+        #expect(get.status == 3 && get.stderr.contains(ref.hash.hex), "\(get.status) \(get.stderr)")
+    }
+
     @Test("rm and gc restore heads, free blobs nothing references, and keep stats equal to a recount")
     func removal() async throws {
         let (store, _, _) = try await makeStore()
