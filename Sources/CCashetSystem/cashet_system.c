@@ -28,6 +28,10 @@ void cashet_storage_leave(void) { atomic_fetch_sub_explicit(&storage_depth, 1, m
 static void storage_crash_handler(int signal_number) {
     if (atomic_load_explicit(&storage_depth, memory_order_relaxed) > 0) {
         ssize_t ignored = write(STDERR_FILENO, crash_message, crash_message_length);
+        const char *name = signal_number == SIGBUS ? "  signal: SIGBUS (a page of the file is missing)\n"
+                         : signal_number == SIGSEGV ? "  signal: SIGSEGV (a page number out of the file)\n"
+                         : "  signal: SIGABRT (an LMDB assertion failed)\n";
+        ignored = write(STDERR_FILENO, name, strlen(name));
         size_t noted = atomic_load(&assertion_length);
         if (noted > 0) {
             ignored = write(STDERR_FILENO, "  LMDB assertion: ", 18);
