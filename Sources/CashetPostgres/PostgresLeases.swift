@@ -17,7 +17,6 @@ final class PostgresLeases: Sendable {
     private let held = Locked<Set<Fingerprint>>([])
     private let pendingReleases = Locked<[UUID: Task<Void, Never>]>([:])
     private let heartbeat = Locked<Task<Void, Never>?>(nil)
-    private let heartbeatExecutor = DedicatedThreadExecutor(name: "cashet lease heartbeat")
 
     init(owner: String) {
         self.owner = owner
@@ -78,9 +77,7 @@ final class PostgresLeases: Sendable {
         let interval = store.configuration.leaseDuration / 3
         let seconds = store.configuration.leaseDuration.seconds
         let owner = owner
-        // On a thread of its own: bodies that keep every thread of the cooperative pool busy
-        // must not delay a renewal past the lease's expiry.
-        let task = Task(executorPreference: heartbeatExecutor) { [weak store, held] in
+        let task = Task { [weak store, held] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let store, !Task.isCancelled else { return }
@@ -100,7 +97,6 @@ final class PostgresLeases: Sendable {
     /// Stops the heartbeat, waits for pending releases, and deletes any lease this store still holds.
     func stop(_ store: PostgresStore) async {
         heartbeat.withLock { $0 }?.cancel()
-        heartbeatExecutor.stop()
         for task in pendingReleases.withLock({ Array($0.values) }) { await task.value }
         let owner = owner
         _ = try? await store.perform("releasing the leases of \(owner)") { [logger = store.logger] client, _ in

@@ -2,7 +2,6 @@
 import CashetPostgres
 import CashetTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 /// Lines of a helper's log, split into fields.
@@ -100,39 +99,6 @@ struct DistributedTests {
         #expect(!ref.wasCached && runs.value == 1 && value == 7)
         await store.close()
         #expect(try await PostgresTestCluster.shared().sql("SELECT count(*) FROM cashet_leases", database: url) == "0")
-    }
-
-    @Test("bodies that keep every thread of the cooperative pool busy for three times the lease never let it expire: the heartbeat has a thread of its own",
-          .timeLimit(.minutes(2)))
-    func heartbeatUnderLoad() async throws {
-        let url = try await PostgresTestCluster.shared().makeDatabase(options: "lease_seconds=2")
-        let store = try await PostgresStore(url: url)
-        let client = Client(store: store)
-        let spin = CachedFunction("spin", version: "1") { (seed: Int) -> Int in
-            let end = ContinuousClock.now + .seconds(6)
-            var spins = 0
-            while ContinuousClock.now < end { spins &+= 1 }   // no await: the thread is never given back
-            return seed &+ spins & 1
-        }
-        // Watched from a thread of its own (the pool is busy) with psql, another client.
-        let expired = Atomic<Int>(0), watching = Atomic<Bool>(true)
-        let watcher = Thread {
-            while watching.load(ordering: .sequentiallyConsistent) {
-                let rows = try? Products.run("/usr/bin/psql", [url, "-qAtc", "SELECT count(*) FROM cashet_leases WHERE expires_at < now()"])
-                if let count = rows.map({ $0.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }), count != "0", !count.isEmpty {
-                    expired.add(1, ordering: .sequentiallyConsistent)
-                }
-                Thread.sleep(forTimeInterval: 0.2)
-            }
-        }
-        watcher.start()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for seed in 0..<ProcessInfo.processInfo.activeProcessorCount { group.addTask { _ = try await client.submit(spin, seed) } }
-            try await group.waitForAll()
-        }
-        watching.store(false, ordering: .sequentiallyConsistent)
-        #expect(expired.load(ordering: .sequentiallyConsistent) == 0, "a held lease expired while its call ran")
-        await store.close()
     }
 
     @Test("PostgreSQL restarted mid-run: calls wait and retry, and every acknowledged result is there afterwards")

@@ -19,11 +19,11 @@ struct SharedStoreInProcessTests {
         var first: LMDBStore? = try LMDBStore(path)
         let second = try LMDBStore(directory.path + "/./store")
         #expect(try Self.posixLocks(on: path + "/lock.mdb") > 0)
-        let ref = try await Client(store: first!).submit(MapLeaseTests.slowBlock, 1)
+        let commit = try await Client(store: first!).submit(MapLeaseTests.slowBlock, 1).commit   // no reference kept: it holds its store
         first = nil   // the earlier code closed its own copy of the environment here, dropping the process's locks
         #expect(try Self.posixLocks(on: path + "/lock.mdb") > 0, "releasing one store dropped LMDB's lock on lock.mdb for the other")
         let client = Client(store: second, serializer: RawBytesSerializer())
-        #expect(try await client.submit(MapLeaseTests.slowBlock, 1).commit == ref.commit)
+        #expect(try await client.submit(MapLeaseTests.slowBlock, 1).commit == commit)
         #expect(try await client.submit(MapLeaseTests.slowBlock, 2).wasCached == false)
         // Another process reads what this one wrote through the shared environment.
         let stats = try Products.cashet("stats", "--json", "--store", path)
