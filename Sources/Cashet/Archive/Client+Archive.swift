@@ -117,8 +117,18 @@ extension Client {
             try await flush(with: nil)
         } catch {
             // Newest first, so each removal finds the head it restores.
-            for hash in added.reversed() { _ = try? await store.deleteCommit(hash) }
-            throw CashetError(error.code, "\(error.message); the \(added.count) commit(s) added before the failure were removed again", underlying: error.underlying)
+            var left: [ContentHash] = []
+            var cause: CashetError?
+            for hash in added.reversed() {
+                do { _ = try await store.deleteCommit(hash) } catch {
+                    left.append(hash)
+                    cause = cause ?? error
+                }
+            }
+            guard let cause else {
+                throw CashetError(error.code, "\(error.message); the \(added.count) commit(s) added before the failure were removed again", underlying: error.underlying)
+            }
+            throw CashetError(error.code, "\(error.message); \(added.count - left.count) of the \(added.count) commit(s) added before the failure were removed again, but \(left.count) could not be (\(cause.message)): run the import again once the cause is fixed (it adds only what is missing), or `cashet rm` them", underlying: error.underlying)
         }
         return report
     }
@@ -134,30 +144,47 @@ extension Client {
 
     /// One pass over an archive, checking everything ``verifyArchive(at:maxResultSize:progress:)`` lists.
     static func verify(_ reader: inout ArchiveReader, maxResultSize: Int, progress: ProgressHandler?) throws(CashetError) {
+        // The order the importer relies on (and the exporter writes): a function before its
+        // commits; a commit's result right after it, unless an earlier commit carried it.
         var functions = Set<ContentHash>()
-        var blobs = Set<ContentHash>()
-        var needed: [(commit: ContentHash, function: ContentHash, output: ContentHash?)] = []
+        var blobSizes: [ContentHash: Int] = [:]
+        var awaited: (commit: ContentHash, output: ObjectRef)?
         while let record = try reader.next() {
+            if let (commit, output) = awaited {
+                guard record.kind == .blob, record.hash == output.hash else {
+                    throw reader.damaged("the result of commit \(commit.shortHex) does not follow it")
+                }
+            }
             switch record.kind {
             case .function:
                 _ = try Self.archivedFunctionSource(record, reader)
                 functions.insert(record.hash)
             case .commit:
                 let commit = try Self.archivedCommit(record, reader)
-                needed.append((commit.hash, commit.fingerprint.functionHash, commit.output?.hash))
+                guard functions.contains(commit.fingerprint.functionHash) else {
+                    throw reader.damaged("commit \(commit.hash.shortHex) comes before its function record")
+                }
+                if let output = commit.output {
+                    if let size = blobSizes[output.hash] {
+                        guard size == output.size else { throw reader.damaged("commit \(commit.hash.shortHex) records a \(output.size)-byte result of \(size) bytes") }
+                    } else {
+                        awaited = (commit.hash, output)
+                    }
+                }
             case .blob:
-                _ = try Self.archivedBlob(record, reader, maxSize: maxResultSize)
-                blobs.insert(record.hash)
+                let size = try Self.archivedBlob(record, reader, maxSize: maxResultSize).count
+                guard let (commit, output) = awaited else {
+                    throw reader.damaged("result \(record.hash.shortHex) does not follow a commit that names it")
+                }
+                guard size == output.size else { throw reader.damaged("commit \(commit.shortHex) records a \(output.size)-byte result of \(size) bytes") }
+                awaited = nil
+                blobSizes[record.hash] = size
             case .end:
                 break
             }
             progress?(reader.bytesRead, reader.size)
         }
-        for entry in needed {
-            guard functions.contains(entry.function), entry.output.map(blobs.contains) ?? true else {
-                throw reader.damaged("commit \(entry.commit.shortHex) lacks its function or result record")
-            }
-        }
+        if let (commit, _) = awaited { throw reader.damaged("commit \(commit.shortHex) lacks its result record") }
     }
 
     /// Runs a decoding step, reporting its failure as damage of the archive.

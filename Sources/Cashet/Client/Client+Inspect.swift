@@ -33,10 +33,6 @@ extension Client {
     /// `path` as it was. Devices and pipes (`/dev/null`, a FIFO) are written directly.
     public nonisolated(nonsending) func get(_ hash: String, to path: String) async throws(CashetError) {
         let output = try await output(of: hash)
-        if FileManager.default.fileExists(atPath: path) && !FileSystem.isRegularFile(path) {
-            let file = try PosixFile.openForWriting(path)
-            return try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
-        }
         try await FileSystem.replacing(path, mode: 0o644) { file throws(CashetError) in
             try await store.exportBlob(output.hash, toFileDescriptor: file.descriptor)
         }

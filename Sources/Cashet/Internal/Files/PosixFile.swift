@@ -155,8 +155,15 @@ struct PosixFile: ~Copyable {
 
     static func error(_ action: String, _ path: String) -> CashetError {
         let code = errno
-        return CashetError(.forSystemError(code), "\(action) \(path): \(String(cString: strerror(code))) (errno \(code))")
+        return CashetError(.forSystemError(code), "\(action) \(path): \(String(cString: strerror(code))) (errno \(code))",
+                           underlying: SystemError(number: code))
     }
+}
+
+/// The `errno` of a failed system call, as the underlying error of a `CashetError`: what tells
+/// "could not be read" (permissions, I/O, descriptors) from "read, and wrong".
+struct SystemError: Error, Sendable {
+    let number: Int32
 }
 
 /// Runs a system call again while it fails with EINTR.
@@ -175,8 +182,14 @@ enum FileSystem {
     /// exclusively without following links (`O_EXCL | O_NOFOLLOW`), so a link planted beside
     /// `path` cannot redirect the write. If `write` (or the rename) fails, the temporary file goes
     /// and `path` is left as it was. The rename is made durable with an fsync of the directory.
+    ///
+    /// A destination that exists and is not a regular file (a device such as `/dev/null`, a FIFO)
+    /// is written directly, never replaced.
     static nonisolated(nonsending) func replacing<T>(_ path: String, mode: mode_t,
                                                      _ write: (borrowing PosixFile) async throws(CashetError) -> T) async throws(CashetError) -> T {
+        if exists(path) && !isRegularFile(path) {
+            return try await write(try PosixFile.openForWriting(path))
+        }
         let temporary = path + ".cashet-partial-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         do throws(CashetError) {
             let file = try PosixFile.createExclusive(temporary, mode: mode)

@@ -79,6 +79,14 @@ struct BlobFiles: Sendable {
         }
     }
 
+    /// Links (paths relative to the root) in place of `objects/` or its lock file, which would
+    /// keep ``withLock(_:)`` from taking the lock.
+    func linksInTheLockPath() throws(CashetError) -> [String] {
+        if try root.handle.kind(of: Self.directoryName) == .symbolicLink { return [Self.directoryName] }
+        guard let objects = try objects(), try objects.kind(of: Self.lockName) == .symbolicLink else { return [] }
+        return [Self.directoryName + "/" + Self.lockName]
+    }
+
     /// Whether the objects lock file exists (a read-only store may have none and cannot make one).
     func hasLockFile() throws(CashetError) -> Bool {
         guard let objects = try objects() else { return false }

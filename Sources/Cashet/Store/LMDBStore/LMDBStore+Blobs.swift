@@ -156,12 +156,25 @@ extension LMDBStore {
     }
 
     /// A write transaction that may drop blobs: it commits holding the objects lock, and the
-    /// files of dropped blobs are unlinked before the lock is released.
+    /// files of dropped blobs are unlinked before the lock is released. When the lock cannot be
+    /// had (its file unreadable, or a link), a removal that drops no file still goes ahead (so an
+    /// import can take back what it added), and one that would drop a file fails with that error.
     nonisolated(nonsending) func writingRemovals<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) async throws(CashetError) -> T {
-        try await files.withLock { () throws(CashetError) -> T in
-            let (result, doomed) = try writingState(action()) { txn, state in (try body(txn, &state), state.filesToRemove) }
-            for hash in doomed { try files.remove(hash) }
-            return result
+        var locked = false
+        do {
+            return try await files.withLock { () throws(CashetError) -> T in
+                locked = true
+                let (result, doomed) = try writingState(action()) { txn, state in (try body(txn, &state), state.filesToRemove) }
+                for hash in doomed { try files.remove(hash) }
+                return result
+            }
+        } catch where !locked && (error.code == .permissionDenied || error.code == .corruptData) {
+            let lockError = error
+            return try writingState(action()) { txn, state in
+                let result = try body(txn, &state)
+                guard state.filesToRemove.isEmpty else { throw lockError }   // aborts the transaction
+                return result
+            }
         }
     }
 

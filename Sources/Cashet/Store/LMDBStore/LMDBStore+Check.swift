@@ -27,19 +27,29 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
-        try await withObjectsLockIfPossible { () throws(CashetError) -> IntegrityReport in
+        // A link in place of `objects/` or its lock file keeps the lock from being taken through
+        // it: a repair removes those links first; a check looks without the lock.
+        var removedLinks: [String] = []
+        for link in try files.linksInTheLockPath() {
+            if repair, try files.root.removeLink(link) { removedLinks.append("removed symbolic link \(path)/\(link) (not its target)") }
+        }
+        let lockable = try files.linksInTheLockPath().isEmpty
+        return try await withObjectsLockIfPossible(lockable) { () throws(CashetError) -> IntegrityReport in
             let survey = try survey()
             var report = survey.report
+            report.repairs = removedLinks
             guard repair, !survey.report.problems.isEmpty else { return report }
-            report.repairs = try applyRepairs(survey)
+            report.repairs += try applyRepairs(survey)
             report.unrepaired = try self.survey().report.problems.filter(\.kind.isDamage)
             return report
         }
     }
 
     /// Read-only stores may have no lock file and no way to create one; they cannot change anyway.
-    private nonisolated(nonsending) func withObjectsLockIfPossible<T>(_ body: () throws(CashetError) -> T) async throws(CashetError) -> T {
-        if configuration.readOnly, (try? files.hasLockFile()) != true { return try body() }
+    /// A store whose lock is behind a link is checked without it (and cannot be repaired until
+    /// the link is gone).
+    private nonisolated(nonsending) func withObjectsLockIfPossible<T>(_ lockable: Bool, _ body: () throws(CashetError) -> T) async throws(CashetError) -> T {
+        if !lockable || (configuration.readOnly && (try? files.hasLockFile()) != true) { return try body() }
         return try await files.withLock(body)
     }
 
@@ -91,7 +101,11 @@ extension LMDBStore {
             survey.report.commitsChecked += 1
             let hash = try ContentHash(bytes: key)
             let commit: Commit
-            do throws(CashetError) { commit = try StoreRecords.decodeCommit(hash: hash, value, source: nil) } catch {
+            do throws(CashetError) {
+                // A commit is named by the SHA-256 of its record: an altered record decodes fine.
+                guard SHA256Hasher.hash(value) == hash else { throw CashetError(.corruptData, "its record does not hash to its name (altered)") }
+                commit = try StoreRecords.decodeCommit(hash: hash, value, source: nil)
+            } catch {
                 survey.doomedCommits.insert(hash)
                 survey.report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: error.message))
                 return
@@ -126,10 +140,10 @@ extension LMDBStore {
         }
     }
 
-    /// Reads a blob through the normal load path and checks its SHA-256. Only bytes that do not
-    /// match (hash, size, checksum, format) or a missing file are damage; a blob that could not be
-    /// read (permissions, I/O errors, too many open files) is reported as unreadable and never
-    /// removed by a repair.
+    /// Reads a blob through the normal load path and checks its SHA-256. Bytes or records that do
+    /// not match (hash, size, checksum, format) and missing files are damage; a blob the operating
+    /// system would not let us read (permissions, I/O errors, too many open files: an errno) is
+    /// reported as unreadable and never removed by a repair.
     private func verifyBlob(_ hash: ContentHash, isFile: Bool, _ survey: inout Survey) {
         survey.report.blobsChecked += 1
         do throws(CashetError) {
@@ -145,7 +159,7 @@ extension LMDBStore {
                 survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: "its bytes do not hash to its name"))
                 return
             }
-        } catch where error.code == .corruptData || error.code == .notFound {
+        } catch where !(error.underlying is SystemError) || error.code == .corruptData {
             survey.untrusted.insert(hash)
             survey.report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: error.message))
         } catch {

@@ -42,9 +42,13 @@ extension LMDBStore {
     /// newer, as for an imported commit), the index rows and the counters.
     func storeCommit(_ commit: Commit, record: [UInt8], blob: PreparedBlob?, keepNewerHead: Bool, _ txn: LMDBTransaction, _ state: inout WriteState) throws {
         if let blob { try retainBlob(blob, references: 1, txn, &state) }
-        if state.functionsEnsured.insert(commit.fingerprint.functionHash).inserted,
-           try txn.put(tables.sources, commit.fingerprint.functionHash.bytes, StoreRecords.encodeFunction(commit.task), noOverwrite: true) {
-            state.counters.functions += 1
+        if state.functionsEnsured.insert(commit.fingerprint.functionHash).inserted {
+            let key = commit.fingerprint.functionHash.bytes, function = StoreRecords.encodeFunction(commit.task)
+            if try txn.put(tables.sources, key, function, noOverwrite: true) {
+                state.counters.functions += 1
+            } else if commit.task.source != nil, let stored = try txn.get(tables.sources, key), try StoreRecords.decodeFunctionSource(stored) == nil {
+                try txn.put(tables.sources, key, function)   // the same function, now with its source (an import)
+            }
         }
         try txn.put(tables.commits, commit.hash.bytes, record)
         let headIsNewer = try keepNewerHead && txn.get(tables.heads, commit.fingerprint.bytes).map { bytes throws(CashetError) in
