@@ -2,13 +2,14 @@ import CashetTestSupport
 import Foundation
 import Testing
 
+extension HeavySuites {
 @Suite("Adversarial campaigns, short forms (scripts/campaigns)", .serialized)
 struct AdversarialCampaignTests {
     static func run(_ script: String) async throws -> (summary: [String: Any], seed: UInt32, result: ProcessResult) {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../scripts/campaigns/\(script).py").standardized.path
         let seed = UInt32.random(in: 1...UInt32.max)
-        let result = try await Products.runOffPool("/usr/bin/python3", [path, "--bin", Products.directory.path, "--short", "--seed", "\(seed)"])
+        let result = try await Products.runOffPool("/usr/bin/python3", [path, "--bin", Products.directory.path, "--short", "--seed", "\(seed)", "--jobs", "1"])
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(script) seed \(seed): \(result.stderr.suffix(2000))")
         print("\(script) campaign, seed \(seed): cases \(summary["cases"] ?? "?"), failures \(summary["failure_count"] ?? "?")")
         return (summary, seed, result)
@@ -44,4 +45,5 @@ struct AdversarialCampaignTests {
         let outsideDataFile = failures.filter { ($0["target"] as? String) != "data.mdb" }
         #expect(outsideDataFile.isEmpty, "seed \(seed): \(outsideDataFile.prefix(5))")
     }
+}
 }

@@ -84,7 +84,7 @@ struct CLIEnvironmentTests {
     func besideAWriter() async throws {
         let directory = TemporaryDirectory()
         let store = directory.child("store")
-        let writer = try CrashTests.startWriter(store: store, log: directory.child("log"), seed: 7)
+        let writer = try HeavySuites.CrashTests.startWriter(store: store, log: directory.child("log"), seed: 7)
         defer {
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()

@@ -3,6 +3,7 @@ import CashetTestSupport
 import Foundation
 import Testing
 
+extension HeavySuites {
 @Suite("Crash safety with real processes")
 struct CrashTests {
     /// Starts the helper that stores (and deletes) large results until it is killed.
@@ -52,4 +53,5 @@ struct CrashTests {
         #expect(writer.isRunning, "the writer stopped early; the test proves little")
         #expect(checkedCommits > 0)
     }
+}
 }

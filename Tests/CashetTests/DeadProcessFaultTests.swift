@@ -49,7 +49,7 @@ struct DeadProcessFaultTests {
         let directory = TemporaryDirectory()
         let storePath = directory.child("store")
         let log = directory.child("log")
-        let writer = try CrashTests.startWriter(store: storePath, log: log, seed: 3)
+        let writer = try HeavySuites.CrashTests.startWriter(store: storePath, log: log, seed: 3)
         while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         var statuses: [Int32] = []
         for copy in 0..<8 {

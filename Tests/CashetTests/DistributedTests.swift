@@ -29,6 +29,7 @@ private func eventually(within limit: Duration = .seconds(60), _ condition: () t
     return try condition()
 }
 
+extension HeavySuites {
 @Suite("Machines sharing a PostgreSQL store through local LMDB tiers", .serialized)
 struct DistributedTests {
     @Test("two machines: the results of one are hits for the other, copied into its local tier")
@@ -176,4 +177,5 @@ struct DistributedTests {
         #expect(runs.value == 60 && store.localFailures.count == 0)
         await client.close()
     }
+}
 }

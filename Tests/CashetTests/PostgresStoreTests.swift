@@ -11,6 +11,7 @@ private func makeStore(options: String = "") async throws -> (PostgresStore, url
     return (try await PostgresStore(url: url), url, cluster)
 }
 
+extension HeavySuites {
 @Suite("PostgresStore: the shared store against a real PostgreSQL server")
 struct PostgresStoreTests {
     @Test("records, reads, lists and resolves like the LMDB store, with the same commit hashes")
@@ -183,4 +184,5 @@ struct PostgresStoreTests {
         let withPassword = try await Products.runOffPool(Products.cli, ["stats", "--store", url])
         #expect(withPassword.status == 0 && !withPassword.stdout.contains(cluster.password) && !withPassword.stderr.contains(cluster.password))
     }
+}
 }

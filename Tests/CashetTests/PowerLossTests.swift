@@ -2,6 +2,7 @@ import CashetTestSupport
 import Foundation
 import Testing
 
+extension HeavySuites {
 @Suite("Power loss: crash states built from a recording of the store's file operations")
 struct PowerLossTests {
     static let campaign = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -12,7 +13,7 @@ struct PowerLossTests {
     func shortCampaign() async throws {
         let seed = UInt32.random(in: 1...UInt32.max)
         let result = try await Products.runOffPool("/usr/bin/python3", [Self.campaign, "--bin", Products.directory.path, "--states", "50",
-                                                                         "--seed", "\(seed)", "--modes", "durable,nosync"])
+                                                                         "--seed", "\(seed)", "--modes", "durable,nosync", "--jobs", "1"])
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "seed \(seed): \(result.stderr)")
         print("power-loss campaign, seed \(seed): \(result.stdout)")
         #expect(result.status == 0, "seed \(seed): \(result.stderr.suffix(2000))")
@@ -28,4 +29,5 @@ struct PowerLossTests {
             #expect(noSync[counter] as? Int == 0, "nosync \(counter), seed \(seed)")
         }
     }
+}
 }

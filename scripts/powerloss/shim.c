@@ -958,9 +958,8 @@ static void remember_mark_file(FILE *f) {
     unlock_log();
 }
 
-FILE *fopen(const char *path, const char *mode) {
-    RESOLVE(fopen);
-    FILE *f = real_fopen(path, mode);
+/* After fopen/fopen64: remembers a stream on the marks file (errno kept for the caller). */
+static FILE *after_fopen(FILE *f, const char *path) {
     if (f && active && is_marks_path(AT_FDCWD, path)) {
         int err = errno;
         remember_mark_file(f);
@@ -969,15 +968,14 @@ FILE *fopen(const char *path, const char *mode) {
     return f;
 }
 
+FILE *fopen(const char *path, const char *mode) {
+    RESOLVE(fopen);
+    return after_fopen(real_fopen(path, mode), path);
+}
+
 FILE *fopen64(const char *path, const char *mode) {
     RESOLVE(fopen64);
-    FILE *f = real_fopen64(path, mode);
-    if (f && active && is_marks_path(AT_FDCWD, path)) {
-        int err = errno;
-        remember_mark_file(f);
-        errno = err;
-    }
-    return f;
+    return after_fopen(real_fopen64(path, mode), path);
 }
 
 int fclose(FILE *f) {

@@ -209,11 +209,9 @@ enum FileSystem {
         guard rename(source, destination) == 0 else { throw PosixFile.error("cannot rename \(source) to", destination) }
     }
 
-    /// Removes a file (a link, not what it points to); a file that is already gone is not an
-    /// error. With `evenADirectory`, a directory tree in its place goes too (damage in `objects/`).
-    static func removeIfPresent(_ path: String, evenADirectory: Bool = false) throws(CashetError) {
+    /// Removes a file (a link, not what it points to); a file that is already gone is not an error.
+    static func removeIfPresent(_ path: String) throws(CashetError) {
         if unlink(path) == 0 || errno == ENOENT { return }
-        if evenADirectory && (errno == EISDIR || errno == EPERM) && (try? FileManager.default.removeItem(atPath: path)) != nil { return }
         throw PosixFile.error("cannot remove", path)
     }
 
@@ -226,24 +224,6 @@ enum FileSystem {
     static func syncDirectory(_ directory: String) throws(CashetError) {
         guard let handle = try PosixFile.openIfExists(directory, flags: O_RDONLY | O_DIRECTORY) else { return }
         try handle.sync()
-    }
-
-    /// Names in a directory (without "." and ".."); empty when the directory does not exist.
-    static func entries(of directory: String) throws(CashetError) -> [String] {
-        guard let dir = opendir(directory) else {
-            if errno == ENOENT { return [] }
-            throw PosixFile.error("cannot list", directory)
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            // d_name is a NUL-terminated C array inside the dirent readdir returned.
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     /// Whether `path` is a regular file (not a device, pipe or directory).
