@@ -29,11 +29,12 @@ extension LMDBStore {
     public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
         // A link in place of `objects/` or its lock file keeps the lock from being taken through
         // it: a repair removes those links first; a check looks without the lock.
+        let links = try files.linksInTheLockPath()
         var removedLinks: [String] = []
-        for link in try files.linksInTheLockPath() {
-            if repair, try files.root.removeLink(link) { removedLinks.append("removed symbolic link \(path)/\(link) (not its target)") }
+        for link in links where repair {
+            if try files.root.removeLink(link) { removedLinks.append("removed symbolic link \(path)/\(link) (not its target)") }
         }
-        let lockable = try files.linksInTheLockPath().isEmpty
+        let lockable = removedLinks.count == links.count
         return try await withObjectsLockIfPossible(lockable) { () throws(CashetError) -> IntegrityReport in
             let survey = try survey()
             var report = survey.report
