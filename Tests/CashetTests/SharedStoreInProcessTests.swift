@@ -10,11 +10,28 @@ struct SharedStoreInProcessTests {
     static func posixLocks(on file: String) throws -> Int {
         var info = stat()
         guard stat(file, &info) == 0 else { return 0 }
-        let locks = try String(contentsOfFile: "/proc/locks", encoding: .utf8)
+        let locks = try Self.readToEnd("/proc/locks")
         return locks.split(separator: "\n").filter { line in
             let fields = line.split(separator: " ")
             return fields.count >= 6 && fields[1] == "POSIX" && fields[4] == "\(getpid())" && fields[5].hasSuffix(":\(info.st_ino)")
         }.count
+    }
+
+    /// The whole of a /proc file. Foundation's `String(contentsOfFile:)` and `Data(contentsOf:)`
+    /// stop after the first page of a file whose size reads as 0, and /proc/locks on a busy
+    /// machine is longer than that.
+    static func readToEnd(_ path: String) throws -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw CocoaError(.fileReadUnknown) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     @Test("opening a store twice (by two spellings of its path) shares one LMDB environment: releasing one keeps LMDB's lock for the other, and both keep working")
