@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cashet
+import CashetPostgres
 import Foundation
 
 struct StatsCommand: StoreCommand {
@@ -197,8 +198,25 @@ struct FsckCommand: StoreCommand {
     @Flag(help: "Remove what cannot be trusted and fix counts.") var repair = false
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run(client: Client) async throws {
-        let report = try await Progress.during(repair ? "fsck --repair" : "fsck") { _ in try await client.fsck(repair: repair) }
+    func run(opening store: StoreOpener) async throws {
+        let report = try await Progress.during(repair ? "fsck --repair" : "fsck") { _ in
+            // data.mdb's pages are checked before LMDB reads a table: on damaged ones it could fault.
+            guard !PostgresStore.Configuration.isURL(storePath) else { return try await store.client().fsck(repair: repair) }
+            var report = IntegrityReport()
+            report.problems = try LMDBStore.checkStructure(at: storePath)
+            if !report.problems.isEmpty {
+                guard repair else { return report }
+                let rebuilt = try LMDBStore.rebuild(at: storePath)
+                report.repairs.append("rebuilt data.mdb from its readable records: kept \(rebuilt.commitsKept) commit(s) and \(rebuilt.blobsKept) blob(s), lost \(rebuilt.commitsLost) commit(s); the damaged file is kept as \(storePath)/\(rebuilt.damagedFile) (remove it once satisfied)")
+            }
+            let checked = try await store.client().fsck(repair: repair)
+            report.problems += checked.problems
+            report.repairs += checked.repairs
+            report.unrepaired = checked.unrepaired
+            (report.commitsChecked, report.blobsChecked, report.bytesVerified, report.filesChecked) =
+                (checked.commitsChecked, checked.blobsChecked, checked.bytesVerified, checked.filesChecked)
+            return report
+        }
         let damaged = repair ? !report.unrepaired.isEmpty : report.foundDamage
         if json {
             func objects(_ problems: [IntegrityReport.Problem]) -> [[String: Any]] {
@@ -218,7 +236,10 @@ struct FsckCommand: StoreCommand {
             for repair in report.repairs { print("repaired \(Output.clean(repair))") }
             for problem in report.unrepaired { print("still damaged \(problem.kind.rawValue) \(Output.clean(problem.subject)): \(Output.clean(problem.detail))") }
             if damaged {
-                print(repair ? "the store is still damaged" : "the store is damaged; `cashet fsck --repair` removes what cannot be trusted")
+                let structural = report.problems.contains { $0.kind == .damagedStructure }
+                print(repair ? "the store is still damaged"
+                      : structural ? "the store is damaged; `cashet fsck --repair`, with no other program using the store, rebuilds data.mdb from its readable records"
+                      : "the store is damaged; `cashet fsck --repair` removes what cannot be trusted")
             } else if report.foundUnreadable {
                 print("some results could not be read, so were not checked (and a repair leaves them alone); fix the cause and run fsck again")
             } else {

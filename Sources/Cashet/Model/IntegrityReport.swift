@@ -26,6 +26,11 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
         /// A result that could not be read (permissions, an I/O error, too many open files), so
         /// could not be checked. Not damage: a repair never removes it; fix the cause and check again.
         case unreadable = "unreadable"
+        /// `data.mdb`'s pages are damaged (a pointer out of the file, a page that is not what its
+        /// place calls for, keys out of order, counts that disagree): LMDB cannot be trusted to
+        /// read it. ``LMDBStore/rebuild(at:)`` (`cashet fsck --repair`) rebuilds the file from
+        /// every record still readable.
+        case damagedStructure = "damaged-structure"
 
         /// True when results or metadata cannot be trusted; false for leftovers that only take
         /// space and for what could not be read.

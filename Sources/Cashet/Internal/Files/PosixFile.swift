@@ -94,6 +94,27 @@ struct PosixFile: ~Copyable {
         return try result.get()
     }
 
+    /// Up to `count` bytes at `offset` (fewer only at end of file), without moving the position.
+    /// `count` must already be bounded by the caller (by the file's size, never by a length read
+    /// from the file).
+    func readBytes(at offset: Int, count: Int) throws(CashetError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let result: Result<Int, CashetError> = bytes.withUnsafeMutableBytes { raw in
+            var done = 0
+            while done < raw.count {
+                // `done < raw.count`, so the kernel writes only inside the buffer it is lent.
+                let got = retryingInterrupts { pread(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done)) }
+                if got < 0 { return .failure(PosixFile.error("cannot read", path)) }
+                if got == 0 { break }
+                done += got
+            }
+            return .success(done)
+        }
+        let read = try result.get()
+        if read < count { bytes.removeLast(count - read) }
+        return bytes
+    }
+
     /// The size of the file when it is a regular file; nil for a directory, device or pipe.
     func regularFileSize() throws(CashetError) -> Int? {
         var status = stat()
@@ -104,6 +125,18 @@ struct PosixFile: ~Copyable {
     /// Moves to the start, to read the file again.
     func seekToStart() throws(CashetError) {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw PosixFile.error("cannot seek in", path) }
+    }
+
+    /// Sets the file's permission bits.
+    func setMode(_ mode: mode_t) throws(CashetError) {
+        guard fchmod(fd, mode) == 0 else { throw PosixFile.error("cannot set the mode of", path) }
+    }
+
+    /// The file's permission bits.
+    func mode() throws(CashetError) -> mode_t {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw PosixFile.error("cannot inspect", path) }
+        return status.st_mode & 0o7777
     }
 
     /// Moves back to the start and empties the file (to rewrite it).

@@ -258,6 +258,9 @@ struct LMDBTransaction {
     fileprivate let txn: OpaquePointer
     let path: String
 
+    /// The snapshot's transaction number (the meta page that describes it carries the same).
+    var id: UInt64 { UInt64(mdb_txn_id(txn)) }
+
     fileprivate func openDatabase(_ name: String, flags: UInt32) throws -> LMDBDatabase {
         var dbi: MDB_dbi = 0
         let rc = mdb_dbi_open(txn, name, flags, &dbi)

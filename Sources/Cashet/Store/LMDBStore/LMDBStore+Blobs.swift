@@ -185,12 +185,7 @@ extension LMDBStore {
         // A new blob (the common case on a miss) is inserted without looking it up first.
         if let record = blob.record {
             let info = StoreRecords.BlobInfo(size: blob.ref.size, storedSize: record.storedSize, references: references)
-            if try txn.put(tables.blobInfo, key, info.bytes, noOverwrite: true) {
-                try txn.put(tables.blobs, key, record.stored)
-                if references == 0 { try txn.put(tables.unreferenced, key, []) }
-                state.counters.count(info, inFile: blob.staged != nil, +1)
-                return
-            }
+            if try insertBlob(key, info, stored: record.stored, inFile: blob.staged != nil, txn, &state) { return }
         }
         guard let raw = try txn.get(tables.blobInfo, key) else { throw BlobVanished() }
         guard references > 0 else { return }
@@ -198,6 +193,15 @@ extension LMDBStore {
         if info.references == 0 { try txn.delete(tables.unreferenced, key) }
         info.references += references
         try txn.put(tables.blobInfo, key, info.bytes)
+    }
+
+    /// Inserts the rows of a blob the store does not have (false, changing nothing, when it has).
+    func insertBlob(_ key: [UInt8], _ info: StoreRecords.BlobInfo, stored: [UInt8], inFile: Bool, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> Bool {
+        guard try txn.put(tables.blobInfo, key, info.bytes, noOverwrite: true) else { return false }
+        try txn.put(tables.blobs, key, stored)
+        if info.references == 0 { try txn.put(tables.unreferenced, key, []) }
+        state.counters.count(info, inFile: inFile, +1)
+        return true
     }
 
     /// Drops one reference; the blob goes with its last one.

@@ -35,6 +35,16 @@ extension LMDBStore {
             if try files.root.removeLink(link) { removedLinks.append("removed symbolic link \(path)/\(link) (not its target)") }
         }
         let lockable = removedLinks.count == links.count
+        // LMDB trusts its pages: with damaged ones, the survey below could fault. A rebuild needs
+        // the store to itself, so it cannot run while this store has it open.
+        let structure = try structureProblems()
+        if !structure.isEmpty {
+            var report = IntegrityReport()
+            report.problems = structure
+            report.repairs = removedLinks
+            if repair { report.unrepaired = structure }
+            return report
+        }
         return try await withObjectsLockIfPossible(lockable) { () throws(CashetError) -> IntegrityReport in
             let survey = try survey()
             var report = survey.report

@@ -169,7 +169,7 @@ public final class LMDBStore: Store {
     static let lmdbFiles = ["data.mdb", "lock.mdb"]
 
     /// Checks that `path` holds a store or may get one, creating the directory when allowed.
-    private static func prepareDirectory(_ path: String, create: Bool, mode: mode_t) throws(CashetError) {
+    static func prepareDirectory(_ path: String, create: Bool, mode: mode_t) throws(CashetError) {
         if let root = try DirectoryHandle.openRoot(path) {
             for name in lmdbFiles {
                 switch try root.kind(of: name) {

@@ -1,0 +1,446 @@
+/// Walks the B-trees of a `data.mdb` through `pread`, never through LMDB or a memory map, so a
+/// damaged file gives a list of problems instead of an assertion or a SIGBUS.
+///
+/// It checks what LMDB relies on without checking: every page a tree reaches lies inside the
+/// file, carries its own number and the type its level calls for, is reached once, and is not
+/// on the free list; every node lies inside its page; keys are in order within and across pages;
+/// the entry and page counts agree with the tree's record. A page that fails is skipped (its
+/// subtree with it) and the walk goes on, so the same walk serves a check (are there problems?)
+/// and a salvage (every record still reachable through sound pages).
+final class LMDBFileWalker {
+    typealias Format = LMDBPageFormat
+
+    /// One thing wrong with the file.
+    struct Problem: Sendable {
+        /// The table (or "main", "free list", "meta") it was found in.
+        let tree: String
+        let detail: String
+    }
+
+    let path: String
+    private let file: PosixFile
+    let pageSize: Int
+    /// Pages the file holds (its size in pages): every page number is checked against it.
+    let pagesInFile: Int
+    /// The snapshot walked.
+    let meta: Format.Meta
+    private(set) var problems: [Problem] = []
+    /// Problems beyond the first ``problemLimit`` are counted, not kept.
+    private(set) var problemsNotKept = 0
+    static let problemLimit = 200
+    private var reached: PageSet
+    private var free: PageSet
+
+    /// Reads the meta pages of `file` and picks the snapshot to walk: the one of transaction
+    /// `transaction` (a snapshot a read transaction pins), or else the newest sound one.
+    init(file: consuming PosixFile, transaction: UInt64? = nil) throws(CashetError) {
+        path = file.path
+        guard let size = try file.regularFileSize() else { throw CashetError(.corruptData, "\(file.path) is not a regular file") }
+        let first = LittleEndianBytes(try file.readBytes(at: 0, count: min(size, 4096)))
+        var metas: [Format.Meta] = []
+        var damage: [String] = []
+        switch Format.Meta.read(first, page: 0) {
+        case .success(let meta): metas.append(meta)
+        case .failure(let why): damage.append(why.detail)
+        }
+        // Meta page 1 sits one page in: the page size comes from page 0, or is the usual 4 KiB.
+        let pageSize = metas.first?.pageSize ?? 4096
+        switch Format.Meta.read(LittleEndianBytes(try file.readBytes(at: pageSize, count: min(max(size - pageSize, 0), 4096))), page: 1) {
+        case .success(let meta) where meta.pageSize == pageSize: metas.append(meta)
+        case .success: damage.append("meta page 1 gives another page size than meta page 0")
+        case .failure(let why): damage.append(why.detail)
+        }
+        let chosen = transaction.flatMap { id in metas.first { $0.transaction == id } } ?? metas.max { $0.transaction < $1.transaction }
+        guard let chosen else {
+            throw CashetError(.corruptData, "\(file.path) is damaged beyond salvage: \(damage.joined(separator: "; ")); restore it from a backup")
+        }
+        self.pageSize = pageSize
+        pagesInFile = size / pageSize
+        meta = chosen
+        reached = PageSet(count: pagesInFile)
+        free = PageSet(count: pagesInFile)
+        self.file = file
+        for detail in damage { note("meta", detail) }
+        if chosen.lastPage >= UInt64(pagesInFile) {
+            note("meta", "the newest snapshot uses \(chosen.lastPage + 1) pages, but the file holds \(pagesInFile)")
+        }
+        reached.insert(0)
+        reached.insert(1)
+    }
+
+    // MARK: The walk
+
+    /// Walks the free list, then every named table, checking all of it; returns the named tables.
+    @discardableResult
+    func checkAll() throws(CashetError) -> [String: Format.Tree] {
+        walkFreeList()
+        let tables = namedTables()
+        for (name, tree) in tables.sorted(by: { $0.key < $1.key }) {
+            try walk(tree, name: name, reading: false) { _, _ in }
+        }
+        return tables
+    }
+
+    /// The named tables listed in the main tree (each node holds an `MDB_db`).
+    func namedTables() -> [String: Format.Tree] {
+        var tables: [String: Format.Tree] = [:]
+        // The main tree holds no overflow data, so this walk reads nothing but its own pages.
+        try? walk(meta.mainTree, name: "main", reading: false) { key, value in
+            guard let name = String(validating: key, as: UTF8.self), let tree = Format.Tree(LittleEndianBytes(value), at: 0) else {
+                self.note("main", "a table's record is malformed")
+                return
+            }
+            tables[name] = tree
+        }
+        return tables
+    }
+
+    /// Calls `visit` with every (key, value) reachable through sound pages of `tree`, in key
+    /// order; `reading` fetches values kept on overflow pages (otherwise they are checked and
+    /// passed as empty). A tree of duplicates gives each of a key's values in turn.
+    func walk(_ tree: Format.Tree, name: String, reading: Bool, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
+        var counts = Counts(), values = Counts()
+        let order = KeyOrder(tree.flags)
+        try walkTree(tree.root, depth: tree.depth, name: name, order: order, counts: &counts) { key, node, page throws(CashetError) in
+            try self.leafNode(node, key: key, in: page, tree: tree, name: name, reading: reading, counts: &values, visit)
+        }
+        counts.entries = values.entries
+        counts.overflowPages = values.overflowPages
+        counts.complete = counts.complete && values.complete
+        if counts.complete {
+            if counts.entries != tree.entries {
+                note(name, "the tree records \(tree.entries) entries, but holds \(counts.entries)")
+            }
+            if tree.flags & Format.TreeFlag.dupSort == 0,
+               (counts.branchPages, counts.leafPages, counts.overflowPages) != (tree.branchPages, tree.leafPages, tree.overflowPages) {
+                note(name, "the tree records \(tree.branchPages)/\(tree.leafPages)/\(tree.overflowPages) branch/leaf/overflow pages, but has \(counts.branchPages)/\(counts.leafPages)/\(counts.overflowPages)")
+            }
+        }
+    }
+
+    /// Records the free list's pages (to find pages both free and in use) and checks its tree.
+    private func walkFreeList() {
+        let free = meta.freeTree
+        try? walk(free, name: "free list", reading: true) { _, value in
+            // An ID list: a count, then that many page numbers.
+            let list = LittleEndianBytes(value)
+            guard let count = list.u64(0), count <= UInt64(list.count / 8 - 1) else {
+                self.note("free list", "a list of free pages is malformed")
+                return
+            }
+            for index in 0..<Int(count) {
+                guard let page = list.u64(8 + 8 * index), page < UInt64(self.pagesInFile) else {
+                    self.note("free list", "a free page number lies outside the file")
+                    continue
+                }
+                if self.reached.contains(Int(page)) || !self.free.insert(Int(page)) {
+                    self.note("free list", "page \(page) is listed as free but is in use, or listed twice")
+                }
+            }
+        }
+    }
+
+    private struct Counts {
+        var entries: UInt64 = 0, branchPages: UInt64 = 0, leafPages: UInt64 = 0, overflowPages: UInt64 = 0
+        /// False once a page was skipped: the counts then say nothing.
+        var complete = true
+    }
+
+    /// How a tree orders its keys.
+    private enum KeyOrder {
+        case bytes, integers
+
+        init(_ flags: UInt16) { self = flags & Format.TreeFlag.integerKey != 0 ? .integers : .bytes }
+
+        /// LMDB's `mdb_cmp_memn` (bytes, then length) or `mdb_cmp_long` (native 64-bit integers).
+        func precedes(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+            switch self {
+            case .bytes: return a.lexicographicallyPrecedes(b)
+            case .integers:
+                guard a.count == 8, b.count == 8 else { return a.count < b.count }
+                return LittleEndianBytes(Array(a)).u64(0)! < LittleEndianBytes(Array(b)).u64(0)!
+            }
+        }
+    }
+
+    /// The bounds a page's keys must lie in: at or above `low`, below `high`.
+    private struct KeyRange {
+        var low: [UInt8]?, high: [UInt8]?
+    }
+
+    /// Depth-first over the pages of one tree. Each leaf node goes to `leaf`; a page that fails
+    /// a check is reported and skipped.
+    private func walkTree(_ root: UInt64, depth: Int, name: String, order: KeyOrder, counts: inout Counts,
+                          leaf: (ArraySlice<UInt8>, _ node: Int, _ page: LittleEndianBytes) throws(CashetError) -> Void) throws(CashetError) {
+        guard root != Format.noPage else {
+            if depth != 0 { note(name, "an empty tree records a depth of \(depth)") }
+            return
+        }
+        guard (1...32).contains(depth) else {
+            note(name, "the tree records an impossible depth of \(depth)")
+            counts.complete = false
+            return
+        }
+        var stack: [(page: UInt64, level: Int, range: KeyRange)] = [(root, 1, KeyRange())]
+        while let (number, level, range) = stack.popLast() {
+            guard let page = try readPage(number, name: name) else {
+                counts.complete = false
+                continue
+            }
+            let expected = level == depth ? Format.PageFlag.leaf : Format.PageFlag.branch
+            guard page.flags & (Format.PageFlag.branch | Format.PageFlag.leaf | Format.PageFlag.overflow | Format.PageFlag.meta | Format.PageFlag.leaf2) == expected else {
+                note(name, "page \(number) is a \(Self.describe(page.flags)) page where level \(level) of \(depth) needs a \(level == depth ? "leaf" : "branch")")
+                counts.complete = false
+                continue
+            }
+            guard let nodes = nodeOffsets(page, number: number, name: name, branch: expected == Format.PageFlag.branch) else {
+                counts.complete = false
+                continue
+            }
+            var previous: ArraySlice<UInt8>?
+            var children: [(UInt64, KeyRange)] = []
+            var keys: [ArraySlice<UInt8>] = []
+            for (index, node) in nodes.enumerated() {
+                let key = page.bytes.slice(node + Format.nodeHeaderSize, Int(page.bytes.u16(node + 6)!))!
+                // A branch page's first key is empty: its child holds everything below the second.
+                let checked = expected == Format.PageFlag.leaf || index > 0
+                if checked {
+                    if let previous, !order.precedes(previous, key) {
+                        note(name, "page \(number) has its keys out of order")
+                        counts.complete = false
+                        break
+                    }
+                    if let low = range.low, order.precedes(key, low[...]) {
+                        note(name, "page \(number) has a key below the range its parent gives it")
+                        counts.complete = false
+                        break
+                    }
+                    if let high = range.high, !order.precedes(key, high[...]) {
+                        note(name, "page \(number) has a key above the range its parent gives it")
+                        counts.complete = false
+                        break
+                    }
+                    previous = key
+                }
+                keys.append(key)
+                if expected == Format.PageFlag.branch {
+                    let child = UInt64(page.bytes.u16(node)!) | UInt64(page.bytes.u16(node + 2)!) << 16 | UInt64(page.bytes.u16(node + 4)!) << 32
+                    children.append((child, KeyRange(low: index == 0 ? range.low : Array(key), high: nil)))
+                } else {
+                    try leaf(key, node, page.bytes)
+                }
+            }
+            if expected == Format.PageFlag.branch {
+                counts.branchPages += 1
+                for index in children.indices { children[index].1.high = index + 1 < keys.count ? Array(keys[index + 1]) : range.high }
+                // Reversed, so the stack yields them in key order.
+                for (child, childRange) in children.reversed() { stack.append((child, level + 1, childRange)) }
+            } else {
+                counts.leafPages += 1
+            }
+        }
+    }
+
+    /// One leaf node of `tree`: its value (inline, on overflow pages, or a set of duplicates).
+    private func leafNode(_ node: Int, key: ArraySlice<UInt8>, in page: LittleEndianBytes, tree: Format.Tree, name: String, reading: Bool,
+                          counts: inout Counts, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
+        let flags = page.u16(node + 4)!
+        let size = Int(page.u16(node)!) | Int(page.u16(node + 2)!) << 16
+        let dataOffset = node + Format.nodeHeaderSize + key.count
+        if flags & Format.NodeFlag.bigData != 0 {
+            guard let first = page.u64(dataOffset), let value = try overflow(first, size: size, name: name, reading: reading, counts: &counts) else {
+                counts.complete = false
+                return
+            }
+            counts.entries += 1
+            try visit(Array(key), value)
+            return
+        }
+        guard let data = page.slice(dataOffset, size) else {
+            note(name, "a node's data runs past the end of its page")
+            counts.complete = false
+            return
+        }
+        guard flags & Format.NodeFlag.dupData != 0 else {
+            counts.entries += 1
+            try visit(Array(key), Array(data))
+            return
+        }
+        guard tree.flags & Format.TreeFlag.dupSort != 0 else {
+            note(name, "a node marked as holding duplicates, in a table without them")
+            counts.complete = false
+            return
+        }
+        let values: [ArraySlice<UInt8>]?
+        if flags & Format.NodeFlag.subData != 0 {
+            values = try duplicatesTree(LittleEndianBytes(Array(data)), name: name)
+        } else {
+            values = duplicatesPage(LittleEndianBytes(Array(data)), name: name)
+        }
+        guard let values else {
+            counts.complete = false
+            return
+        }
+        counts.entries += UInt64(values.count)
+        for value in values { try visit(Array(key), Array(value)) }
+    }
+
+    /// The values of a key kept in a sub-page (`P_SUBP`): a small leaf page inside the node.
+    private func duplicatesPage(_ subPage: LittleEndianBytes, name: String) -> [ArraySlice<UInt8>]? {
+        guard let flags = subPage.u16(10), flags & Format.PageFlag.subPage != 0, flags & Format.PageFlag.leaf != 0,
+              flags & Format.PageFlag.leaf2 == 0,
+              let nodes = nodeOffsets(Page(bytes: subPage, flags: flags), number: nil, name: name, branch: false) else {
+            note(name, "a key's page of duplicates is malformed")
+            return nil
+        }
+        var values: [ArraySlice<UInt8>] = []
+        for node in nodes {
+            let value = subPage.slice(node + Format.nodeHeaderSize, Int(subPage.u16(node + 6)!))!
+            if let last = values.last, !last.lexicographicallyPrecedes(value) {
+                note(name, "a key's duplicates are out of order")
+                return nil
+            }
+            values.append(value)
+        }
+        return values
+    }
+
+    /// The values of a key kept in a tree of their own (an `MDB_db` in the node).
+    private func duplicatesTree(_ record: LittleEndianBytes, name: String) throws(CashetError) -> [ArraySlice<UInt8>]? {
+        guard let tree = Format.Tree(record, at: 0) else {
+            note(name, "a key's tree of duplicates has a malformed record")
+            return nil
+        }
+        var values: [ArraySlice<UInt8>] = []
+        var counts = Counts()
+        try walkTree(tree.root, depth: tree.depth, name: name, order: .bytes, counts: &counts) { key, _, _ in
+            values.append(key)
+        }
+        guard counts.complete else { return nil }
+        if UInt64(values.count) != tree.entries {
+            note(name, "a key's tree of duplicates records \(tree.entries) values, but holds \(values.count)")
+        }
+        return values
+    }
+
+    // MARK: Pages
+
+    private struct Page {
+        let bytes: LittleEndianBytes
+        let flags: UInt16
+    }
+
+    /// Page `number`, read once per walk; nil (reported) when it is outside the file, reached
+    /// before, on the free list, or does not carry its own number.
+    private func readPage(_ number: UInt64, name: String) throws(CashetError) -> Page? {
+        guard number >= 2, number < UInt64(pagesInFile) else {
+            note(name, "a pointer to page \(number), outside the file's \(pagesInFile) pages")
+            return nil
+        }
+        let index = Int(number)
+        guard !free.contains(index) else {
+            note(name, "page \(number) is in use but listed as free")
+            return nil
+        }
+        guard reached.insert(index) else {
+            note(name, "page \(number) is reached twice")
+            return nil
+        }
+        let bytes = LittleEndianBytes(try file.readBytes(at: index * pageSize, count: pageSize))
+        guard bytes.count == pageSize, bytes.u64(0) == number, let flags = bytes.u16(10) else {
+            note(name, "page \(number) does not carry its own page number (overwritten, or a wrong pointer)")
+            return nil
+        }
+        return Page(bytes: bytes, flags: flags)
+    }
+
+    /// The offsets of a page's nodes, each checked to lie inside the page with its key (and,
+    /// in a leaf, its data or overflow pointer); nil (reported) when any does not.
+    private func nodeOffsets(_ page: Page, number: UInt64?, name: String, branch: Bool) -> [Int]? {
+        let bytes = page.bytes
+        let end = number == nil ? bytes.count : pageSize
+        let at = number.map { "page \($0)" } ?? "a page of duplicates"
+        guard let lower = bytes.u16(12).map(Int.init), let upper = bytes.u16(14).map(Int.init),
+              lower >= Format.pageHeaderSize, lower & 1 == 0, lower <= upper, upper <= end else {
+            note(name, "\(at) has impossible bounds")
+            return nil
+        }
+        let count = (lower - Format.pageHeaderSize) / 2
+        guard count > 0 || number == nil else {
+            note(name, "\(at) holds no nodes")
+            return nil
+        }
+        var offsets: [Int] = []
+        offsets.reserveCapacity(count)
+        for index in 0..<count {
+            let offset = Int(bytes.u16(Format.pageHeaderSize + 2 * index)!)
+            guard offset >= upper, offset & 1 == 0, let keySize = bytes.u16(offset + 6).map(Int.init) else {
+                note(name, "\(at) has a node outside its node area")
+                return nil
+            }
+            var length = Format.nodeHeaderSize + keySize
+            if !branch {
+                let flags = bytes.u16(offset + 4)!
+                length += flags & Format.NodeFlag.bigData != 0 ? 8 : Int(bytes.u16(offset)!) | Int(bytes.u16(offset + 2)!) << 16
+            }
+            guard offset + length <= end else {
+                note(name, "\(at) has a node that runs past the end of the page")
+                return nil
+            }
+            offsets.append(offset)
+        }
+        return offsets
+    }
+
+    /// A value of `size` bytes on the overflow pages starting at `first` (empty unless `reading`).
+    private func overflow(_ first: UInt64, size: Int, name: String, reading: Bool, counts: inout Counts) throws(CashetError) -> [UInt8]? {
+        guard let page = try readPage(first, name: name) else { return nil }
+        let pages = Int(page.bytes.u32(12)!)
+        let needed = (Format.pageHeaderSize + size + pageSize - 1) / pageSize
+        guard page.flags & Format.PageFlag.overflow != 0, pages >= needed, Int(first) + pages <= pagesInFile else {
+            note(name, "the overflow pages at \(first) do not hold the \(size) bytes their node records")
+            return nil
+        }
+        for index in Int(first) + 1 ..< Int(first) + pages where !reached.insert(index) || free.contains(index) {
+            note(name, "overflow page \(index) is also used elsewhere, or listed as free")
+            return nil
+        }
+        counts.overflowPages += UInt64(pages)
+        return reading ? try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size) : []
+    }
+
+    private static func describe(_ flags: UInt16) -> String {
+        switch flags & 0x2F {
+        case Format.PageFlag.branch: "branch"
+        case Format.PageFlag.leaf: "leaf"
+        case Format.PageFlag.overflow: "overflow"
+        case Format.PageFlag.meta: "meta"
+        default: "malformed (flags \(flags))"
+        }
+    }
+
+    private func note(_ tree: String, _ detail: String) {
+        if problems.count < Self.problemLimit {
+            problems.append(Problem(tree: tree, detail: detail))
+        } else {
+            problemsNotKept += 1
+        }
+    }
+}
+
+/// A set of page numbers below a bound, one bit each (the bound comes from the file's size).
+private struct PageSet {
+    private var words: [UInt64]
+
+    init(count: Int) { words = [UInt64](repeating: 0, count: (count + 63) / 64) }
+
+    func contains(_ page: Int) -> Bool { words[page >> 6] & (1 << UInt64(page & 63)) != 0 }
+
+    /// Adds `page`; false when it was there.
+    @discardableResult
+    mutating func insert(_ page: Int) -> Bool {
+        let bit: UInt64 = 1 << UInt64(page & 63)
+        defer { words[page >> 6] |= bit }
+        return words[page >> 6] & bit == 0
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+
+/// Rebuilding a structurally damaged `data.mdb` (see ``checkStructure(at:)``) from every record
+/// still readable in it.
+///
+/// Only records that prove themselves are copied: commits (named by the SHA-256 of their record),
+/// blobs with both of their rows, function sources, hit times. Everything derived from them
+/// (heads, history, tags, the function and time indexes, the counters) is written again by the
+/// code that writes a new commit, so a damaged index cannot survive into the new file. The
+/// damaged file is kept beside the new one, never deleted: it may hold what a later, deeper
+/// recovery can use.
+extension LMDBStore {
+    /// What ``rebuild(at:configuration:)`` kept and lost.
+    public struct RebuildReport: Hashable, Sendable {
+        /// Commits copied into the new file.
+        public var commitsKept = 0
+        /// Commits whose record was unreadable or altered, or whose result's records were (at
+        /// least: the count the damaged file recorded, less the commits kept).
+        public var commitsLost = 0
+        /// Blobs copied (their bytes are checked by the `fsck` that follows a rebuild).
+        public var blobsKept = 0
+        /// Where the damaged file now is (inside the store directory).
+        public var damagedFile = ""
+    }
+
+    /// The prefix of the scratch directory a rebuild builds the new file in (a leftover of an
+    /// interrupted rebuild is removed by the next one).
+    static let rebuildPrefix = "rebuild."
+
+    /// Rebuilds the store's `data.mdb` from every record its pages still give, then swaps the
+    /// new file in and keeps the damaged one as `data.mdb.damaged-<time>`.
+    ///
+    /// The store must be used by no other process, nor opened in this one: the rebuild takes the
+    /// lock that every LMDB user of the store holds, and fails with `.unavailable` when it cannot.
+    /// A process that opens the store during the swap fails to open it (the lock file is reset)
+    /// instead of reading the old file. Run ``Client/fsck(repair:)`` afterwards: it checks every
+    /// result the rebuild kept and removes files whose records were lost.
+    public static func rebuild(at path: String, configuration: Configuration = Configuration()) throws(CashetError) -> RebuildReport {
+        let root = try StoreRoot(path)
+        guard let lockFile = try root.handle.openFile("lock.mdb", flags: O_RDWR) else {
+            throw CashetError(.notAStore, "\(path) has no lock.mdb; it is not a cashet store")
+        }
+        // LMDB holds a shared lock on this byte for as long as a process has the store open.
+        guard try lockFile.tryLockByte(at: 0) else {
+            throw CashetError(.unavailable, "the store at \(path) is open in another process (or in this one); rebuilding data.mdb needs it to itself: stop every program using it and run `cashet fsck --repair` again")
+        }
+        guard let damaged = try root.handle.openFile("data.mdb", flags: O_RDONLY) else {
+            throw CashetError(.notAStore, "\(path) has no data.mdb")
+        }
+        let mode = try damaged.mode()
+        let walker = try LMDBFileWalker(file: damaged)
+        for name in try root.handle.entries() where name.hasPrefix(rebuildPrefix) { try root.handle.remove(name) }
+        let scratch = rebuildPrefix + UUID().uuidString
+        var settings = configuration
+        settings.create = true
+        settings.readOnly = false
+        settings.durability = .noSync   // synced once, before the swap
+        var report = RebuildReport()
+        do {
+            let fresh = try LMDBStore(path + "/" + scratch, configuration: settings)
+            try fresh.restore(from: walker, &report)
+            do { try fresh.env.sync() } catch { throw wrap(error, "syncing the rebuilt data.mdb") }
+        }   // the new store is released here, closing its environment
+        guard let scratchDirectory = try root.handle.directory(scratch), let rebuilt = try scratchDirectory.openFile("data.mdb", flags: O_RDONLY) else {
+            throw CashetError(.storage, "the rebuilt data.mdb vanished from \(path)/\(scratch)")
+        }
+        try rebuilt.setMode(mode)
+        report.damagedFile = "data.mdb.damaged-" + Self.fileStamp(Date())
+        try root.handle.rename("data.mdb", to: report.damagedFile, in: root.handle)
+        try scratchDirectory.rename("data.mdb", to: "data.mdb", in: root.handle)
+        try root.handle.sync()
+        // The reader table describes the old file: emptied, it is rebuilt by the next process to
+        // open the store alone, and refused by one that was waiting for this lock.
+        try lockFile.rewind()
+        try root.handle.remove(scratch)
+        return report
+    }
+
+    /// `20261130T235959Z`: a time for file names.
+    private static func fileStamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+
+    /// Copies into this new, empty store the sound records `walker` reaches: blobs first (each
+    /// with both of its rows), then the commits whose record hashes to its name and whose result
+    /// was copied, then their hit times. Written in batches of a few thousand per transaction.
+    private func restore(from walker: LMDBFileWalker, _ report: inout RebuildReport) throws(CashetError) {
+        let tables = walker.namedTables()
+        func each(_ name: String, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
+            guard let tree = tables[name] else { return }
+            try walker.walk(tree, name: name, reading: true, visit)
+        }
+        let batchSize = 4096
+
+        var infos: [ContentHash: StoreRecords.BlobInfo] = [:]
+        try each("blob_info") { key, value in
+            if let hash = try? ContentHash(bytes: key), let info = try? StoreRecords.BlobInfo(value) { infos[hash] = info }
+        }
+        var blobs: [(hash: ContentHash, info: StoreRecords.BlobInfo, stored: [UInt8], inFile: Bool)] = []
+        var kept: Set<ContentHash> = []
+        func storeBlobs() throws(CashetError) {
+            try writingState("rebuilding blobs in \(path)") { txn, state in
+                for blob in blobs {
+                    var info = blob.info
+                    info.references = 0   // counted again as the commits go in
+                    _ = try insertBlob(blob.hash.bytes, info, stored: blob.stored, inFile: blob.inFile, txn, &state)
+                }
+            }
+            blobs.removeAll(keepingCapacity: true)
+        }
+        try each("blobs") { key, value throws(CashetError) in
+            guard let hash = try? ContentHash(bytes: key), let info = infos[hash],
+                  let location = try? StoreRecords.decodeBlobLocation(value, hash: hash) else { return }
+            let inFile = if case .file = location { true } else { false }
+            blobs.append((hash, info, value, inFile))
+            kept.insert(hash)
+            if blobs.count == batchSize { try storeBlobs() }
+        }
+        try storeBlobs()
+        report.blobsKept = kept.count
+
+        var sources: [ContentHash: String] = [:]
+        try each("sources") { key, value in
+            if let hash = try? ContentHash(bytes: key), let source = try? StoreRecords.decodeFunctionSource(value) { sources[hash] = source }
+        }
+        var commits: [(commit: Commit, record: [UInt8])] = []
+        var restored: Set<ContentHash> = []
+        func storeCommits() throws(CashetError) {
+            try writingState("rebuilding commits in \(path)") { txn, state in
+                for (commit, record) in commits {
+                    let blob = commit.output.map { PreparedBlob(ref: $0, record: nil, staged: nil) }
+                    try storeCommit(commit, record: record, blob: blob, keepNewerHead: true, txn, &state)
+                }
+            }
+            commits.removeAll(keepingCapacity: true)
+        }
+        try each("commits") { key, value throws(CashetError) in
+            guard let hash = try? ContentHash(bytes: key), SHA256Hasher.hash(value) == hash,
+                  let bare = try? StoreRecords.decodeCommit(hash: hash, value, source: nil),
+                  let commit = try? StoreRecords.decodeCommit(hash: hash, value, source: sources[bare.fingerprint.functionHash]),
+                  commit.output.map({ kept.contains($0.hash) }) ?? true else {
+                report.commitsLost += 1
+                return
+            }
+            commits.append((commit, value))
+            restored.insert(hash)
+            if commits.count == batchSize { try storeCommits() }
+        }
+        try storeCommits()
+        report.commitsKept = restored.count
+        // Commits on pages that could not be read at all are known only from the old counters.
+        var recorded: StoreRecords.Counters?
+        try each("meta") { key, value in
+            if key == Self.countersKey { recorded = try? StoreRecords.Counters(value) }
+        }
+        if let recorded { report.commitsLost = max(report.commitsLost, recorded.commits - restored.count) }
+
+        guard let access = self.tables.access else { return }
+        var times: [([UInt8], [UInt8])] = []
+        try each("access") { key, value in
+            if let hash = try? ContentHash(bytes: key), restored.contains(hash), value.count == 8 { times.append((key, value)) }
+        }
+        try writing("rebuilding hit times in \(path)") { txn in
+            for (key, value) in times { try txn.put(access, key, value) }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// The structure of `data.mdb`, checked without LMDB (see ``LMDBFileWalker``): LMDB trusts its
+/// pages, so a damaged branch or page header makes it assert or fault, where this check names
+/// the page. `fsck` runs it first; ``rebuild(at:)`` repairs what it finds.
+extension LMDBStore {
+    /// Checks every page of the store's `data.mdb` that its newest snapshot reaches, without
+    /// opening any of its tables through LMDB: safe on a file that LMDB would fault on.
+    ///
+    /// The snapshot is pinned by an LMDB read transaction for the length of the check, so writers
+    /// in other processes may go on. Each problem is of kind ``IntegrityReport/Kind/damagedStructure``;
+    /// an empty list means LMDB can walk every table.
+    public static func checkStructure(at path: String) throws(CashetError) -> [IntegrityReport.Problem] {
+        try prepareDirectory(path, create: false, mode: 0)   // a store, without links where LMDB looks
+        let root = try StoreRoot(path)
+        var options = LMDBOptions()
+        options.readOnly = true
+        let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)
+        do {
+            return try SharedEnvironments.withEnvironment(key, path: path, options: options) { env in
+                try structureProblems(env, root: root)
+            }
+        } catch {
+            throw wrap(error, "checking the structure of \(path)/data.mdb")
+        }
+    }
+
+    /// ``checkStructure(at:)`` through this store's own environment.
+    func structureProblems() throws(CashetError) -> [IntegrityReport.Problem] {
+        do {
+            return try Self.structureProblems(env, root: files.root)
+        } catch {
+            throw Self.wrap(error, "checking the structure of \(path)/data.mdb")
+        }
+    }
+
+    private static func structureProblems(_ env: LMDBEnvironment, root: StoreRoot) throws -> [IntegrityReport.Problem] {
+        try env.read { txn in
+            guard let file = try root.handle.openFile("data.mdb", flags: O_RDONLY) else {
+                throw CashetError(.notAStore, "\(root.path) has no data.mdb")
+            }
+            let walker = try LMDBFileWalker(file: file, transaction: txn.id)
+            let tables = try walker.checkAll()
+            var problems = walker.problems.map { problem in
+                IntegrityReport.Problem(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "\(problem.tree): \(problem.detail)")
+            }
+            for (name, _) in Tables.specs where tables[name] == nil && walker.problems.isEmpty {
+                problems.append(.init(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "the table '\(name)' is missing"))
+            }
+            if walker.problemsNotKept > 0 {
+                problems.append(.init(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "and \(walker.problemsNotKept) more problems"))
+            }
+            return problems
+        }
+    }
+}

@@ -1,0 +1,121 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+@Suite("data.mdb's pages: checked without LMDB, rebuilt from what is readable")
+struct StructureRepairTests {
+    static let square = CachedFunction("square", version: "1") { (x: Int) -> [UInt8] in
+        // Sizes from a few bytes to past a page (overflow pages) and past the file threshold.
+        let size = x % 50 == 0 ? 200_000 : x % 7 == 0 ? 6_000 : 16 + x % 40
+        return (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ x) }
+    }
+
+    /// A store of every shape the tables take: thousands of commits under one tag (a tree of
+    /// duplicates), small, overflowing and file results, removals and a sweep (a free list).
+    static func populated() async throws -> (TemporaryDirectory, store: String, expected: [ContentHash: [UInt8]]) {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store")
+        let client = try Client(path: store)
+        let refs = try await client.map(square, over: Array(0..<2_500), tags: ["run": "structure"])
+        for ref in refs.prefix(300) { _ = try await client.rm(ref.commit.hex) }
+        _ = try await client.gc(olderThanDays: 10_000)
+        _ = try await client.map(square, over: Array(2_500..<2_700), tags: ["run": "later", "kind": "extra"])
+        var expected: [ContentHash: [UInt8]] = [:]
+        for commit in try await client.log() { expected[commit.hash] = try await client.get(commit.hash.hex) }
+        await client.close()
+        return (directory, store, expected)
+    }
+
+    @Test("a healthy store of every shape has no structural problems, and its counts agree with LMDB's")
+    func healthyStoresAreClean() async throws {
+        let (directory, store, expected) = try await Self.populated()
+        defer { withExtendedLifetime(directory) {} }
+        #expect(expected.count == 2_400)
+        let problems = try LMDBStore.checkStructure(at: store)
+        #expect(problems.isEmpty, "\(problems.prefix(5))")
+        let opened = try LMDBStore(store)
+        #expect(try opened.structureProblems().isEmpty)
+        #expect(try await Client(store: opened).fsck().problems.isEmpty)
+    }
+
+    /// Live leaf pages of `data.mdb` (those the structure check misses once broken).
+    static func liveLeafPages(_ store: String, limit: Int) throws -> [Int] {
+        let path = store + "/data.mdb"
+        let pristine = try Data(contentsOf: URL(fileURLWithPath: path))
+        var pages: [Int] = []
+        for page in 2..<(pristine.count / 4096) where pristine[page * 4096 + 10] == 0x02 && pristine[page * 4096 + 11] == 0 {
+            var damaged = pristine
+            damaged[page * 4096 + 10] = 0x01   // now a branch page where a leaf belongs
+            try damaged.write(to: URL(fileURLWithPath: path))
+            if try !LMDBStore.checkStructure(at: store).isEmpty { pages.append(page) }
+            if pages.count == limit { break }
+        }
+        try pristine.write(to: URL(fileURLWithPath: path))
+        return pages
+    }
+
+    @Test("a leaf page made a branch page: fsck names the damage (exit 3) without a signal; fsck --repair rebuilds data.mdb, keeps every commit outside that page bit-exactly and the damaged file beside it; fsck is then clean",
+          .timeLimit(.minutes(5)))
+    func rebuildKeepsEveryReadableCommit() async throws {
+        let (directory, store, expected) = try await Self.populated()
+        let pages = try Self.liveLeafPages(store, limit: 40)
+        #expect(pages.count >= 10)
+        let pristine = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
+        // Every fifth live leaf page, each in a fresh copy of the store.
+        for page in stride(from: 0, to: pages.count, by: 5).map({ pages[$0] }) {
+            let copy = directory.child("copy-\(page)")
+            try FileManager.default.copyItem(atPath: store, toPath: copy)
+            var damaged = pristine
+            damaged[page * 4096 + 10] = 0x01
+            try damaged.write(to: URL(fileURLWithPath: copy + "/data.mdb"))
+
+            let check = try Products.cashet("fsck", "--store", copy)
+            #expect(check.status == 3, "page \(page): \(check.stdout) \(check.stderr)")
+            #expect(check.stdout.contains("damaged-structure"), "page \(page): \(check.stdout)")
+
+            let repair = try Products.cashet("fsck", "--repair", "--store", copy)
+            #expect(repair.status == 0, "page \(page): \(repair.stdout) \(repair.stderr)")
+            #expect(repair.stdout.contains("rebuilt data.mdb"), "page \(page): \(repair.stdout)")
+            let again = try Products.cashet("fsck", "--store", copy)
+            #expect(again.status == 0, "page \(page): \(again.stdout) \(again.stderr)")
+
+            let kept = try FileManager.default.contentsOfDirectory(atPath: copy).filter { $0.hasPrefix("data.mdb.damaged-") }
+            #expect(kept.count == 1)
+            #expect(try kept.first.map { try Data(contentsOf: URL(fileURLWithPath: copy + "/" + $0)) } == damaged)
+
+            // One leaf page holds at most a few dozen records: everything else is still there.
+            let client = try Client(path: copy)
+            let commits = try await client.log()
+            #expect(commits.count >= expected.count - 60, "page \(page): \(commits.count) of \(expected.count) commits kept")
+            for commit in commits {
+                #expect(try await client.get(commit.hash.hex) == expected[commit.hash], "commit \(commit.hash.shortHex) after rebuilding around page \(page)")
+            }
+            let stats = try await client.stats()
+            #expect(stats.commits == commits.count)
+            await client.close()
+        }
+    }
+
+    @Test("a rebuild refuses, changing nothing, while the store is open in this process or in another one")
+    func rebuildNeedsTheStoreToItself() async throws {
+        let (directory, store, _) = try await Self.populated()
+        do {
+            let opened = try LMDBStore(store)
+            let error = #expect(throws: CashetError.self) { _ = try LMDBStore.rebuild(at: store) }
+            #expect(error?.code == .unavailable, "\(String(describing: error))")
+            _ = opened
+        }
+        let log = directory.child("hold.log")
+        let holder = try Products.startHelper(["hold", store, log])
+        defer { holder.terminate() }
+        while (try? String(contentsOfFile: log, encoding: .utf8))?.contains("started") != true { usleep(20_000) }
+        let before = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
+        let repair = try Products.cashet("fsck", "--repair", "--store", store)
+        #expect(repair.status == 0, "a healthy store needs no rebuild: \(repair.stderr)")
+        let error = #expect(throws: CashetError.self) { _ = try LMDBStore.rebuild(at: store) }
+        #expect(error?.code == .unavailable && error?.message.contains("open in another process") == true, "\(String(describing: error))")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb")) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store).sorted() == ["data.mdb", "leases", "lock.mdb", "objects"])
+    }
+}
