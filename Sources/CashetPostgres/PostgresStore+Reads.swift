@@ -136,7 +136,7 @@ extension PostgresStore {
         }
         return try rows.map { hash, record, function throws(CashetError) in
             let source = try function.flatMap { bytes throws(CashetError) in try StoreRecords.decodeFunctionSource(bytes.array) }
-            return try StoreRecords.decodeCommit(hash: try ContentHash(bytea: hash), record.array, source: source)
+            return try StoreRecords.decodeVerifiedCommit(hash: try ContentHash(bytea: hash), record.array, source: source)
         }
     }
 

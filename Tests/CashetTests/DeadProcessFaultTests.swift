@@ -19,12 +19,14 @@ struct DeadProcessFaultTests {
         for round in 0..<5 {
             let log = directory.child("log-\(round)")
             let start = round * 100_000
-            let writer = try Products.startHelper(["overlap", storePath, "\(start)", "\(start + 100_000)", log, "map"])
+            let output = directory.child("output-\(round)")
+            let writer = try Products.startHelper(["overlap", storePath, "\(start)", "\(start + 100_000)", log, "map"], output: output)
             while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 2_000 { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...150)))
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()
-            #expect(writer.terminationReason == .uncaughtSignal)
+            #expect(writer.terminationReason == .uncaughtSignal,
+                    "round \(round): the writer ended by itself: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
 
             // Inputs the dead writer had started (so leased, perhaps never committed) run here without waiting.
             let client = try Client(path: storePath)

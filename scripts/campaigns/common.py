@@ -515,6 +515,9 @@ def check_store(tools: Tools, store: str, sample: SampleStore, rng: random.Rando
     if not listing.allowed():
         return [f"log --json ended with {listing.label}: {listing.excerpt()}"], facts
     log = parse_log_json(listing) if listing.code == 0 else {}
+    if allow_missing and listing.code in (EXIT_DAMAGED, EXIT_UNUSABLE):
+        facts["lost_exempt"] = len(sample.commits)   # refused whole: allowed, nothing listed altered
+        return problems, facts
     if listing.code not in (0, 1) or log is None:
         return [f"log --json could not list the store ({listing.label}): {listing.excerpt()}"], facts
     altered, phantoms = [], []
@@ -664,6 +667,11 @@ class Campaign:
                 else f"exited {outcome.code}, expected one of {sorted(allowed)}")
         self.fail(index, case, command, f"{command} {what}", outcome)
         return False
+
+    def failure_count(self, index: int) -> int:
+        """Failures recorded for case `index` (cases run side by side: never count across them)."""
+        with self.lock:
+            return sum(1 for f in self.failures if f.get("case") == index)
 
     def keep(self, index: int, paths: list[str], case: dict | None = None) -> None:
         """Copies a failing case's input to --keep-failures, with case.json (what was done, the failures)."""

@@ -180,7 +180,7 @@ class Flips:
 
     def store_case(self, index: int, case: dict, rng: random.Random, directory: str) -> bool:
         c, tools, sample = self.campaign, self.tools, self.sample
-        failures_before = len(c.failures)
+        failures_before = c.failure_count(index)
         store = os.path.join(directory, "store")
         common.copy_tree(sample.path, store)
         self.apply(os.path.join(store, case["file"]), case)
@@ -261,11 +261,11 @@ class Flips:
                                              get_sample=0 if self.args.short else 1, verify_all=self.args.verify_all)
             for problem in problems:
                 c.fail(index, case_info, "check after import", problem)
-        return len(c.failures) == failures_before
+        return c.failure_count(index) == failures_before
 
     def archive_case(self, index: int, case: dict, directory: str) -> bool:
         c, tools, sample = self.campaign, self.tools, self.sample
-        failures_before = len(c.failures)
+        failures_before = c.failure_count(index)
         archive = os.path.join(directory, "input")
         common.copy_tree(sample.archive, archive)
         self.apply(archive, case)
@@ -288,7 +288,7 @@ class Flips:
             c.fail(index, case_info, "import into pristine copy", f"the store changed: {difference}", imported)
         fsck = tools.cashet(store, "fsck")
         self.tally(index, case_info, "fsck after import", fsck, {0})
-        return len(c.failures) == failures_before
+        return c.failure_count(index) == failures_before
 
     def run(self) -> int:
         indices = self.campaign.indices()

@@ -385,7 +385,7 @@ class ImportMutation:
         directory = os.path.join(self.campaign.work, f"case-{index}")
         common.remove_tree(directory)
         os.makedirs(directory)
-        failures_before = len(self.campaign.failures)
+        failures_before = self.campaign.failure_count(index)
         info = {"mutation": kind, "expect": expect, **mutation.detail}
         self.campaign.note(f"mutation {kind}")
         try:
@@ -393,7 +393,7 @@ class ImportMutation:
                 archive = self.prepare_archive(mutation, directory, target)
                 self.import_into(index, info, mutation, archive, directory, target, rng)
         finally:
-            if len(self.campaign.failures) != failures_before:
+            if self.campaign.failure_count(index) != failures_before:
                 kept = os.path.join(directory, "archive.cashet")
                 self.campaign.keep(index, [kept] if os.path.isfile(kept) else [], info)
             common.remove_tree(directory)

@@ -184,11 +184,11 @@ class Symlinks:
         os.chmod(directory, 0o755)
         os.makedirs(canary)
         make_canary(canary, self.canary_rng(index))
-        failures_before = len(self.campaign.failures)
+        failures_before = self.campaign.failure_count(index)
         try:
             self.case_body(index, case, rng, directory, canary)
         finally:
-            if len(self.campaign.failures) != failures_before:
+            if self.campaign.failure_count(index) != failures_before:
                 self.campaign.keep(index, [os.path.join(directory, "store"), canary], case)
             common.remove_tree(directory)
             common.remove_tree(canary)

@@ -10,8 +10,14 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
         case damagedCommit = "damaged-commit"
         /// A commit's output names a blob the store does not have.
         case danglingReference = "dangling-reference"
-        /// The fingerprint index names a commit the store does not have.
+        /// A call's head is missing, or names a commit the store does not have (or one of
+        /// another call).
         case danglingHead = "dangling-head"
+        /// A commit lacks one of its rows in the time, history, function or tag indexes, so
+        /// `log` or `history` would silently leave it out.
+        case missingIndexEntry = "missing-index-entry"
+        /// An index row names a commit that is gone, or one whose own rows differ (a damaged key).
+        case staleIndexEntry = "stale-index-entry"
         /// A blob's reference count differs from the number of commits that use it.
         case wrongReferenceCount = "wrong-reference-count"
         /// The store-wide counters behind `stats` differ from the contents.

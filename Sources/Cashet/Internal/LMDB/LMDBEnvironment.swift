@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// A handle to one named LMDB sub-database, valid for the life of its environment.
-struct LMDBDatabase: Sendable {
+struct LMDBDatabase: Sendable, Equatable {
     let handle: MDB_dbi
 }
 
@@ -302,6 +302,18 @@ struct LMDBTransaction {
             try lmdbCheck(rc, "reading a record", path: path)
             // The value points into the map, valid only while the transaction lives: copy it.
             return copyOut(v)
+        }
+    }
+
+    /// Whether `key` is present (with `value`, in a DUPSORT table, when one is given).
+    func contains(_ db: LMDBDatabase, _ key: [UInt8], value: [UInt8]? = nil) throws -> Bool {
+        guard let value else { return try get(db, key) != nil }
+        return try withCursor(db) { cursor in
+            // MDB_GET_BOTH only reads through the two values, which outlive the call.
+            let rc = withVals(key, value) { k, v in mdb_cursor_get(cursor.cursor, &k, &v, MDB_GET_BOTH) }
+            if rc == MDB_NOTFOUND { return false }
+            try lmdbCheck(rc, "looking up a record", path: path)
+            return true
         }
     }
 

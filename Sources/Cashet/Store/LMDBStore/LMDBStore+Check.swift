@@ -15,8 +15,8 @@ extension LMDBStore {
         var untrusted: Set<ContentHash> = []
         /// Commits to remove on repair: damaged, dangling, or using an untrusted blob.
         var doomedCommits: Set<ContentHash> = []
-        /// Fingerprints whose head names a missing commit.
-        var danglingHeads: [[UInt8]] = []
+        /// Rows of the blob tables too damaged to name a blob (a key that is no hash).
+        var damagedRows: [(table: LMDBDatabase, key: [UInt8])] = []
         /// Blob → (recorded references, counted references), where they differ.
         var referenceFixes: [ContentHash: (recorded: Int, counted: Int)] = [:]
         var countersWrong = false
@@ -24,6 +24,21 @@ extension LMDBStore {
         var garbageFiles: [BlobFiles.Leftover] = []
         /// Symbolic links to unlink on repair (paths relative to the store root).
         var links: [String] = []
+
+        /// The blob a row of a blob table names; nil (reported, removed on repair) when its key
+        /// is no hash.
+        mutating func blobKey(_ key: [UInt8], _ table: LMDBDatabase, _ name: String) -> ContentHash? {
+            if let hash = try? ContentHash(bytes: key) { return hash }
+            damagedRows.append((table, key))
+            report.problems.append(.init(kind: .damagedBlob, subject: name, detail: "a row whose key is not a blob hash (\(key.count) bytes)"))
+            return nil
+        }
+
+        /// Marks a blob as not to be trusted, with the reason.
+        mutating func distrust(_ hash: ContentHash, _ detail: String) {
+            untrusted.insert(hash)
+            report.problems.append(.init(kind: .damagedBlob, subject: hash.hex, detail: detail))
+        }
     }
 
     public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
@@ -70,12 +85,25 @@ extension LMDBStore {
         let (infos, stored) = try reading("checking the tables of \(path)") { txn in
             var infos: [(ContentHash, StoreRecords.BlobInfo)] = []
             var stored: [ContentHash: Bool] = [:]   // hash → kept as a file
-            try txn.forEach(tables.blobInfo) { key, value in infos.append((try ContentHash(bytes: key), try StoreRecords.BlobInfo(value))) }
+            // One damaged row is reported and repaired on its own; it does not stop the check.
+            try txn.forEach(tables.blobInfo) { key, value in
+                guard let hash = survey.blobKey(key, tables.blobInfo, "blob_info") else { return }
+                do throws(CashetError) {
+                    infos.append((hash, try StoreRecords.BlobInfo(value)))
+                } catch {
+                    survey.distrust(hash, "its metadata record is damaged: \(error.message)")
+                }
+            }
             try txn.forEach(tables.blobs) { key, value in
-                let hash = try ContentHash(bytes: key)
-                if case .file = try StoreRecords.decodeBlobLocation(value, hash: hash) { stored[hash] = true } else { stored[hash] = false }
+                guard let hash = survey.blobKey(key, tables.blobs, "blobs") else { return }
+                do throws(CashetError) {
+                    if case .file = try StoreRecords.decodeBlobLocation(value, hash: hash) { stored[hash] = true } else { stored[hash] = false }
+                } catch {
+                    survey.distrust(hash, error.message)
+                }
             }
             try surveyCommits(txn, infos: infos, stored: stored, &survey)
+            for fix in try indexFixes(txn, skipping: survey.doomedCommits) { survey.report.problems.append(Self.problem(fix)) }
             return (infos, stored)
         }
         // Blob bytes, outside the transaction: no blob is removed meanwhile, as the lock is held.
@@ -113,9 +141,7 @@ extension LMDBStore {
             let hash = try ContentHash(bytes: key)
             let commit: Commit
             do throws(CashetError) {
-                // A commit is named by the SHA-256 of its record: an altered record decodes fine.
-                guard SHA256Hasher.hash(value) == hash else { throw CashetError(.corruptData, "its record does not hash to its name (altered)") }
-                commit = try StoreRecords.decodeCommit(hash: hash, value, source: nil)
+                commit = try StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil)
             } catch {
                 survey.doomedCommits.insert(hash)
                 survey.report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: error.message))
@@ -133,13 +159,6 @@ extension LMDBStore {
             survey.referenceFixes[hash] = (info.references, counted[hash, default: 0])
             survey.report.problems.append(.init(kind: .wrongReferenceCount, subject: hash.hex,
                                                 detail: "records \(info.references) references, \(counted[hash, default: 0]) commits use it"))
-        }
-        try txn.forEach(tables.heads) { key, value in
-            let head = try StoreRecords.decodeHead(value)
-            if try txn.get(tables.commits, head.commit.bytes) == nil {
-                survey.danglingHeads.append(key)
-                survey.report.problems.append(.init(kind: .danglingHead, subject: head.commit.hex, detail: "the newest commit of a call is missing"))
-            }
         }
         actual.functions = try txn.count(tables.sources)
         for (hash, info) in infos { actual.count(info, inFile: stored[hash] == true, +1) }
@@ -223,10 +242,12 @@ extension LMDBStore {
                 if info.references == 0 { try txn.put(tables.unreferenced, hash.bytes, []) }
                 lines.append("set the reference count of blob \(hash.hex) to \(info.references)")
             }
-            for key in survey.danglingHeads {
-                try restoreHead(key, txn)
-                lines.append("repointed a head at its newest remaining commit")
+            for row in survey.damagedRows {
+                try txn.delete(row.table, row.key)
+                lines.append("removed a damaged row of a blob table")
             }
+            // After the removals: rows and heads the removed commits (or damaged keys) left.
+            lines += try apply(try indexFixes(txn, skipping: []), txn)
             state.counters = try countContents(txn)
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
             if survey.countersWrong { lines.append("recounted the store's statistics") }

@@ -44,7 +44,7 @@ extension LMDBStore {
         guard let raw = try txn.get(tables.commits, hash.bytes) else { return nil }
         let functionHash = try Fingerprint(bytes: raw[1..<65]).functionHash
         let source = try txn.get(tables.sources, functionHash.bytes).flatMap { bytes throws(CashetError) in try StoreRecords.decodeFunctionSource(bytes) }
-        return try StoreRecords.decodeCommit(hash: hash, raw, source: source)
+        return try StoreRecords.decodeVerifiedCommit(hash: hash, raw, source: source)
     }
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {

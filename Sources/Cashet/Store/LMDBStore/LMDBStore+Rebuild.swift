@@ -139,8 +139,8 @@ extension LMDBStore {
             commits.removeAll(keepingCapacity: true)
         }
         try each("commits") { key, value throws(CashetError) in
-            guard let hash = try? ContentHash(bytes: key), SHA256Hasher.hash(value) == hash,
-                  let bare = try? StoreRecords.decodeCommit(hash: hash, value, source: nil),
+            guard let hash = try? ContentHash(bytes: key),
+                  let bare = try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil),
                   let commit = try? StoreRecords.decodeCommit(hash: hash, value, source: sources[bare.fingerprint.functionHash]),
                   commit.output.map({ kept.contains($0.hash) }) ?? true else {
                 report.commitsLost += 1

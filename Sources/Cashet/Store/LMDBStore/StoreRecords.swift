@@ -75,6 +75,16 @@ package enum StoreRecords {
         return w.bytes
     }
 
+    /// Decodes a commit record read back from a store, after checking that it hashes to its name:
+    /// a record altered on disk (or by a peer of a shared store) decodes fine, so without the
+    /// check it would be served as if it were the commit.
+    package static func decodeVerifiedCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
+        guard SHA256Hasher.hash(bytes) == hash else {
+            throw CashetError(.corruptData, "commit \(hash.hex) is damaged: its record does not hash to its name (altered); `cashet fsck --repair` removes it")
+        }
+        return try decodeCommit(hash: hash, bytes, source: source)
+    }
+
     /// Decodes a commit record; `source` comes from the function table (stored once per function).
     package static func decodeCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
         do {

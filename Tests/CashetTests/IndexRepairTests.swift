@@ -1,0 +1,84 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+@Suite("Altered commit records and index rows: never served, found by fsck, repaired in one pass")
+struct IndexRepairTests {
+    static let triple = CachedFunction("triple", version: "1") { (x: Int) -> Int in 3 * x }
+
+    /// A closed store of `count` tagged commits, and their hashes by input.
+    static func populated(_ count: Int) async throws -> (TemporaryDirectory, store: String, commits: [ContentHash]) {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store")
+        let client = try Client(path: store)
+        let refs = try await client.map(triple, over: Array(0..<count), tags: ["batch": "one"])
+        await client.close()
+        return (directory, store, refs.map(\.commit))
+    }
+
+    @Test("a commit record altered in place (its output hash): show and get refuse it (exit 3) instead of serving it; one fsck --repair removes it and repoints its head, and fsck is then clean")
+    func alteredRecordIsNeverServed() async throws {
+        let (directory, store, commits) = try await Self.populated(50)
+        defer { withExtendedLifetime(directory) {} }
+        let victim = commits[17]
+        do {
+            let opened = try LMDBStore(store)
+            try opened.writing("altering a record") { txn in
+                var record = try #require(try txn.get(opened.tables.commits, victim.bytes))
+                record[record.count / 2] ^= 0x40   // decodes fine, names something else
+                try txn.put(opened.tables.commits, victim.bytes, record)
+            }
+        }
+        for command in ["show", "get"] {
+            let result = try Products.cashet(command, victim.hex, "--store", store)
+            #expect(result.status == 3, "\(command): \(result.status) \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.contains("does not hash to its name"), "\(command): \(result.stderr)")
+        }
+        let repair = try Products.cashet("fsck", "--repair", "--store", store)
+        #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
+        let check = try Products.cashet("fsck", "--store", store)
+        #expect(check.status == 0, "one repair must be enough: \(check.stdout)")
+        let stats = try Products.cashet("stats", "--json", "--store", store)
+        #expect(stats.stdout.contains("\"commits\":49"), "\(stats.stdout)")
+        // The call runs again and becomes the head of its fingerprint.
+        let client = try Client(path: store)
+        #expect(try await client.submit(Self.triple, 17).wasCached == false)
+        #expect(try await client.submit(Self.triple, 17).load() == 51)
+    }
+
+    @Test("a commit's timeline row lost and a history row naming the wrong commit: log leaves the commit out, fsck reports both (exit 3), one repair rewrites them from the commits, and log lists it again")
+    func damagedIndexRowsAreRewritten() async throws {
+        let (directory, store, commits) = try await Self.populated(30)
+        defer { withExtendedLifetime(directory) {} }
+        let lost = commits[5], misnamed = commits[9]
+        do {
+            let opened = try LMDBStore(store)
+            let client = Client(store: opened)
+            let (lostCommit, misnamedCommit) = (try await client.show(lost.hex), try await client.show(misnamed.hex))
+            try opened.writing("damaging index rows") { txn in
+                #expect(try txn.delete(opened.tables.timeline, StoreRecords.timeKey(lostCommit.createdAt, lost)))
+                let timeKey = StoreRecords.timeKey(misnamedCommit.createdAt, misnamed)
+                #expect(try txn.delete(opened.tables.history, misnamedCommit.fingerprint.bytes, value: timeKey))
+                var wrong = timeKey
+                wrong[20] ^= 0x01   // the commit-hash part: names no commit
+                try txn.put(opened.tables.history, misnamedCommit.fingerprint.bytes, wrong)
+            }
+        }
+        let before = try Products.cashet("log", "--json", "--store", store)
+        #expect(!before.stdout.contains(lost.hex), "the damage is real: log leaves the commit out")
+
+        let check = try Products.cashet("fsck", "--json", "--store", store)
+        #expect(check.status == 3, "\(check.stdout)")
+        #expect(check.stdout.contains("missing-index-entry") && check.stdout.contains("stale-index-entry"), "\(check.stdout)")
+
+        let repair = try Products.cashet("fsck", "--repair", "--store", store)
+        #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
+        let again = try Products.cashet("fsck", "--store", store)
+        #expect(again.status == 0, "\(again.stdout)")
+        let after = try Products.cashet("log", "--json", "--store", store)
+        #expect(after.stdout.contains(lost.hex) && after.stdout.contains(misnamed.hex))
+        let history = try Products.cashet("history", misnamed.hex, "--json", "--store", store)
+        #expect(history.status == 0 && history.stdout.contains(misnamed.hex), "\(history.stdout) \(history.stderr)")
+    }
+}
