@@ -16,11 +16,14 @@ final class PostgresLeases: Sendable {
     let owner: String
     private let held = Locked<Set<Fingerprint>>([])
     private let pendingReleases = Locked<[UUID: Task<Void, Never>]>([:])
-    private let heartbeat = Locked<Task<Void, Never>?>(nil)
+    private let heartbeat = Locked<PostgresHeartbeat?>(nil)
 
     init(owner: String) {
         self.owner = owner
     }
+
+    /// A store dropped without ``PostgresStore/close()`` stops renewing (its leases then expire).
+    deinit { heartbeat.withLock { $0 }?.stop() }
 
     static func makeOwnerName() -> String {
         "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
@@ -72,31 +75,28 @@ final class PostgresLeases: Sendable {
         pendingReleases.withLock { $0[id] = task }
     }
 
-    /// Renews the held leases every third of the lease duration, until ``stop(_:)``.
+    /// Renews the held leases every third of the lease duration, until ``stop(_:)``, from a
+    /// thread and a connection of their own (see ``PostgresHeartbeat``).
     func startHeartbeat(_ store: PostgresStore) {
-        let interval = store.configuration.leaseDuration / 3
         let seconds = store.configuration.leaseDuration.seconds
-        let owner = owner
-        let task = Task { [weak store, held] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                guard let store, !Task.isCancelled else { return }
-                let fingerprints = held.withLock { Array($0) }.map(\.bytea)
-                guard !fingerprints.isEmpty else { continue }
-                _ = try? await store.perform("renewing \(fingerprints.count) leases") { [logger = store.logger] client, _ in
-                    try await client.query("""
-                        UPDATE cashet_leases SET heartbeat_at = now(), expires_at = now() + \(seconds) * interval '1 second'
-                        WHERE owner = \(owner) AND fingerprint = ANY(\(fingerprints)::bytea[])
-                        """, logger: logger)
-                }
-            }
-        }
-        heartbeat.withLock { $0 = task }
+        let (owner, held, logger, configuration) = (owner, held, store.logger, store.directConfiguration)
+        let beat = PostgresHeartbeat(interval: store.configuration.leaseDuration / 3, connect: {
+            try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger).wait()
+        }, renew: { connection in
+            let fingerprints = held.withLock { Array($0) }.map(\.bytea)
+            guard !fingerprints.isEmpty else { return }
+            _ = try connection.query("""
+                UPDATE cashet_leases SET heartbeat_at = now(), expires_at = now() + \(seconds) * interval '1 second'
+                WHERE owner = \(owner) AND fingerprint = ANY(\(fingerprints)::bytea[])
+                """, logger: logger).wait()
+        })
+        heartbeat.withLock { $0 = beat }
+        beat.start()
     }
 
     /// Stops the heartbeat, waits for pending releases, and deletes any lease this store still holds.
     func stop(_ store: PostgresStore) async {
-        heartbeat.withLock { $0 }?.cancel()
+        heartbeat.withLock { $0 }?.stop()
         for task in pendingReleases.withLock({ Array($0.values) }) { await task.value }
         let owner = owner
         _ = try? await store.perform("releasing the leases of \(owner)") { [logger = store.logger] client, _ in

@@ -27,8 +27,8 @@ public final class PostgresStore: Store {
     /// The server and the store's settings (the password is never shown).
     public let configuration: Configuration
     let client: PostgresClient
-    /// For the connection ``withDirectConnection(_:)`` opens.
-    private let directConfiguration: PostgresConnection.Configuration
+    /// For connections outside the pool: ``withDirectConnection(_:)``'s, and the lease heartbeat's.
+    let directConfiguration: PostgresConnection.Configuration
     let logger: Logger
     private let runner: Task<Void, Never>
     let leases: PostgresLeases

@@ -14,6 +14,45 @@ private func makeStore(options: String = "") async throws -> (PostgresStore, url
 extension HeavySuites {
 @Suite("PostgresStore: the shared store against a real PostgreSQL server")
 struct PostgresStoreTests {
+    @Test("bodies that compute on every core without suspending, for three lease durations: the heartbeat (its own thread and connection) keeps every lease alive, so no other machine could take one over",
+          .timeLimit(.minutes(2)))
+    func heartbeatKeepsTimeUnderLoad() async throws {
+        let (store, url, _) = try await makeStore(options: "lease_seconds=1")
+        let directory = TemporaryDirectory()
+        let samples = directory.child("expired")
+        // Watched from another process: every cooperative thread of this one is busy.
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: "/bin/bash")
+        let database = String(url.split(separator: "?")[0])
+        let stop = directory.child("stop")
+        // It stops at the stop file, or when this process is gone.
+        watcher.arguments = ["-c", "while [ ! -e '\(stop)' ] && kill -0 \(getpid()); do /usr/bin/psql '\(database)' -qAtc 'SELECT count(*) FROM cashet_leases WHERE expires_at < now()' >> '\(samples)'; sleep 0.1; done"]
+        watcher.standardOutput = FileHandle.nullDevice
+        watcher.standardError = FileHandle.nullDevice
+        try watcher.run()
+        defer { _ = FileManager.default.createFile(atPath: stop, contents: nil) }
+        while (try? String(contentsOfFile: samples, encoding: .utf8))?.isEmpty != false { try await Task.sleep(for: .milliseconds(20)) }
+
+        let spin = CachedFunction("spin", version: "1") { (x: Int) -> Int in
+            let end = ContinuousClock.now + .seconds(3.5)
+            var state = UInt64(x)
+            while ContinuousClock.now < end { state = state &* 6_364_136_223_846_793_005 &+ 1 }
+            return Int(state & 1)
+        }
+        let client = Client(store: store)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for x in 0..<cores { group.addTask { _ = try await client.submit(spin, x) } }
+            try await group.waitForAll()
+        }
+        _ = FileManager.default.createFile(atPath: stop, contents: nil)
+        while watcher.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        let counts = try String(contentsOfFile: samples, encoding: .utf8).split(separator: "\n")
+        #expect(counts.count >= 10, "the watcher took \(counts.count) samples")
+        #expect(counts.allSatisfy { $0 == "0" }, "a lease expired while its call was running: \(counts)")
+        await store.close()
+    }
+
     @Test("records, reads, lists and resolves like the LMDB store, with the same commit hashes")
     func sameBehaviourAsLMDB() async throws {
         let (store, _, _) = try await makeStore()
