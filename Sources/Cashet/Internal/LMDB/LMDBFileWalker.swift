@@ -24,6 +24,12 @@ final class LMDBFileWalker {
     let pagesInFile: Int
     /// The snapshot walked.
     let meta: Format.Meta
+    /// The other sound snapshot (the one before), if any: a salvage takes the tables the newest
+    /// cannot give from it (LMDB leaves its pages alone until the next write after the newest).
+    private let previousMeta: Format.Meta?
+    /// Salvaging: a key out of place is reported but its node still read (its record is checked
+    /// by its reader), and tables are looked for in the previous snapshot too.
+    let salvaging: Bool
     private(set) var problems: [Problem] = []
     /// Problems beyond the first ``problemLimit`` are counted, not kept.
     private(set) var problemsNotKept = 0
@@ -33,7 +39,7 @@ final class LMDBFileWalker {
 
     /// Reads the meta pages of `file` and picks the snapshot to walk: the one of transaction
     /// `transaction` (a snapshot a read transaction pins), or else the newest sound one.
-    init(file: consuming PosixFile, transaction: UInt64? = nil) throws(CashetError) {
+    init(file: consuming PosixFile, transaction: UInt64? = nil, salvaging: Bool = false) throws(CashetError) {
         path = file.path
         guard let size = try file.regularFileSize() else { throw CashetError(.corruptData, "\(file.path) is not a regular file") }
         let first = LittleEndianBytes(try file.readBytes(at: 0, count: min(size, 4096)))
@@ -57,6 +63,8 @@ final class LMDBFileWalker {
         self.pageSize = pageSize
         pagesInFile = size / pageSize
         meta = chosen
+        previousMeta = metas.first { $0.page != chosen.page }
+        self.salvaging = salvaging
         reached = PageSet(count: pagesInFile)
         free = PageSet(count: pagesInFile)
         self.file = file
@@ -81,8 +89,17 @@ final class LMDBFileWalker {
         return tables
     }
 
-    /// The named tables listed in the main tree (each node holds an `MDB_db`).
-    func namedTables() -> [String: Format.Tree] {
+    /// The named tables listed in the main tree (each node holds an `MDB_db`); when salvaging,
+    /// those of `expected` it lacks are taken from the previous snapshot's main tree.
+    func namedTables(expected: [String] = []) -> [String: Format.Tree] {
+        var tables = namedTables(of: meta)
+        if salvaging, let previousMeta, expected.contains(where: { tables[$0] == nil }) {
+            for (name, tree) in namedTables(of: previousMeta) where tables[name] == nil { tables[name] = tree }
+        }
+        return tables
+    }
+
+    private func namedTables(of meta: Format.Meta) -> [String: Format.Tree] {
         var tables: [String: Format.Tree] = [:]
         // The main tree holds no overflow data, so this walk reads nothing but its own pages.
         try? walk(meta.mainTree, name: "main", reading: false) { key, value in
@@ -193,10 +210,11 @@ final class LMDBFileWalker {
                 counts.complete = false
                 continue
             }
-            guard let nodes = nodeOffsets(page, number: number, name: name, branch: expected == Format.PageFlag.branch) else {
+            guard let (nodes, sound) = nodeOffsets(page, number: number, name: name, branch: expected == Format.PageFlag.branch) else {
                 counts.complete = false
                 continue
             }
+            if !sound { counts.complete = false }
             var previous: ArraySlice<UInt8>?
             var children: [(UInt64, KeyRange)] = []
             var keys: [ArraySlice<UInt8>] = []
@@ -205,20 +223,16 @@ final class LMDBFileWalker {
                 // A branch page's first key is empty: its child holds everything below the second.
                 let checked = expected == Format.PageFlag.leaf || index > 0
                 if checked {
-                    if let previous, !order.precedes(previous, key) {
-                        note(name, "page \(number) has its keys out of order")
+                    // A key out of place (a damaged key or key size) is reported and its node
+                    // skipped; the page's other nodes are reached through pointers of their own.
+                    let misplaced = if let previous, !order.precedes(previous, key) { "out of order" }
+                        else if let low = range.low, order.precedes(key, low[...]) { "below the range its parent gives the page" }
+                        else if let high = range.high, !order.precedes(key, high[...]) { "above the range its parent gives the page" }
+                        else { String?.none }
+                    if let misplaced {
+                        note(name, "page \(number) has a key \(misplaced)")
                         counts.complete = false
-                        break
-                    }
-                    if let low = range.low, order.precedes(key, low[...]) {
-                        note(name, "page \(number) has a key below the range its parent gives it")
-                        counts.complete = false
-                        break
-                    }
-                    if let high = range.high, !order.precedes(key, high[...]) {
-                        note(name, "page \(number) has a key above the range its parent gives it")
-                        counts.complete = false
-                        break
+                        if !salvaging { continue }
                     }
                     previous = key
                 }
@@ -289,7 +303,7 @@ final class LMDBFileWalker {
     private func duplicatesPage(_ subPage: LittleEndianBytes, name: String) -> [ArraySlice<UInt8>]? {
         guard let flags = subPage.u16(10), flags & Format.PageFlag.subPage != 0, flags & Format.PageFlag.leaf != 0,
               flags & Format.PageFlag.leaf2 == 0,
-              let nodes = nodeOffsets(Page(bytes: subPage, flags: flags), number: nil, name: name, branch: false) else {
+              let (nodes, sound) = nodeOffsets(Page(bytes: subPage, flags: flags), number: nil, name: name, branch: false), sound else {
             note(name, "a key's page of duplicates is malformed")
             return nil
         }
@@ -354,9 +368,10 @@ final class LMDBFileWalker {
         return Page(bytes: bytes, flags: flags)
     }
 
-    /// The offsets of a page's nodes, each checked to lie inside the page with its key (and,
-    /// in a leaf, its data or overflow pointer); nil (reported) when any does not.
-    private func nodeOffsets(_ page: Page, number: UInt64?, name: String, branch: Bool) -> [Int]? {
+    /// The offsets of a page's nodes that lie inside the page with their key (and, in a leaf,
+    /// their data or overflow pointer), and whether all did (the others are reported and left
+    /// out); nil (reported) when the page's own bounds are impossible.
+    private func nodeOffsets(_ page: Page, number: UInt64?, name: String, branch: Bool) -> (offsets: [Int], sound: Bool)? {
         let bytes = page.bytes
         let end = number == nil ? bytes.count : pageSize
         let at = number.map { "page \($0)" } ?? "a page of duplicates"
@@ -376,7 +391,7 @@ final class LMDBFileWalker {
             let offset = Int(bytes.u16(Format.pageHeaderSize + 2 * index)!)
             guard offset >= upper, offset & 1 == 0, let keySize = bytes.u16(offset + 6).map(Int.init) else {
                 note(name, "\(at) has a node outside its node area")
-                return nil
+                continue
             }
             var length = Format.nodeHeaderSize + keySize
             if !branch {
@@ -385,11 +400,11 @@ final class LMDBFileWalker {
             }
             guard offset + length <= end else {
                 note(name, "\(at) has a node that runs past the end of the page")
-                return nil
+                continue
             }
             offsets.append(offset)
         }
-        return offsets
+        return (offsets, offsets.count == count)
     }
 
     /// A value of `size` bytes on the overflow pages starting at `first` (empty unless `reading`).

@@ -48,7 +48,7 @@ extension LMDBStore {
             throw CashetError(.notAStore, "\(path) has no data.mdb")
         }
         let mode = try damaged.mode()
-        let walker = try LMDBFileWalker(file: damaged)
+        let walker = try LMDBFileWalker(file: damaged, salvaging: true)
         for name in try root.handle.entries() where name.hasPrefix(rebuildPrefix) { try root.handle.remove(name) }
         let scratch = rebuildPrefix + UUID().uuidString
         var settings = configuration
@@ -89,7 +89,7 @@ extension LMDBStore {
     /// with both of its rows), then the commits whose record hashes to its name and whose result
     /// was copied, then their hit times. Written in batches of a few thousand per transaction.
     private func restore(from walker: LMDBFileWalker, _ report: inout RebuildReport) throws(CashetError) {
-        let tables = walker.namedTables()
+        let tables = walker.namedTables(expected: Tables.specs.map(\.name))
         func each(_ name: String, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
             guard let tree = tables[name] else { return }
             try walker.walk(tree, name: name, reading: true, visit)
