@@ -207,7 +207,7 @@ struct FsckCommand: StoreCommand {
             if !report.problems.isEmpty {
                 guard repair else { return report }
                 let rebuilt = try LMDBStore.rebuild(at: storePath)
-                report.repairs.append("rebuilt data.mdb from its readable records: kept \(rebuilt.commitsKept) commit(s) and \(rebuilt.blobsKept) blob(s), lost \(rebuilt.commitsLost) commit(s); the damaged file is kept as \(storePath)/\(rebuilt.damagedFile) (remove it once satisfied)")
+                report.repairs.append("rebuilt data.mdb from its readable records: kept \(rebuilt.commitsKept) commit(s) and \(rebuilt.blobsKept) blob(s), lost at least \(rebuilt.commitsLost) commit(s); the damaged file is kept as \(storePath)/\(rebuilt.damagedFile) (remove it once satisfied)")
             }
             let checked = try await store.client().fsck(repair: repair)
             report.problems += checked.problems

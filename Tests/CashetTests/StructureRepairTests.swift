@@ -97,6 +97,31 @@ struct StructureRepairTests {
         }
     }
 
+    @Test("data.mdb cut short, as a power cut can leave a noSync store: fsck names the shortage (exit 3); --repair rebuilds from the pages still there; every commit it keeps loads bit-exactly and fsck is then clean",
+          .timeLimit(.minutes(3)))
+    func truncatedFileIsRebuilt() async throws {
+        let (directory, store, expected) = try await Self.populated()
+        defer { withExtendedLifetime(directory) {} }
+        let path = store + "/data.mdb"
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        for fraction in [0.9, 0.6] {
+            let copy = directory.child("cut-\(fraction)")
+            try FileManager.default.copyItem(atPath: store, toPath: copy)
+            let length = Int(Double(size) * fraction) / 4096 * 4096
+            #expect(truncate(copy + "/data.mdb", off_t(length)) == 0)
+            let check = try Products.cashet("fsck", "--store", copy)
+            #expect(check.status == 3 && check.stdout.contains("damaged-structure"), "\(fraction): \(check.stdout) \(check.stderr)")
+            let repair = try Products.cashet("fsck", "--repair", "--store", copy)
+            #expect(repair.status == 0 && repair.stdout.contains("rebuilt data.mdb"), "\(fraction): \(repair.stdout) \(repair.stderr)")
+            #expect(try Products.cashet("fsck", "--store", copy).status == 0)
+            let client = try Client(path: copy)
+            let commits = try await client.log()
+            #expect(!commits.isEmpty, "\(fraction): a rebuild keeps what the pages still hold")
+            for commit in commits { #expect(try await client.get(commit.hash.hex) == expected[commit.hash]) }
+            await client.close()
+        }
+    }
+
     @Test("a rebuild refuses, changing nothing, while the store is open in this process or in another one")
     func rebuildNeedsTheStoreToItself() async throws {
         let (directory, store, _) = try await Self.populated()

@@ -37,8 +37,9 @@ extension LMDBStore {
     /// result the rebuild kept and removes files whose records were lost.
     public static func rebuild(at path: String, configuration: Configuration = Configuration()) throws(CashetError) -> RebuildReport {
         let root = try StoreRoot(path)
-        guard let lockFile = try root.handle.openFile("lock.mdb", flags: O_RDWR) else {
-            throw CashetError(.notAStore, "\(path) has no lock.mdb; it is not a cashet store")
+        guard try root.handle.kind(of: "data.mdb") == .regularFile,
+              let lockFile = try root.handle.openFile("lock.mdb", flags: O_RDWR | O_CREAT, mode: configuration.permissions.fileMode) else {
+            throw CashetError(.notAStore, "\(path) has no data.mdb; it is not a cashet store")
         }
         // LMDB holds a shared lock on this byte for as long as a process has the store open.
         guard try lockFile.tryLockByte(at: 0) else {

@@ -21,7 +21,11 @@ extension LMDBStore {
                 try structureProblems(env, root: root)
             }
         } catch {
-            throw wrap(error, "checking the structure of \(path)/data.mdb")
+            let wrapped = wrap(error, "checking the structure of \(path)/data.mdb")
+            // A file LMDB refuses to open (shorter than its newest snapshot, torn meta pages) is
+            // damage of the same kind: a rebuild salvages what its pages still hold.
+            guard wrapped.code == .corruptData else { throw wrapped }
+            return [IntegrityReport.Problem(kind: .damagedStructure, subject: "\(path)/data.mdb", detail: wrapped.message)]
         }
     }
 
