@@ -60,10 +60,10 @@ struct StructureRepairTests {
     func rebuildKeepsEveryReadableCommit() async throws {
         let (directory, store, expected) = try await Self.populated()
         let pages = try Self.liveLeafPages(store, limit: 40)
-        #expect(pages.count >= 10)
+        #expect(pages.count >= 30)
         let pristine = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
-        // Every fifth live leaf page, each in a fresh copy of the store.
-        for page in stride(from: 0, to: pages.count, by: 5).map({ pages[$0] }) {
+        // Every tenth live leaf page, each in a fresh copy of the store.
+        for page in stride(from: 0, to: pages.count, by: 10).map({ pages[$0] }) {
             let copy = directory.child("copy-\(page)")
             try FileManager.default.copyItem(atPath: store, toPath: copy)
             var damaged = pristine

@@ -239,7 +239,7 @@ public final class LMDBStore: Store {
         // the caller's typo (which is parsed, and reported, before any transaction).
         if var error = error as? CashetError {
             if error.code == .invalidHash {
-                error.message = "\(action) met damaged data: \(error.message) (run `cashet fsck`)"
+                error.message = "\(action) met damaged data: \(error.message) (`cashet fsck --repair` mends it)"
                 error.code = .corruptData
             }
             return error
