@@ -13,25 +13,36 @@ struct StructureRepairTests {
 
     /// A store of every shape the tables take: thousands of commits under one tag (a tree of
     /// duplicates), small, overflowing and file results, removals and a sweep (a free list).
-    static func populated() async throws -> (TemporaryDirectory, store: String, expected: [ContentHash: [UInt8]]) {
+    /// `expected`: the commits in the store and their results; `removed`: those of the commits
+    /// removed along the way (a rebuild may bring back what it finds on no tree's pages).
+    static func populated() async throws -> (TemporaryDirectory, store: String, expected: [ContentHash: [UInt8]], removed: [ContentHash: [UInt8]]) {
         let directory = TemporaryDirectory()
         let store = directory.child("store")
         let client = try Client(path: store)
         let refs = try await client.map(square, over: Array(0..<2_500), tags: ["run": "structure"])
-        for ref in refs.prefix(300) { _ = try await client.rm(ref.commit.hex) }
+        var removed: [ContentHash: [UInt8]] = [:]
+        for ref in refs.prefix(300) {
+            removed[ref.commit] = try await client.get(ref.commit.hex)
+            _ = try await client.rm(ref.commit.hex)
+        }
         _ = try await client.gc(olderThanDays: 10_000)
         _ = try await client.map(square, over: Array(2_500..<2_700), tags: ["run": "later", "kind": "extra"])
+        // Keys with a few values each (LMDB keeps those in a sub-page inside the node): forced
+        // re-runs give a call's history several commits, and a tag shared by a few of them.
+        for x in 2_500..<2_560 {
+            for _ in 0..<3 { _ = try await client.submit(square, x, tags: ["pair": "p\(x / 2)"], options: CallOptions(force: true)) }
+        }
         var expected: [ContentHash: [UInt8]] = [:]
         for commit in try await client.log() { expected[commit.hash] = try await client.get(commit.hash.hex) }
         await client.close()
-        return (directory, store, expected)
+        return (directory, store, expected, removed)
     }
 
     @Test("a healthy store of every shape has no structural problems, and its counts agree with LMDB's")
     func healthyStoresAreClean() async throws {
-        let (directory, store, expected) = try await Self.populated()
+        let (directory, store, expected, _) = try await Self.populated()
         defer { withExtendedLifetime(directory) {} }
-        #expect(expected.count == 2_400)
+        #expect(expected.count == 2_580)
         let problems = try LMDBStore.checkStructure(at: store)
         #expect(problems.isEmpty, "\(problems.prefix(5))")
         let opened = try LMDBStore(store)
@@ -58,7 +69,7 @@ struct StructureRepairTests {
     @Test("a leaf page made a branch page: fsck names the damage (exit 3) without a signal; fsck --repair rebuilds data.mdb, keeps every commit outside that page bit-exactly and the damaged file beside it; fsck is then clean",
           .timeLimit(.minutes(5)))
     func rebuildKeepsEveryReadableCommit() async throws {
-        let (directory, store, expected) = try await Self.populated()
+        let (directory, store, expected, _) = try await Self.populated()
         let pages = try Self.liveLeafPages(store, limit: 40)
         #expect(pages.count >= 30)
         let pristine = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
@@ -100,7 +111,7 @@ struct StructureRepairTests {
     @Test("data.mdb cut short, as a power cut can leave a noSync store: fsck names the shortage (exit 3); --repair rebuilds from the pages still there; every commit it keeps loads bit-exactly and fsck is then clean",
           .timeLimit(.minutes(3)))
     func truncatedFileIsRebuilt() async throws {
-        let (directory, store, expected) = try await Self.populated()
+        let (directory, store, expected, removed) = try await Self.populated()
         defer { withExtendedLifetime(directory) {} }
         let path = store + "/data.mdb"
         let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
@@ -116,15 +127,18 @@ struct StructureRepairTests {
             #expect(try Products.cashet("fsck", "--store", copy).status == 0)
             let client = try Client(path: copy)
             let commits = try await client.log()
-            #expect(!commits.isEmpty, "\(fraction): a rebuild keeps what the pages still hold")
-            for commit in commits { #expect(try await client.get(commit.hash.hex) == expected[commit.hash]) }
+            // Cut deep, the tables' roots may be gone with the end of the file: then nothing is kept.
+            #expect(fraction < 0.9 || commits.count >= expected.count / 2, "\(fraction): a rebuild keeps what the pages still hold (\(commits.count) commits): \(repair.stdout)")
+            // Pages no tree reaches any more may still hold commits removed before the cut: they
+            // come back (true results of their calls); nothing else may appear.
+            for commit in commits { #expect(try await client.get(commit.hash.hex) == (expected[commit.hash] ?? removed[commit.hash])) }
             await client.close()
         }
     }
 
     @Test("a rebuild refuses, changing nothing, while the store is open in this process or in another one")
     func rebuildNeedsTheStoreToItself() async throws {
-        let (directory, store, _) = try await Self.populated()
+        let (directory, store, _, _) = try await Self.populated()
         do {
             let opened = try LMDBStore(store)
             let error = #expect(throws: CashetError.self) { _ = try LMDBStore.rebuild(at: store) }

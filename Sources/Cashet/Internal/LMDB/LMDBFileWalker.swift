@@ -136,7 +136,8 @@ final class LMDBFileWalker {
     }
 
     /// Records the free list's pages (to find pages both free and in use) and checks its tree.
-    private func walkFreeList() {
+    /// A salvage calls it first, so that ``unreachedLeafRecords(_:)`` passes free pages by.
+    func walkFreeList() {
         let free = meta.freeTree
         try? walk(free, name: "free list", reading: true) { _, value in
             // An ID list: a count, then that many page numbers.
@@ -187,7 +188,7 @@ final class LMDBFileWalker {
 
     /// Depth-first over the pages of one tree. Each leaf node goes to `leaf`; a page that fails
     /// a check is reported and skipped.
-    private func walkTree(_ root: UInt64, depth: Int, name: String, order: KeyOrder, counts: inout Counts,
+    private func walkTree(_ root: UInt64, depth: Int, trustDepth: Bool = true, name: String, order: KeyOrder, counts: inout Counts,
                           leaf: (ArraySlice<UInt8>, _ node: Int, _ page: LittleEndianBytes) throws(CashetError) -> Void) throws(CashetError) {
         guard root != Format.noPage else {
             if depth != 0 { note(name, "an empty tree records a depth of \(depth)") }
@@ -196,6 +197,8 @@ final class LMDBFileWalker {
         guard (1...32).contains(depth) else {
             note(name, "the tree records an impossible depth of \(depth)")
             counts.complete = false
+            // A salvage goes by the pages' own types: the depth only names what each level expects.
+            if salvaging { try walkTree(root, depth: 32, trustDepth: false, name: name, order: order, counts: &counts, leaf: leaf) }
             return
         }
         var stack: [(page: UInt64, level: Int, range: KeyRange)] = [(root, 1, KeyRange())]
@@ -204,11 +207,15 @@ final class LMDBFileWalker {
                 counts.complete = false
                 continue
             }
-            let expected = level == depth ? Format.PageFlag.leaf : Format.PageFlag.branch
-            guard page.flags & (Format.PageFlag.branch | Format.PageFlag.leaf | Format.PageFlag.overflow | Format.PageFlag.meta | Format.PageFlag.leaf2) == expected else {
+            var expected = level == depth ? Format.PageFlag.leaf : Format.PageFlag.branch
+            let own = page.flags & (Format.PageFlag.branch | Format.PageFlag.leaf | Format.PageFlag.overflow | Format.PageFlag.meta | Format.PageFlag.leaf2)
+            if own != expected {
                 note(name, "page \(number) is a \(Self.describe(page.flags)) page where level \(level) of \(depth) needs a \(level == depth ? "leaf" : "branch")")
                 counts.complete = false
-                continue
+                // A salvage reads it still: as its level calls for (a flipped flag is likelier than
+                // a misplaced page), or, when the tree's depth itself is damaged, as its flags say.
+                guard salvaging, own == Format.PageFlag.branch || own == Format.PageFlag.leaf, level < 64 else { continue }
+                if !trustDepth { expected = own }
             }
             guard let (nodes, sound) = nodeOffsets(page, number: number, name: name, branch: expected == Format.PageFlag.branch) else {
                 counts.complete = false
@@ -352,7 +359,7 @@ final class LMDBFileWalker {
             return nil
         }
         let index = Int(number)
-        guard !free.contains(index) else {
+        guard !free.contains(index) || salvaging else {
             note(name, "page \(number) is in use but listed as free")
             return nil
         }
@@ -361,11 +368,51 @@ final class LMDBFileWalker {
             return nil
         }
         let bytes = LittleEndianBytes(try file.readBytes(at: index * pageSize, count: pageSize))
-        guard bytes.count == pageSize, bytes.u64(0) == number, let flags = bytes.u16(10) else {
-            note(name, "page \(number) does not carry its own page number (overwritten, or a wrong pointer)")
+        guard bytes.count == pageSize, let flags = bytes.u16(10) else {
+            note(name, "page \(number) lies past the end of the file")
             return nil
         }
+        if bytes.u64(0) != number {
+            note(name, "page \(number) does not carry its own page number (overwritten, or a wrong pointer)")
+            // LMDB reads it regardless; a salvage does too (what it yields is checked by its reader).
+            if !salvaging { return nil }
+        }
         return Page(bytes: bytes, flags: flags)
+    }
+
+    /// Calls `visit` with the plain records (no tables, no duplicates) of every leaf page that no
+    /// walk reached and the free list does not name: what a damaged branch page, a lost root or
+    /// the cut-off end of the file left without a path to it. A page from an older snapshot
+    /// looks the same, so the caller keeps only records that prove themselves (a hash).
+    func unreachedLeafRecords(_ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
+        for index in 2..<pagesInFile where !reached.contains(index) && !free.contains(index) {
+            let bytes = LittleEndianBytes(try file.readBytes(at: index * pageSize, count: pageSize))
+            guard bytes.count == pageSize, let flags = bytes.u16(10),
+                  flags & ~(Format.PageFlag.subPage | 0x10) == Format.PageFlag.leaf,   // 0x10: P_DIRTY, never on disk but harmless
+                  let (nodes, _) = nodeOffsets(Page(bytes: bytes, flags: flags), number: UInt64(index), name: "unreached", branch: false) else { continue }
+            for node in nodes {
+                let nodeFlags = bytes.u16(node + 4)!
+                guard nodeFlags & (Format.NodeFlag.subData | Format.NodeFlag.dupData) == 0 else { continue }
+                let key = bytes.slice(node + Format.nodeHeaderSize, Int(bytes.u16(node + 6)!))!
+                let size = Int(bytes.u16(node)!) | Int(bytes.u16(node + 2)!) << 16
+                let dataOffset = node + Format.nodeHeaderSize + key.count
+                if nodeFlags & Format.NodeFlag.bigData != 0 {
+                    guard let first = bytes.u64(dataOffset), let value = try detachedOverflow(first, size: size) else { continue }
+                    try visit(Array(key), value)
+                } else if let value = bytes.slice(dataOffset, size) {
+                    try visit(Array(key), Array(value))
+                }
+            }
+        }
+    }
+
+    /// A value on overflow pages that no walk reached, checked like any other.
+    private func detachedOverflow(_ first: UInt64, size: Int) throws(CashetError) -> [UInt8]? {
+        guard first >= 2, first < UInt64(pagesInFile) else { return nil }
+        let header = LittleEndianBytes(try file.readBytes(at: Int(first) * pageSize, count: Format.pageHeaderSize))
+        guard let flags = header.u16(10), flags & Format.PageFlag.overflow != 0, let pages = header.u32(12).map(Int.init),
+              pages >= (Format.pageHeaderSize + size + pageSize - 1) / pageSize, Int(first) + pages <= pagesInFile else { return nil }
+        return try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size)
     }
 
     /// The offsets of a page's nodes that lie inside the page with their key (and, in a leaf,
@@ -386,6 +433,7 @@ final class LMDBFileWalker {
             return nil
         }
         var offsets: [Int] = []
+        var extents: [(start: Int, end: Int)] = []
         offsets.reserveCapacity(count)
         for index in 0..<count {
             let offset = Int(bytes.u16(Format.pageHeaderSize + 2 * index)!)
@@ -403,6 +451,17 @@ final class LMDBFileWalker {
                 continue
             }
             offsets.append(offset)
+            extents.append((offset, offset + (length + 1) & ~1))
+        }
+        // LMDB keeps a page's nodes packed from `upper` to the end (adding and deleting shift
+        // them), each an even number of bytes: an overlap or a gap means a size was altered,
+        // and LMDB would write past the node it changes.
+        extents.sort { $0.start < $1.start }
+        let tiled = offsets.count == count && extents.first.map { $0.start == upper } != false
+            && zip(extents, extents.dropFirst()).allSatisfy { $0.end == $1.start } && (extents.last?.end ?? upper) == end
+        if !tiled && offsets.count == count {
+            note(name, "\(at) has nodes that overlap or leave gaps (a node's recorded size was altered)")
+            return (offsets, false)
         }
         return (offsets, offsets.count == count)
     }
@@ -418,7 +477,7 @@ final class LMDBFileWalker {
         }
         for index in Int(first) + 1 ..< Int(first) + pages where !reached.insert(index) || free.contains(index) {
             note(name, "overflow page \(index) is also used elsewhere, or listed as free")
-            return nil
+            if !salvaging { return nil }
         }
         counts.overflowPages += UInt64(pages)
         return reading ? try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size) : []

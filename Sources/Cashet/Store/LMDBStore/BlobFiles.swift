@@ -198,6 +198,11 @@ struct BlobFiles: Sendable {
         return try shard.kind(of: Self.name(of: hash)) != nil
     }
 
+    /// The size of a blob's file on disk, or nil when it is missing or not a regular file.
+    func storedSize(of hash: ContentHash) throws(CashetError) -> Int? {
+        try openBlobFile(hash)?.regularFileSize()
+    }
+
     /// Opens a blob's file, or nil when it is missing. Only a regular file inside the store is
     /// read: a symbolic link (which could point anywhere) or a directory in its place is damage.
     private func openBlobFile(_ hash: ContentHash) throws(CashetError) -> PosixFile? {

@@ -227,7 +227,9 @@ extension LMDBStore {
     /// Removes a blob's rows now and schedules its file for removal after commit.
     func dropBlob(_ hash: ContentHash, _ info: StoreRecords.BlobInfo, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> EvictionReport {
         let key = hash.bytes
-        let inFile = try isRecordedFile(hash, txn)
+        // A damaged row that names no file reads as inline: a file it did name is then an
+        // orphan, which fsck --repair and gc remove.
+        let inFile = (try? isRecordedFile(hash, txn)) ?? false
         if inFile { state.filesToRemove.append(hash) }
         try txn.delete(tables.blobs, key)
         try txn.delete(tables.blobInfo, key)

@@ -220,6 +220,12 @@ extension LMDBStore {
                     }
                 }
             }
+            // Damaged blobs go first: removing a commit reads its result's metadata, which may be
+            // the damaged part.
+            for hash in survey.untrusted.sorted(by: { $0.hex < $1.hex }) {
+                _ = try dropBlob(hash, StoreRecords.BlobInfo(size: 0, storedSize: 0, references: 0), txn, &state)
+                lines.append("removed damaged blob \(hash.hex)")
+            }
             for hash in doomed.sorted(by: { $0.hex < $1.hex }) {
                 guard let raw = try txn.get(tables.commits, hash.bytes) else { continue }
                 if (try? StoreRecords.decodeCommit(hash: hash, raw, source: nil)) != nil {
@@ -228,10 +234,6 @@ extension LMDBStore {
                     try txn.delete(tables.commits, hash.bytes)   // undecodable: its index rows are skipped by readers
                 }
                 lines.append("removed commit \(hash.hex): its record or its result cannot be trusted")
-            }
-            for hash in survey.untrusted.sorted(by: { $0.hex < $1.hex }) {
-                _ = try dropBlob(hash, StoreRecords.BlobInfo(size: 0, storedSize: 0, references: 0), txn, &state)
-                lines.append("removed damaged blob \(hash.hex)")
             }
             for (hash, fix) in survey.referenceFixes where !survey.untrusted.contains(hash) {
                 guard let raw = try txn.get(tables.blobInfo, hash.bytes) else { continue }

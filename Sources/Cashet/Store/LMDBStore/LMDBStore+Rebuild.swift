@@ -59,7 +59,8 @@ extension LMDBStore {
         var report = RebuildReport()
         do {
             let fresh = try LMDBStore(path + "/" + scratch, configuration: settings)
-            try fresh.restore(from: walker, &report)
+            let originals = BlobFiles(root: root, durable: true, permissions: configuration.permissions)
+            try fresh.restore(from: walker, files: originals, &report)
             do { try fresh.env.sync() } catch { throw wrap(error, "syncing the rebuilt data.mdb") }
         }   // the new store is released here, closing its environment
         guard let scratchDirectory = try root.handle.directory(scratch), let rebuilt = try scratchDirectory.openFile("data.mdb", flags: O_RDONLY) else {
@@ -89,7 +90,11 @@ extension LMDBStore {
     /// Copies into this new, empty store the sound records `walker` reaches: blobs first (each
     /// with both of its rows), then the commits whose record hashes to its name and whose result
     /// was copied, then their hit times. Written in batches of a few thousand per transaction.
-    private func restore(from walker: LMDBFileWalker, _ report: inout RebuildReport) throws(CashetError) {
+    /// Then the records cut off from every tree (``LMDBFileWalker/unreachedLeafRecords(_:)``):
+    /// commits that hash to their name, with the blob rows of their results (`files` finds the
+    /// size of a result kept in the store's own `objects/`).
+    private func restore(from walker: LMDBFileWalker, files originals: BlobFiles, _ report: inout RebuildReport) throws(CashetError) {
+        walker.walkFreeList()   // free pages are no records' home
         let tables = walker.namedTables(expected: Tables.specs.map(\.name))
         func each(_ name: String, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
             guard let tree = tables[name] else { return }
@@ -152,7 +157,39 @@ extension LMDBStore {
             if commits.count == batchSize { try storeCommits() }
         }
         try storeCommits()
+
+        // Cut off from their trees: commits that prove themselves, and rows of blobs not kept.
+        var looseCommits: [ContentHash: (Commit, [UInt8])] = [:]
+        var looseBlobs: [ContentHash: [UInt8]] = [:]
+        try walker.unreachedLeafRecords { key, value in
+            guard let hash = try? ContentHash(bytes: key), !restored.contains(hash) else { return }
+            if let commit = try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil) {
+                looseCommits[hash] = (commit, value)
+            } else if !kept.contains(hash), (try? StoreRecords.decodeBlobLocation(value, hash: hash)) != nil {
+                looseBlobs[hash] = value
+            }
+        }
+        for (hash, (bare, record)) in looseCommits.sorted(by: { $0.key.hex < $1.key.hex }) {
+            if let output = bare.output, !kept.contains(output.hash) {
+                // The result's row must be here too; its bytes are checked by the fsck that follows.
+                guard let stored = looseBlobs[output.hash], let location = try? StoreRecords.decodeBlobLocation(stored, hash: output.hash) else { continue }
+                let inFile = if case .file = location { true } else { false }
+                guard let storedSize = inFile ? try originals.storedSize(of: output.hash) : stored.count else { continue }
+                blobs.append((output.hash, StoreRecords.BlobInfo(size: output.size, storedSize: storedSize, references: 0), stored, inFile))
+                kept.insert(output.hash)
+            }
+            guard let commit = try? StoreRecords.decodeCommit(hash: hash, record, source: sources[bare.fingerprint.functionHash]) else { continue }
+            commits.append((commit, record))
+            restored.insert(hash)
+            if commits.count == batchSize {
+                try storeBlobs()   // first: the commits take references to them
+                try storeCommits()
+            }
+        }
+        try storeBlobs()
+        try storeCommits()
         report.commitsKept = restored.count
+        report.blobsKept = kept.count
         // Commits on pages that could not be read at all are known only from the old counters.
         var recorded: StoreRecords.Counters?
         try each("meta") { key, value in
