@@ -136,6 +136,22 @@ struct StructureRepairTests {
         }
     }
 
+    @Test("data.mdb cut to less than its two meta pages (0, 100, 5,000 and 7,578 bytes): fsck reports it (3 or 4), and fsck --repair ends with a status, never a signal (0 only when fsck is then clean)")
+    func fileShorterThanItsMetaPages() async throws {
+        let (directory, store, _, _) = try await Self.populated()
+        for length in [0, 100, 5_000, 7_578] {
+            let copy = directory.child("short-\(length)")
+            try FileManager.default.copyItem(atPath: store, toPath: copy)
+            #expect(truncate(copy + "/data.mdb", off_t(length)) == 0)
+            let check = try DamagedDataFileTests.ending(["fsck", "--store", copy])
+            #expect(!check.signal && [3, 4].contains(check.status), "\(length) bytes: \(check)")
+            let repair = try DamagedDataFileTests.ending(["fsck", "--repair", "--store", copy])
+            #expect(!repair.signal && [0, 3, 4].contains(repair.status), "\(length) bytes: \(repair)")
+            let after = try DamagedDataFileTests.ending(["fsck", "--store", copy])
+            #expect(!after.signal && (repair.status != 0 || after.status == 0), "\(length) bytes, after the repair: \(after)")
+        }
+    }
+
     @Test("a rebuild refuses, changing nothing, while the store is open in this process or in another one")
     func rebuildNeedsTheStoreToItself() async throws {
         let (directory, store, _, _) = try await Self.populated()

@@ -65,8 +65,9 @@ final class LMDBFileWalker {
         meta = chosen
         previousMeta = metas.first { $0.page != chosen.page }
         self.salvaging = salvaging
-        reached = PageSet(count: pagesInFile)
-        free = PageSet(count: pagesInFile)
+        // At least the two meta pages, however short the file (they are marked reached below).
+        reached = PageSet(count: max(pagesInFile, 2))
+        free = PageSet(count: max(pagesInFile, 2))
         self.file = file
         for detail in damage { note("meta", detail) }
         if chosen.lastPage >= UInt64(pagesInFile) {
@@ -385,7 +386,7 @@ final class LMDBFileWalker {
     /// the cut-off end of the file left without a path to it. A page from an older snapshot
     /// looks the same, so the caller keeps only records that prove themselves (a hash).
     func unreachedLeafRecords(_ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
-        for index in 2..<pagesInFile where !reached.contains(index) && !free.contains(index) {
+        for index in 2..<max(pagesInFile, 2) where !reached.contains(index) && !free.contains(index) {
             let bytes = LittleEndianBytes(try file.readBytes(at: index * pageSize, count: pageSize))
             guard bytes.count == pageSize, let flags = bytes.u16(10),
                   flags & ~(Format.PageFlag.subPage | 0x10) == Format.PageFlag.leaf,   // 0x10: P_DIRTY, never on disk but harmless

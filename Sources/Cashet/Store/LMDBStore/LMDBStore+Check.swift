@@ -166,7 +166,7 @@ extension LMDBStore {
         if recordedCounters != actual {
             survey.countersWrong = true
             survey.report.problems.append(.init(kind: .wrongCounters, subject: path,
-                                                detail: "stats say \(recordedCounters.commits) commits and \(recordedCounters.blobs) blobs; the store has \(actual.commits) and \(actual.blobs)"))
+                                                detail: "stats say " + recordedCounters.differences(from: actual)))
         }
     }
 

@@ -267,6 +267,16 @@ package enum StoreRecords {
 
     struct Counters: Equatable {
         var commits = 0, completed = 0, failed = 0, functions = 0, blobs = 0, logicalBytes = 0, storedBytes = 0
+
+        /// "3 functions (counted: 2), …": the fields that differ from `counted`.
+        func differences(from counted: Counters) -> String {
+            let fields: [(String, Int, Int)] = [
+                ("commits", commits, counted.commits), ("completed", completed, counted.completed), ("failed", failed, counted.failed),
+                ("functions", functions, counted.functions), ("blobs", blobs, counted.blobs), ("file blobs", fileBlobs, counted.fileBlobs),
+                ("logical bytes", logicalBytes, counted.logicalBytes), ("stored bytes", storedBytes, counted.storedBytes),
+            ]
+            return fields.filter { $0.1 != $0.2 }.map { "\($0.1) \($0.0) (counted: \($0.2))" }.joined(separator: ", ")
+        }
         /// Blobs kept as files in `objects/` (the rest are inline). Absent in records written before files existed.
         var fileBlobs = 0
 
