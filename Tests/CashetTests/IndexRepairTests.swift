@@ -31,15 +31,15 @@ struct IndexRepairTests {
             }
         }
         for command in ["show", "get"] {
-            let result = try Products.cashet(command, victim.hex, "--store", store)
+            let result = try await Products.cli(command, victim.hex, "--store", store)
             #expect(result.status == 3, "\(command): \(result.status) \(result.stdout) \(result.stderr)")
             #expect(result.stderr.contains("does not hash to its name"), "\(command): \(result.stderr)")
         }
-        let repair = try Products.cashet("fsck", "--repair", "--store", store)
+        let repair = try await Products.cli("fsck", "--repair", "--store", store)
         #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
-        let check = try Products.cashet("fsck", "--store", store)
+        let check = try await Products.cli("fsck", "--store", store)
         #expect(check.status == 0, "one repair must be enough: \(check.stdout)")
-        let stats = try Products.cashet("stats", "--json", "--store", store)
+        let stats = try await Products.cli("stats", "--json", "--store", store)
         #expect(stats.stdout.contains("\"commits\":49"), "\(stats.stdout)")
         // The call runs again and becomes the head of its fingerprint.
         let client = try Client(path: store)
@@ -65,20 +65,20 @@ struct IndexRepairTests {
                 try txn.put(opened.tables.history, misnamedCommit.fingerprint.bytes, wrong)
             }
         }
-        let before = try Products.cashet("log", "--json", "--store", store)
+        let before = try await Products.cli("log", "--json", "--store", store)
         #expect(!before.stdout.contains(lost.hex), "the damage is real: log leaves the commit out")
 
-        let check = try Products.cashet("fsck", "--json", "--store", store)
+        let check = try await Products.cli("fsck", "--json", "--store", store)
         #expect(check.status == 3, "\(check.stdout)")
         #expect(check.stdout.contains("missing-index-entry") && check.stdout.contains("stale-index-entry"), "\(check.stdout)")
 
-        let repair = try Products.cashet("fsck", "--repair", "--store", store)
+        let repair = try await Products.cli("fsck", "--repair", "--store", store)
         #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
-        let again = try Products.cashet("fsck", "--store", store)
+        let again = try await Products.cli("fsck", "--store", store)
         #expect(again.status == 0, "\(again.stdout)")
-        let after = try Products.cashet("log", "--json", "--store", store)
+        let after = try await Products.cli("log", "--json", "--store", store)
         #expect(after.stdout.contains(lost.hex) && after.stdout.contains(misnamed.hex))
-        let history = try Products.cashet("history", misnamed.hex, "--json", "--store", store)
+        let history = try await Products.cli("history", misnamed.hex, "--json", "--store", store)
         #expect(history.status == 0 && history.stdout.contains(misnamed.hex), "\(history.stdout) \(history.stderr)")
     }
 }

@@ -81,14 +81,14 @@ struct StructureRepairTests {
             damaged[page * 4096 + 10] = 0x01
             try damaged.write(to: URL(fileURLWithPath: copy + "/data.mdb"))
 
-            let check = try Products.cashet("fsck", "--store", copy)
+            let check = try await Products.cli("fsck", "--store", copy)
             #expect(check.status == 3, "page \(page): \(check.stdout) \(check.stderr)")
             #expect(check.stdout.contains("damaged-structure"), "page \(page): \(check.stdout)")
 
-            let repair = try Products.cashet("fsck", "--repair", "--store", copy)
+            let repair = try await Products.cli("fsck", "--repair", "--store", copy)
             #expect(repair.status == 0, "page \(page): \(repair.stdout) \(repair.stderr)")
             #expect(repair.stdout.contains("rebuilt data.mdb"), "page \(page): \(repair.stdout)")
-            let again = try Products.cashet("fsck", "--store", copy)
+            let again = try await Products.cli("fsck", "--store", copy)
             #expect(again.status == 0, "page \(page): \(again.stdout) \(again.stderr)")
 
             let kept = try FileManager.default.contentsOfDirectory(atPath: copy).filter { $0.hasPrefix("data.mdb.damaged-") }
@@ -120,11 +120,11 @@ struct StructureRepairTests {
             try FileManager.default.copyItem(atPath: store, toPath: copy)
             let length = Int(Double(size) * fraction) / 4096 * 4096
             #expect(truncate(copy + "/data.mdb", off_t(length)) == 0)
-            let check = try Products.cashet("fsck", "--store", copy)
+            let check = try await Products.cli("fsck", "--store", copy)
             #expect(check.status == 3 && check.stdout.contains("damaged-structure"), "\(fraction): \(check.stdout) \(check.stderr)")
-            let repair = try Products.cashet("fsck", "--repair", "--store", copy)
+            let repair = try await Products.cli("fsck", "--repair", "--store", copy)
             #expect(repair.status == 0 && repair.stdout.contains("rebuilt data.mdb"), "\(fraction): \(repair.stdout) \(repair.stderr)")
-            #expect(try Products.cashet("fsck", "--store", copy).status == 0)
+            #expect(try await Products.cli("fsck", "--store", copy).status == 0)
             let client = try Client(path: copy)
             let commits = try await client.log()
             // Cut deep, the tables' roots may be gone with the end of the file: then nothing is kept.
@@ -143,11 +143,11 @@ struct StructureRepairTests {
             let copy = directory.child("short-\(length)")
             try FileManager.default.copyItem(atPath: store, toPath: copy)
             #expect(truncate(copy + "/data.mdb", off_t(length)) == 0)
-            let check = try DamagedDataFileTests.ending(["fsck", "--store", copy])
+            let check = try await offPool { try DamagedDataFileTests.ending(["fsck", "--store", copy]) }
             #expect(!check.signal && [3, 4].contains(check.status), "\(length) bytes: \(check)")
-            let repair = try DamagedDataFileTests.ending(["fsck", "--repair", "--store", copy])
+            let repair = try await offPool { try DamagedDataFileTests.ending(["fsck", "--repair", "--store", copy]) }
             #expect(!repair.signal && [0, 3, 4].contains(repair.status), "\(length) bytes: \(repair)")
-            let after = try DamagedDataFileTests.ending(["fsck", "--store", copy])
+            let after = try await offPool { try DamagedDataFileTests.ending(["fsck", "--store", copy]) }
             #expect(!after.signal && (repair.status != 0 || after.status == 0), "\(length) bytes, after the repair: \(after)")
         }
     }
@@ -166,7 +166,7 @@ struct StructureRepairTests {
         defer { holder.terminate() }
         while (try? String(contentsOfFile: log, encoding: .utf8))?.contains("started") != true { usleep(20_000) }
         let before = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
-        let repair = try Products.cashet("fsck", "--repair", "--store", store)
+        let repair = try await Products.cli("fsck", "--repair", "--store", store)
         #expect(repair.status == 0, "a healthy store needs no rebuild: \(repair.stderr)")
         let error = #expect(throws: CashetError.self) { _ = try LMDBStore.rebuild(at: store) }
         #expect(error?.code == .unavailable && error?.message.contains("open in another process") == true, "\(String(describing: error))")

@@ -32,3 +32,16 @@ func fileDigest(_ path: String) throws -> String {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
 }
+
+extension Products {
+    /// `cashet ARGUMENTS`, waited for on a thread of its own: an async test that blocked a thread
+    /// of the cooperative pool for each command would stall the tests running beside it.
+    static func cli(_ arguments: String...) async throws -> ProcessResult { try await runOffPool(cli, arguments) }
+}
+
+/// Runs blocking `work` (a subprocess wait, say) on a thread of its own, off the cooperative pool.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
