@@ -213,10 +213,14 @@ final class LMDBFileWalker {
             if own != expected {
                 note(name, "page \(number) is a \(Self.describe(page.flags)) page where level \(level) of \(depth) needs a \(level == depth ? "leaf" : "branch")")
                 counts.complete = false
-                // A salvage reads it still: as its level calls for (a flipped flag is likelier than
-                // a misplaced page), or, when the tree's depth itself is damaged, as its flags say.
+                // A salvage reads it still. LMDB goes by a page's flags, and a torn write can leave a
+                // tree's recorded depth newer than its pages: so as its flags say when its nodes fit
+                // that type (or the depth is known to be damaged), else as its level calls for (a
+                // flipped flag).
                 guard salvaging, own == Format.PageFlag.branch || own == Format.PageFlag.leaf, level < 64 else { continue }
-                if !trustDepth { expected = own }
+                if !trustDepth || nodeOffsets(page, number: number, name: name, branch: own == Format.PageFlag.branch)?.sound == true {
+                    expected = own
+                }
             }
             guard let (nodes, sound) = nodeOffsets(page, number: number, name: name, branch: expected == Format.PageFlag.branch) else {
                 counts.complete = false
