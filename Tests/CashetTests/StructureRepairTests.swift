@@ -152,6 +152,22 @@ struct StructureRepairTests {
         }
     }
 
+    @Test("an LMDB file with no tables (a crash while the store was being created) is no structural damage: fsck says it is not a store (exit 4), and the application can start on it")
+    func storeNeverMadeIsNotDamage() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        do {
+            let root = try StoreRoot(path)
+            let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)
+            try SharedEnvironments.withEnvironment(key, path: path, options: LMDBOptions()) { _ in }   // data.mdb, no tables
+        }
+        #expect(try LMDBStore.checkStructure(at: path).isEmpty)
+        let check = try await Products.cli("fsck", "--store", path)
+        #expect(check.status == 4 && !check.stdout.contains("damaged-structure"), "\(check.stdout) \(check.stderr)")
+        #expect(try await Client(path: path).stats().commits == 0)
+    }
+
     @Test("a rebuild refuses, changing nothing, while the store is open in this process or in another one")
     func rebuildNeedsTheStoreToItself() async throws {
         let (directory, store, _, _) = try await Self.populated()

@@ -48,7 +48,9 @@ extension LMDBStore {
             var problems = walker.problems.map { problem in
                 IntegrityReport.Problem(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "\(problem.tree): \(problem.detail)")
             }
-            for (name, _) in Tables.specs where tables[name] == nil && walker.problems.isEmpty {
+            // No table at all is an LMDB file whose store was never made (a crash while creating
+            // it): not damage; opening the store says what it is. Some but not all is damage.
+            for (name, _) in Tables.specs where tables[name] == nil && !tables.isEmpty && walker.problems.isEmpty {
                 problems.append(.init(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "the table '\(name)' is missing"))
             }
             if walker.problemsNotKept > 0 {
