@@ -18,11 +18,9 @@ struct DeadProcessFaultTests {
         var acknowledged: [Int: String] = [:]   // input → commit, from earlier rounds' clients
         for round in 0..<5 {
             let log = directory.child("log-\(round)")
-            // A million inputs (minutes of work), so that the writer is still busy when it is
-            // killed even if this test's own tasks wait long for a thread on a loaded machine.
-            let start = round * 1_000_000
+            let start = round * 100_000
             let output = directory.child("output-\(round)")
-            let writer = try Products.startHelper(["overlap", storePath, "\(start)", "\(start + 1_000_000)", log, "map"], output: output)
+            let writer = try Products.startHelper(["overlap", storePath, "\(start)", "\(start + 100_000)", log, "map"], output: output)
             while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 2_000 { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...150)))
             kill(writer.processIdentifier, SIGKILL)
