@@ -196,6 +196,7 @@ struct FsckCommand: StoreCommand {
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
     @Flag(help: "Remove what cannot be trusted and fix counts.") var repair = false
+    @Flag(help: "With --repair: when data.mdb's pages are damaged, rebuild it from every record still readable (records on unreadable pages are lost; the damaged file is kept beside it).") var rebuild = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(opening store: StoreOpener) async throws {
@@ -205,7 +206,12 @@ struct FsckCommand: StoreCommand {
             var report = IntegrityReport()
             report.problems = try LMDBStore.checkStructure(at: storePath)
             if !report.problems.isEmpty {
-                guard repair else { return report }
+                // A rebuild keeps what the page walk can read, which may be less than LMDB could
+                // still serve from a torn file: the user asks for it.
+                guard repair && rebuild else {
+                    if repair { report.unrepaired = report.problems }
+                    return report
+                }
                 let rebuilt = try LMDBStore.rebuild(at: storePath)
                 report.repairs.append("rebuilt data.mdb from its readable records: kept \(rebuilt.commitsKept) commit(s) and \(rebuilt.blobsKept) blob(s), lost at least \(rebuilt.commitsLost) commit(s); the damaged file is kept as \(storePath)/\(rebuilt.damagedFile) (remove it once satisfied)")
             }
@@ -236,9 +242,9 @@ struct FsckCommand: StoreCommand {
             for repair in report.repairs { print("repaired \(Output.clean(repair))") }
             for problem in report.unrepaired { print("still damaged \(problem.kind.rawValue) \(Output.clean(problem.subject)): \(Output.clean(problem.detail))") }
             if damaged {
-                let structural = report.problems.contains { $0.kind == .damagedStructure }
-                print(repair ? "the store is still damaged"
-                      : structural ? "the store is damaged; `cashet fsck --repair`, with no other program using the store, rebuilds data.mdb from its readable records"
+                let structural = report.unrepaired.contains { $0.kind == .damagedStructure } || (!repair && report.problems.contains { $0.kind == .damagedStructure })
+                print(structural ? "data.mdb's pages are damaged; `cashet fsck --repair --rebuild`, with no other program using the store, rebuilds it from its readable records (what damaged pages held is lost; the damaged file is kept)"
+                      : repair ? "the store is still damaged"
                       : "the store is damaged; `cashet fsck --repair` removes what cannot be trusted")
             } else if report.foundUnreadable {
                 print("some results could not be read, so were not checked (and a repair leaves them alone); fix the cause and run fsck again")

@@ -70,7 +70,7 @@ struct StructureRepairTests {
           .timeLimit(.minutes(5)))
     func rebuildKeepsEveryReadableCommit() async throws {
         let (directory, store, expected, _) = try await Self.populated()
-        let pages = try Self.liveLeafPages(store, limit: 40)
+        let pages = try await offPool { try Self.liveLeafPages(store, limit: 40) }   // seconds of blocking work: off the pool
         #expect(pages.count >= 30)
         let pristine = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
         // Every tenth live leaf page, each in a fresh copy of the store.
@@ -85,7 +85,10 @@ struct StructureRepairTests {
             #expect(check.status == 3, "page \(page): \(check.stdout) \(check.stderr)")
             #expect(check.stdout.contains("damaged-structure"), "page \(page): \(check.stdout)")
 
-            let repair = try await Products.cli("fsck", "--repair", "--store", copy)
+            // A plain repair leaves the pages alone and says how to rebuild them.
+            let plain = try await Products.cli("fsck", "--repair", "--store", copy)
+            #expect(plain.status == 3 && plain.stdout.contains("--rebuild"), "page \(page): \(plain.stdout)")
+            let repair = try await Products.cli("fsck", "--repair", "--rebuild", "--store", copy)
             #expect(repair.status == 0, "page \(page): \(repair.stdout) \(repair.stderr)")
             #expect(repair.stdout.contains("rebuilt data.mdb"), "page \(page): \(repair.stdout)")
             let again = try await Products.cli("fsck", "--store", copy)
@@ -122,7 +125,7 @@ struct StructureRepairTests {
             #expect(truncate(copy + "/data.mdb", off_t(length)) == 0)
             let check = try await Products.cli("fsck", "--store", copy)
             #expect(check.status == 3 && check.stdout.contains("damaged-structure"), "\(fraction): \(check.stdout) \(check.stderr)")
-            let repair = try await Products.cli("fsck", "--repair", "--store", copy)
+            let repair = try await Products.cli("fsck", "--repair", "--rebuild", "--store", copy)
             #expect(repair.status == 0 && repair.stdout.contains("rebuilt data.mdb"), "\(fraction): \(repair.stdout) \(repair.stderr)")
             #expect(try await Products.cli("fsck", "--store", copy).status == 0)
             let client = try Client(path: copy)
@@ -145,7 +148,7 @@ struct StructureRepairTests {
             #expect(truncate(copy + "/data.mdb", off_t(length)) == 0)
             let check = try await offPool { try DamagedDataFileTests.ending(["fsck", "--store", copy]) }
             #expect(!check.signal && [3, 4].contains(check.status), "\(length) bytes: \(check)")
-            let repair = try await offPool { try DamagedDataFileTests.ending(["fsck", "--repair", "--store", copy]) }
+            let repair = try await offPool { try DamagedDataFileTests.ending(["fsck", "--repair", "--rebuild", "--store", copy]) }
             #expect(!repair.signal && [0, 3, 4].contains(repair.status), "\(length) bytes: \(repair)")
             let after = try await offPool { try DamagedDataFileTests.ending(["fsck", "--store", copy]) }
             #expect(!after.signal && (repair.status != 0 || after.status == 0), "\(length) bytes, after the repair: \(after)")
@@ -182,7 +185,7 @@ struct StructureRepairTests {
         defer { holder.terminate() }
         while (try? String(contentsOfFile: log, encoding: .utf8))?.contains("started") != true { usleep(20_000) }
         let before = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
-        let repair = try await Products.cli("fsck", "--repair", "--store", store)
+        let repair = try await Products.cli("fsck", "--repair", "--rebuild", "--store", store)
         #expect(repair.status == 0, "a healthy store needs no rebuild: \(repair.stderr)")
         let error = #expect(throws: CashetError.self) { _ = try LMDBStore.rebuild(at: store) }
         #expect(error?.code == .unavailable && error?.message.contains("open in another process") == true, "\(String(describing: error))")

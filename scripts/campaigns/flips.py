@@ -226,7 +226,7 @@ class Flips:
         fsck = tools.cashet(store, "fsck", "--json")
         if self.tally(index, case_info, "fsck", fsck) and case["target"] == "blob" and fsck.code != common.EXIT_DAMAGED:
             c.fail(index, case_info, "fsck", f"fsck missed a damaged result file ({fsck.label}, expected exit 3)", fsck)
-        repair = tools.cashet(store, "fsck", "--repair", "--json")
+        repair = tools.cashet(store, "fsck", "--repair", "--rebuild", "--json")
         self.tally(index, case_info, "fsck --repair", repair)
         after = tools.cashet(store, "fsck", "--json")
         allowed_after = common.ALLOWED_EXITS if unrecoverable else {common.EXIT_OK}

@@ -84,7 +84,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             // before `self` is whole (so no deinit closes it again).
             if let shortage = Self.truncation(env) {
                 mdb_env_close(env)
-                throw CashetError(.corruptData, "\(path)/data.mdb is damaged: its newest snapshot uses \(shortage.needed) bytes, but the file has \(shortage.size) (a power cut with noSync, or a truncated copy); `cashet fsck --repair` rebuilds it from the pages still there")
+                throw CashetError(.corruptData, "\(path)/data.mdb is damaged: its newest snapshot uses \(shortage.needed) bytes, but the file has \(shortage.size) (a power cut with noSync, or a truncated copy); `cashet fsck --repair --rebuild` rebuilds it from the pages still there")
             }
             self.env = env
         case .failure(let code) where (code.rc == EACCES || code.rc == EROFS) && !options.readOnly:

@@ -34,7 +34,11 @@ final class LMDBFileWalker {
     /// Problems beyond the first ``problemLimit`` are counted, not kept.
     private(set) var problemsNotKept = 0
     static let problemLimit = 200
+    /// Pages reached: by any walk (a check), or by the current table's walk (a salvage, where a
+    /// page two tables point to is read for each, as LMDB would).
     private var reached: PageSet
+    /// Pages reached by any walk (what ``unreachedLeafRecords(_:)`` passes by).
+    private var reachedAny: PageSet
     private var free: PageSet
 
     /// Reads the meta pages of `file` and picks the snapshot to walk: the one of transaction
@@ -67,6 +71,7 @@ final class LMDBFileWalker {
         self.salvaging = salvaging
         // At least the two meta pages, however short the file (they are marked reached below).
         reached = PageSet(count: max(pagesInFile, 2))
+        reachedAny = PageSet(count: max(pagesInFile, 2))
         free = PageSet(count: max(pagesInFile, 2))
         self.file = file
         for detail in damage { note("meta", detail) }
@@ -117,6 +122,7 @@ final class LMDBFileWalker {
     /// order; `reading` fetches values kept on overflow pages (otherwise they are checked and
     /// passed as empty). A tree of duplicates gives each of a key's values in turn.
     func walk(_ tree: Format.Tree, name: String, reading: Bool, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
+        if salvaging { reached = PageSet(count: max(pagesInFile, 2)) }   // per table (see `reached`)
         var counts = Counts(), values = Counts()
         let order = KeyOrder(tree.flags)
         try walkTree(tree.root, depth: tree.depth, name: name, order: order, counts: &counts) { key, node, page throws(CashetError) in
@@ -380,6 +386,7 @@ final class LMDBFileWalker {
             note(name, "page \(number) is in use but listed as free")
             return nil
         }
+        reachedAny.insert(index)
         guard reached.insert(index) else {
             note(name, "page \(number) is reached twice")
             return nil
@@ -402,7 +409,7 @@ final class LMDBFileWalker {
     /// the cut-off end of the file left without a path to it. A page from an older snapshot
     /// looks the same, so the caller keeps only records that prove themselves (a hash).
     func unreachedLeafRecords(_ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
-        for index in 2..<max(pagesInFile, 2) where !reached.contains(index) && !free.contains(index) {
+        for index in 2..<max(pagesInFile, 2) where !reachedAny.contains(index) && !free.contains(index) {
             let bytes = LittleEndianBytes(try file.readBytes(at: index * pageSize, count: pageSize))
             guard bytes.count == pageSize, let flags = bytes.u16(10),
                   flags & ~(Format.PageFlag.subPage | 0x10) == Format.PageFlag.leaf,   // 0x10: P_DIRTY, never on disk but harmless
@@ -439,10 +446,16 @@ final class LMDBFileWalker {
         let bytes = page.bytes
         let end = number == nil ? bytes.count : pageSize
         let at = number.map { "page \($0)" } ?? "a page of duplicates"
-        guard let lower = bytes.u16(12).map(Int.init), let upper = bytes.u16(14).map(Int.init),
-              lower >= Format.pageHeaderSize, lower & 1 == 0, lower <= upper, upper <= end else {
+        guard let lower = bytes.u16(12).map(Int.init), var upper = bytes.u16(14).map(Int.init),
+              lower >= Format.pageHeaderSize, lower & 1 == 0, lower <= end else {
             note(name, "\(at) has impossible bounds")
             return nil
+        }
+        if lower > upper || upper > end {
+            note(name, "\(at) has impossible bounds")
+            // LMDB reads a page's nodes through their pointers, whatever `upper` says: so does a salvage.
+            guard salvaging else { return nil }
+            upper = lower
         }
         let count = (lower - Format.pageHeaderSize) / 2
         guard count > 0 || number == nil else {
@@ -490,11 +503,17 @@ final class LMDBFileWalker {
         let needed = (Format.pageHeaderSize + size + pageSize - 1) / pageSize
         guard page.flags & Format.PageFlag.overflow != 0, pages >= needed, Int(first) + pages <= pagesInFile else {
             note(name, "the overflow pages at \(first) do not hold the \(size) bytes their node records")
-            return nil
+            // LMDB reads the value's bytes without looking at the header: so does a salvage (the
+            // record is checked by its reader), as far as the file goes.
+            guard salvaging, reading, Int(first) + needed <= pagesInFile else { return nil }
+            return try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size)
         }
-        for index in Int(first) + 1 ..< Int(first) + pages where !reached.insert(index) || free.contains(index) {
-            note(name, "overflow page \(index) is also used elsewhere, or listed as free")
-            if !salvaging { return nil }
+        for index in Int(first) + 1 ..< Int(first) + pages {
+            reachedAny.insert(index)
+            if !reached.insert(index) || free.contains(index) {
+                note(name, "overflow page \(index) is also used elsewhere, or listed as free")
+                if !salvaging { return nil }
+            }
         }
         counts.overflowPages += UInt64(pages)
         return reading ? try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size) : []

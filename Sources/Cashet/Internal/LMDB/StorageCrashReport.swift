@@ -9,7 +9,7 @@ import CCashetSystem
 package enum StorageCrashReport {
     package static func install(status: Int32) {
         cashet_install_storage_crash_report(
-            "error: the store's data.mdb is damaged: reading it made LMDB crash. `cashet fsck --repair` (with no other program using the store) rebuilds it from every record still readable\n",
+            "error: the store's data.mdb is damaged: reading it made LMDB crash. `cashet fsck --repair --rebuild` (with no other program using the store) rebuilds it from every record still readable\n",
             status)
     }
 }
