@@ -11,7 +11,7 @@ struct DeadProcessFaultTests {
     static let slow = CachedFunction("slow", version: "1") { (x: Int) -> Int in x * 3 }
 
     @Test("a map writer SIGKILLed mid-batch (LMDB's write lock, objects lock and thousands of leases held) blocks nobody: the next writer goes on at once",
-          .timeLimit(.minutes(3)))
+          .timeLimit(.minutes(5)))
     func killedBatchWriterLeavesNoStaleLock() async throws {
         let directory = TemporaryDirectory()
         let storePath = directory.child("store")
@@ -46,7 +46,7 @@ struct DeadProcessFaultTests {
     }
 
     @Test("a copy of the store taken while a writer is busy is never a crash: fsck and stats on it answer with a status; the original stays intact",
-          .timeLimit(.minutes(3)))
+          .timeLimit(.minutes(5)))
     func storeCopiedWhileWritten() async throws {
         let directory = TemporaryDirectory()
         let storePath = directory.child("store")
