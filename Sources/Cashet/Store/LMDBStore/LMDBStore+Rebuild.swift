@@ -144,10 +144,15 @@ extension LMDBStore {
             }
             commits.removeAll(keepingCapacity: true)
         }
+        /// A decoded commit with its function's source joined (the record holds none).
+        func withSource(_ bare: Commit) -> Commit {
+            var commit = bare
+            commit.task.source = sources[bare.fingerprint.functionHash]
+            return commit
+        }
         try each("commits") { key, value throws(CashetError) in
             guard let hash = try? ContentHash(bytes: key),
-                  let bare = try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil),
-                  let commit = try? StoreRecords.decodeCommit(hash: hash, value, source: sources[bare.fingerprint.functionHash]),
+                  let commit = (try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil)).map(withSource),
                   commit.output.map({ kept.contains($0.hash) }) ?? true else {
                 report.commitsLost += 1
                 return
@@ -178,8 +183,7 @@ extension LMDBStore {
                 blobs.append((output.hash, StoreRecords.BlobInfo(size: output.size, storedSize: storedSize, references: 0), stored, inFile))
                 kept.insert(output.hash)
             }
-            guard let commit = try? StoreRecords.decodeCommit(hash: hash, record, source: sources[bare.fingerprint.functionHash]) else { continue }
-            commits.append((commit, record))
+            commits.append((withSource(bare), record))
             restored.insert(hash)
             if commits.count == batchSize {
                 try storeBlobs()   // first: the commits take references to them
