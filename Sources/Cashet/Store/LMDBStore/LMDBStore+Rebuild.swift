@@ -87,12 +87,16 @@ extension LMDBStore {
         return formatter.string(from: date)
     }
 
-    /// Copies into this new, empty store the sound records `walker` reaches: blobs first (each
-    /// with both of its rows), then the commits whose record hashes to its name and whose result
-    /// was copied, then their hit times. Written in batches of a few thousand per transaction.
-    /// Then the records cut off from every tree (``LMDBFileWalker/unreachedLeafRecords(_:)``):
-    /// commits that hash to their name, with the blob rows of their results (`files` finds the
-    /// size of a result kept in the store's own `objects/`).
+    /// Copies into this new, empty store the sound records `walker` reaches: blobs with both of
+    /// their rows, then the commits whose record hashes to its name and whose result was copied,
+    /// then their hit times. Written in batches of a few thousand per transaction.
+    ///
+    /// A commit whose result has no `blob_info` row is not lost for that: a result is read
+    /// through its `blobs` row alone, so LMDB still serves it when only the other table's page
+    /// was torn. Its size is in the commit, its stored size is the row's (or its file's), and it
+    /// is copied in a second pass, from the `blobs` tree or from leaf pages no tree reaches
+    /// (``LMDBFileWalker/unreachedLeafRecords(_:)``: a damaged branch, a lost root, the cut-off
+    /// end of the file), where commits that hash to their name are found too.
     private func restore(from walker: LMDBFileWalker, files originals: BlobFiles, _ report: inout RebuildReport) throws(CashetError) {
         walker.walkFreeList()   // free pages are no records' home
         let tables = walker.namedTables(expected: Tables.specs.map(\.name))
@@ -100,12 +104,12 @@ extension LMDBStore {
             guard let tree = tables[name] else { return }
             try walker.walk(tree, name: name, reading: true, visit)
         }
+        func verified(_ key: [UInt8], _ value: [UInt8]) -> (ContentHash, Commit)? {
+            guard let hash = try? ContentHash(bytes: key), let commit = try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil) else { return nil }
+            return (hash, commit)
+        }
         let batchSize = 4096
 
-        var infos: [ContentHash: StoreRecords.BlobInfo] = [:]
-        try each("blob_info") { key, value in
-            if let hash = try? ContentHash(bytes: key), let info = try? StoreRecords.BlobInfo(value) { infos[hash] = info }
-        }
         var blobs: [(hash: ContentHash, info: StoreRecords.BlobInfo, stored: [UInt8], inFile: Bool)] = []
         var kept: Set<ContentHash> = []
         func storeBlobs() throws(CashetError) {
@@ -118,16 +122,35 @@ extension LMDBStore {
             }
             blobs.removeAll(keepingCapacity: true)
         }
-        try each("blobs") { key, value throws(CashetError) in
-            guard let hash = try? ContentHash(bytes: key), let info = infos[hash],
-                  let location = try? StoreRecords.decodeBlobLocation(value, hash: hash) else { return }
+        /// Queues a blob row whose location decodes; `size`: its logical size, from its
+        /// `blob_info` row or from a commit whose result it is. Without its metadata row, a row
+        /// kept in the database must hash to its name (a row of another table can hold the same
+        /// key), and one naming a file takes the file's stored size (its bytes are checked by
+        /// the fsck that follows a rebuild).
+        func keepBlob(_ hash: ContentHash, _ stored: [UInt8], info: StoreRecords.BlobInfo?, size: Int) throws(CashetError) {
+            guard !kept.contains(hash), let location = try? StoreRecords.decodeBlobLocation(stored, hash: hash) else { return }
             let inFile = if case .file = location { true } else { false }
-            blobs.append((hash, info, value, inFile))
+            var recorded = info
+            if recorded == nil, let storedSize = inFile ? try originals.storedSize(of: hash) : stored.count,
+               inFile || inlineRowProvesItself(hash, stored, size: size) {
+                recorded = StoreRecords.BlobInfo(size: size, storedSize: storedSize, references: 0)
+            }
+            guard let info = recorded else { return }
+            blobs.append((hash, info, stored, inFile))
             kept.insert(hash)
             if blobs.count == batchSize { try storeBlobs() }
         }
-        try storeBlobs()
-        report.blobsKept = kept.count
+
+        var infos: [ContentHash: StoreRecords.BlobInfo] = [:]
+        try each("blob_info") { key, value in
+            if let hash = try? ContentHash(bytes: key), let info = try? StoreRecords.BlobInfo(value) { infos[hash] = info }
+        }
+        var withoutInfo: Set<ContentHash> = []
+        try each("blobs") { key, value throws(CashetError) in
+            guard let hash = try? ContentHash(bytes: key) else { return }
+            if let info = infos[hash] { try keepBlob(hash, value, info: info, size: info.size) } else { withoutInfo.insert(hash) }
+        }
+        infos = [:]
 
         var sources: [ContentHash: String] = [:]
         try each("sources") { key, value in
@@ -136,6 +159,7 @@ extension LMDBStore {
         var commits: [(commit: Commit, record: [UInt8])] = []
         var restored: Set<ContentHash> = []
         func storeCommits() throws(CashetError) {
+            try storeBlobs()   // first: the commits take references to them
             try writingState("rebuilding commits in \(path)") { txn, state in
                 for (commit, record) in commits {
                     let blob = commit.output.map { PreparedBlob(ref: $0, record: nil, staged: nil) }
@@ -144,56 +168,75 @@ extension LMDBStore {
             }
             commits.removeAll(keepingCapacity: true)
         }
-        /// A decoded commit with its function's source joined (the record holds none).
-        func withSource(_ bare: Commit) -> Commit {
+        /// Queues a verified commit when its result was kept (or it has none); joins its
+        /// function's source (the record holds none).
+        func keepCommit(_ hash: ContentHash, _ bare: Commit, _ record: [UInt8]) throws(CashetError) -> Bool {
+            guard !restored.contains(hash) else { return true }
+            guard bare.output.map({ kept.contains($0.hash) }) ?? true else { return false }
             var commit = bare
             commit.task.source = sources[bare.fingerprint.functionHash]
-            return commit
-        }
-        try each("commits") { key, value throws(CashetError) in
-            guard let hash = try? ContentHash(bytes: key),
-                  let commit = (try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil)).map(withSource),
-                  commit.output.map({ kept.contains($0.hash) }) ?? true else {
-                report.commitsLost += 1
-                return
-            }
-            commits.append((commit, value))
+            commits.append((commit, record))
             restored.insert(hash)
             if commits.count == batchSize { try storeCommits() }
+            return true
+        }
+
+        // Results still to find, by hash: their logical size (from the commits that name them).
+        var missing: [ContentHash: Int] = [:]
+        var unverified = 0, waiting = 0
+        try each("commits") { key, value throws(CashetError) in
+            guard let (hash, commit) = verified(key, value) else {
+                unverified += 1
+                return
+            }
+            if try !keepCommit(hash, commit, value), let output = commit.output {
+                missing[output.hash] = output.size
+                waiting += 1
+            }
         }
         try storeCommits()
 
         // Cut off from their trees: commits that prove themselves, and rows of blobs not kept.
         var looseCommits: [ContentHash: (Commit, [UInt8])] = [:]
-        var looseBlobs: [ContentHash: [UInt8]] = [:]
+        // Rows of other tables keyed by a blob's hash (`blob_info`, `unreferenced`) are on such pages
+        // too: every row whose value reads as a blob's location is a candidate.
+        var looseBlobs: [ContentHash: [[UInt8]]] = [:]
         try walker.unreachedLeafRecords { key, value in
-            guard let hash = try? ContentHash(bytes: key), !restored.contains(hash) else { return }
-            if let commit = try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil) {
+            if let (hash, commit) = verified(key, value) {
+                guard !restored.contains(hash) else { return }
                 looseCommits[hash] = (commit, value)
-            } else if !kept.contains(hash), (try? StoreRecords.decodeBlobLocation(value, hash: hash)) != nil {
-                looseBlobs[hash] = value
+                if let output = commit.output, !kept.contains(output.hash) { missing[output.hash] = output.size }
+            } else if let hash = try? ContentHash(bytes: key), !kept.contains(hash), (try? StoreRecords.decodeBlobLocation(value, hash: hash)) != nil {
+                looseBlobs[hash, default: []].append(value)
             }
         }
-        for (hash, (bare, record)) in looseCommits.sorted(by: { $0.key.hex < $1.key.hex }) {
-            if let output = bare.output, !kept.contains(output.hash) {
-                // The result's row must be here too; its bytes are checked by the fsck that follows.
-                guard let stored = looseBlobs[output.hash], let location = try? StoreRecords.decodeBlobLocation(stored, hash: output.hash) else { continue }
-                let inFile = if case .file = location { true } else { false }
-                guard let storedSize = inFile ? try originals.storedSize(of: output.hash) : stored.count else { continue }
-                blobs.append((output.hash, StoreRecords.BlobInfo(size: output.size, storedSize: storedSize, references: 0), stored, inFile))
-                kept.insert(output.hash)
+
+        // The rows of those results: on the `blobs` tree without their `blob_info` row, or on
+        // pages no tree reaches.
+        if !missing.isEmpty {
+            if !withoutInfo.isDisjoint(with: missing.keys) {
+                try each("blobs") { key, value throws(CashetError) in
+                    guard let hash = try? ContentHash(bytes: key), withoutInfo.contains(hash), let size = missing[hash] else { return }
+                    try keepBlob(hash, value, info: nil, size: size)
+                }
             }
-            commits.append((withSource(bare), record))
-            restored.insert(hash)
-            if commits.count == batchSize {
-                try storeBlobs()   // first: the commits take references to them
-                try storeCommits()
+            for (hash, size) in missing.sorted(by: { $0.key.hex < $1.key.hex }) {
+                for stored in looseBlobs[hash] ?? [] where !kept.contains(hash) { try keepBlob(hash, stored, info: nil, size: size) }
             }
         }
-        try storeBlobs()
+        // The commits waiting for them, then those no tree reaches.
+        if waiting > 0 {
+            try each("commits") { key, value throws(CashetError) in
+                if let (hash, commit) = verified(key, value), !restored.contains(hash), try keepCommit(hash, commit, value) { waiting -= 1 }
+            }
+        }
+        for (hash, (commit, record)) in looseCommits.sorted(by: { $0.key.hex < $1.key.hex }) {
+            _ = try keepCommit(hash, commit, record)
+        }
         try storeCommits()
         report.commitsKept = restored.count
         report.blobsKept = kept.count
+        report.commitsLost = unverified + waiting
         // Commits on pages that could not be read at all are known only from the old counters.
         var recorded: StoreRecords.Counters?
         try each("meta") { key, value in
