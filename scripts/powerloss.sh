@@ -12,6 +12,8 @@
 #   FS_MODEL=journal ...    names are durable on any fsync, as ext4/XFS journalling makes them
 #   KEEP=DIR ...            copies each failing crash state (fresh) and its report to DIR
 #   STEPS=40 ...            workload steps recorded per mode
+#   REBUILD=1 ...           repairs structurally damaged data.mdb files with `fsck --repair --rebuild`
+#                           (then every state must end clean, in any mode)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -28,6 +30,6 @@ echo "power-loss campaign: $states states per mode ($modes), seed $seed, $fs_mod
 start=$(date +%s)
 status=0
 python3 scripts/powerloss/campaign.py --bin "$bin" --states "$states" --seed "$seed" --modes "$modes" \
-    --steps "$steps" --fs-model "$fs_model" ${KEEP:+--keep-failures "$KEEP"} || status=$?
+    --steps "$steps" --fs-model "$fs_model" ${KEEP:+--keep-failures "$KEEP"} ${REBUILD:+--rebuild} || status=$?
 echo "took $(( $(date +%s) - start )) s" >&2
 exit $status

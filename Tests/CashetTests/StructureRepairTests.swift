@@ -119,15 +119,17 @@ struct StructureRepairTests {
         return Int(tree.root)
     }
 
-    @Test("root pages wiped (a torn write): blob_info's alone, whose rows a result can do without (its size is in its commit); or those of commits, blobs and blob_info, whose rows are then found on pages no tree reaches, beside rows of other tables with the same keys: a rebuild keeps every commit, bit-exactly",
-          .timeLimit(.minutes(3)), arguments: [["blob_info"], ["commits", "blobs", "blob_info"]])
+    @Test("pages wiped (a torn write): blob_info's root, whose rows a result can do without (its size is in its commit); the roots of commits, blobs and blob_info, whose rows are then found on pages no tree reaches, beside rows of other tables with the same keys; both meta pages (a noSync file whose first write was lost), so that no tree is known: a rebuild keeps every commit, bit-exactly",
+          .timeLimit(.minutes(3)), arguments: [["blob_info"], ["commits", "blobs", "blob_info"], ["meta"]])
     func rebuildWithoutRoots(_ wiped: [String]) async throws {
         let (directory, store, expected, removed) = try await Self.populated()
         defer { withExtendedLifetime(directory) {} }
         var damaged = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
         for table in wiped {
-            let page = try Self.rootPage(of: table, in: store)
-            damaged.replaceSubrange(page * 4096 ..< (page + 1) * 4096, with: [UInt8](repeating: 0, count: 4096))
+            // "meta": both meta pages (LMDB's snapshots), so that no tree is known at all.
+            for page in table == "meta" ? [0, 1] : [try Self.rootPage(of: table, in: store)] {
+                damaged.replaceSubrange(page * 4096 ..< (page + 1) * 4096, with: [UInt8](repeating: 0, count: 4096))
+            }
         }
         try damaged.write(to: URL(fileURLWithPath: store + "/data.mdb"))
 
@@ -201,6 +203,22 @@ struct StructureRepairTests {
         let check = try await Products.cli("fsck", "--store", path)
         #expect(check.status == 4 && !check.stdout.contains("damaged-structure"), "\(check.stdout) \(check.stderr)")
         #expect(try await Client(path: path).stats().commits == 0)
+    }
+
+    @Test("an empty data.mdb (a noSync store whose first write a power cut lost): read-only commands say so (exit 4), not LMDB's EBADF; the application starts on it and records")
+    func emptyDataFileIsNoStoreYet() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        #expect(FileManager.default.createFile(atPath: path + "/data.mdb", contents: Data()))
+        for command in [["fsck"], ["stats"], ["log"], ["fsck", "--repair", "--rebuild"]] {
+            let result = try await Products.runOffPool(Products.cli, command + ["--store", path])
+            #expect(result.status == 4 && result.stderr.contains("data.mdb is empty"), "\(command): \(result.stdout) \(result.stderr)")
+        }
+        let client = try Client(path: path)
+        _ = try await client.submit(Self.square, 3)
+        #expect(try await client.stats().commits == 1)
+        await client.close()
     }
 
     @Test("a rebuild refuses, changing nothing, while the store is open in this process or in another one")

@@ -47,12 +47,15 @@ as after a reboot it is rebuilt) and checked:
      one, a few others; `--get-all` for all): bytes hash to the acknowledged SHA-256;
   2. `cashet fsck --json` ends with 0 (clean) or 3 (damage found), never a signal or 2;
   3. `cashet stats --json` works;
-  4. when fsck found anything (or exit 3): `fsck --repair`, then `fsck` is clean, `stats` works,
-     and every result that was valid before the repair still is (log + the same gets).
+  4. when fsck found anything (or exit 3): `fsck --repair` (with `--rebuild` when it found a
+     damaged structure and the campaign runs with --rebuild), then `fsck` is clean, `stats`
+     works, and every result that was valid before the repair still is (log + the same gets; a
+     result the repair dropped counts only if `get` served it from a copy taken before).
   5. A state without data.mdb (a crash while the store was being created) must be openable by
      the application again: `CashetTestHelper writes STATE ... 1` succeeds.
 In durable mode anything lost, any damage, any exit other than 0 (or 1 from log on an empty
-store) is a failure. In nosync mode the same is counted and reported but only signals and exit 2
+store) is a failure. In nosync mode the same is counted and reported but only signals, exit 2, a
+repair that removed a served result and (with --rebuild) a repair that left the store unclean
 fail the run.
 
 Output: progress on stderr, one JSON summary on stdout; exit 1 when durable mode had any
@@ -760,7 +763,9 @@ class Check:
 
     @property
     def failed(self):
-        return self.hard_failure or (self.mode == "durable" and bool(self.reasons))
+        # In any mode, a repair never removes a result that was served before it; and with
+        # --rebuild, it always leaves a clean store.
+        return self.hard_failure or (self.mode == "durable" and bool(self.reasons)) or bool(self.always_fail & set(self.reasons))
 
     def line(self):
         text = f"{self.where}: " + "; ".join(f"{kind}: {detail}" for kind, detail in self.reasons.items())
@@ -787,6 +792,7 @@ UNOPENABLE_MARKERS = (
     ("MDB_PAGE_NOTFOUND", "MDB_PAGE_NOTFOUND"),
     ("MDB_VERSION_MISMATCH", "MDB_VERSION_MISMATCH"),
     ("has no 'meta' table", "no meta table"),
+    ("data.mdb is empty", "empty data.mdb"),
     ("no cashet schema version", "no schema version"),
 )
 
@@ -810,6 +816,7 @@ def check_state(args, rec, mode, plan, workdir):
     where = f"{mode} seed={args.seed} state={index} k={k}/{len(rec.ops)} {strategy}"
     where += f" (before: {rec.ops[k].desc})" if k < len(rec.ops) else " (end)"
     c = Check(mode, index, k, strategy, where)
+    c.always_fail = {"valid-removed"} | ({"repair-not-clean", "stats-after-repair"} if args.rebuild else set())
     base = os.path.join(workdir, f"state-{mode}-{index}")
     store = os.path.join(base, "store")
     os.makedirs(store)
@@ -873,21 +880,31 @@ def check_state(args, rec, mode, plan, workdir):
         for commit, sha in sample:
             if commit not in valid:
                 continue
-            out = os.path.join(base, "get.out")
-            r = cli("get", commit, "--binary", "-o", out, allowed=(0, 1, 3))
-            ok = False
-            if r.code == 0 and os.path.exists(out):
-                h = hashlib.sha256()
-                with open(out, "rb") as fh:
-                    for chunk in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(chunk)
-                ok = h.hexdigest() == sha
-            if os.path.exists(out):
-                os.unlink(out)
+            ok, r = served(commit, sha)
             if not ok:
                 valid.discard(commit)
                 c.messages.append(f"{label}: get {commit[:12]}: {r.brief() if r.code else 'bytes do not hash to the acknowledged SHA-256'}")
         return valid, sample
+
+    def served(commit, sha, at=None):
+        """Whether `get` gives bytes that hash to `sha` (from the store at `at`, a copy, when
+        given); and the command's result."""
+        out = os.path.join(base, "get.out")
+        argv = ("get", commit, "--binary", "-o", out)
+        if at is None:
+            r = cli(*argv, allowed=(0, 1, 3))
+        else:
+            r = judge(run([cashet, "--store", at, *argv], env=env, timeout=CMD_TIMEOUT), "get", (0, 1, 3))
+        ok = False
+        if r.code == 0 and os.path.exists(out):
+            h = hashlib.sha256()
+            with open(out, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            ok = h.hexdigest() == sha
+        if os.path.exists(out):
+            os.unlink(out)
+        return ok, r
 
     # 1. Acknowledged results, as the crash left them.
     found, log_result = listing()
@@ -943,7 +960,12 @@ def check_state(args, rec, mode, plan, workdir):
         return finish(args, c, base, rec, chosen)
 
     # 4. Repair, then everything must be clean and every valid result kept.
-    repair = cli("fsck", "--repair", "--json", allowed=(0, 3))
+    rebuild = ("--rebuild",) if args.rebuild and damage.get("damaged-structure") else ()
+    # `log` lists commits whose result may not load (only a sample was fetched): a copy lets
+    # each one the repair drops be fetched as the crash left it.
+    before = store + ".before-repair"
+    shutil.copytree(store, before, symlinks=True)
+    repair = cli("fsck", "--repair", *rebuild, "--json", allowed=(0, 3))
     again = cli("fsck", "--json", allowed=(0, 3))
     again_report = parse_json(again.out) or {}
     if again.code == 0 and not again_report.get("problems"):
@@ -959,7 +981,8 @@ def check_state(args, rec, mode, plan, workdir):
     found_after, log_after = listing()
     if valid_before:
         still, _ = verify(found_after, "after repair", sample)
-        removed = [cm for cm in valid_before if cm not in still]
+        shas = dict(acked)
+        removed = [cm for cm in valid_before if cm not in still and served(cm, shas[cm], at=before)[0]]
         c.valid_removed = len(removed)
         if removed:
             c.fail("valid-removed", f"fsck --repair removed or changed {len(removed)} valid acknowledged result(s), e.g. {removed[0][:12]}"
@@ -1081,6 +1104,8 @@ def main():
                         help="posix: names durable only by fsync of their directory; journal: any fsync commits all earlier name changes")
     parser.add_argument("--jobs", type=int, default=2, help="states checked at once")
     parser.add_argument("--get-sample", type=int, default=3, help="random acknowledged results fetched with `get` per state besides the newest and the file-sized ones")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="repair structurally damaged data.mdb files with `fsck --repair --rebuild` (without it they are left unrepaired, as plain --repair does)")
     parser.add_argument("--get-all", action="store_true", help="fetch every acknowledged result with `get`")
     parser.add_argument("--large-threshold", type=int, default=256 << 10)
     parser.add_argument("--only-state", type=int, help="check only this state index (to reproduce one)")

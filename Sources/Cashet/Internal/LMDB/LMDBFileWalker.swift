@@ -54,18 +54,23 @@ final class LMDBFileWalker {
         case .failure(let why): damage.append(why.detail)
         }
         // Meta page 1 sits one page in: the page size comes from page 0, or is the usual 4 KiB.
-        let pageSize = metas.first?.pageSize ?? 4096
-        switch Format.Meta.read(LittleEndianBytes(try file.readBytes(at: pageSize, count: min(max(size - pageSize, 0), 4096))), page: 1) {
-        case .success(let meta) where meta.pageSize == pageSize: metas.append(meta)
+        let metaPageSize = metas.first?.pageSize ?? 4096
+        switch Format.Meta.read(LittleEndianBytes(try file.readBytes(at: metaPageSize, count: min(max(size - metaPageSize, 0), 4096))), page: 1) {
+        case .success(let meta) where meta.pageSize == metaPageSize: metas.append(meta)
         case .success: damage.append("meta page 1 gives another page size than meta page 0")
         case .failure(let why): damage.append(why.detail)
         }
-        let chosen = transaction.flatMap { id in metas.first { $0.transaction == id } } ?? metas.max { $0.transaction < $1.transaction }
-        guard let chosen else {
-            throw CashetError(.corruptData, "\(file.path) is damaged beyond salvage: \(damage.joined(separator: "; ")); restore it from a backup")
+        var chosen = transaction.flatMap { id in metas.first { $0.transaction == id } } ?? metas.max { $0.transaction < $1.transaction }
+        if chosen == nil && salvaging {
+            // Neither snapshot is readable: its records are still on the pages, found by a scan.
+            let guessed = try Self.pageSizeByNumbers(of: file, size: size)
+            chosen = .none(pageSize: guessed, pages: size / guessed)
         }
-        self.pageSize = pageSize
-        pagesInFile = size / pageSize
+        guard let chosen else {
+            throw CashetError(.corruptData, "\(file.path) is damaged: \(damage.joined(separator: "; ")); `cashet fsck --repair --rebuild` salvages the records its pages still hold")
+        }
+        pageSize = chosen.pageSize
+        pagesInFile = size / chosen.pageSize
         meta = chosen
         previousMeta = metas.first { $0.page != chosen.page }
         self.salvaging = salvaging
@@ -80,6 +85,20 @@ final class LMDBFileWalker {
         }
         reached.insert(0)
         reached.insert(1)
+    }
+
+    /// The page size under which the most of the file's first pages carry their own number
+    /// (LMDB's is the system's, 4 KiB here; the meta pages that record it are gone).
+    private static func pageSizeByNumbers(of file: borrowing PosixFile, size: Int) throws(CashetError) -> Int {
+        var best = (pageSize: 4096, matches: 0)
+        for pageSize in [4096, 8192, 16384, 32768, 65536] {
+            var matches = 0
+            for page in 2..<max(2, min(size / pageSize, 66)) where try LittleEndianBytes(file.readBytes(at: page * pageSize, count: 8)).u64(0) == UInt64(page) {
+                matches += 1
+            }
+            if matches > best.matches { best = (pageSize, matches) }
+        }
+        return best.pageSize
     }
 
     // MARK: The walk

@@ -52,6 +52,14 @@ enum LMDBPageFormat {
             (self.flags, self.depth, branchPages, leafPages, overflowPages, self.entries, self.root) =
                 (flags, Int(depth), branch, leaf, overflow, entries, root)
         }
+
+        /// A tree with no pages.
+        static let empty = Tree(flags: 0, depth: 0, branchPages: 0, leafPages: 0, overflowPages: 0, entries: 0, root: noPage)
+
+        private init(flags: UInt16, depth: Int, branchPages: UInt64, leafPages: UInt64, overflowPages: UInt64, entries: UInt64, root: UInt64) {
+            (self.flags, self.depth, self.branchPages, self.leafPages, self.overflowPages, self.entries, self.root) =
+                (flags, depth, branchPages, leafPages, overflowPages, entries, root)
+        }
     }
 
     /// `MDB_meta`, in page 0 or 1 after the page header: the two most recent snapshots.
@@ -63,6 +71,12 @@ enum LMDBPageFormat {
         let mainTree: Tree
         let lastPage: UInt64
         let transaction: UInt64
+
+        /// What a salvage walks when neither meta page is sound (a file whose first write never
+        /// reached the disk): no tables, no free list, so every leaf page is one no tree reaches.
+        static func none(pageSize: Int, pages: Int) -> Meta {
+            Meta(page: 0, pageSize: pageSize, freeTree: .empty, mainTree: .empty, lastPage: UInt64(max(pages, 1) - 1), transaction: 0)
+        }
 
         /// The meta record of page `page`, or nil with why not.
         static func read(_ bytes: LittleEndianBytes, page: Int) -> Result<Meta, MetaDamage> {

@@ -13,6 +13,7 @@ extension LMDBStore {
     public static func checkStructure(at path: String) throws(CashetError) -> [IntegrityReport.Problem] {
         try prepareDirectory(path, create: false, mode: 0)   // a store, without links where LMDB looks
         let root = try StoreRoot(path)
+        try refuseEmptyDataFile(root, path: path)
         var options = LMDBOptions()
         options.readOnly = true
         let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)

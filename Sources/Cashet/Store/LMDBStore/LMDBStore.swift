@@ -121,6 +121,7 @@ public final class LMDBStore: Store {
         let mayCreate = configuration.create && !configuration.readOnly
         try Self.prepareDirectory(path, create: mayCreate, mode: configuration.permissions.directoryMode)
         let root = try StoreRoot(path)
+        if configuration.readOnly { try Self.refuseEmptyDataFile(root, path: path) }
         files = BlobFiles(root: root, durable: configuration.durability == .durable, permissions: configuration.permissions)
         var options = LMDBOptions()
         options.readOnly = configuration.readOnly
@@ -163,6 +164,13 @@ public final class LMDBStore: Store {
         } catch let error as CashetError where error.code == .notAStore {
             return nil
         }
+    }
+
+    /// Read-only, an empty `data.mdb` is no store yet: LMDB would fail with EBADF (it initializes
+    /// an empty file, which it cannot do read-only).
+    static func refuseEmptyDataFile(_ root: StoreRoot, path: String) throws(CashetError) {
+        guard let data = try root.handle.openFile("data.mdb", flags: O_RDONLY | O_NONBLOCK), try data.regularFileSize() == 0 else { return }
+        throw CashetError(.notAStore, "\(path)/data.mdb is empty: the store was interrupted while being created (or, with noSync, a power cut lost its first write); it holds no results, and the next program that records to it creates it again")
     }
 
     /// The files LMDB opens by name; they must be regular files (LMDB would follow a link).
