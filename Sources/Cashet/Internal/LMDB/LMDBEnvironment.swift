@@ -102,7 +102,10 @@ final class LMDBEnvironment: @unchecked Sendable {
         _ = mdb_reader_check(env, &dead)
     }
 
-    /// The bytes the newest snapshot needs and the file's size, when the file is shorter.
+    /// The bytes the newest snapshot needs and the file's size, when the file is shorter and
+    /// lacks a page the snapshot uses. Pages LMDB allocated and freed in one transaction are
+    /// never written, so a healthy file may end before the snapshot's last page: then the free
+    /// list (read with `pread`, not the map) must name every page past the end.
     private static func truncation(_ env: OpaquePointer) -> (needed: Int, size: Int)? {
         var info = MDB_envinfo()
         var tables = MDB_stat()
@@ -110,7 +113,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         var file = stat()
         guard mdb_env_info(env, &info) == 0, mdb_env_stat(env, &tables) == 0, mdb_env_get_fd(env, &fd) == 0, fstat(fd, &file) == 0 else { return nil }
         let needed = (info.me_last_pgno + 1) * Int(tables.ms_psize)
-        return Int(file.st_size) < needed ? (needed, Int(file.st_size)) : nil
+        guard Int(file.st_size) < needed else { return nil }
+        if let copy = try? PosixFile.duplicate(fd), let walker = try? LMDBFileWalker(file: copy, transaction: UInt64(info.me_last_txnid)),
+           walker.meta.lastPage == UInt64(info.me_last_pgno) {
+            walker.walkFreeList()
+            if walker.missingPagesAreFree { return nil }
+        }
+        return (needed, Int(file.st_size))
     }
 
     /// Creates and opens an environment, or returns the LMDB code of the step that failed

@@ -40,6 +40,8 @@ final class LMDBFileWalker {
     /// Pages reached by any walk (what ``unreachedLeafRecords(_:)`` passes by).
     private var reachedAny: PageSet
     private var free: PageSet
+    /// Free pages past the end of the file (never written: see ``missingPagesAreFree``).
+    private var freeBeyondFile: Set<UInt64> = []
 
     /// Reads the meta pages of `file` and picks the snapshot to walk: the one of transaction
     /// `transaction` (a snapshot a read transaction pins), or else the newest sound one.
@@ -80,9 +82,6 @@ final class LMDBFileWalker {
         free = PageSet(count: max(pagesInFile, 2))
         self.file = file
         for detail in damage { note("meta", detail) }
-        if chosen.lastPage >= UInt64(pagesInFile) {
-            note("meta", "the newest snapshot uses \(chosen.lastPage + 1) pages, but the file holds \(pagesInFile)")
-        }
         reached.insert(0)
         reached.insert(1)
     }
@@ -107,6 +106,9 @@ final class LMDBFileWalker {
     @discardableResult
     func checkAll() throws(CashetError) -> [String: Format.Tree] {
         walkFreeList()
+        if !missingPagesAreFree {
+            note("meta", "the newest snapshot uses \(meta.lastPage + 1) pages, but the file holds \(pagesInFile) and the pages it lacks are not all free")
+        }
         let tables = namedTables()
         for (name, tree) in tables.sorted(by: { $0.key < $1.key }) {
             try walk(tree, name: name, reading: false) { _, _ in }
@@ -161,6 +163,16 @@ final class LMDBFileWalker {
         }
     }
 
+    /// Whether the file holds every page of the newest snapshot but free ones (known once
+    /// ``walkFreeList()`` ran). LMDB does not write a page it allocated and freed in the same
+    /// transaction (overflow pages of a value replaced or deleted again, a page split then
+    /// merged), so a healthy file can end before the snapshot's last page; only a page still in
+    /// use past the end is damage (a power cut with noSync, a truncated copy).
+    var missingPagesAreFree: Bool {
+        // `freeBeyondFile` holds distinct pages of that range only: all are there when it is full.
+        meta.lastPage < UInt64(pagesInFile) || UInt64(freeBeyondFile.count) == meta.lastPage - UInt64(pagesInFile) + 1
+    }
+
     /// Records the free list's pages (to find pages both free and in use) and checks its tree.
     /// A salvage calls it first, so that ``unreachedLeafRecords(_:)`` passes free pages by.
     func walkFreeList() {
@@ -173,8 +185,12 @@ final class LMDBFileWalker {
                 return
             }
             for index in 0..<Int(count) {
-                guard let page = list.u64(8 + 8 * index), page < UInt64(self.pagesInFile) else {
-                    self.note("free list", "a free page number lies outside the file")
+                guard let page = list.u64(8 + 8 * index), page <= self.meta.lastPage else {
+                    self.note("free list", "a free page number lies outside the snapshot")
+                    continue
+                }
+                guard page < UInt64(self.pagesInFile) else {
+                    self.freeBeyondFile.insert(page)
                     continue
                 }
                 if self.reached.contains(Int(page)) || !self.free.insert(Int(page)) {
@@ -305,13 +321,12 @@ final class LMDBFileWalker {
     }
 
     /// One leaf node of `tree`: its value (inline, on overflow pages, or a set of duplicates).
-    private func leafNode(_ node: Int, key: ArraySlice<UInt8>, in page: LittleEndianBytes, tree: Format.Tree, name: String, reading: Bool,
+    private func leafNode(_ offset: Int, key: ArraySlice<UInt8>, in page: LittleEndianBytes, tree: Format.Tree, name: String, reading: Bool,
                           counts: inout Counts, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
-        let flags = page.u16(node + 4)!
-        let size = Int(page.u16(node)!) | Int(page.u16(node + 2)!) << 16
-        let dataOffset = node + Format.nodeHeaderSize + key.count
-        if flags & Format.NodeFlag.bigData != 0 {
-            guard let first = page.u64(dataOffset), let value = try overflow(first, size: size, name: name, reading: reading, counts: &counts) else {
+        let node = LeafNode(offset, in: page)
+        let flags = node.flags
+        if let first = node.overflowPage {
+            guard let value = try overflow(first, size: node.size, name: name, reading: reading, counts: &counts) else {
                 counts.complete = false
                 return
             }
@@ -319,7 +334,7 @@ final class LMDBFileWalker {
             try visit(Array(key), value)
             return
         }
-        guard let data = page.slice(dataOffset, size) else {
+        guard let data = node.inlineValue else {
             note(name, "a node's data runs past the end of its page")
             counts.complete = false
             return
@@ -433,17 +448,14 @@ final class LMDBFileWalker {
             guard bytes.count == pageSize, let flags = bytes.u16(10),
                   flags & ~(Format.PageFlag.subPage | 0x10) == Format.PageFlag.leaf,   // 0x10: P_DIRTY, never on disk but harmless
                   let (nodes, _) = nodeOffsets(Page(bytes: bytes, flags: flags), number: UInt64(index), name: "unreached", branch: false) else { continue }
-            for node in nodes {
-                let nodeFlags = bytes.u16(node + 4)!
-                guard nodeFlags & (Format.NodeFlag.subData | Format.NodeFlag.dupData) == 0 else { continue }
-                let key = bytes.slice(node + Format.nodeHeaderSize, Int(bytes.u16(node + 6)!))!
-                let size = Int(bytes.u16(node)!) | Int(bytes.u16(node + 2)!) << 16
-                let dataOffset = node + Format.nodeHeaderSize + key.count
-                if nodeFlags & Format.NodeFlag.bigData != 0 {
-                    guard let first = bytes.u64(dataOffset), let value = try detachedOverflow(first, size: size) else { continue }
-                    try visit(Array(key), value)
-                } else if let value = bytes.slice(dataOffset, size) {
-                    try visit(Array(key), Array(value))
+            for offset in nodes {
+                let node = LeafNode(offset, in: bytes)
+                guard node.flags & (Format.NodeFlag.subData | Format.NodeFlag.dupData) == 0 else { continue }
+                if let first = node.overflowPage {
+                    guard let value = try detachedOverflow(first, size: node.size) else { continue }
+                    try visit(Array(node.key), value)
+                } else if let value = node.inlineValue {
+                    try visit(Array(node.key), Array(value))
                 }
             }
         }
@@ -451,11 +463,42 @@ final class LMDBFileWalker {
 
     /// A value on overflow pages that no walk reached, checked like any other.
     private func detachedOverflow(_ first: UInt64, size: Int) throws(CashetError) -> [UInt8]? {
-        guard first >= 2, first < UInt64(pagesInFile) else { return nil }
-        let header = LittleEndianBytes(try file.readBytes(at: Int(first) * pageSize, count: Format.pageHeaderSize))
+        guard first >= 2, first < UInt64(pagesInFile),
+              overflowRun(LittleEndianBytes(try file.readBytes(at: Int(first) * pageSize, count: Format.pageHeaderSize)), first: first, size: size) != nil
+        else { return nil }
+        return try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size)
+    }
+
+    /// How many pages the overflow run at `first` spans, when `header` (its first page's) is an
+    /// overflow page's, long enough for `size` bytes, and the run ends inside the file.
+    private func overflowRun(_ header: LittleEndianBytes, first: UInt64, size: Int) -> Int? {
         guard let flags = header.u16(10), flags & Format.PageFlag.overflow != 0, let pages = header.u32(12).map(Int.init),
               pages >= (Format.pageHeaderSize + size + pageSize - 1) / pageSize, Int(first) + pages <= pagesInFile else { return nil }
-        return try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size)
+        return pages
+    }
+
+    /// A leaf node's header, read from a page whose node offsets were checked (``nodeOffsets``:
+    /// the header and key lie inside the page, so the reads below cannot fail).
+    private struct LeafNode {
+        let flags: UInt16
+        let key: ArraySlice<UInt8>
+        /// The value's size, inline or on overflow pages.
+        let size: Int
+        private let page: LittleEndianBytes
+        private let dataOffset: Int
+
+        init(_ offset: Int, in page: LittleEndianBytes) {
+            self.page = page
+            flags = page.u16(offset + 4)!
+            key = page.slice(offset + Format.nodeHeaderSize, Int(page.u16(offset + 6)!))!
+            size = Int(page.u16(offset)!) | Int(page.u16(offset + 2)!) << 16
+            dataOffset = offset + Format.nodeHeaderSize + key.count
+        }
+
+        /// The first overflow page of a value kept there (`F_BIGDATA`), else nil.
+        var overflowPage: UInt64? { flags & Format.NodeFlag.bigData != 0 ? page.u64(dataOffset) : nil }
+        /// The value kept in the node, or nil when it is on overflow pages or runs past the page.
+        var inlineValue: ArraySlice<UInt8>? { flags & Format.NodeFlag.bigData != 0 ? nil : page.slice(dataOffset, size) }
     }
 
     /// The offsets of a page's nodes that lie inside the page with their key (and, in a leaf,
@@ -518,13 +561,11 @@ final class LMDBFileWalker {
     /// A value of `size` bytes on the overflow pages starting at `first` (empty unless `reading`).
     private func overflow(_ first: UInt64, size: Int, name: String, reading: Bool, counts: inout Counts) throws(CashetError) -> [UInt8]? {
         guard let page = try readPage(first, name: name) else { return nil }
-        let pages = Int(page.bytes.u32(12)!)
-        let needed = (Format.pageHeaderSize + size + pageSize - 1) / pageSize
-        guard page.flags & Format.PageFlag.overflow != 0, pages >= needed, Int(first) + pages <= pagesInFile else {
+        guard let pages = overflowRun(page.bytes, first: first, size: size) else {
             note(name, "the overflow pages at \(first) do not hold the \(size) bytes their node records")
             // LMDB reads the value's bytes without looking at the header: so does a salvage (the
             // record is checked by its reader), as far as the file goes.
-            guard salvaging, reading, Int(first) + needed <= pagesInFile else { return nil }
+            guard salvaging, reading, Int(first) + (Format.pageHeaderSize + size + pageSize - 1) / pageSize <= pagesInFile else { return nil }
             return try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size)
         }
         for index in Int(first) + 1 ..< Int(first) + pages {

@@ -91,12 +91,12 @@ extension LMDBStore {
     /// their rows, then the commits whose record hashes to its name and whose result was copied,
     /// then their hit times. Written in batches of a few thousand per transaction.
     ///
-    /// A commit whose result has no `blob_info` row is not lost for that: a result is read
-    /// through its `blobs` row alone, so LMDB still serves it when only the other table's page
-    /// was torn. Its size is in the commit, its stored size is the row's (or its file's), and it
-    /// is copied in a second pass, from the `blobs` tree or from leaf pages no tree reaches
-    /// (``LMDBFileWalker/unreachedLeafRecords(_:)``: a damaged branch, a lost root, the cut-off
-    /// end of the file), where commits that hash to their name are found too.
+    /// A commit whose result lost its `blob_info` row is not lost for that: the result's bytes
+    /// are in its `blobs` row (or the file it names), and the other row holds only sizes and a
+    /// reference count, which the commit and the row give again. Such results are copied in a
+    /// second pass, from the `blobs` tree or from leaf pages no tree reaches
+    /// (``LMDBFileWalker/unreachedLeafRecords(_:)``: a damaged branch, a lost root or meta page,
+    /// the cut-off end of the file), where commits that hash to their name are found too.
     private func restore(from walker: LMDBFileWalker, files originals: BlobFiles, _ report: inout RebuildReport) throws(CashetError) {
         walker.walkFreeList()   // free pages are no records' home
         let tables = walker.namedTables(expected: Tables.specs.map(\.name))
