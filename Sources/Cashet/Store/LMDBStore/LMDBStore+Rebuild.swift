@@ -122,23 +122,22 @@ extension LMDBStore {
             }
             blobs.removeAll(keepingCapacity: true)
         }
-        /// Queues a blob row whose location decodes; `size`: its logical size, from its
-        /// `blob_info` row or from a commit whose result it is. Without its metadata row, a row
-        /// kept in the database must hash to its name (a row of another table can hold the same
-        /// key), and one naming a file takes the file's stored size (its bytes are checked by
-        /// the fsck that follows a rebuild).
-        func keepBlob(_ hash: ContentHash, _ stored: [UInt8], info: StoreRecords.BlobInfo?, size: Int) throws(CashetError) {
-            guard !kept.contains(hash), let location = try? StoreRecords.decodeBlobLocation(stored, hash: hash) else { return }
+        /// Queues a blob row that proves itself, and tells whether it did. `info`: its metadata
+        /// row, if found; `size`: its logical size (the metadata's, or that of a commit whose
+        /// result it is). A row kept in the database must decode to bytes of that size hashing
+        /// to its name; a row naming a file must find it at the stored size its metadata records
+        /// (the file's bytes are checked by the fsck that follows a rebuild). A salvage can read
+        /// a page of another table as this one's (a stale branch pointing at reused pages), and
+        /// rows of several tables share the blob's hash as their key.
+        func keepBlob(_ hash: ContentHash, _ stored: [UInt8], info: StoreRecords.BlobInfo?, size: Int) throws(CashetError) -> Bool {
+            guard !kept.contains(hash), let location = try? StoreRecords.decodeBlobLocation(stored, hash: hash) else { return false }
             let inFile = if case .file = location { true } else { false }
-            var recorded = info
-            if recorded == nil, let storedSize = inFile ? try originals.storedSize(of: hash) : stored.count,
-               inFile || inlineRowProvesItself(hash, stored, size: size) {
-                recorded = StoreRecords.BlobInfo(size: size, storedSize: storedSize, references: 0)
-            }
-            guard let info = recorded else { return }
-            blobs.append((hash, info, stored, inFile))
+            guard let storedSize = inFile ? try originals.storedSize(of: hash) : stored.count,
+                  inFile ? info.map({ $0.storedSize == storedSize }) ?? true : inlineRowProvesItself(hash, stored, size: size) else { return false }
+            blobs.append((hash, StoreRecords.BlobInfo(size: size, storedSize: storedSize, references: 0), stored, inFile))
             kept.insert(hash)
             if blobs.count == batchSize { try storeBlobs() }
+            return true
         }
 
         var infos: [ContentHash: StoreRecords.BlobInfo] = [:]
@@ -148,7 +147,9 @@ extension LMDBStore {
         var withoutInfo: Set<ContentHash> = []
         try each("blobs") { key, value throws(CashetError) in
             guard let hash = try? ContentHash(bytes: key) else { return }
-            if let info = infos[hash] { try keepBlob(hash, value, info: info, size: info.size) } else { withoutInfo.insert(hash) }
+            // A row its metadata does not vouch for may still be a commit's result (second pass).
+            if let info = infos[hash], try keepBlob(hash, value, info: info, size: info.size) { return }
+            withoutInfo.insert(hash)
         }
         infos = [:]
 
@@ -217,11 +218,11 @@ extension LMDBStore {
             if !withoutInfo.isDisjoint(with: missing.keys) {
                 try each("blobs") { key, value throws(CashetError) in
                     guard let hash = try? ContentHash(bytes: key), withoutInfo.contains(hash), let size = missing[hash] else { return }
-                    try keepBlob(hash, value, info: nil, size: size)
+                    _ = try keepBlob(hash, value, info: nil, size: size)
                 }
             }
             for (hash, size) in missing.sorted(by: { $0.key.hex < $1.key.hex }) {
-                for stored in looseBlobs[hash] ?? [] where !kept.contains(hash) { try keepBlob(hash, stored, info: nil, size: size) }
+                for stored in looseBlobs[hash] ?? [] where !kept.contains(hash) { _ = try keepBlob(hash, stored, info: nil, size: size) }
             }
         }
         // The commits waiting for them, then those no tree reaches.

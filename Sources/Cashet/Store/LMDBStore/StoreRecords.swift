@@ -260,6 +260,7 @@ package enum StoreRecords {
             size = try r.readCount()
             storedSize = try r.readCount()
             references = try r.readCount()
+            guard r.isAtEnd else { throw CashetError(.corruptData, "blob metadata has \(bytes.count - r.offset) bytes past its end") }
         }
     }
 
