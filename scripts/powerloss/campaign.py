@@ -1169,6 +1169,10 @@ def main():
             summary[mode] = s
             if mode == "durable" and (s["failed_states"] or s["signals"]):
                 failed = True
+            # In any mode: a served result a repair removed; with --rebuild, a repair that left
+            # the state unclean.
+            if any(c.always_fail & set(c.reasons) for c in checks):
+                failed = True
             if s["cli_signals"] or s["bad_exit_codes"] or s["timeouts"]:
                 failed = True
     finally:
