@@ -47,6 +47,38 @@ struct IndexRepairTests {
         #expect(try await client.submit(Self.triple, 17).load() == 51)
     }
 
+    @Test("a repair whose transaction runs out of map space grows the map and runs again: each repair is reported once, not once per attempt")
+    func repairRetriedReportsOnce() async throws {
+        let (directory, store, commits) = try await Self.populated(400)
+        defer { withExtendedLifetime(directory) {} }
+        let victims = Array(commits.prefix(300))
+        do {
+            let opened = try LMDBStore(store)
+            try opened.writing("altering records") { txn in
+                for victim in victims {
+                    var record = try #require(try txn.get(opened.tables.commits, victim.bytes))
+                    record[record.count / 2] ^= 0x40
+                    try txn.put(opened.tables.commits, victim.bytes, record)
+                }
+            }
+        }
+        // A map a few pages larger than what the file uses: the repair runs out partway through
+        // (having reported some removals), the map grows, and the transaction runs again.
+        let usedPages: UInt64 = try {
+            guard let file = try PosixFile.openIfExists(store + "/data.mdb") else { throw CashetError(.notAStore, "no data.mdb") }
+            return try LMDBFileWalker(file: file).meta.lastPage + 1
+        }()
+        var settings = LMDBStore.Configuration()
+        settings.initialMapSize = Int(usedPages + 8) * 4096
+        let opened = try LMDBStore(store, configuration: settings)
+        let before = opened.env.mapSize
+        let report = try await Client(store: opened).fsck(repair: true)
+        #expect(opened.env.mapSize > before, "the premise: the repair had to grow the map (\(before) bytes)")
+        #expect(report.unrepaired.isEmpty)
+        #expect(Set(report.repairs).count == report.repairs.count, "\(report.repairs.count) lines, \(Set(report.repairs).count) distinct")
+        #expect(report.repairs.filter { line in victims.contains { line.contains($0.hex) } }.count == victims.count)
+    }
+
     @Test("a commit's timeline row lost and a history row naming the wrong commit: log leaves the commit out, fsck reports both (exit 3), one repair rewrites them from the commits, and log lists it again")
     func damagedIndexRowsAreRewritten() async throws {
         let (directory, store, commits) = try await Self.populated(30)
