@@ -151,4 +151,15 @@ struct CanonicalEncodingTests {
         #expect(try Zstd.decompress(frame[...], expectedSize: input.count) == input)
         #expect(throws: CashetError.self) { try Zstd.decompress(frame[...], expectedSize: input.count - 1) }
     }
+
+    @Test("a frame that claims more than 64 MiB streams into an array that grows with what comes out: whole frames load, truncated or trailing bytes are damage")
+    func zstdBeyondTheTrustedAllocation() throws {
+        let input = [UInt8](repeating: 3, count: Zstd.trustedAllocation + (16 << 20))
+        let frame = try Zstd.compress(input, level: 1)
+        #expect(try Zstd.decompress(frame[...], expectedSize: input.count) == input)
+        let truncated = #expect(throws: CashetError.self) { try Zstd.decompress(frame.dropLast(3), expectedSize: input.count) }
+        #expect(truncated?.code == .corruptData)
+        let trailing = #expect(throws: CashetError.self) { try Zstd.decompress((frame + [0, 1, 2])[...], expectedSize: input.count) }
+        #expect(trailing?.code == .corruptData, "\(String(describing: trailing))")
+    }
 }

@@ -58,42 +58,24 @@ package enum Zstd {
         return output
     }
 
-    /// Streams the frame out through a fixed window, appending to an array that grows with what
-    /// really comes out (so a false size claim costs no more memory than the bytes behind it).
+    /// Streams the frame out into an array that grows with what really comes out (so a false
+    /// size claim costs no more memory than the bytes behind it).
     private static func decompressGrowing(_ frame: ArraySlice<UInt8>, expectedSize: Int) throws(CashetError) -> [UInt8] {
-        guard let context = ZSTD_createDCtx() else { throw CashetError(.storage, "zstd cannot allocate a decompression context") }
-        defer { ZSTD_freeDCtx(context) }
-        var output: [UInt8] = []
-        output.reserveCapacity(trustedAllocation)
-        var window = [UInt8](repeating: 0, count: streamBufferSize)
+        var sink = GrowingSink(limit: expectedSize)
         var failure: CashetError?
-        // The input, the window and the context live for the whole loop; zstd writes at most
-        // `window.count` bytes per call.
+        // The frame's bytes stay put for the whole call; they are handed out once, then nothing.
         frame.withUnsafeBytes { input in
-            var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-            while failure == nil {
-                let (hint, produced) = window.withUnsafeMutableBytes { out -> (Int, Int) in
-                    var destination = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
-                    let hint = ZSTD_decompressStream(context, &destination, &source)
-                    return (hint, destination.pos)
+            var handedOut = false
+            do throws(CashetError) {
+                try decompressFrame(named: "a zstd frame", expectedSize: expectedSize, into: &sink) { () throws(CashetError) in
+                    defer { handedOut = true }
+                    return handedOut ? UnsafeRawBufferPointer(start: nil, count: 0) : input
                 }
-                if ZSTD_isError(hint) != 0 {
-                    failure = CashetError(.corruptData, "zstd frame does not decompress: \(String(cString: ZSTD_getErrorName(hint)))")
-                } else if output.count + produced > expectedSize {
-                    failure = CashetError(.corruptData, "zstd frame expands beyond the expected \(expectedSize) bytes")
-                } else {
-                    output.append(contentsOf: window[0..<produced])
-                    if hint == 0 { break }
-                    if produced == 0 && source.pos == source.size {
-                        failure = CashetError(.corruptData, "zstd frame is truncated")
-                    }
-                }
+            } catch {
+                failure = error
             }
         }
         if let failure { throw failure }
-        guard output.count == expectedSize else {
-            throw CashetError(.corruptData, "zstd frame expanded to \(output.count) bytes, expected \(expectedSize)")
-        }
-        return output
+        return sink.bytes
     }
 }

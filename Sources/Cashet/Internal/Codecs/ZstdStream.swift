@@ -82,38 +82,48 @@ extension Zstd {
     /// Decompresses the single frame in `file` into `sink`, which must take exactly
     /// `expectedSize` bytes. Damage (bad frame, truncation, wrong size, trailing bytes) is `.corruptData`.
     static func decompress(_ file: borrowing PosixFile, expectedSize: Int, into sink: inout some ByteSink & ~Copyable) throws(CashetError) {
-        guard let context = ZSTD_createDCtx() else { throw CashetError(.storage, "zstd cannot allocate a decompression context") }
-        defer { ZSTD_freeDCtx(context) }
         // Owned here and freed on every exit; `readFully` fills at most `count` bytes.
         let compressed = UnsafeMutableRawBufferPointer.allocate(byteCount: streamBufferSize, alignment: 16)
         defer { compressed.deallocate() }
+        try decompressFrame(named: file.path, expectedSize: expectedSize, into: &sink) { () throws(CashetError) in
+            UnsafeRawBufferPointer(rebasing: compressed[0..<(try file.readFully(into: compressed))])
+        }
+    }
+
+    /// Decompresses the single frame `next` hands out in chunks (an empty one at its end) into
+    /// `sink`, which must take exactly `expectedSize` bytes; `name` says what the frame is in
+    /// errors. Each chunk is used before `next` is called again.
+    static func decompressFrame(named name: String, expectedSize: Int, into sink: inout some ByteSink & ~Copyable,
+                                next: () throws(CashetError) -> UnsafeRawBufferPointer) throws(CashetError) {
+        guard let context = ZSTD_createDCtx() else { throw CashetError(.storage, "zstd cannot allocate a decompression context") }
+        defer { ZSTD_freeDCtx(context) }
         var produced = 0
         var frameEnded = false
         while true {
-            let count = try file.readFully(into: compressed)
-            if count == 0 { break }
-            guard !frameEnded else { throw CashetError(.corruptData, "\(file.path) has bytes after its zstd frame") }
-            var source = ZSTD_inBuffer(src: compressed.baseAddress, size: count, pos: 0)
+            let chunk = try next()
+            if chunk.isEmpty { break }
+            guard !frameEnded else { throw CashetError(.corruptData, "\(name) has bytes after its zstd frame") }
+            var source = ZSTD_inBuffer(src: chunk.baseAddress, size: chunk.count, pos: 0)
             while source.pos < source.size && !frameEnded {
                 let window = produced < expectedSize ? try sink.window() : UnsafeMutableRawBufferPointer(start: nil, count: 0)
                 var destination = ZSTD_outBuffer(dst: window.baseAddress, size: window.count, pos: 0)
                 let before = source.pos
                 let hint = ZSTD_decompressStream(context, &destination, &source)
                 if ZSTD_isError(hint) != 0 {
-                    throw CashetError(.corruptData, "\(file.path) is not a valid zstd frame: \(String(cString: ZSTD_getErrorName(hint)))")
+                    throw CashetError(.corruptData, "\(name) is not a valid zstd frame: \(String(cString: ZSTD_getErrorName(hint)))")
                 }
                 if destination.pos > 0 { try sink.filled(destination.pos) }
                 produced += destination.pos
                 frameEnded = hint == 0
                 if !frameEnded && destination.pos == 0 && source.pos == before {
-                    throw CashetError(.corruptData, "\(file.path) expands beyond the expected \(expectedSize) bytes")
+                    throw CashetError(.corruptData, "\(name) expands beyond the expected \(expectedSize) bytes")
                 }
             }
-            guard source.pos == source.size else { throw CashetError(.corruptData, "\(file.path) has bytes after its zstd frame") }
+            guard source.pos == source.size else { throw CashetError(.corruptData, "\(name) has bytes after its zstd frame") }
         }
-        guard frameEnded else { throw CashetError(.corruptData, "\(file.path) is truncated: its zstd frame does not end") }
+        guard frameEnded else { throw CashetError(.corruptData, "\(name) is truncated: its zstd frame does not end") }
         guard produced == expectedSize else {
-            throw CashetError(.corruptData, "\(file.path) expands to \(produced) bytes, expected \(expectedSize)")
+            throw CashetError(.corruptData, "\(name) expands to \(produced) bytes, expected \(expectedSize)")
         }
     }
 
