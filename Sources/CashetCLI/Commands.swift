@@ -206,8 +206,8 @@ struct FsckCommand: StoreCommand {
             var report = IntegrityReport()
             report.problems = try LMDBStore.checkStructure(at: storePath)
             if !report.problems.isEmpty {
-                // A rebuild keeps what the page walk can read, which may be less than LMDB could
-                // still serve from a torn file: the user asks for it.
+                // A rebuild keeps only what its own page walk reads, and may bring back commits
+                // removed before the damage: the user asks for it.
                 guard repair && rebuild else {
                     if repair { report.unrepaired = report.problems }
                     return report

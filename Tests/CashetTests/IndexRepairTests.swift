@@ -67,10 +67,7 @@ struct IndexRepairTests {
         }
         // A map a few pages larger than what the file uses: the repair runs out partway through
         // (having reported some removals), the map grows, and the transaction runs again.
-        let usedPages: UInt64 = try {
-            guard let file = try PosixFile.openIfExists(store + "/data.mdb") else { throw CashetError(.notAStore, "no data.mdb") }
-            return try LMDBFileWalker(file: file).meta.lastPage + 1
-        }()
+        let usedPages = try StructureRepairTests.walker(of: store).meta.lastPage + 1
         var settings = LMDBStore.Configuration()
         settings.initialMapSize = Int(usedPages + 8) * 4096
         let opened = try LMDBStore(store, configuration: settings)

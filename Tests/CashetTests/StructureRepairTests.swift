@@ -111,10 +111,15 @@ struct StructureRepairTests {
         }
     }
 
+    /// A page walker over the store's `data.mdb` (its newest snapshot).
+    static func walker(of store: String) throws -> LMDBFileWalker {
+        guard let file = try PosixFile.openIfExists(store + "/data.mdb") else { throw CashetError(.notAStore, "no data.mdb in \(store)") }
+        return try LMDBFileWalker(file: file)
+    }
+
     /// The root page of one of `data.mdb`'s named tables in its newest snapshot.
     static func rootPage(of table: String, in store: String) throws -> Int {
-        guard let file = try PosixFile.openIfExists(store + "/data.mdb") else { throw CashetError(.notAStore, "no data.mdb in \(store)") }
-        let tree = try #require(try LMDBFileWalker(file: file).namedTables()[table])
+        let tree = try #require(try walker(of: store).namedTables()[table])
         #expect(tree.depth >= 2, "\(table) has a branch root")
         return Int(tree.root)
     }
@@ -236,10 +241,7 @@ struct StructureRepairTests {
         }
         let file = path + "/data.mdb"
         let size = try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
-        let lastPage: UInt64 = try {
-            guard let handle = try PosixFile.openIfExists(file) else { throw CashetError(.notAStore, "no data.mdb") }
-            return try LMDBFileWalker(file: handle).meta.lastPage
-        }()
+        let lastPage = try Self.walker(of: path).meta.lastPage
         #expect(Int(lastPage + 1) * 4096 > size, "the premise: the file (\(size) bytes) ends before page \(lastPage)")
 
         #expect(try LMDBStore.checkStructure(at: path).isEmpty)

@@ -473,9 +473,12 @@ final class LMDBFileWalker {
     /// overflow page's, long enough for `size` bytes, and the run ends inside the file.
     private func overflowRun(_ header: LittleEndianBytes, first: UInt64, size: Int) -> Int? {
         guard let flags = header.u16(10), flags & Format.PageFlag.overflow != 0, let pages = header.u32(12).map(Int.init),
-              pages >= (Format.pageHeaderSize + size + pageSize - 1) / pageSize, Int(first) + pages <= pagesInFile else { return nil }
+              pages >= overflowPagesNeeded(size), Int(first) + pages <= pagesInFile else { return nil }
         return pages
     }
+
+    /// How many pages an overflow run needs for a value of `size` bytes (after its page header).
+    private func overflowPagesNeeded(_ size: Int) -> Int { (Format.pageHeaderSize + size + pageSize - 1) / pageSize }
 
     /// A leaf node's header, read from a page whose node offsets were checked (``nodeOffsets``:
     /// the header and key lie inside the page, so the reads below cannot fail).
@@ -565,7 +568,7 @@ final class LMDBFileWalker {
             note(name, "the overflow pages at \(first) do not hold the \(size) bytes their node records")
             // LMDB reads the value's bytes without looking at the header: so does a salvage (the
             // record is checked by its reader), as far as the file goes.
-            guard salvaging, reading, Int(first) + (Format.pageHeaderSize + size + pageSize - 1) / pageSize <= pagesInFile else { return nil }
+            guard salvaging, reading, Int(first) + overflowPagesNeeded(size) <= pagesInFile else { return nil }
             return try file.readBytes(at: Int(first) * pageSize + Format.pageHeaderSize, count: size)
         }
         for index in Int(first) + 1 ..< Int(first) + pages {

@@ -308,11 +308,11 @@ extension LMDBStore {
         if let sha256 = sink.sha256, sha256 != hash { throw damagedError(hash) }
     }
 
-    /// Whether a `blobs` row kept in the database holds bytes of `size` that hash to `hash` (a
-    /// row found without its metadata, by a rebuild).
-    func inlineRowProvesItself(_ hash: ContentHash, _ stored: [UInt8], size: Int) -> Bool {
-        guard let location = try? StoreRecords.decodeBlobLocation(stored, hash: hash), case .inline = location,
-              let bytes = try? readBlob(hash, LocatedBlob(location: location, info: StoreRecords.BlobInfo(size: size, storedSize: stored.count, references: 0)))
+    /// Whether a `blobs` row kept in the database (decoded as `location`, `storedSize` bytes)
+    /// holds bytes of `size` that hash to `hash` (a row a rebuild found, its metadata untrusted).
+    func inlineRowProvesItself(_ hash: ContentHash, _ location: StoreRecords.BlobLocation, storedSize: Int, size: Int) -> Bool {
+        guard case .inline = location,
+              let bytes = try? readBlob(hash, LocatedBlob(location: location, info: StoreRecords.BlobInfo(size: size, storedSize: storedSize, references: 0)))
         else { return false }
         return SHA256Hasher.hash(bytes) == hash
     }

@@ -133,7 +133,7 @@ extension LMDBStore {
             guard !kept.contains(hash), let location = try? StoreRecords.decodeBlobLocation(stored, hash: hash) else { return false }
             let inFile = if case .file = location { true } else { false }
             guard let storedSize = inFile ? try originals.storedSize(of: hash) : stored.count,
-                  inFile ? info.map({ $0.storedSize == storedSize }) ?? true : inlineRowProvesItself(hash, stored, size: size) else { return false }
+                  inFile ? info.map({ $0.storedSize == storedSize }) ?? true : inlineRowProvesItself(hash, location, storedSize: storedSize, size: size) else { return false }
             blobs.append((hash, StoreRecords.BlobInfo(size: size, storedSize: storedSize, references: 0), stored, inFile))
             kept.insert(hash)
             if blobs.count == batchSize { try storeBlobs() }
