@@ -1,8 +1,18 @@
+import Foundation
+
 /// Decodes values written by ``BinaryEncoder``.
+///
+/// One pass over the bytes when a type asks for its keys in stored (sorted) order, which
+/// synthesized `Decodable` conformances of types with sorted property names do; other orders
+/// cost a scan of the container's keys. The allocations of a struct's decode are the input
+/// object, the standard library's keyed-container box, and the values' own storage.
 struct BinaryDecoder {
     /// Decodes one value that must span all of `bytes`.
     func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        let (value, end) = try decodeValue(type, bytes: bytes, offset: 0, path: CodingPath())
+        let input = BinaryInput(bytes)
+        var knownEnd: Int?
+        let value = try decodeValue(type, input: input, offset: 0, depth: 0, end: &knownEnd)
+        let end = try knownEnd ?? input.endOfValue(at: 0, depth: 0)
         guard end == bytes.count else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(bytes.count - end) bytes left over after decoding \(T.self)"))
         }
@@ -10,64 +20,66 @@ struct BinaryDecoder {
     }
 }
 
-/// Decodes the value starting at `offset`; returns it with the offset just past it (computed
-/// only when `needsEnd`: keyed containers locate values by offset and never need it).
-private func decodeValue<T: Decodable>(_ type: T.Type, bytes: [UInt8], offset: Int, path: CodingPath, needsEnd: Bool = true) throws -> (T, Int) {
+// The helpers below return values and pass offsets `inout`: a generic function returning a
+// tuple such as `(T, Int)` looks up the tuple's metadata at run time on every call.
+
+/// Decodes the value at `offset`. Sets `end` to the offset just past it when reading it told
+/// (primitives); leaves it nil otherwise (``BinaryInput/endOfValue(at:depth:)`` finds it).
+private func decodeValue<T: Decodable>(_ type: T.Type, input: BinaryInput, offset: Int, depth: Int, end: inout Int?) throws -> T {
     // Element types of common collections first: a metatype comparison is far cheaper than
     // the conformance lookup below, and `[Double]` decodes every element through here.
-    if T.self == Double.self { return try primitiveValue(Double.self, as: T.self, bytes, offset, path) }
-    if T.self == Int.self { return try primitiveValue(Int.self, as: T.self, bytes, offset, path) }
-    if T.self == String.self { return try primitiveValue(String.self, as: T.self, bytes, offset, path) }
-    if T.self == [Double].self { return try primitiveArray(Double.self, as: T.self, bytes, offset, path) }
-    if T.self == [Int].self { return try primitiveArray(Int.self, as: T.self, bytes, offset, path) }
-    if T.self == [String].self { return try primitiveArray(String.self, as: T.self, bytes, offset, path) }
-    if let primitive = T.self as? any BinaryPrimitive.Type {
-        return try primitiveValue(primitive, as: T.self, bytes, offset, path)
-    }
-    let value = try T(from: NodeDecoder(bytes: bytes, offset: offset, path: path))
-    guard needsEnd else { return (value, offset) }
-    var reader = ByteReader(bytes, offset: offset, what: "encoded value")
-    try reader.skipValue()
-    return (value, reader.offset)
+    if T.self == Double.self { return try primitiveValue(Double.self, as: T.self, input, offset, depth, &end) }
+    if T.self == Int.self { return try primitiveValue(Int.self, as: T.self, input, offset, depth, &end) }
+    if T.self == String.self { return try primitiveValue(String.self, as: T.self, input, offset, depth, &end) }
+    if T.self == [Double].self { return try primitiveArray(Double.self, as: T.self, input, offset, depth, &end) }
+    if T.self == [Int].self { return try primitiveArray(Int.self, as: T.self, input, offset, depth, &end) }
+    if T.self == [String].self { return try primitiveArray(String.self, as: T.self, input, offset, depth, &end) }
+    // Bytes have a tag of their own, which their `init(from:)` (an unkeyed container of
+    // `UInt8`s) would not read. Every other primitive's `init(from:)` asks a single-value
+    // container for itself, which reads it directly: cheaper than a conformance check here.
+    if T.self == [UInt8].self { return try primitiveValue([UInt8].self, as: T.self, input, offset, depth, &end) }
+    if T.self == Data.self { return try primitiveValue(Data.self, as: T.self, input, offset, depth, &end) }
+    return try T(from: NodeDecoder(input: input, offset: offset, depth: depth))
 }
 
-private func primitiveValue<P: BinaryPrimitive, T>(_ primitive: P.Type, as type: T.Type, _ bytes: [UInt8], _ offset: Int, _ path: CodingPath) throws -> (T, Int) {
-    let (value, end) = try readPrimitive(primitive, bytes: bytes, offset: offset, codingPath: path.keys)
-    return (value as! T, end)  // callers checked that P is T
+@inline(__always)
+private func primitiveValue<P: BinaryPrimitive, T>(_ primitive: P.Type, as type: T.Type, _ input: BinaryInput, _ offset: Int, _ depth: Int, _ end: inout Int?) throws -> T {
+    var position = offset
+    let value = try readPrimitive(primitive, input: input, at: &position, codingPath: input.codingPath(depth: depth))
+    end = position
+    return value as! T  // callers checked that P is T
 }
 
 /// Arrays of primitives decode straight into a pre-sized array (same bytes as the generic path).
-private func primitiveArray<E: BinaryPrimitive, T>(_ element: E.Type, as type: T.Type, _ bytes: [UInt8], _ offset: Int, _ path: CodingPath) throws -> (T, Int) {
-    try withCodingPath(path.keys) {
-        var reader = ByteReader(bytes, offset: offset, what: "encoded array")
-        _ = try reader.expectTag(.array, for: [E].self)
-        let count = try reader.readLength()  // bounded by the bytes left, so reserving is safe
+@inline(__always)
+private func primitiveArray<E: BinaryPrimitive, T>(_ element: E.Type, as type: T.Type, _ input: BinaryInput, _ offset: Int, _ depth: Int, _ end: inout Int?) throws -> T {
+    var position = offset
+    do {
+        try input.expectTag(.array, for: [E].self, at: &position)
+        let count = try input.readLength(at: &position)  // bounded by the bytes left, so reserving is safe
         var result: [E] = []
         result.reserveCapacity(count)
-        for _ in 0..<count { result.append(try E.readBinary(from: &reader)) }
-        return (result as! T, reader.offset)  // callers checked that [E] is T
+        for _ in 0..<count { result.append(try E.readBinary(from: input, at: &position)) }
+        end = position
+        return result as! T  // callers checked that [E] is T
+    } catch {
+        throw error.located(at: input.codingPath(depth: depth))
     }
 }
 
 /// Reads a primitive with static dispatch: the containers' concrete-type overloads come here
 /// directly, so the common fields of a struct cost no dynamic cast.
-private func readPrimitive<P: BinaryPrimitive>(_ type: P.Type, bytes: [UInt8], offset: Int, codingPath: @autoclosure () -> [any CodingKey]) throws -> (value: P, end: Int) {
-    try withCodingPath(codingPath()) {
-        var reader = ByteReader(bytes, offset: offset, what: "encoded value")
-        let value = try P.readBinary(from: &reader)
-        return (value, reader.offset)
-    }
+@inline(__always)
+private func readPrimitive<P: BinaryPrimitive>(_ type: P.Type, input: BinaryInput, at offset: inout Int, codingPath: @autoclosure () -> [any CodingKey]) throws -> P {
+    do { return try P.readBinary(from: input, at: &offset) } catch { throw error.located(at: codingPath()) }
 }
 
-/// Runs a primitive read and reports any failure as a `DecodingError` at `codingPath` (built
-/// only on failure): truncation surfaces from `ByteReader` as a `CashetError`.
-private func withCodingPath<R>(_ codingPath: @autoclosure () -> [any CodingKey], _ body: () throws -> R) throws -> R {
-    do {
-        return try body()
-    } catch let error as DecodingError {
-        throw error.at(codingPath())
-    } catch {
-        throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "\(error)", underlyingError: error))
+extension Error {
+    /// This failure as a `DecodingError` at `codingPath` (built only on failure): truncation
+    /// surfaces from the byte reads as a `CashetError`.
+    fileprivate func located(at codingPath: [any CodingKey]) -> DecodingError {
+        if let error = self as? DecodingError { return error.at(codingPath) }
+        return DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\(self)", underlyingError: self))
     }
 }
 
@@ -84,74 +96,76 @@ extension DecodingError {
     }
 }
 
-/// A coding path that is only materialized when asked for (errors, or a type reading
-/// `codingPath`): building `path + [key]` for every field would allocate per field.
-private struct CodingPath {
-    var parent: [any CodingKey] = []
-    var last: (any CodingKey)?
-
-    var keys: [any CodingKey] { last.map { parent + [$0] } ?? parent }
-
-    func appending(_ key: any CodingKey) -> CodingPath { CodingPath(parent: keys, last: key) }
-}
-
+/// Three words, so it fits an existential's inline buffer: `T(from:)` gets it without a box.
 private struct NodeDecoder: Decoder {
-    let bytes: [UInt8]
+    let input: BinaryInput
     let offset: Int
-    let path: CodingPath
-    var codingPath: [any CodingKey] { path.keys }
+    let depth: Int
+    var codingPath: [any CodingKey] { input.codingPath(depth: depth) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(try KeyedNodeDecodingContainer<Key>(bytes: bytes, offset: offset, path: path))
+        KeyedDecodingContainer(try KeyedNodeDecodingContainer<Key>(input: input, offset: offset, depth: depth))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try UnkeyedNodeDecodingContainer(bytes: bytes, offset: offset, path: path)
+        try UnkeyedNodeDecodingContainer(input: input, offset: offset, depth: depth)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        SingleNodeDecodingContainer(bytes: bytes, offset: offset, path: path)
+        SingleNodeDecodingContainer(input: input, offset: offset, depth: depth)
     }
 }
 
+/// Kept thin on purpose: code in a container generic over its `CodingKey` runs unspecialized,
+/// so each method turns the key into its name and calls ``BinaryInput``'s non-generic lookup.
 private struct KeyedNodeDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let bytes: [UInt8]
-    let path: CodingPath
-    var codingPath: [any CodingKey] { path.keys }
-    private let table: KeyTable
+    let input: BinaryInput
+    let container: KeyedContainerSpan
+    let depth: Int
+    var codingPath: [any CodingKey] { input.codingPath(depth: depth) }
 
-    init(bytes: [UInt8], offset: Int, path: CodingPath) throws {
-        self.bytes = bytes
-        self.path = path
+    init(input: BinaryInput, offset: Int, depth: Int) throws {
+        self.input = input
+        self.depth = depth
         do {
-            table = try KeyTable(bytes: bytes, offset: offset)
+            container = try input.keyedContainer(at: offset, depth: depth)
         } catch let error as DecodingError {
-            throw error.at(path.keys)
+            throw error.at(input.codingPath(depth: depth))
         }
     }
 
-    var allKeys: [Key] { table.allNames.compactMap(Key.init(stringValue:)) }
+    var allKeys: [Key] { input.keyNames(of: container).compactMap(Key.init(stringValue:)) }
 
-    func contains(_ key: Key) -> Bool { table.valueOffset(named: key.stringValue) != nil }
+    func contains(_ key: Key) -> Bool { (try? input.valueOffset(of: key.stringValue, in: container, depth: depth)) != nil }
 
     private func offset(of key: Key) throws -> Int {
-        guard let offset = table.valueOffset(named: key.stringValue) else {
+        let found: Int?
+        do { found = try input.valueOffset(of: key.stringValue, in: container, depth: depth) } catch { throw error.located(at: codingPath) }
+        guard let offset = found else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for key '\(key.stringValue)'"))
         }
         return offset
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { bytes[try offset(of: key)] == BinaryTag.null.rawValue }
+    func decodeNil(forKey key: Key) throws -> Bool { input.bytes[try offset(of: key)] == BinaryTag.null.rawValue }
 
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try value(type, forKey: key) }
-
-    private func value<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try decodeValue(type, bytes: bytes, offset: try offset(of: key), path: path.appending(key), needsEnd: false).0
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let offset = try offset(of: key)
+        input.enter(key, depth: depth)
+        var end: Int?
+        let value = try decodeValue(type, input: input, offset: offset, depth: depth + 1, end: &end)
+        if let end { input.noteValueEnd(end, ofValueAt: offset, depth: depth) }
+        return value
     }
 
+    @inline(__always)
     private func primitive<P: BinaryPrimitive>(_ type: P.Type, forKey key: Key) throws -> P {
-        try readPrimitive(type, bytes: bytes, offset: try offset(of: key), codingPath: path.appending(key).keys).value
+        let offset = try offset(of: key)
+        var end = offset
+        let value = try readPrimitive(type, input: input, at: &end, codingPath: input.codingPath(depth: depth, appending: key))
+        input.noteValueEnd(end, ofValueAt: offset, depth: depth)
+        return value
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try primitive(type, forKey: key) }
@@ -169,90 +183,50 @@ private struct KeyedNodeDecodingContainer<Key: CodingKey>: KeyedDecodingContaine
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try primitive(type, forKey: key) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try primitive(type, forKey: key) }
 
+    private func nested(forKey key: Key) throws -> NodeDecoder {
+        let offset = try offset(of: key)
+        input.enter(key, depth: depth)
+        return NodeDecoder(input: input, offset: offset, depth: depth + 1)
+    }
+
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        KeyedDecodingContainer(try KeyedNodeDecodingContainer<NestedKey>(bytes: bytes, offset: try offset(of: key), path: path.appending(key)))
+        try nested(forKey: key).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try UnkeyedNodeDecodingContainer(bytes: bytes, offset: try offset(of: key), path: path.appending(key))
+        try nested(forKey: key).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
-        guard let superOffset = table.valueOffset(named: "super") else {
+        guard let superOffset = try input.valueOffset(of: "super", in: container, depth: depth) else {
             throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "no super value"))
         }
-        return NodeDecoder(bytes: bytes, offset: superOffset, path: path)
+        input.enter(PathKey(stringValue: "super"), depth: depth)
+        return NodeDecoder(input: input, offset: superOffset, depth: depth + 1)
     }
 
-    func superDecoder(forKey key: Key) throws -> any Decoder {
-        NodeDecoder(bytes: bytes, offset: try offset(of: key), path: path.appending(key))
-    }
-}
-
-/// The keys of one keyed container: where each key's UTF-8 bytes and value start.
-///
-/// Deliberately not generic over the `CodingKey` type: code inside a generic container runs
-/// unspecialized and pays a runtime metadata lookup per call, which made key lookup a third
-/// of decoding. Few keys per struct, so a linear scan of raw bytes beats hashing Strings.
-private struct KeyTable {
-    private struct Entry {
-        let keyStart: Int
-        let keyLength: Int
-        let valueOffset: Int
-    }
-
-    private let bytes: [UInt8]
-    private let entries: [Entry]
-
-    init(bytes: [UInt8], offset: Int) throws {
-        self.bytes = bytes
-        var reader = ByteReader(bytes, offset: offset, what: "encoded container")
-        _ = try reader.expectTag(.keyed, for: [String: Any].self)
-        let count = try reader.readLength()
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        for _ in 0..<count {
-            let keyLength = try reader.readLength()
-            let keyStart = reader.offset
-            try reader.skip(keyLength)
-            entries.append(Entry(keyStart: keyStart, keyLength: keyLength, valueOffset: reader.offset))
-            try reader.skipValue()
-        }
-        self.entries = entries
-    }
-
-    func valueOffset(named name: String) -> Int? {
-        let wanted = name.utf8
-        for entry in entries where entry.keyLength == wanted.count {
-            if bytes[entry.keyStart..<entry.keyStart + entry.keyLength].elementsEqual(wanted) { return entry.valueOffset }
-        }
-        return nil
-    }
-
-    var allNames: [String] {
-        entries.compactMap { String(validating: bytes[$0.keyStart..<$0.keyStart + $0.keyLength], as: UTF8.self) }
-    }
+    func superDecoder(forKey key: Key) throws -> any Decoder { try nested(forKey: key) }
 }
 
 private struct UnkeyedNodeDecodingContainer: UnkeyedDecodingContainer {
-    let bytes: [UInt8]
-    let path: CodingPath
-    var codingPath: [any CodingKey] { path.keys }
+    let input: BinaryInput
+    let depth: Int
+    var codingPath: [any CodingKey] { input.codingPath(depth: depth) }
     let count: Int?
     private(set) var currentIndex = 0
     private var offset: Int
 
-    init(bytes: [UInt8], offset: Int, path: CodingPath) throws {
-        self.bytes = bytes
-        self.path = path
-        var reader = ByteReader(bytes, offset: offset, what: "encoded container")
+    init(input: BinaryInput, offset: Int, depth: Int) throws {
+        self.input = input
+        self.depth = depth
+        var position = offset
         do {
-            if try reader.expectTag(.array, or: .unordered, for: [Any].self) == .unordered { _ = try reader.readVarint() }
-            count = try reader.readLength()
+            if try input.expectTag(.array, or: .unordered, for: [Any].self, at: &position) == .unordered { _ = try input.readVarint(at: &position) }
+            count = try input.readLength(at: &position)
         } catch let error as DecodingError {
-            throw error.at(path.keys)
+            throw error.at(input.codingPath(depth: depth))
         }
-        self.offset = reader.offset
+        self.offset = position
     }
 
     var isAtEnd: Bool { currentIndex >= (count ?? 0) }
@@ -265,26 +239,26 @@ private struct UnkeyedNodeDecodingContainer: UnkeyedDecodingContainer {
 
     mutating func decodeNil() throws -> Bool {
         try checkNotAtEnd(Never.self)
-        guard bytes[offset] == BinaryTag.null.rawValue else { return false }
+        guard input.bytes[offset] == BinaryTag.null.rawValue else { return false }
         offset += 1
         currentIndex += 1
         return true
     }
 
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next(type) }
-
-    private mutating func next<T: Decodable>(_ type: T.Type) throws -> T {
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try checkNotAtEnd(type)
-        let (value, end) = try decodeValue(type, bytes: bytes, offset: offset, path: path)
-        offset = end
+        input.enter(PathKey(intValue: currentIndex), depth: depth)
+        var knownEnd: Int?
+        let value = try decodeValue(type, input: input, offset: offset, depth: depth + 1, end: &knownEnd)
+        do { offset = try knownEnd ?? input.endOfValue(at: offset, depth: depth + 1) } catch { throw error.located(at: codingPath) }
         currentIndex += 1
         return value
     }
 
+    @inline(__always)
     private mutating func nextPrimitive<P: BinaryPrimitive>(_ type: P.Type) throws -> P {
         try checkNotAtEnd(type)
-        let (value, end) = try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys)
-        offset = end
+        let value = try readPrimitive(type, input: input, at: &offset, codingPath: input.codingPath(depth: depth, appending: PathKey(intValue: currentIndex)))
         currentIndex += 1
         return value
     }
@@ -304,55 +278,56 @@ private struct UnkeyedNodeDecodingContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try nextPrimitive(type) }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try nextPrimitive(type) }
 
-    private mutating func skipCurrent() throws -> Int {
+    /// The decoder of the current element, which it then moves past.
+    private mutating func nextNode() throws -> NodeDecoder {
         try checkNotAtEnd(Any.self)
         let start = offset
-        var reader = ByteReader(bytes, offset: offset, what: "encoded container")
-        try reader.skipValue()
-        offset = reader.offset
+        do { try input.skipValue(at: &offset) } catch { throw error.located(at: codingPath) }
+        input.enter(PathKey(intValue: currentIndex), depth: depth)
         currentIndex += 1
-        return start
+        return NodeDecoder(input: input, offset: start, depth: depth + 1)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        KeyedDecodingContainer(try KeyedNodeDecodingContainer<NestedKey>(bytes: bytes, offset: try skipCurrent(), path: path))
+        try nextNode().container(keyedBy: type)
     }
 
-    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try UnkeyedNodeDecodingContainer(bytes: bytes, offset: try skipCurrent(), path: path)
-    }
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer { try nextNode().unkeyedContainer() }
 
-    mutating func superDecoder() throws -> any Decoder {
-        NodeDecoder(bytes: bytes, offset: try skipCurrent(), path: path)
-    }
+    mutating func superDecoder() throws -> any Decoder { try nextNode() }
 }
 
 private struct SingleNodeDecodingContainer: SingleValueDecodingContainer {
-    let bytes: [UInt8]
+    let input: BinaryInput
     let offset: Int
-    let path: CodingPath
-    var codingPath: [any CodingKey] { path.keys }
+    let depth: Int
+    var codingPath: [any CodingKey] { input.codingPath(depth: depth) }
 
-    func decodeNil() -> Bool { offset < bytes.count && bytes[offset] == BinaryTag.null.rawValue }
+    func decodeNil() -> Bool { offset < input.bytes.count && input.bytes[offset] == BinaryTag.null.rawValue }
 
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try value(type) }
-
-    private func value<T: Decodable>(_ type: T.Type) throws -> T {
-        try decodeValue(type, bytes: bytes, offset: offset, path: path, needsEnd: false).0
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        var end: Int?
+        return try decodeValue(type, input: input, offset: offset, depth: depth, end: &end)
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: String.Type) throws -> String { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: Double.Type) throws -> Double { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: Float.Type) throws -> Float { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: Int.Type) throws -> Int { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: Int8.Type) throws -> Int8 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: Int16.Type) throws -> Int16 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: Int32.Type) throws -> Int32 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: Int64.Type) throws -> Int64 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: UInt.Type) throws -> UInt { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try readPrimitive(type, bytes: bytes, offset: offset, codingPath: path.keys).value }
+    @inline(__always)
+    private func primitive<P: BinaryPrimitive>(_ type: P.Type) throws -> P {
+        var position = offset
+        return try readPrimitive(type, input: input, at: &position, codingPath: codingPath)
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool { try primitive(type) }
+    func decode(_ type: String.Type) throws -> String { try primitive(type) }
+    func decode(_ type: Double.Type) throws -> Double { try primitive(type) }
+    func decode(_ type: Float.Type) throws -> Float { try primitive(type) }
+    func decode(_ type: Int.Type) throws -> Int { try primitive(type) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try primitive(type) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try primitive(type) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try primitive(type) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try primitive(type) }
+    func decode(_ type: UInt.Type) throws -> UInt { try primitive(type) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try primitive(type) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try primitive(type) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try primitive(type) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try primitive(type) }
 }

@@ -37,60 +37,8 @@ enum BinaryTag: UInt8 {
 /// A type written directly by the binary format, without the `Encoder` machinery.
 protocol BinaryPrimitive {
     func writeBinary(to writer: inout ByteWriter)
-    static func readBinary(from reader: inout ByteReader) throws -> Self
-}
-
-extension ByteReader {
-    /// Reads a tag and checks it is `expected` (or `alternative`). Not variadic: this runs for
-    /// every value decoded, and a variadic parameter allocates an array per call.
-    mutating func expectTag(_ expected: BinaryTag, or alternative: BinaryTag? = nil, for type: Any.Type) throws -> BinaryTag {
-        let raw = try readByte()
-        guard let tag = BinaryTag(rawValue: raw), tag == expected || tag == alternative else {
-            throw DecodingError.typeMismatch(type, .init(codingPath: [], debugDescription: "expected \(type) but found binary tag 0x\(String(raw, radix: 16)) at byte \(offset - 1)"))
-        }
-        return tag
-    }
-
-    /// Reads an integer of any width; signed and unsigned integers have their own tags.
-    mutating func readInteger<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
-        let exact: T?
-        if T.isSigned {
-            _ = try expectTag(.signed, for: T.self)
-            exact = T(exactly: try readSignedVarint())
-        } else {
-            _ = try expectTag(.unsigned, for: T.self)
-            exact = T(exactly: try readVarint())
-        }
-        guard let exact else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the stored integer does not fit \(T.self)"))
-        }
-        return exact
-    }
-
-    /// Moves past one complete value of any type.
-    mutating func skipValue() throws {
-        let raw = try readByte()
-        guard let tag = BinaryTag(rawValue: raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unknown binary tag 0x\(String(raw, radix: 16)) at byte \(offset - 1)"))
-        }
-        switch tag {
-        case .null, .false, .true: return
-        case .signed, .unsigned: _ = try readVarint()
-        case .double: try skip(8)
-        case .string, .bytes: try skip(try readLength())
-        case .resultRef: try skip(ContentHash.byteCount)
-        case .array:
-            for _ in 0..<(try readLength()) { try skipValue() }
-        case .keyed:
-            for _ in 0..<(try readLength()) {
-                try skip(try readLength())
-                try skipValue()
-            }
-        case .unordered:
-            _ = try readVarint()
-            for _ in 0..<(try readLength()) { try skipValue() }
-        }
-    }
+    /// Reads one value at `offset` and moves `offset` past it.
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> Self
 }
 
 extension ByteWriter {
@@ -106,8 +54,8 @@ extension ByteWriter {
 
 extension Bool: BinaryPrimitive {
     func writeBinary(to writer: inout ByteWriter) { writer.appendTag(self ? .true : .false) }
-    static func readBinary(from reader: inout ByteReader) throws -> Bool {
-        try reader.expectTag(.true, or: .false, for: Bool.self) == .true
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> Bool {
+        try input.expectTag(.true, or: .false, for: Bool.self, at: &offset) == .true
     }
 }
 
@@ -116,24 +64,22 @@ extension String: BinaryPrimitive {
         writer.appendTag(.string)
         writer.appendString(self)
     }
-    static func readBinary(from reader: inout ByteReader) throws -> String {
-        _ = try reader.expectTag(.string, for: String.self)
-        return try reader.readString()
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> String {
+        try input.readString(at: &offset)
     }
 }
 
 extension Double: BinaryPrimitive {
     func writeBinary(to writer: inout ByteWriter) { writer.appendDouble(self) }
-    static func readBinary(from reader: inout ByteReader) throws -> Double {
-        _ = try reader.expectTag(.double, for: Double.self)
-        return Double(bitPattern: try reader.readFixedLittleEndian())
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> Double {
+        try input.readDouble(at: &offset)
     }
 }
 
 extension Float: BinaryPrimitive {
     func writeBinary(to writer: inout ByteWriter) { writer.appendDouble(Double(self)) }
-    static func readBinary(from reader: inout ByteReader) throws -> Float {
-        let wide = try Double.readBinary(from: &reader)
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> Float {
+        let wide = try input.readDouble(at: &offset)
         guard let exact = Float(exactly: wide) ?? (wide.isNaN ? Float.nan : nil) else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(wide) is not exactly representable as Float"))
         }
@@ -146,9 +92,8 @@ extension Array: BinaryPrimitive where Element == UInt8 {
         writer.appendTag(.bytes)
         writer.appendLengthPrefixed(self)
     }
-    static func readBinary(from reader: inout ByteReader) throws -> [UInt8] {
-        _ = try reader.expectTag(.bytes, for: [UInt8].self)
-        return try reader.readLengthPrefixed()
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> [UInt8] {
+        Array(try input.readRawBytes(for: [UInt8].self, at: &offset))
     }
 }
 
@@ -158,9 +103,8 @@ extension Data: BinaryPrimitive {
         writer.appendVarint(UInt64(count))
         writer.append(contentsOf: self)
     }
-    static func readBinary(from reader: inout ByteReader) throws -> Data {
-        _ = try reader.expectTag(.bytes, for: Data.self)
-        return Data(try reader.readBytes(try reader.readLength()))
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> Data {
+        Data(try input.readRawBytes(for: Data.self, at: &offset))
     }
 }
 
@@ -177,7 +121,7 @@ extension IntegerBinaryPrimitive {
             writer.appendVarint(UInt64(self))
         }
     }
-    static func readBinary(from reader: inout ByteReader) throws -> Self { try reader.readInteger(Self.self) }
+    static func readBinary(from input: BinaryInput, at offset: inout Int) throws -> Self { try input.readInteger(Self.self, at: &offset) }
 }
 extension Int: IntegerBinaryPrimitive {}
 extension Int8: IntegerBinaryPrimitive {}

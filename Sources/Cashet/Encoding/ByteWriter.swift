@@ -64,77 +64,27 @@ struct ByteReader {
 
     var isAtEnd: Bool { offset >= bytes.count }
 
-    private func truncated() -> CashetError {
-        CashetError(.corruptData, "\(what) is truncated at byte \(offset) of \(bytes.count)")
-    }
+    mutating func readByte() throws(CashetError) -> UInt8 { try bytes.readByte(at: &offset, what: what) }
 
-    mutating func readByte() throws(CashetError) -> UInt8 {
-        guard offset < bytes.count else { throw truncated() }
-        defer { offset += 1 }
-        return bytes[offset]
-    }
+    mutating func readVarint() throws(CashetError) -> UInt64 { try bytes.readVarint(at: &offset, what: what) }
 
-    mutating func readVarint() throws(CashetError) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let byte = try readByte()
-            guard shift < 64 else { throw CashetError(.corruptData, "\(what) has an overlong varint at byte \(offset)") }
-            result |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { return result }
-            shift += 7
-        }
-    }
-
-    mutating func readSignedVarint() throws(CashetError) -> Int64 {
-        let raw = try readVarint()
-        return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
-    }
+    mutating func readSignedVarint() throws(CashetError) -> Int64 { try bytes.readSignedVarint(at: &offset, what: what) }
 
     /// A varint that must be a non-negative `Int` (a size or a count that is not followed by its bytes).
-    mutating func readCount() throws(CashetError) -> Int {
-        let start = offset
-        let raw = try readVarint()
-        guard raw <= UInt64(Int.max) else { throw CashetError(.corruptData, "\(what) has an impossible count \(raw) at byte \(start)") }
-        return Int(raw)
-    }
+    mutating func readCount() throws(CashetError) -> Int { try bytes.readCount(at: &offset, what: what) }
 
     /// A varint that must fit a non-negative Int no larger than the remaining bytes allow.
-    mutating func readLength() throws(CashetError) -> Int {
-        let raw = try readVarint()
-        guard raw <= UInt64(bytes.count - offset) else { throw truncated() }
-        return Int(raw)
-    }
+    mutating func readLength() throws(CashetError) -> Int { try bytes.readLength(at: &offset, what: what) }
 
-    mutating func readFixedLittleEndian() throws(CashetError) -> UInt64 {
-        let raw = try readBytes(8)
-        return raw.reversed().reduce(0) { $0 << 8 | UInt64($1) }
-    }
+    mutating func readFixedLittleEndian() throws(CashetError) -> UInt64 { try bytes.readFixedLittleEndian(at: &offset, what: what) }
 
-    mutating func readFixedBigEndian() throws(CashetError) -> UInt64 {
-        try readBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
-    }
+    mutating func readFixedBigEndian() throws(CashetError) -> UInt64 { try bytes.readFixedBigEndian(at: &offset, what: what) }
 
-    mutating func readBytes(_ count: Int) throws(CashetError) -> ArraySlice<UInt8> {
-        guard count >= 0, count <= bytes.count - offset else { throw truncated() }
-        defer { offset += count }
-        return bytes[offset..<offset + count]
-    }
+    mutating func readBytes(_ count: Int) throws(CashetError) -> ArraySlice<UInt8> { try bytes.readSlice(count, at: &offset, what: what) }
 
-    mutating func readString() throws(CashetError) -> String {
-        let count = try readLength()
-        let raw = try readBytes(count)
-        // ASCII is valid UTF-8 and needs no validation pass (keys, labels, most text).
-        let decoded = raw.allSatisfy { $0 < 0x80 } ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
-        guard let string = decoded else {
-            throw CashetError(.corruptData, "\(what) has invalid UTF-8 at byte \(offset - count)")
-        }
-        return string
-    }
+    mutating func readString() throws(CashetError) -> String { try bytes.readString(at: &offset, what: what) }
 
-    mutating func readLengthPrefixed() throws(CashetError) -> [UInt8] {
-        Array(try readBytes(try readLength()))
-    }
+    mutating func readLengthPrefixed() throws(CashetError) -> [UInt8] { Array(try readBytes(try readLength())) }
 
-    mutating func skip(_ count: Int) throws(CashetError) { _ = try readBytes(count) }
+    mutating func skip(_ count: Int) throws(CashetError) { _ = try bytes.advance(count, at: &offset, what: what) }
 }
