@@ -184,6 +184,28 @@ struct ExecutionTests {
         #expect(again.allSatisfy(\.wasCached) && runs.value == 100)
     }
 
+    @Test("map takes functions of several arguments, ResultRef arguments among them, with the keys submit gives the same calls")
+    func mapOfSeveralArguments() async throws {
+        let fixture = try Fixture()
+        let runs = ExecutionCounter()
+        let scale = CachedFunction("scale", version: "1") { (values: [Double], factor: Double, label: String) -> String in
+            runs.tick()
+            return "\(label):\(values.map { $0 * factor })"
+        }
+        let base = try await fixture.client.submit(CachedFunction("base", version: "1") { (n: Int) in (0..<n).map(Double.init) }, 3)
+        let inputs: [(ResultRef<[Double]>, Double, String)] = [(base, 2, "a"), (base, 3, "b"), (base, 2, "a")]
+        let refs = try await fixture.client.map(scale, over: inputs)
+        var values: [String] = []
+        for ref in refs { values.append(try await ref.load()) }
+        #expect(values == ["a:[0.0, 2.0, 4.0]", "b:[0.0, 3.0, 6.0]", "a:[0.0, 2.0, 4.0]"])
+        #expect(runs.value == 2, "the repeated input runs once")
+        // submit finds what map recorded: the same fingerprint for the same arguments.
+        #expect(try await fixture.client.submit(scale, base, 3.0, "b").wasCached)
+        #expect(try scale.fingerprint(base, 3.0, "b") == scale.fingerprint(base, Double(3), "b"))
+        let show = try await fixture.client.show(refs[1].commit.hex)
+        #expect(show.task.argumentsSnapshot == "(ResultRef(\(base.hash.hex)), 3, \"b\")")
+    }
+
     @Test("map records failures as failed commits and throws after recording the rest")
     func mapFailures() async throws {
         let fixture = try Fixture()

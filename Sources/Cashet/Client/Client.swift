@@ -64,24 +64,11 @@ public final class Client: Sendable {
             return hitRef(head)
         }
 
-        var snapshot: [String] = []
-        for input in repeat each inputs { snapshot.append(input.argumentDescription) }
-        let task = TaskDefinition(functionName: function.identity.name, functionHash: function.identity.hash,
-                                  functionVersion: function.identity.version, source: function.identity.source,
-                                  argumentsSnapshot: "(" + snapshot.joined(separator: ", ") + ")", cacheable: useCache)
-        let draft = CommitDraft(fingerprint: fingerprint, task: task, status: .completed, createdAt: start,
+        let call = prepareCall(function, repeat each inputs, cacheable: useCache)
+        let draft = CommitDraft(fingerprint: fingerprint, task: call.task, status: .completed, createdAt: start,
                                 tags: function.tags.merging(tags) { _, call in call })
         let run = { () async throws(CashetError) -> Commit in
-            let resolved = (repeat try await (each inputs).resolvedValue())
-            let request = ExecutionRequest(
-                task: task,
-                body: { try await function.body(repeat each resolved) },
-                encodedArguments: {
-                    var parts: [[UInt8]] = []
-                    for value in repeat each resolved { parts.append(try WireCodec.encode(value)) }
-                    return parts
-                })
-            return try await self.execute(request, draft: draft, options: options)
+            try await self.execute(try await call.makeRequest(), draft: draft, options: options)
         }
         // An uncached call always runs: nothing to share, so no lease.
         let outcome = useCache
