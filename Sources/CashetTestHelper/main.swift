@@ -28,6 +28,8 @@ import Foundation
 //       prints one JSON summary; exit 1 when anything was lost, wrong or damaged
 //   cashet-test-helper stream STORE LOGFILE COUNT → submits COUNT calls in turn; appends "acked I COMMIT HASH"
 //       or "error I CODE: MESSAGE" for each (the PostgreSQL restart test)
+//   cashet-test-helper make-v1-fixture STORE → writes the schema-1 fixture store (V1Fixture; see
+//       scripts/make-v1-fixture.sh)
 //   cashet-test-helper process-executor STORE → runs calls through a ProcessExecutor whose workers are
 //       this program; prints "pid PARENT CHILD" and "crash CODE: MESSAGE"
 
@@ -235,7 +237,10 @@ case "process-executor":
 case "stream":
     guard arguments.count == 5, let count = Int(arguments[4]) else { fail("usage: stream STORE LOGFILE COUNT") }
     do { try await streamCalls(arguments[2], log: arguments[3], count: count) } catch { fail("\(error)") }
+case "make-v1-fixture":
+    guard arguments.count == 3 else { fail("usage: make-v1-fixture STORE") }
+    do { try await V1Fixture.make(at: arguments[2]) } catch { fail("\(error)") }
 default:
-    fail("unknown command; use fingerprint, submit, write-large, overlap, hold, fill, campaign, crash-campaign, process-executor or stream")
+    fail("unknown command; use fingerprint, submit, write-large, overlap, hold, fill, campaign, crash-campaign, process-executor, stream or make-v1-fixture")
 }
 

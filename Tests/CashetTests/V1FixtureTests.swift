@@ -1,0 +1,96 @@
+import Cashet
+import CashetTestSupport
+import Crypto
+import Foundation
+import Testing
+
+/// The schema-1 store committed in Fixtures/store-v1 (scripts/make-v1-fixture.sh): bytes an
+/// earlier release wrote, with what that release's CLI answered about them. Every release must
+/// read them (and, once the schema changes, migrate them) to the same answers.
+@Suite("A schema-1 store written by an earlier release")
+struct V1FixtureTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/store-v1").path
+
+    /// A writable copy of the fixture (git does not keep the store's owner-only modes).
+    private static func copy(into directory: TemporaryDirectory) throws -> String {
+        let store = directory.child("store")
+        try FileManager.default.copyItem(atPath: fixture, toPath: store)
+        try FileManager.default.removeItem(atPath: store + "/expected.json")
+        return store
+    }
+
+    private static func expected() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture + "/expected.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    private static func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+    private static func jsonLines(_ text: String) throws -> [Any] {
+        try text.split(separator: "\n").map { try json(String($0)) }
+    }
+
+    /// Equal as JSON: both written again with sorted keys.
+    private static func same(_ actual: Any, _ expected: Any?) -> Bool {
+        guard let expected,
+              let left = try? JSONSerialization.data(withJSONObject: actual, options: [.sortedKeys, .fragmentsAllowed]),
+              let right = try? JSONSerialization.data(withJSONObject: expected, options: [.sortedKeys, .fragmentsAllowed]) else { return false }
+        return left == right
+    }
+
+    @Test("log, show, history, stats and every result read exactly as the release that wrote them answered")
+    func readsAsWritten() async throws {
+        let directory = TemporaryDirectory()
+        let store = try Self.copy(into: directory)
+        let expected = try Self.expected()
+        let log = try Products.cashet("--store", store, "log", "--json")
+        #expect(log.status == 0, "\(log.stderr)")
+        let commits = try Self.jsonLines(log.stdout)
+        #expect(Self.same(commits, expected["log"]))
+        #expect(commits.count == 22)
+
+        let shows = try #require(expected["show"] as? [String: Any])
+        let histories = try #require(expected["history"] as? [String: Any])
+        let results = try #require(expected["results"] as? [String: String])
+        let client = Client(store: try LMDBStore(store))
+        for case let commit as [String: Any] in commits {
+            let hash = try #require(commit["hash"] as? String)
+            let show = try Products.cashet("--store", store, "show", "--json", hash)
+            #expect(Self.same(try Self.json(show.stdout), shows[hash]), "show \(hash)")
+            let history = try Products.cashet("--store", store, "history", "--json", hash)
+            #expect(Self.same(try Self.jsonLines(history.stdout), histories[hash]), "history \(hash)")
+            if commit["output"] is NSNull {
+                #expect(results[hash] == nil)
+            } else {
+                let bytes = try await client.get(hash)
+                #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == results[hash], "result of \(hash)")
+            }
+        }
+        await client.close()
+        let stats = try Products.cashet("--store", store, "stats", "--json")
+        #expect(Self.same(try Self.json(stats.stdout), expected["stats"]))
+        let fsck = try Products.cashet("--store", store, "fsck")
+        #expect(fsck.status == 0, "\(fsck.stdout)\(fsck.stderr)")
+    }
+
+    @Test("the fixture holds what migration must carry: re-runs, a failure, Unicode tags, file results raw and zstd, a shared result, an import, a removed commit")
+    func coversEveryKindOfRecord() throws {
+        let expected = try Self.expected()
+        let log = try #require(expected["log"] as? [[String: Any]])
+        let byFunction = Dictionary(grouping: log) { $0["function"] as? String ?? "" }
+        #expect(byFunction["square"]?.count == 9, "6 calls, 2 re-runs of square(2), 1 imported; square(99) removed")
+        #expect(log.contains { $0["status"] as? String == "failed" && $0["error"] is String })
+        #expect(log.contains { ($0["tags"] as? [String: String])?["κλειδί"] == "値" })
+        #expect(log.contains { ($0["tags"] as? [String: String])?["origin"] == "imported" })
+        #expect(log.contains { $0["cached"] as? Bool == false })
+        let sharedOutputs = Set((byFunction["shared"] ?? []).compactMap { ($0["output"] as? [String: Any])?["hash"] as? String })
+        #expect(sharedOutputs.count == 1 && byFunction["shared"]?.count == 3)
+        let histories = try #require(expected["history"] as? [String: [Any]])
+        #expect(histories.values.contains { $0.count == 3 }, "square(2): a head with two parents")
+        let stats = try #require(expected["stats"] as? [String: Any])
+        #expect(stats["file_blobs"] as? Int == 2)
+        #expect(stats["blobs"] as? Int == 17, "16 results (one shared by 3 commits) and 1 blob put on its own")
+        let objects = try FileManager.default.subpathsOfDirectory(atPath: Self.fixture + "/objects").filter { $0.count > 60 }
+        #expect(objects.count == 2)
+    }
+}
