@@ -12,7 +12,7 @@ extension PostgresStore {
         try await forEachPage(of: "cashet_commits", column: "record") { hash, record in
             report.commitsChecked += 1
             do throws(CashetError) {
-                _ = try StoreRecords.decodeVerifiedCommit(hash: hash, record.array, source: nil)
+                _ = try CanonicalCommit.decodeVerifiedCommit(hash: hash, record.array, source: nil)
             } catch {
                 damagedCommits.append(hash)
                 report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: "commit \(hash.shortHex): \(error.message)"))

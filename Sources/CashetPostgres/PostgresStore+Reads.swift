@@ -21,11 +21,11 @@ extension PostgresStore {
                 if let output, let size { ref = ObjectRef(hash: try ContentHash(bytea: output), size: Int(size)) }
                 heads[try Fingerprint(bytes: fingerprint.array[...])] = CommitHead(commit: try ContentHash(bytea: commit), output: ref,
                                                                                    status: completed ? .completed : .failed,
-                                                                                   createdAt: StoreRecords.date(nanoseconds: created))
+                                                                                   createdAt: CanonicalCommit.date(nanoseconds: created))
             }
             return heads
         }
-        let now = StoreRecords.nanoseconds(Date())
+        let now = CanonicalCommit.nanoseconds(Date())
         var flushDue = false
         for head in found.values where accessLog.note(head.commit, at: now) { flushDue = true }
         if flushDue { Task { [self] in try? await flushAccessLog() } }
@@ -109,7 +109,7 @@ extension PostgresStore {
             return "$\(bindings.count)"
         }
         if let name = query.functionName { sql += " AND c.function_name = \(bind(name))" }
-        if let since = query.since { sql += " AND c.created_ns >= \(bind(StoreRecords.nanoseconds(since)))" }
+        if let since = query.since { sql += " AND c.created_ns >= \(bind(CanonicalCommit.nanoseconds(since)))" }
         for (key, value) in query.tags.sorted(by: { $0.key < $1.key }) {
             sql += " AND EXISTS (SELECT 1 FROM cashet_tags t WHERE t.commit = c.hash AND t.key = \(bind(key)) AND t.value = \(bind(value)))"
         }
@@ -135,8 +135,8 @@ extension PostgresStore {
             return rows
         }
         return try rows.map { hash, record, function throws(CashetError) in
-            let source = try function.flatMap { bytes throws(CashetError) in try StoreRecords.decodeFunctionSource(bytes.array) }
-            return try StoreRecords.decodeVerifiedCommit(hash: try ContentHash(bytea: hash), record.array, source: source)
+            let source = try function.flatMap { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionSource(bytes.array) }
+            return try CanonicalCommit.decodeVerifiedCommit(hash: try ContentHash(bytea: hash), record.array, source: source)
         }
     }
 
@@ -167,8 +167,8 @@ extension PostgresStore {
                 in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64?, Int64?).self) {
                 stats = StoreStats(commits: Int(commits), completed: Int(completed), failed: Int(failed), functions: Int(functions),
                                    blobs: Int(blobs), fileBlobs: Int(chunked), logicalBytes: Int(logical), storedBytes: Int(stored),
-                                   diskBytes: Int(disk), oldest: oldest.map(StoreRecords.date(nanoseconds:)),
-                                   newest: newest.map(StoreRecords.date(nanoseconds:)))
+                                   diskBytes: Int(disk), oldest: oldest.map(CanonicalCommit.date(nanoseconds:)),
+                                   newest: newest.map(CanonicalCommit.date(nanoseconds:)))
             }
             return stats
         }

@@ -29,7 +29,7 @@ extension PostgresStore {
     /// Commits an eviction removes (older than the cutoff, then least recently used while the
     /// stored bytes exceed the limit) and what that frees.
     private func planEviction(_ policy: EvictionPolicy) async throws(CashetError) -> (commits: [ContentHash], report: EvictionReport) {
-        let cutoff = policy.olderThan.map(StoreRecords.nanoseconds) ?? Int64.min
+        let cutoff = policy.olderThan.map(CanonicalCommit.nanoseconds) ?? Int64.min
         let sizeLimit = policy.maxStoredBytes
         return try await perform("planning an eviction") { [logger] client, _ in
             var commits: [ContentHash] = []

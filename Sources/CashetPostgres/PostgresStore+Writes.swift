@@ -27,7 +27,7 @@ extension PostgresStore {
         for entry in entries {
             try entry.draft.validate()
             var draft = entry.draft
-            draft.createdAt = StoreRecords.normalized(draft.createdAt)
+            draft.createdAt = CanonicalCommit.normalized(draft.createdAt)
             drafts.append(draft)
             blobs.append(try entry.output.map { bytes throws(CashetError) in try PostgresBlob(bytes) })
         }
@@ -39,7 +39,7 @@ extension PostgresStore {
             }
             var rows: [CommitRow] = []
             for (draft, blob) in zip(drafts, blobs) {
-                let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parents[draft.fingerprint])
+                let record = CanonicalCommit.encodeCommit(draft, output: blob?.ref, parent: parents[draft.fingerprint])
                 let commit = Commit(hash: ContentHash(hashing: record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
                                     status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags,
                                     parent: parents[draft.fingerprint])
@@ -52,7 +52,7 @@ extension PostgresStore {
     }
 
     public nonisolated(nonsending) func importCommit(_ commit: Commit, output: [UInt8]?) async throws(CashetError) -> Bool {
-        let record = try StoreRecords.importableRecord(of: commit)
+        let record = try CanonicalCommit.importableRecord(of: commit)
         let blob = try output.map { bytes throws(CashetError) in try PostgresBlob(bytes) }
         if let blob, blob.ref != commit.output {
             throw CashetError(.corruptData, "the result given for commit \(commit.hash.shortHex) has SHA-256 \(blob.ref.hash.shortHex) and \(blob.ref.size) bytes, but the commit names \(commit.output.map(\.description) ?? "no result")")
@@ -110,7 +110,7 @@ extension PostgresStore {
     /// not at all, so finding every entry, or none, are the only outcomes.
     private func alreadyRecorded(_ drafts: [CommitDraft], outputs: [ObjectRef?], _ connection: PostgresConnection) async throws -> [Commit]? {
         let fingerprints = drafts.map(\.fingerprint.bytea)
-        let times = drafts.map { StoreRecords.nanoseconds($0.createdAt) }
+        let times = drafts.map { CanonicalCommit.nanoseconds($0.createdAt) }
         let rows = try await connection.query("""
             SELECT hash, parent FROM cashet_commits
             WHERE fingerprint = ANY(\(fingerprints)::bytea[]) AND created_ns = ANY(\(times)::int8[])
@@ -122,7 +122,7 @@ extension PostgresStore {
         var found: [Commit] = []
         for (draft, output) in zip(drafts, outputs) {
             let match = candidates.first { candidate in
-                ContentHash(hashing: StoreRecords.encodeCommit(draft, output: output, parent: candidate.parent)) == candidate.hash
+                ContentHash(hashing: CanonicalCommit.encodeCommit(draft, output: output, parent: candidate.parent)) == candidate.hash
             }
             guard let match else { return nil }
             found.append(Commit(hash: match.hash, fingerprint: draft.fingerprint, task: draft.task, output: output, status: draft.status,
@@ -144,12 +144,12 @@ extension PostgresStore {
         var tags: (keys: [String], values: [String], times: [Int64], commits: [ByteBuffer]) = ([], [], [], [])
         for row in rows {
             let commit = row.commit
-            if functions[commit.fingerprint.functionHash] == nil { functions[commit.fingerprint.functionHash] = StoreRecords.encodeFunction(commit.task) }
+            if functions[commit.fingerprint.functionHash] == nil { functions[commit.fingerprint.functionHash] = CanonicalCommit.encodeFunction(commit.task) }
             if replaceNewerHeads || heads[commit.fingerprint].map({ $0.createdAt <= commit.createdAt }) ?? true { heads[commit.fingerprint] = commit }
             for (key, value) in commit.tags {
                 tags.keys.append(key)
                 tags.values.append(value)
-                tags.times.append(StoreRecords.nanoseconds(commit.createdAt))
+                tags.times.append(CanonicalCommit.nanoseconds(commit.createdAt))
                 tags.commits.append(commit.hash.bytea)
             }
         }
@@ -173,7 +173,7 @@ extension PostgresStore {
                 INSERT INTO cashet_commits (hash, fingerprint, function_hash, function_name, parent, created_ns, last_used_ns, completed, output, output_size, record)
                 SELECT h, fp, substring(fp FROM 1 FOR 32), n, NULLIF(p, ''::bytea), t, t, ok, NULLIF(o, ''::bytea), NULLIF(os, -1), r
                 FROM unnest(\(commits.map(\.hash.bytea))::bytea[], \(commits.map(\.fingerprint.bytea))::bytea[], \(commits.map(\.task.functionName))::text[],
-                            \(commits.map { $0.parent?.bytea ?? [UInt8]().bytea })::bytea[], \(commits.map { StoreRecords.nanoseconds($0.createdAt) })::int8[],
+                            \(commits.map { $0.parent?.bytea ?? [UInt8]().bytea })::bytea[], \(commits.map { CanonicalCommit.nanoseconds($0.createdAt) })::int8[],
                             \(commits.map { $0.status == .completed })::bool[], \(commits.map { $0.output?.hash.bytea ?? [UInt8]().bytea })::bytea[],
                             \(commits.map { Int64($0.output?.size ?? -1) })::int8[], \(rows.map(\.record.bytea))::bytea[]) AS x(h, fp, n, p, t, ok, o, os, r)
                 ON CONFLICT (hash) DO NOTHING
@@ -186,7 +186,7 @@ extension PostgresStore {
                 INSERT INTO cashet_heads AS old (fingerprint, commit, completed, created_ns, output, output_size)
                 SELECT fp, h, ok, t, NULLIF(o, ''::bytea), NULLIF(os, -1)
                 FROM unnest(\(headList.map(\.fingerprint.bytea))::bytea[], \(headList.map(\.hash.bytea))::bytea[], \(headList.map { $0.status == .completed })::bool[],
-                            \(headList.map { StoreRecords.nanoseconds($0.createdAt) })::int8[], \(headList.map { $0.output?.hash.bytea ?? [UInt8]().bytea })::bytea[],
+                            \(headList.map { CanonicalCommit.nanoseconds($0.createdAt) })::int8[], \(headList.map { $0.output?.hash.bytea ?? [UInt8]().bytea })::bytea[],
                             \(headList.map { Int64($0.output?.size ?? -1) })::int8[]) AS x(fp, h, ok, t, o, os)
                 ON CONFLICT (fingerprint) DO UPDATE SET commit = excluded.commit, completed = excluded.completed, created_ns = excluded.created_ns,
                     output = excluded.output, output_size = excluded.output_size

@@ -37,9 +37,9 @@ extension Client {
             for (index, commit) in commits.enumerated() {
                 let functionHash = commit.fingerprint.functionHash
                 if functionsWritten.insert(functionHash).inserted {
-                    try writer.write(.function, hash: functionHash, StoreRecords.encodeFunction(commit.task))
+                    try writer.write(.function, hash: functionHash, CanonicalCommit.encodeFunction(commit.task))
                 }
-                try writer.write(.commit, hash: commit.hash, StoreRecords.encodeCommit(commit.draft, output: commit.output, parent: commit.parent))
+                try writer.write(.commit, hash: commit.hash, CanonicalCommit.encodeCommit(commit.draft, output: commit.output, parent: commit.parent))
                 if let output = commit.output, blobsWritten.insert(output.hash).inserted {
                     let bytes = try await store.blob(output.hash)
                     var body = ByteWriter(capacity: 8)
@@ -199,15 +199,15 @@ extension Client {
             throw reader.damaged("commit \(record.hash.shortHex) does not match its SHA-256")
         }
         return try archived(reader) { () throws(CashetError) -> Commit in
-            let commit = try StoreRecords.decodeCommit(hash: record.hash, record.body, source: nil)
-            _ = try StoreRecords.importableRecord(of: commit)
+            let commit = try CanonicalCommit.decodeCommit(hash: record.hash, record.body, source: nil)
+            _ = try CanonicalCommit.importableRecord(of: commit)
             return commit
         }
     }
 
     /// A function record's source, checked: the record decodes and is canonical.
     private static func archivedFunctionSource(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader) throws(CashetError) -> String? {
-        try archived(reader) { () throws(CashetError) in try StoreRecords.decodeCanonicalFunction(record.body).source }
+        try archived(reader) { () throws(CashetError) in try CanonicalCommit.decodeCanonicalFunction(record.body).source }
     }
 
     private static func archivedBlob(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader, maxSize: Int) throws(CashetError) -> [UInt8] {

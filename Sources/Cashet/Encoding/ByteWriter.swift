@@ -41,6 +41,16 @@ struct ByteWriter {
         }
     }
 
+    /// A presence byte (0 or 1), then the hash when present.
+    mutating func appendOptionalHash(_ hash: ContentHash?) {
+        if let hash {
+            append(1)
+            append(contentsOf: hash.bytes)
+        } else {
+            append(0)
+        }
+    }
+
     /// Length-prefixed raw bytes.
     mutating func appendLengthPrefixed(_ raw: [UInt8]) {
         appendVarint(UInt64(raw.count))
@@ -87,4 +97,18 @@ struct ByteReader {
     mutating func readLengthPrefixed() throws(CashetError) -> [UInt8] { Array(try readBytes(try readLength())) }
 
     mutating func skip(_ count: Int) throws(CashetError) { _ = try bytes.advance(count, at: &offset, what: what) }
+
+    /// What ``ByteWriter/appendOptionalHash(_:)`` wrote.
+    mutating func readOptionalHash() throws(CashetError) -> ContentHash? {
+        try readByte() == 1 ? try ContentHash(bytes: try readBytes(ContentHash.byteCount)) : nil
+    }
+
+    /// A commit's status byte (1 completed, 2 failed).
+    mutating func readStatus(of commit: ContentHash) throws(CashetError) -> CommitStatus {
+        switch try readByte() {
+        case 1: return .completed
+        case 2: return .failed
+        case let other: throw CashetError(.corruptData, "commit \(commit.shortHex) has unknown status \(other)")
+        }
+    }
 }

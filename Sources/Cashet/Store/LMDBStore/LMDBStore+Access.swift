@@ -15,7 +15,7 @@ extension LMDBStore {
         for (commit, nanoseconds) in times {
             let key = commit.bytes
             guard try txn.get(tables.commits, key) != nil else { continue }
-            try txn.put(access, key, StoreRecords.timeBytes(StoreRecords.date(nanoseconds: nanoseconds)))
+            try txn.put(access, key, StoreRecords.timeBytes(CanonicalCommit.date(nanoseconds: nanoseconds)))
         }
     }
 

@@ -141,7 +141,7 @@ extension LMDBStore {
             let hash = try ContentHash(bytes: key)
             let commit: Commit
             do throws(CashetError) {
-                commit = try StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil)
+                commit = try CanonicalCommit.decodeVerifiedCommit(hash: hash, value, source: nil)
             } catch {
                 survey.doomedCommits.insert(hash)
                 survey.report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: error.message))
@@ -215,7 +215,7 @@ extension LMDBStore {
                 // Commits whose result cannot be trusted, including any recorded since the survey.
                 try txn.forEach(tables.commits) { key, value in
                     let hash = try ContentHash(bytes: key)
-                    if let output = (try? StoreRecords.decodeCommit(hash: hash, value, source: nil))?.output, survey.untrusted.contains(output.hash) {
+                    if let output = (try? CanonicalCommit.decodeCommit(hash: hash, value, source: nil))?.output, survey.untrusted.contains(output.hash) {
                         doomed.insert(hash)
                     }
                 }
@@ -228,7 +228,7 @@ extension LMDBStore {
             }
             for hash in doomed.sorted(by: { $0.hex < $1.hex }) {
                 guard let raw = try txn.get(tables.commits, hash.bytes) else { continue }
-                if (try? StoreRecords.decodeCommit(hash: hash, raw, source: nil)) != nil {
+                if (try? CanonicalCommit.decodeCommit(hash: hash, raw, source: nil)) != nil {
                     _ = try removeCommit(hash, txn, &state)
                 } else {
                     try txn.delete(tables.commits, hash.bytes)   // undecodable: its index rows are skipped by readers
@@ -268,7 +268,7 @@ extension LMDBStore {
     private func countContents(_ txn: LMDBTransaction) throws -> StoreRecords.Counters {
         var counters = StoreRecords.Counters()
         try txn.forEach(tables.commits) { key, value in
-            counters.count(try StoreRecords.decodeCommit(hash: try ContentHash(bytes: key), value, source: nil).status, +1)
+            counters.count(try CanonicalCommit.decodeCommit(hash: try ContentHash(bytes: key), value, source: nil).status, +1)
         }
         counters.functions = try txn.count(tables.sources)
         try txn.forEach(tables.blobInfo) { key, value in

@@ -46,7 +46,7 @@ extension LMDBStore {
                 plan.commits.append(commit)
                 plan.report.commitsRemoved += 1
                 guard let raw = try txn.get(tables.commits, commit.bytes),
-                      let output = try StoreRecords.decodeCommit(hash: commit, raw, source: nil).output else { return }
+                      let output = try CanonicalCommit.decodeCommit(hash: commit, raw, source: nil).output else { return }
                 guard var info = try references[output.hash] ?? txn.get(tables.blobInfo, output.hash.bytes).map(StoreRecords.BlobInfo.init) else { return }
                 info.references -= 1
                 references[output.hash] = info

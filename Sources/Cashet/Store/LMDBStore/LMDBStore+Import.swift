@@ -11,7 +11,7 @@ extension LMDBStore {
     package nonisolated(nonsending) func importCommits(_ items: [(commit: Commit, output: [UInt8]?)]) async throws(CashetError) -> [Bool] {
         var records: [[UInt8]] = []
         for (commit, output) in items {
-            let record = try StoreRecords.importableRecord(of: commit)
+            let record = try CanonicalCommit.importableRecord(of: commit)
             if let output, output.count != commit.output?.size {
                 throw CashetError(.corruptData, "the result of commit \(commit.hash.shortHex) has \(output.count) bytes, but the commit records \(commit.output?.size ?? 0)")
             }

@@ -34,12 +34,12 @@ extension LMDBStore {
         /// The commit `hash` when it is sound and stays.
         func commit(_ hash: ContentHash) throws -> Commit? {
             guard !doomed.contains(hash), let raw = try txn.get(tables.commits, hash.bytes) else { return nil }
-            return try? StoreRecords.decodeVerifiedCommit(hash: hash, raw, source: nil)
+            return try? CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, source: nil)
         }
 
         try txn.forEach(tables.commits) { key, value in
             guard let hash = try? ContentHash(bytes: key), !doomed.contains(hash),
-                  let commit = try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil) else { return }
+                  let commit = try? CanonicalCommit.decodeVerifiedCommit(hash: hash, value, source: nil) else { return }
             for entry in indexEntries(of: commit) where try !txn.contains(entry.table, entry.key, value: entry.duplicate ? entry.value : nil) {
                 fixes.append(IndexFix(action: .add, table: entry.table, tableName: name(entry.table), key: entry.key, value: entry.value))
             }

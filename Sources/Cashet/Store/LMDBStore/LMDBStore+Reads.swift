@@ -25,7 +25,7 @@ extension LMDBStore {
 
     /// Notes the time of a head read for least-recently-used eviction (in memory; see ``AccessLog``).
     private func noteHit(_ head: CommitHead) -> CommitHead {
-        if !configuration.readOnly && accessLog.note(head.commit, at: StoreRecords.nanoseconds(Date())) {
+        if !configuration.readOnly && accessLog.note(head.commit, at: CanonicalCommit.nanoseconds(Date())) {
             Task.detached { [self] in try? flushAccessLog() }
         }
         return head
@@ -43,8 +43,8 @@ extension LMDBStore {
     func loadCommit(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Commit? {
         guard let raw = try txn.get(tables.commits, hash.bytes) else { return nil }
         let functionHash = try Fingerprint(bytes: raw[1..<65]).functionHash
-        let source = try txn.get(tables.sources, functionHash.bytes).flatMap { bytes throws(CashetError) in try StoreRecords.decodeFunctionSource(bytes) }
-        return try StoreRecords.decodeVerifiedCommit(hash: hash, raw, source: source)
+        let source = try txn.get(tables.sources, functionHash.bytes).flatMap { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionSource(bytes) }
+        return try CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, source: source)
     }
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {

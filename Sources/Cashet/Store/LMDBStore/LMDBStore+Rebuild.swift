@@ -105,7 +105,7 @@ extension LMDBStore {
             try walker.walk(tree, name: name, reading: true, visit)
         }
         func verified(_ key: [UInt8], _ value: [UInt8]) -> (ContentHash, Commit)? {
-            guard let hash = try? ContentHash(bytes: key), let commit = try? StoreRecords.decodeVerifiedCommit(hash: hash, value, source: nil) else { return nil }
+            guard let hash = try? ContentHash(bytes: key), let commit = try? CanonicalCommit.decodeVerifiedCommit(hash: hash, value, source: nil) else { return nil }
             return (hash, commit)
         }
         let batchSize = 4096
@@ -155,7 +155,7 @@ extension LMDBStore {
 
         var sources: [ContentHash: String] = [:]
         try each("sources") { key, value in
-            if let hash = try? ContentHash(bytes: key), let source = try? StoreRecords.decodeFunctionSource(value) { sources[hash] = source }
+            if let hash = try? ContentHash(bytes: key), let source = try? CanonicalCommit.decodeFunctionSource(value) { sources[hash] = source }
         }
         var commits: [(commit: Commit, record: [UInt8])] = []
         var restored: Set<ContentHash> = []

@@ -18,7 +18,7 @@ extension LMDBStore {
         for entry in entries {
             try entry.draft.validate()
             var draft = entry.draft
-            draft.createdAt = StoreRecords.normalized(draft.createdAt)
+            draft.createdAt = CanonicalCommit.normalized(draft.createdAt)
             drafts.append(draft)
         }
         let action = entries.count == 1 ? "recording a commit of \(drafts[0].task.functionName)" : "recording \(entries.count) commits"
@@ -30,7 +30,7 @@ extension LMDBStore {
     /// Adds one new commit, with the fingerprint's head as parent, and makes it the head.
     private func insertCommit(_ draft: CommitDraft, output blob: PreparedBlob?, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> Commit {
         let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
-        let record = StoreRecords.encodeCommit(draft, output: blob?.ref, parent: parent)
+        let record = CanonicalCommit.encodeCommit(draft, output: blob?.ref, parent: parent)
         let commit = Commit(hash: SHA256Hasher.hash(record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
                             status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags, parent: parent)
         try storeCommit(commit, record: record, blob: blob, keepNewerHead: false, txn, &state)
@@ -43,10 +43,10 @@ extension LMDBStore {
     func storeCommit(_ commit: Commit, record: [UInt8], blob: PreparedBlob?, keepNewerHead: Bool, _ txn: LMDBTransaction, _ state: inout WriteState) throws {
         if let blob { try retainBlob(blob, references: 1, txn, &state) }
         if state.functionsEnsured.insert(commit.fingerprint.functionHash).inserted {
-            let key = commit.fingerprint.functionHash.bytes, function = StoreRecords.encodeFunction(commit.task)
+            let key = commit.fingerprint.functionHash.bytes, function = CanonicalCommit.encodeFunction(commit.task)
             if try txn.put(tables.sources, key, function, noOverwrite: true) {
                 state.counters.functions += 1
-            } else if commit.task.source != nil, let stored = try txn.get(tables.sources, key), try StoreRecords.decodeFunctionSource(stored) == nil {
+            } else if commit.task.source != nil, let stored = try txn.get(tables.sources, key), try CanonicalCommit.decodeFunctionSource(stored) == nil {
                 try txn.put(tables.sources, key, function)   // the same function, now with its source (an import)
             }
         }
@@ -155,7 +155,7 @@ extension LMDBStore {
     /// when it was the last reference.
     func removeCommit(_ hash: ContentHash, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> EvictionReport {
         guard let raw = try txn.get(tables.commits, hash.bytes) else { return EvictionReport() }
-        let commit = try StoreRecords.decodeCommit(hash: hash, raw, source: nil)
+        let commit = try CanonicalCommit.decodeCommit(hash: hash, raw, source: nil)
         try txn.delete(tables.commits, hash.bytes)
         if let access = tables.access { try txn.delete(access, hash.bytes) }
         for entry in indexEntries(of: commit) {
@@ -181,7 +181,7 @@ extension LMDBStore {
             return try cursor.move(.lastDuplicate)?.value
         }
         if let newest, let previous = try txn.get(tables.commits, Array(newest[8...])) {
-            try setHead(try StoreRecords.decodeCommit(hash: try StoreRecords.commitHash(fromTimeKey: newest), previous, source: nil), txn)
+            try setHead(try CanonicalCommit.decodeCommit(hash: try StoreRecords.commitHash(fromTimeKey: newest), previous, source: nil), txn)
         } else {
             try txn.delete(tables.heads, fingerprintKey)
         }
