@@ -12,9 +12,7 @@ extension PostgresStore {
     }
 
     public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
-        if let limit = policy.maxStoredBytes, limit < 0 {
-            throw CashetError(.invalidArgument, "the size limit must be zero or more bytes, got \(limit)")
-        }
+        let policy = try policy.validated()
         try await flushAccessLog()
         let plan = try await planEviction(policy)
         if dryRun { return plan.report }
@@ -28,50 +26,46 @@ extension PostgresStore {
 
     /// Commits an eviction removes (older than the cutoff, then least recently used while the
     /// stored bytes exceed the limit) and what that frees.
-    private func planEviction(_ policy: EvictionPolicy) async throws(CashetError) -> (commits: [ContentHash], report: EvictionReport) {
+    private func planEviction(_ policy: EvictionPolicy) async throws(CashetError) -> EvictionPlan {
         let cutoff = policy.olderThan.map(CanonicalCommit.nanoseconds) ?? Int64.min
         let sizeLimit = policy.maxStoredBytes
         return try await perform("planning an eviction") { [logger] client, _ in
-            var commits: [ContentHash] = []
-            var report = EvictionReport()
-            for try await hash in try await client.query("SELECT hash FROM cashet_commits WHERE created_ns < \(cutoff) ORDER BY created_ns, hash", logger: logger).decode(ByteBuffer.self) {
-                commits.append(try ContentHash(bytea: hash))
+            var storedBytes = 0
+            if sizeLimit != nil {
+                for try await total in try await client.query("SELECT coalesce(sum(stored_bytes), 0)::int8 FROM cashet_counters", logger: logger).decode(Int64.self) {
+                    storedBytes = Int(total)
+                }
             }
-            report.commitsRemoved = commits.count
+            var plan = EvictionPlan(storedBytes: storedBytes)
+            var aged: [ContentHash] = []
+            for try await hash in try await client.query("SELECT hash FROM cashet_commits WHERE created_ns < \(cutoff) ORDER BY created_ns, hash", logger: logger).decode(ByteBuffer.self) {
+                aged.append(try ContentHash(bytea: hash))
+            }
             // Blobs no commit at or after the cutoff references: freed by the age rule (or unreferenced already).
+            var freed = EvictionReport()
             for try await (count, size, stored) in try await client.query("""
                 SELECT count(*)::int8, coalesce(sum(size), 0)::int8, coalesce(sum(stored_size), 0)::int8 FROM cashet_blobs b
                 WHERE NOT EXISTS (SELECT 1 FROM cashet_commits c WHERE c.output = b.hash AND c.created_ns >= \(cutoff))
                 """, logger: logger).decode((Int64, Int64, Int64).self) {
-                report = report + EvictionReport(blobsRemoved: Int(count), bytesFreed: Int(size), storedBytesFreed: Int(stored))
+                freed = EvictionReport(blobsRemoved: Int(count), bytesFreed: Int(size), storedBytesFreed: Int(stored))
             }
-            guard let sizeLimit else { return (commits, report) }
-            var storedLeft = -report.storedBytesFreed
-            for try await total in try await client.query("SELECT coalesce(sum(stored_bytes), 0)::int8 FROM cashet_counters", logger: logger).decode(Int64.self) {
-                storedLeft += Int(total)
-            }
-            guard storedLeft > sizeLimit else { return (commits, report) }
-            // What is left, least recently used first, with each blob's remaining reference count.
+            plan.add(removed: aged, freeing: freed)
+            guard plan.exceeds(sizeLimit) else { return plan }
+            // What is left, least recently used first, with each blob's reference count among it.
             let rows = try await client.query("""
                 SELECT c.hash, c.output, b.size, b.stored_size, count(*) OVER (PARTITION BY c.output)
                 FROM cashet_commits c LEFT JOIN cashet_blobs b ON b.hash = c.output
                 WHERE c.created_ns >= \(cutoff) ORDER BY c.last_used_ns, c.hash
                 """, logger: logger)
-            var references: [ContentHash: Int] = [:]
             for try await (hash, output, size, stored, count) in rows.decode((ByteBuffer, ByteBuffer?, Int64?, Int64?, Int64).self) {
-                guard storedLeft > sizeLimit else { break }
-                commits.append(try ContentHash(bytea: hash))
-                report.commitsRemoved += 1
-                guard let output, let size, let stored else { continue }
-                let blob = try ContentHash(bytea: output)
-                let left = (references[blob] ?? Int(count)) - 1
-                references[blob] = left
-                if left == 0 {
-                    report = report + EvictionReport(blobsRemoved: 1, bytesFreed: Int(size), storedBytesFreed: Int(stored))
-                    storedLeft -= Int(stored)
+                guard plan.exceeds(sizeLimit) else { break }
+                var use: ResultUse?
+                if let output, let size, let stored {
+                    use = ResultUse(hash: try ContentHash(bytea: output), size: Int(size), storedSize: Int(stored), references: Int(count))
                 }
+                plan.remove(try ContentHash(bytea: hash), output: use)
             }
-            return (commits, report)
+            return plan
         }
     }
 

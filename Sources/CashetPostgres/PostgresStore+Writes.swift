@@ -22,41 +22,23 @@ extension PostgresStore {
     /// to COMMIT finds the commits by fingerprint and time, and returns them.
     public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
         guard !entries.isEmpty else { return [] }
-        var drafts: [CommitDraft] = []
-        var blobs: [PostgresBlob?] = []
-        for entry in entries {
-            try entry.draft.validate()
-            var draft = entry.draft
-            draft.createdAt = CanonicalCommit.normalized(draft.createdAt)
-            drafts.append(draft)
-            blobs.append(try entry.output.map { bytes throws(CashetError) in try PostgresBlob(bytes) })
-        }
-        let action = entries.count == 1 ? "recording a commit of \(drafts[0].task.functionName)" : "recording \(entries.count) commits"
-        return try await transaction(action) { [self, drafts, blobs] connection, attempt in
-            var parents = try await lockedHeads(drafts.map(\.fingerprint), connection)
+        let drafts = try CommitPlanner.drafts(of: entries)
+        let blobs = try entries.map { entry throws(CashetError) in try entry.output.map { bytes throws(CashetError) in try PostgresBlob(bytes) } }
+        return try await transaction(CommitPlanner.action(recording: drafts)) { [self, drafts, blobs] connection, attempt in
+            let heads = try await lockedHeads(drafts.map(\.fingerprint), connection)
             if attempt > 1, let recorded = try await alreadyRecorded(drafts, outputs: blobs.map { $0?.ref }, connection) {
                 return recorded
             }
-            var rows: [CommitRow] = []
-            for (draft, blob) in zip(drafts, blobs) {
-                let record = CanonicalCommit.encodeCommit(draft, output: blob?.ref, parent: parents[draft.fingerprint])
-                let commit = Commit(hash: ContentHash(hashing: record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
-                                    status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags,
-                                    parent: parents[draft.fingerprint])
-                parents[draft.fingerprint] = commit.hash
-                rows.append(CommitRow(commit: commit, record: record))
-            }
-            try await writeRows(rows, blobs: blobs.compactMap { $0 }, replaceNewerHeads: true, connection)
-            return rows.map(\.commit)
+            let planned = CommitPlanner.plan(drafts, outputs: blobs.map { $0?.ref }, heads: heads)
+            try await writeRows(planned, blobs: blobs.compactMap { $0 }, replaceNewerHeads: true, connection)
+            return planned.map(\.commit)
         }
     }
 
     public nonisolated(nonsending) func importCommit(_ commit: Commit, output: [UInt8]?) async throws(CashetError) -> Bool {
-        let record = try CanonicalCommit.importableRecord(of: commit)
+        let planned = try CommitPlanner.importable(commit, resultSize: output?.count)
         let blob = try output.map { bytes throws(CashetError) in try PostgresBlob(bytes) }
-        if let blob, blob.ref != commit.output {
-            throw CashetError(.corruptData, "the result given for commit \(commit.hash.shortHex) has SHA-256 \(blob.ref.hash.shortHex) and \(blob.ref.size) bytes, but the commit names \(commit.output.map(\.description) ?? "no result")")
-        }
+        if let blob { try CommitPlanner.checkResult(blob.ref, of: commit) }
         let location = location
         return try await transaction("importing commit \(commit.hash.shortHex)") { [self] connection, _ in
             try await lockedHeads([commit.fingerprint], connection)
@@ -66,22 +48,14 @@ extension PostgresStore {
                 let present = try await connection.query("SELECT 1 FROM cashet_blobs WHERE hash = \(expected.hash.bytea)", logger: logger)
                 var found = false
                 for try await _ in present { found = true }
-                guard found else {
-                    throw CashetError(.corruptData, "commit \(commit.hash.shortHex) names result \(expected.hash.shortHex), which neither the archive nor \(location) holds")
-                }
+                guard found else { throw CommitPlanner.missingResult(of: commit, in: location) }
             }
-            try await writeRows([CommitRow(commit: commit, record: record)], blobs: blob.map { [$0] } ?? [], replaceNewerHeads: false, connection)
+            try await writeRows([planned], blobs: blob.map { [$0] } ?? [], replaceNewerHeads: false, connection)
             return true
         }
     }
 
     // MARK: - Pieces of a write transaction
-
-    /// A commit to insert with its encoded record.
-    struct CommitRow: Sendable {
-        let commit: Commit
-        let record: [UInt8]
-    }
 
     /// Changes to the store-wide counters made by one transaction.
     struct CounterDelta: Sendable {
@@ -135,7 +109,7 @@ extension PostgresStore {
     /// records, tags and heads), and adds all of it to a counter shard; then the chunk rows of
     /// new chunked blobs. With `replaceNewerHeads` false (import), a head newer than the commit
     /// stays. Foreign keys are checked at the end of the statement, when every row is in.
-    func writeRows(_ rows: [CommitRow], blobs: [PostgresBlob], replaceNewerHeads: Bool, _ connection: PostgresConnection) async throws {
+    func writeRows(_ rows: [PlannedCommit], blobs: [PostgresBlob], replaceNewerHeads: Bool, _ connection: PostgresConnection) async throws {
         var unique: [ContentHash: PostgresBlob] = [:]
         for blob in blobs { unique[blob.ref.hash] = blob }
         let blobList = Array(unique.values)

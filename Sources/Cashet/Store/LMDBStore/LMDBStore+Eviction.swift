@@ -4,9 +4,7 @@ import Foundation
 /// dry run (which reports it) and the real run (which removes the planned commits in batches).
 extension LMDBStore {
     public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
-        if let limit = policy.maxStoredBytes, limit < 0 {
-            throw CashetError(.invalidArgument, "the size limit must be zero or more bytes, got \(limit)")
-        }
+        let policy = try policy.validated()
         if !dryRun && !configuration.readOnly { try flushAccessLog() }
         let plan = try planEviction(policy)
         if dryRun { return plan.report + (try await sweepLeftoverFiles(dryRun: true)) }
@@ -23,38 +21,17 @@ extension LMDBStore {
         return report + (try await sweepUnreferencedBlobs()) + (try await sweepLeftoverFiles())
     }
 
-    /// Commits to remove, in order, and what removing them (and the unreferenced blobs) frees.
-    struct EvictionPlan {
-        var commits: [ContentHash] = []
-        var report = EvictionReport()
-    }
-
     /// Plans an eviction: commits older than the cutoff, oldest first; then, while the stored
-    /// bytes left exceed the limit, the least recently used of the rest. Freed bytes are simulated
-    /// with the blobs' reference counts, so a blob shared with a kept commit is not counted.
+    /// bytes left exceed the limit, the least recently used of the rest.
     func planEviction(_ policy: EvictionPolicy) throws(CashetError) -> EvictionPlan {
         try reading("planning an eviction") { txn in
-            var plan = EvictionPlan()
-            var references: [ContentHash: StoreRecords.BlobInfo] = [:]
-            var storedBytes = try readCounters(txn).storedBytes
-
-            func free(_ info: StoreRecords.BlobInfo) {
-                plan.report = plan.report + EvictionReport(blobsRemoved: 1, bytesFreed: info.size, storedBytesFreed: info.storedSize)
-                storedBytes -= info.storedSize
-            }
-            func remove(_ commit: ContentHash) throws {
-                plan.commits.append(commit)
-                plan.report.commitsRemoved += 1
-                guard let raw = try txn.get(tables.commits, commit.bytes),
-                      let output = try CanonicalCommit.decodeCommit(hash: commit, raw, source: nil).output else { return }
-                guard var info = try references[output.hash] ?? txn.get(tables.blobInfo, output.hash.bytes).map(StoreRecords.BlobInfo.init) else { return }
-                info.references -= 1
-                references[output.hash] = info
-                if info.references == 0 { free(info) }
-            }
+            var plan = EvictionPlan(storedBytes: try readCounters(txn).storedBytes)
+            func remove(_ commit: ContentHash) throws { plan.remove(commit, output: try resultUse(of: commit, txn)) }
 
             try txn.forEach(tables.unreferenced) { key, _ in
-                if let raw = try txn.get(tables.blobInfo, key), case let info = try StoreRecords.BlobInfo(raw), info.references == 0 { free(info) }
+                if let raw = try txn.get(tables.blobInfo, key), case let info = try StoreRecords.BlobInfo(raw), info.references == 0 {
+                    plan.free(size: info.size, storedSize: info.storedSize)
+                }
             }
             let cutoff = policy.olderThan.map(StoreRecords.timeBytes)
             var kept: [(lastUsed: UInt64, commit: ContentHash)] = []
@@ -74,10 +51,18 @@ extension LMDBStore {
                     entry = try cursor.move(.next)
                 }
             }
-            guard let sizeLimit, storedBytes > sizeLimit else { return plan }
+            guard plan.exceeds(sizeLimit) else { return plan }
             kept.sort { ($0.lastUsed, $0.commit) < ($1.lastUsed, $1.commit) }
-            for entry in kept where storedBytes > sizeLimit { try remove(entry.commit) }
+            for entry in kept where plan.exceeds(sizeLimit) { try remove(entry.commit) }
             return plan
         }
+    }
+
+    /// The result of `commit` as an eviction plan counts it (nil: a failed commit, or its result is gone).
+    private func resultUse(of commit: ContentHash, _ txn: LMDBTransaction) throws -> ResultUse? {
+        guard let raw = try txn.get(tables.commits, commit.bytes),
+              let output = try CanonicalCommit.decodeCommit(hash: commit, raw, source: nil).output,
+              let info = try txn.get(tables.blobInfo, output.hash.bytes).map(StoreRecords.BlobInfo.init) else { return nil }
+        return ResultUse(hash: output.hash, size: info.size, storedSize: info.storedSize, references: info.references)
     }
 }

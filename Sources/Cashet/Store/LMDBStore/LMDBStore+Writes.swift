@@ -13,28 +13,18 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
-        var drafts: [CommitDraft] = []
-        drafts.reserveCapacity(entries.count)
-        for entry in entries {
-            try entry.draft.validate()
-            var draft = entry.draft
-            draft.createdAt = CanonicalCommit.normalized(draft.createdAt)
-            drafts.append(draft)
+        let drafts = try CommitPlanner.drafts(of: entries)
+        return try await writing(storing: entries.map(\.output), CommitPlanner.action(recording: drafts)) { txn, blobs, state in
+            var heads: [Fingerprint: ContentHash] = [:]
+            for draft in drafts where heads[draft.fingerprint] == nil {
+                heads[draft.fingerprint] = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
+            }
+            let planned = CommitPlanner.plan(drafts, outputs: blobs.map { $0?.ref }, heads: heads)
+            for (commit, blob) in zip(planned, blobs) {
+                try storeCommit(commit.commit, record: commit.record, blob: blob, keepNewerHead: false, txn, &state)
+            }
+            return planned.map(\.commit)
         }
-        let action = entries.count == 1 ? "recording a commit of \(drafts[0].task.functionName)" : "recording \(entries.count) commits"
-        return try await writing(storing: entries.map(\.output), action) { txn, blobs, state in
-            try zip(drafts, blobs).map { draft, blob in try insertCommit(draft, output: blob, txn, &state) }
-        }
-    }
-
-    /// Adds one new commit, with the fingerprint's head as parent, and makes it the head.
-    private func insertCommit(_ draft: CommitDraft, output blob: PreparedBlob?, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> Commit {
-        let parent = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
-        let record = CanonicalCommit.encodeCommit(draft, output: blob?.ref, parent: parent)
-        let commit = Commit(hash: SHA256Hasher.hash(record), fingerprint: draft.fingerprint, task: draft.task, output: blob?.ref,
-                            status: draft.status, error: draft.error, createdAt: draft.createdAt, tags: draft.tags, parent: parent)
-        try storeCommit(commit, record: record, blob: blob, keepNewerHead: false, txn, &state)
-        return commit
     }
 
     /// Stores a commit whose record is made: a reference to its blob, its function's source (once
