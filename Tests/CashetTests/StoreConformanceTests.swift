@@ -1,0 +1,178 @@
+import Cashet
+import CashetPostgres
+import CashetTestSupport
+import Foundation
+import Testing
+
+/// The stores a conformance case runs against: each must behave alike through `Store`.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case lmdb
+    /// An LMDB local tier in front of another LMDB store standing in for a remote one.
+    case tieredOverLMDB
+    case postgres
+    case tieredOverPostgres
+
+    var testDescription: String { rawValue }
+
+    /// A store of this kind, empty, with whatever must stay alive while it is used.
+    func make() async throws -> OpenedStore {
+        let directory = TemporaryDirectory()
+        switch self {
+        case .lmdb:
+            return OpenedStore(store: try LMDBStore(directory.child("store")), directory: directory)
+        case .tieredOverLMDB:
+            let remote = try LMDBStore(directory.child("remote"))
+            return OpenedStore(store: TieredStore(local: try LMDBStore(directory.child("local")), remote: remote), directory: directory)
+        case .postgres:
+            return OpenedStore(store: try await Self.postgres(), directory: directory)
+        case .tieredOverPostgres:
+            return OpenedStore(store: TieredStore(local: try LMDBStore(directory.child("local")), remote: try await Self.postgres()), directory: directory)
+        }
+    }
+
+    private static func postgres() async throws -> PostgresStore {
+        let cluster = try await PostgresTestCluster.shared()
+        return try await PostgresStore(url: try await cluster.makeDatabase())
+    }
+}
+
+/// A store and the temporary directory its files live in.
+struct OpenedStore {
+    let store: any Store
+    let directory: TemporaryDirectory
+}
+
+/// Commit drafts with fixed times, so every store sees the same bytes.
+private enum Drafts {
+    static let function = CachedFunction("conformance", version: "1") { (x: Int) in x }
+    static let epoch = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func draft(_ argument: Int, at second: Double, status: CommitStatus = .completed, tags: [String: String] = [:]) throws -> CommitDraft {
+        let task = TaskDefinition(functionName: "conformance", functionHash: function.identity.hash, functionVersion: "1",
+                                  argumentsSnapshot: "(\(argument))")
+        return CommitDraft(fingerprint: try function.fingerprint(argument), task: task, status: status,
+                           error: status == .failed ? "failed on purpose" : nil, createdAt: epoch.addingTimeInterval(second), tags: tags)
+    }
+
+    static func output(_ text: String) -> [UInt8] { Array(text.utf8) }
+}
+
+extension HeavySuites {
+    /// The behaviour every `Store` shares, run against each store kind (PostgreSQL in a database
+    /// of this test process's cluster): one commit core, so the same calls give the same hashes,
+    /// lineage, history, counts and removals everywhere.
+    @Suite("Store conformance: LMDB, PostgreSQL and tiered stores behave alike")
+    struct StoreConformanceTests {
+        @Test("a recorded commit is its call's head, readable by hash, prefix and result; stats count it", arguments: StoreKind.allCases)
+        func recordAndRead(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            let draft = try Drafts.draft(1, at: 0, tags: ["kind": "first"])
+            let commit = try await store.record(draft, output: Drafts.output("one"))
+            let head = try #require(try await store.head(for: draft.fingerprint))
+            #expect(head.commit == commit.hash && head.output == commit.output && head.status == .completed)
+            #expect(try await store.commit(commit.hash) == commit)
+            #expect(try await store.blob(try #require(commit.output).hash) == Drafts.output("one"))
+            #expect(try await store.resolveCommit(try HashPrefix(String(commit.hash.hex.prefix(10)))) == commit.hash)
+            await #expect(throws: CashetError.self) { try await store.resolveCommit(try HashPrefix("0000000000")) }
+            let stats = try await store.stats()
+            #expect(stats.commits == 1 && stats.completed == 1 && stats.blobs == 1 && stats.functions == 1)
+            #expect(try await store.commits(matching: CommitQuery(tags: ["kind": "first"])).map(\.hash) == [commit.hash])
+            await store.close()
+        }
+
+        @Test("every store gives the same drafts the same commit hashes, parents included", .timeLimit(.minutes(2)))
+        func sameHashesEverywhere() async throws {
+            var hashes: [StoreKind: [ContentHash]] = [:]
+            for kind in StoreKind.allCases {
+                let opened = try await kind.make()
+                let entries = [
+                    CommitEntry(try Drafts.draft(1, at: 0), output: Drafts.output("a")),
+                    CommitEntry(try Drafts.draft(1, at: 1), output: Drafts.output("b")),
+                    CommitEntry(try Drafts.draft(2, at: 2, status: .failed), output: nil),
+                ]
+                hashes[kind] = try await opened.store.recordBatch(entries).map(\.hash)
+                await opened.store.close()
+            }
+            #expect(Set(hashes.values.map { $0.map(\.hex).joined() }).count == 1, "\(hashes)")
+        }
+
+        @Test("a batch that repeats a call chains its commits; history lists them oldest first", arguments: StoreKind.allCases)
+        func lineage(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            let first = try await store.record(try Drafts.draft(3, at: 0), output: Drafts.output("v1"))
+            let batch = try await store.recordBatch([
+                CommitEntry(try Drafts.draft(3, at: 1), output: Drafts.output("v2")),
+                CommitEntry(try Drafts.draft(3, at: 2), output: Drafts.output("v3")),
+            ])
+            #expect(batch[0].parent == first.hash && batch[1].parent == batch[0].hash)
+            let fingerprint = try Drafts.function.fingerprint(3)
+            #expect(try await store.history(of: fingerprint).map(\.hash) == [first.hash, batch[0].hash, batch[1].hash])
+            #expect(try await store.head(for: fingerprint)?.commit == batch[1].hash)
+            // Removing the head makes the commit before it the head again.
+            _ = try await store.deleteCommit(batch[1].hash)
+            #expect(try await store.head(for: fingerprint)?.commit == batch[0].hash)
+            #expect(try await store.stats().commits == 2)
+            await store.close()
+        }
+
+        @Test("an imported commit older than the head stays out of the head; importing it twice adds nothing", arguments: StoreKind.allCases)
+        func imports(kind: StoreKind) async throws {
+            let source = try await StoreKind.lmdb.make()
+            let older = try await source.store.record(try Drafts.draft(4, at: 0), output: Drafts.output("old"))
+            let opened = try await kind.make()
+            let store = opened.store
+            let newer = try await store.record(try Drafts.draft(4, at: 10), output: Drafts.output("new"))
+            #expect(try await store.importCommit(older, output: Drafts.output("old")))
+            #expect(try await !store.importCommit(older, output: Drafts.output("old")))
+            #expect(try await store.head(for: older.fingerprint)?.commit == newer.hash)
+            #expect(try await store.commit(older.hash) == older)
+            // A result that is not the one the commit names is refused.
+            let other = try await source.store.record(try Drafts.draft(5, at: 0), output: Drafts.output("right"))
+            await #expect(throws: CashetError.self) { try await store.importCommit(other, output: Drafts.output("wrong")) }
+            await source.store.close()
+            await store.close()
+        }
+
+        @Test("gc: a dry run reports what the real run removes; a result shared with a kept commit stays", arguments: StoreKind.allCases)
+        func eviction(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            let old = try await store.record(try Drafts.draft(6, at: 0), output: Drafts.output("shared"))
+            _ = try await store.record(try Drafts.draft(7, at: 0), output: Drafts.output("only old"))
+            let kept = try await store.record(try Drafts.draft(8, at: 100), output: Drafts.output("shared"))
+            let policy = EvictionPolicy(olderThan: Drafts.epoch.addingTimeInterval(50))
+            let dry = try await store.evict(policy, dryRun: true)
+            let real = try await store.evict(policy, dryRun: false)
+            #expect(dry.commitsRemoved == 2 && real.commitsRemoved == 2)
+            #expect(dry.blobsRemoved == 1 && real.blobsRemoved == 1, "only the result no kept commit uses")
+            #expect(dry.bytesFreed == real.bytesFreed && dry.storedBytesFreed == real.storedBytesFreed)
+            #expect(try await store.commit(old.hash) == nil)
+            #expect(try await store.blob(try #require(kept.output).hash) == Drafts.output("shared"))
+            // A size limit of zero removes the rest, least recently used first.
+            let all = try await store.evict(EvictionPolicy(maxStoredBytes: 0), dryRun: false)
+            #expect(all.commitsRemoved == 1 && all.blobsRemoved == 1)
+            let stats = try await store.stats()
+            #expect(stats.commits == 0 && stats.blobs == 0 && stats.storedBytes == 0)
+            await #expect(throws: CashetError.self) { try await store.evict(EvictionPolicy(maxStoredBytes: -1), dryRun: true) }
+            await store.close()
+        }
+
+        @Test("a blob put on its own is kept until a gc sweeps it; a failed commit is a head without a result", arguments: StoreKind.allCases)
+        func loneBlobsAndFailures(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            let lone = try await store.putBlob(Drafts.output("alone"))
+            #expect(try await store.blob(lone.hash) == Drafts.output("alone"))
+            let failed = try await store.record(try Drafts.draft(9, at: 0, status: .failed), output: nil)
+            let head = try #require(try await store.head(for: failed.fingerprint))
+            #expect(head.status == .failed && head.output == nil)
+            #expect(try await store.stats().failed == 1)
+            _ = try await store.evict(EvictionPolicy(), dryRun: false)
+            await #expect(throws: CashetError.self) { try await store.blob(lone.hash) }
+            #expect(try await store.check(repair: false).problems.filter(\.kind.isDamage).isEmpty)
+            await store.close()
+        }
+    }
+}
