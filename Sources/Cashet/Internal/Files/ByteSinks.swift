@@ -1,3 +1,4 @@
+import CCashetSystem
 import Crypto
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,8 @@ struct MemorySink: ByteSink, ~Copyable {
 
     init(_ buffer: UnsafeMutableRawBufferPointer) {
         self.buffer = buffer
-        adviseHugePages(buffer)
+        // Fresh memory about to be filled whole: fault it in at once (huge pages where allowed).
+        if let base = buffer.baseAddress, buffer.count >= 1 << 20 { cashet_prepare_fill(base, buffer.count) }
     }
 
     mutating func window() throws(CashetError) -> UnsafeMutableRawBufferPointer {
@@ -102,18 +104,4 @@ func withContiguousBytes<R>(of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) 
         do throws(CashetError) { return .success(try body(buffer)) } catch { return .failure(error) }
     }
     return try result.get()
-}
-
-/// Asks for transparent huge pages over the 2 MiB-aligned middle of a large, freshly allocated
-/// buffer: filling 64 MiB of 4 KiB pages otherwise spends more time in page faults than in zstd.
-/// Only advice: where THP is off, nothing changes.
-func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
-    #if os(Linux)
-    let hugePage = 2 << 20
-    guard buffer.count >= 4 * hugePage, let base = buffer.baseAddress else { return }
-    let start = (Int(bitPattern: base) + hugePage - 1) & ~(hugePage - 1)
-    let end = (Int(bitPattern: base) + buffer.count) & ~(hugePage - 1)
-    // [start, end) lies inside the caller's buffer and is page-aligned, as madvise requires.
-    if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-    #endif
 }
