@@ -1,0 +1,213 @@
+import Foundation
+
+/// The function fields a schema-2 row leaves out: kept once per function, in the `functions`
+/// table, and given back when a row is expanded.
+struct FunctionFields: Equatable, Sendable {
+    let hash: ContentHash
+    let name: String
+    let version: String
+    /// Not part of any commit's record (so of no hash); joined to the commits it expands.
+    let source: String?
+}
+
+/// A commit as schema 2 keeps it (the head of its call in `calls`, a superseded commit in
+/// `history`): the fields of its canonical record that neither the row's key (function and
+/// arguments hash) nor its function's record (name, version) gives, with small results inline.
+///
+/// ``expand(function:argumentsHash:tag:)`` rebuilds the canonical record byte for byte
+/// (``CanonicalCommit/encodeCommit(_:output:parent:)``) and checks it hashes to the stored commit
+/// hash, so every hash a user has seen keeps naming the same commit.
+///
+/// Layout (integers little-endian, varints LEB128):
+/// ```
+/// flags u8   bits 0-1 result (0 none, 1 inline, 2 inline zstd, 3 blob) · 2 failed · 3 not cacheable
+///            · 4 tags · 5 error · 6 parent · 7 overrides byte follows
+/// [overrides u8]  bit 0 name · bit 1 version (when they differ from the function's)
+/// commit hash [32] · created ns i64 · last used u32 (seconds since the store's epoch, 0 never)
+/// result: inline: varint size, bytes | zstd: varint size, varint length, frame | blob: hash [32], varint size
+/// snapshot: varint length, UTF-8
+/// [tags: varint count, varint string id each, in key order] [parent [32]] [error: varint, UTF-8]
+/// [name: varint, UTF-8] [version: varint, UTF-8]
+/// ```
+struct CallRow: Equatable, Sendable {
+    enum Result: Equatable, Sendable {
+        /// A failed commit.
+        case none
+        /// The result's bytes, kept in the row (a hit reads one tree).
+        case inline([UInt8])
+        /// The result zstd-compressed in the row.
+        case inlineCompressed(size: Int, frame: [UInt8])
+        /// A result kept in `blobs` (or its file).
+        case blob(ObjectRef)
+    }
+
+    var commit: ContentHash
+    var status: CommitStatus
+    var cacheable: Bool
+    var createdAt: Int64
+    var lastUsed: UInt32
+    var result: Result
+    var snapshot: String
+    /// String ids of the tags' `key\0value` strings, in key order.
+    var tags: [UInt32]
+    var parent: ContentHash?
+    var error: String?
+    /// The commit's function name and version, when they differ from its function's record.
+    var name: String?
+    var version: String?
+
+    private enum Flag {
+        static let failed: UInt8 = 1 << 2, notCacheable: UInt8 = 1 << 3, tags: UInt8 = 1 << 4
+        static let error: UInt8 = 1 << 5, parent: UInt8 = 1 << 6, overrides: UInt8 = 1 << 7
+        static let name: UInt8 = 1 << 0, version: UInt8 = 1 << 1
+    }
+
+    /// The row of `commit` (whose fingerprint is the row's key), with its result as the store keeps it.
+    init(_ commit: Commit, result: Result, function: FunctionFields, tags: [UInt32], lastUsed: UInt32 = 0) {
+        self.commit = commit.hash
+        status = commit.status
+        cacheable = commit.task.cacheable
+        createdAt = CanonicalCommit.nanoseconds(commit.createdAt)
+        self.lastUsed = lastUsed
+        self.result = result
+        snapshot = commit.task.argumentsSnapshot
+        self.tags = tags
+        parent = commit.parent
+        error = commit.error
+        name = commit.task.functionName == function.name ? nil : commit.task.functionName
+        version = commit.task.functionVersion == function.version ? nil : commit.task.functionVersion
+    }
+
+    // MARK: Encoding
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 96 + snapshot.utf8.count + resultBytes)
+        var flags: UInt8
+        switch result {
+        case .none: flags = 0
+        case .inline: flags = 1
+        case .inlineCompressed: flags = 2
+        case .blob: flags = 3
+        }
+        if status == .failed { flags |= Flag.failed }
+        if !cacheable { flags |= Flag.notCacheable }
+        if !tags.isEmpty { flags |= Flag.tags }
+        if error != nil { flags |= Flag.error }
+        if parent != nil { flags |= Flag.parent }
+        let overrides = (name == nil ? 0 : Flag.name) | (version == nil ? 0 : Flag.version)
+        if overrides != 0 { flags |= Flag.overrides }
+        w.append(flags)
+        if overrides != 0 { w.append(overrides) }
+        w.append(contentsOf: commit.bytes)
+        w.appendFixedLittleEndian(UInt64(bitPattern: createdAt))
+        withUnsafeBytes(of: lastUsed.littleEndian) { w.append(contentsOf: $0) }
+        switch result {
+        case .none: break
+        case .inline(let bytes): w.appendLengthPrefixed(bytes)
+        case .inlineCompressed(let size, let frame):
+            w.appendVarint(UInt64(size))
+            w.appendLengthPrefixed(frame)
+        case .blob(let ref):
+            w.append(contentsOf: ref.hash.bytes)
+            w.appendVarint(UInt64(ref.size))
+        }
+        w.appendString(snapshot)
+        if !tags.isEmpty {
+            w.appendVarint(UInt64(tags.count))
+            for tag in tags { w.appendVarint(UInt64(tag)) }
+        }
+        if let parent { w.append(contentsOf: parent.bytes) }
+        if let error { w.appendString(error) }
+        if let name { w.appendString(name) }
+        if let version { w.appendString(version) }
+        return w.bytes
+    }
+
+    private var resultBytes: Int {
+        switch result {
+        case .none, .blob: 0
+        case .inline(let bytes): bytes.count
+        case .inlineCompressed(_, let frame): frame.count
+        }
+    }
+
+    /// Decodes a row, refusing unknown flags, impossible sizes and trailing bytes.
+    init(decoding bytes: [UInt8]) throws(CashetError) {
+        var r = ByteReader(bytes, what: "call row")
+        let flags = try r.readByte()
+        let overrides = flags & Flag.overrides != 0 ? try r.readByte() : 0
+        guard overrides & ~(Flag.name | Flag.version) == 0, flags & Flag.overrides == 0 || overrides != 0 else {
+            throw CashetError(.corruptData, "a call row has unknown override flags 0x\(String(overrides, radix: 16))")
+        }
+        commit = try ContentHash(bytes: try r.readBytes(ContentHash.byteCount))
+        status = flags & Flag.failed != 0 ? .failed : .completed
+        cacheable = flags & Flag.notCacheable == 0
+        createdAt = Int64(bitPattern: try r.readFixedLittleEndian())
+        lastUsed = try r.readBytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        switch flags & 3 {
+        case 0: result = .none
+        case 1: result = .inline(try r.readLengthPrefixed())
+        case 2:
+            let size = try r.readCount()
+            result = .inlineCompressed(size: size, frame: try r.readLengthPrefixed())
+        default:
+            let hash = try ContentHash(bytes: try r.readBytes(ContentHash.byteCount))
+            result = .blob(ObjectRef(hash: hash, size: try r.readCount()))
+        }
+        guard (status == .failed) == (result == .none) else {
+            throw CashetError(.corruptData, "call row of commit \(commit.shortHex) is \(status.rawValue) but \(result == .none ? "has no result" : "has a result")")
+        }
+        snapshot = try r.readString()
+        tags = []
+        if flags & Flag.tags != 0 {
+            for _ in 0..<(try r.readLength()) {
+                let id = try r.readVarint()
+                guard id <= UInt64(UInt32.max) else { throw CashetError(.corruptData, "call row of commit \(commit.shortHex) names string \(id), beyond any id") }
+                tags.append(UInt32(id))
+            }
+        }
+        parent = flags & Flag.parent != 0 ? try ContentHash(bytes: try r.readBytes(ContentHash.byteCount)) : nil
+        error = flags & Flag.error != 0 ? try r.readString() : nil
+        name = overrides & Flag.name != 0 ? try r.readString() : nil
+        version = overrides & Flag.version != 0 ? try r.readString() : nil
+        guard r.isAtEnd else { throw CashetError(.corruptData, "call row of commit \(commit.shortHex) has trailing bytes") }
+    }
+
+    // MARK: Expansion
+
+    /// The result's reference: for an inline result, its SHA-256 is computed from the bytes
+    /// (they are not stored twice); the commit hash covers it, so a changed byte is caught.
+    func outputRef() throws(CashetError) -> ObjectRef? {
+        switch result {
+        case .none: return nil
+        case .inline(let bytes): return ObjectRef(hash: SHA256Hasher.hash(bytes), size: bytes.count)
+        case .inlineCompressed(let size, let frame):
+            return ObjectRef(hash: SHA256Hasher.hash(try Zstd.decompress(frame[...], expectedSize: size)), size: size)
+        case .blob(let ref): return ref
+        }
+    }
+
+    /// The commit and its canonical record, rebuilt from this row, its key and its function's
+    /// record; `tag` resolves a tag's string id to its key and value. Throws `.corruptData` when
+    /// the rebuilt record does not hash to the stored commit hash.
+    func expand(function: FunctionFields, argumentsHash: ContentHash,
+                tag: (UInt32) throws(CashetError) -> (key: String, value: String)) throws(CashetError) -> PlannedCommit {
+        var tagPairs: [String: String] = [:]
+        for id in tags {
+            let (key, value) = try tag(id)
+            tagPairs[key] = value
+        }
+        let task = TaskDefinition(functionName: name ?? function.name, functionHash: function.hash, functionVersion: version ?? function.version,
+                                  source: function.source, argumentsSnapshot: snapshot, cacheable: cacheable)
+        let draft = CommitDraft(fingerprint: Fingerprint(functionHash: function.hash, argumentsHash: argumentsHash), task: task,
+                                status: status, error: error, createdAt: CanonicalCommit.date(nanoseconds: createdAt), tags: tagPairs)
+        let output = try outputRef()
+        let record = CanonicalCommit.encodeCommit(draft, output: output, parent: parent)
+        guard SHA256Hasher.hash(record) == commit else {
+            throw CashetError(.corruptData, "call row of commit \(commit.hex) does not rebuild the record of that hash (altered); `cashet fsck --repair` removes it")
+        }
+        return PlannedCommit(commit: Commit(hash: commit, fingerprint: draft.fingerprint, task: task, output: output, status: status,
+                                            error: error, createdAt: draft.createdAt, tags: tagPairs, parent: parent),
+                             record: record)
+    }
+}
