@@ -21,11 +21,13 @@ static inline void cashet_clear_upper_registers(void) {
     if (cashet_cpu_has_avx()) { __asm__ volatile("vzeroupper" ::: "memory"); }
 }
 #define CASHET_XXH3_64 XXH3_64bits_dispatch
+#define CASHET_XXH3_64_SEEDED XXH3_64bits_withSeed_dispatch
 #define CASHET_XXH3_128 XXH3_128bits_dispatch
 #define CASHET_XXH3_64_UPDATE XXH3_64bits_update_dispatch
 #else
 static inline void cashet_clear_upper_registers(void) {}
 #define CASHET_XXH3_64 XXH3_64bits
+#define CASHET_XXH3_64_SEEDED XXH3_64bits_withSeed
 #define CASHET_XXH3_128 XXH3_128bits
 #define CASHET_XXH3_64_UPDATE XXH3_64bits_update
 #endif
@@ -36,6 +38,13 @@ static inline void cashet_clear_upper_registers(void) {}
  */
 static inline unsigned long long cashet_xxh3_64(const void *data, size_t length) {
     unsigned long long hash = CASHET_XXH3_64(data, length);
+    cashet_clear_upper_registers();
+    return hash;
+}
+
+/* XXH3-64 with a seed: the journal chains each record's checksum to the one before it. */
+static inline unsigned long long cashet_xxh3_64_seeded(const void *data, size_t length, unsigned long long seed) {
+    unsigned long long hash = CASHET_XXH3_64_SEEDED(data, length, seed);
     cashet_clear_upper_registers();
     return hash;
 }

@@ -11,6 +11,15 @@ enum XXHash {
         bytes.withUnsafeBytes { hash64($0) }
     }
 
+    /// XXH3-64 of `bytes[range]` with `seed` (a chain: each checksum seeds the next).
+    static func hash64(_ bytes: [UInt8], _ range: Range<Int>, seed: UInt64) -> UInt64 {
+        // XXH3 only reads the buffer, which lives for the call; `range` lies inside it.
+        bytes.withUnsafeBytes { buffer in
+            let part = UnsafeRawBufferPointer(rebasing: buffer[range])
+            return UInt64(cashet_xxh3_64_seeded(part.baseAddress, part.count, seed))
+        }
+    }
+
     /// XXH3-128: wide enough that two different byte strings of one process never meet by chance.
     static func hash128(_ bytes: [UInt8]) -> (low: UInt64, high: UInt64) {
         // XXH3 only reads the buffer, which lives for the call.

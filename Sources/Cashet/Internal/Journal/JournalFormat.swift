@@ -1,0 +1,124 @@
+/// The bytes of the commit journal that will stand in front of LMDB (docs/design/storage-v2.md
+/// §2.3): a header, then records, each chained to the one before it by its checksum.
+///
+/// ```
+/// header (64 B)  "CJNL" u32 · version u32 · salt u64 · base sequence u64 · zeros · XXH3-64 of bytes 0..<56 at 56
+/// record         checksum u64 · "CREC" u32 · payload length u32 · sequence u64 · payload
+///                checksum = XXH3-64(bytes from "CREC" to the payload's end, seed: the previous
+///                record's checksum, or the header's salt for the first)
+/// ```
+/// All integers little-endian. Appends are never synced, so after a power cut the file may end in
+/// a torn record, or in bytes of an earlier generation (the journal is reused after each flush,
+/// with a new salt and base sequence). ``scan(_:)`` keeps exactly the records that were written
+/// whole, in order, in this generation: a record counts only when its magic, length, sequence
+/// (base, base + 1, …) and chained checksum all hold, and nothing after the first that fails does.
+enum JournalFormat {
+    static let headerSize = 64
+    static let recordHeaderSize = 24
+    /// One commit's payload (its puts, with a result below the inline limit) is far smaller; a
+    /// length beyond this is damage, never an allocation.
+    static let maximumPayload = 16 << 20
+
+    private static let fileMagic: UInt32 = 0x4C4E_4A43   // "CJNL"
+    private static let recordMagic: UInt32 = 0x4345_5243 // "CREC"
+    private static let version: UInt32 = 1
+
+    /// What identifies one generation of the journal.
+    struct Header: Equatable, Sendable {
+        /// Seeds the first record's checksum, so records of another generation never chain on.
+        var salt: UInt64
+        /// The sequence number of the generation's first record.
+        var baseSequence: UInt64
+    }
+
+    /// One record found by ``scan(_:)``: its sequence number and where its payload lies.
+    struct Record: Equatable, Sendable {
+        let sequence: UInt64
+        let payload: Range<Int>
+    }
+
+    /// The valid part of a journal as read.
+    struct Scan: Equatable, Sendable {
+        /// Nil when the header itself is torn or absent: then there are no records.
+        let header: Header?
+        let records: [Record]
+        /// Where the next record goes: just past the last valid one.
+        let end: Int
+        /// The checksum the next record chains on.
+        let lastChecksum: UInt64
+        /// The sequence number the next record gets.
+        var nextSequence: UInt64 { (header?.baseSequence ?? 0) + UInt64(records.count) }
+    }
+
+    static func encode(_ header: Header) -> [UInt8] {
+        var w = ByteWriter(capacity: headerSize)
+        appendLittleEndian(fileMagic, to: &w)
+        appendLittleEndian(version, to: &w)
+        w.appendFixedLittleEndian(header.salt)
+        w.appendFixedLittleEndian(header.baseSequence)
+        w.append(contentsOf: repeatElement(0, count: headerSize - 8 - w.bytes.count))
+        w.appendFixedLittleEndian(XXHash.hash64(w.bytes, 0..<w.bytes.count, seed: 0))
+        return w.bytes
+    }
+
+    /// A record of `payload` with `sequence`, chained on `previousChecksum`; returns its bytes
+    /// and its checksum (the next record's seed).
+    static func encodeRecord(_ payload: [UInt8], sequence: UInt64, previousChecksum: UInt64) -> (bytes: [UInt8], checksum: UInt64) {
+        precondition(payload.count <= maximumPayload, "a journal record of \(payload.count) bytes")
+        var w = ByteWriter(capacity: recordHeaderSize + payload.count)
+        w.appendFixedLittleEndian(0)   // the checksum, filled in below
+        appendLittleEndian(recordMagic, to: &w)
+        appendLittleEndian(UInt32(payload.count), to: &w)
+        w.appendFixedLittleEndian(sequence)
+        w.append(contentsOf: payload)
+        var bytes = w.bytes
+        let checksum = XXHash.hash64(bytes, 8..<bytes.count, seed: previousChecksum)
+        withUnsafeBytes(of: checksum.littleEndian) { bytes.replaceSubrange(0..<8, with: $0) }
+        return (bytes, checksum)
+    }
+
+    static func scan(_ bytes: [UInt8]) -> Scan {
+        guard let header = decodeHeader(bytes) else { return Scan(header: nil, records: [], end: 0, lastChecksum: 0) }
+        var records: [Record] = []
+        var offset = headerSize
+        var chain = header.salt
+        while bytes.count - offset >= recordHeaderSize {
+            var position = offset
+            guard let stored = try? bytes.readFixedLittleEndian(at: &position, what: "journal record"),
+                  let magic = try? readLittleEndian32(bytes, at: &position), magic == recordMagic,
+                  let length = try? readLittleEndian32(bytes, at: &position), Int(length) <= maximumPayload,
+                  let sequence = try? bytes.readFixedLittleEndian(at: &position, what: "journal record"),
+                  sequence == header.baseSequence &+ UInt64(records.count),
+                  Int(length) <= bytes.count - position else { break }
+            let end = position + Int(length)
+            let checksum = XXHash.hash64(bytes, offset + 8..<end, seed: chain)
+            guard checksum == stored else { break }
+            records.append(Record(sequence: sequence, payload: position..<end))
+            chain = checksum
+            offset = end
+        }
+        return Scan(header: header, records: records, end: offset, lastChecksum: chain)
+    }
+
+    private static func decodeHeader(_ bytes: [UInt8]) -> Header? {
+        guard bytes.count >= headerSize else { return nil }
+        var position = 0
+        guard let magic = try? readLittleEndian32(bytes, at: &position), magic == fileMagic,
+              let version = try? readLittleEndian32(bytes, at: &position), version == Self.version,
+              let salt = try? bytes.readFixedLittleEndian(at: &position, what: "journal header"),
+              let base = try? bytes.readFixedLittleEndian(at: &position, what: "journal header") else { return nil }
+        var checksumAt = headerSize - 8
+        guard let stored = try? bytes.readFixedLittleEndian(at: &checksumAt, what: "journal header"),
+              stored == XXHash.hash64(bytes, 0..<headerSize - 8, seed: 0) else { return nil }
+        return Header(salt: salt, baseSequence: base)
+    }
+
+    private static func appendLittleEndian(_ value: UInt32, to w: inout ByteWriter) {
+        withUnsafeBytes(of: value.littleEndian) { w.append(contentsOf: $0) }
+    }
+
+    private static func readLittleEndian32(_ bytes: [UInt8], at offset: inout Int) throws(CashetError) -> UInt32 {
+        let start = try bytes.advance(4, at: &offset, what: "journal")
+        return (0..<4).reduce(0) { $0 | UInt32(bytes[start + $1]) << (8 * $1) }
+    }
+}
