@@ -60,6 +60,16 @@ private final class Derived: Base, @unchecked Sendable {
     }
 }
 
+/// Asks its unkeyed container `decodeNil()` before each element, as hand-written conformances do.
+private struct NilChecked: Decodable {
+    init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        while !container.isAtEnd {
+            if try !container.decodeNil() { _ = try container.decode(String.self) }
+        }
+    }
+}
+
 @Suite("Binary decoder")
 struct BinaryDecoderTests {
     private let encoder = BinaryEncoder()
@@ -122,5 +132,15 @@ struct BinaryDecoderTests {
         for cut in 0..<bytes.count {
             #expect(throws: (any Error).self) { try decoder.decode(Outer.self, from: Array(bytes.prefix(cut))) }
         }
+    }
+
+    @Test("bytes that end where an optional's value should start are a typed error, never a read past the end")
+    func truncatedOptionals() throws {
+        // Keyed: the last key whole, its value gone.
+        let keyed = try encoder.encode(WithOptionals(present: 1, absent: nil, nested: nil))
+        #expect(throws: (any Error).self) { try decoder.decode(WithOptionals.self, from: Array(keyed.dropLast())) }
+        // Unkeyed: a count of three, and a first element that takes every byte after it.
+        let unkeyed: [UInt8] = [BinaryTag.array.rawValue, 3, BinaryTag.string.rawValue, 1, 0x61]
+        #expect(throws: (any Error).self) { try decoder.decode(NilChecked.self, from: unkeyed) }
     }
 }

@@ -26,8 +26,8 @@ struct BinaryDecoder {
 /// Decodes the value at `offset`. Sets `end` to the offset just past it when reading it told
 /// (primitives); leaves it nil otherwise (``BinaryInput/endOfValue(at:depth:)`` finds it).
 private func decodeValue<T: Decodable>(_ type: T.Type, input: BinaryInput, offset: Int, depth: Int, end: inout Int?) throws -> T {
-    // Element types of common collections first: a metatype comparison is far cheaper than
-    // the conformance lookup below, and `[Double]` decodes every element through here.
+    // Common fields and element types first, by metatype comparison (cheap): `[Double]`
+    // decodes every element through here.
     if T.self == Double.self { return try primitiveValue(Double.self, as: T.self, input, offset, depth, &end) }
     if T.self == Int.self { return try primitiveValue(Int.self, as: T.self, input, offset, depth, &end) }
     if T.self == String.self { return try primitiveValue(String.self, as: T.self, input, offset, depth, &end) }
@@ -129,7 +129,7 @@ private struct KeyedNodeDecodingContainer<Key: CodingKey>: KeyedDecodingContaine
         self.input = input
         self.depth = depth
         do {
-            container = try input.keyedContainer(at: offset, depth: depth)
+            container = try input.keyedContainer(at: offset)
         } catch let error as DecodingError {
             throw error.at(input.codingPath(depth: depth))
         }
@@ -148,7 +148,10 @@ private struct KeyedNodeDecodingContainer<Key: CodingKey>: KeyedDecodingContaine
         return offset
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { input.bytes[try offset(of: key)] == BinaryTag.null.rawValue }
+    func decodeNil(forKey key: Key) throws -> Bool {
+        let offset = try offset(of: key)
+        do { return try input.isNull(at: offset) } catch { throw error.located(at: input.codingPath(depth: depth, appending: key)) }
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let offset = try offset(of: key)
@@ -239,7 +242,9 @@ private struct UnkeyedNodeDecodingContainer: UnkeyedDecodingContainer {
 
     mutating func decodeNil() throws -> Bool {
         try checkNotAtEnd(Never.self)
-        guard input.bytes[offset] == BinaryTag.null.rawValue else { return false }
+        let isNull: Bool
+        do { isNull = try input.isNull(at: offset) } catch { throw error.located(at: codingPath) }
+        guard isNull else { return false }
         offset += 1
         currentIndex += 1
         return true
@@ -303,7 +308,8 @@ private struct SingleNodeDecodingContainer: SingleValueDecodingContainer {
     let depth: Int
     var codingPath: [any CodingKey] { input.codingPath(depth: depth) }
 
-    func decodeNil() -> Bool { offset < input.bytes.count && input.bytes[offset] == BinaryTag.null.rawValue }
+    /// Non-throwing by protocol: a value cut off here is not null, and reading it reports the truncation.
+    func decodeNil() -> Bool { (try? input.isNull(at: offset)) ?? false }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         var end: Int?

@@ -44,7 +44,7 @@ final class BinaryInput {
 
     // MARK: Keyed containers
 
-    /// Runs `body` on the cursor of `depth` in place (a cursor is seven words: copying it out
+    /// Runs `body` on the cursor of `depth` in place (a cursor is six words: copying it out
     /// and back cost more than the lookups it speeds up).
     @inline(__always)
     func withCursor<R>(depth: Int, _ body: (inout KeyCursor) throws -> R) rethrows -> R {
@@ -59,6 +59,12 @@ final class BinaryInput {
     func readVarint(at offset: inout Int) throws(CashetError) -> UInt64 { try bytes.readVarint(at: &offset, what: Self.what) }
     func readLength(at offset: inout Int) throws(CashetError) -> Int { try bytes.readLength(at: &offset, what: Self.what) }
     func advance(_ length: Int, at offset: inout Int) throws(CashetError) -> Int { try bytes.advance(length, at: &offset, what: Self.what) }
+
+    /// Whether the value at `offset` is null; a value cut off before its tag is truncation.
+    func isNull(at offset: Int) throws(CashetError) -> Bool {
+        var position = offset
+        return try readByte(at: &position) == BinaryTag.null.rawValue
+    }
 
     /// Reads a tag and checks it is `expected` (or `alternative`). Not variadic: this runs for
     /// every value decoded, and a variadic parameter allocates an array per call.
@@ -156,7 +162,7 @@ struct KeyCursor {
 }
 
 extension BinaryInput {
-    func keyedContainer(at offset: Int, depth: Int) throws -> KeyedContainerSpan {
+    func keyedContainer(at offset: Int) throws -> KeyedContainerSpan {
         var position = offset
         try expectTag(.keyed, for: [String: Any].self, at: &position)
         let count = try readLength(at: &position)
@@ -218,7 +224,7 @@ extension BinaryInput {
             try skipValue(at: &position)
             return position
         }
-        let container = try keyedContainer(at: offset, depth: depth)
+        let container = try keyedContainer(at: offset)
         position = try resumePosition(of: cursor, in: container)
         for _ in (cursor.lastIndex + 1)..<max(container.count, cursor.lastIndex + 1) {
             _ = try advance(try readLength(at: &position), at: &position)
