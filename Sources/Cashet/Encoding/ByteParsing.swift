@@ -69,6 +69,11 @@ extension Array where Element == UInt8 {
         return withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }
     }
 
+    func readFixedLittleEndian32(at offset: inout Int, what: StaticString) throws(CashetError) -> UInt32 {
+        let start = try advance(4, at: &offset, what: what)
+        return withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
+    }
+
     func readFixedBigEndian(at offset: inout Int, what: StaticString) throws(CashetError) -> UInt64 {
         let start = try advance(8, at: &offset, what: what)
         return withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }

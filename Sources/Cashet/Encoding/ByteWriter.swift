@@ -27,6 +27,10 @@ struct ByteWriter {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    mutating func appendFixedLittleEndian32(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
     /// Big-endian so that byte order equals numeric order in LMDB keys.
     mutating func appendFixedBigEndian(_ value: UInt64) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
@@ -87,6 +91,8 @@ struct ByteReader {
     mutating func readLength() throws(CashetError) -> Int { try bytes.readLength(at: &offset, what: what) }
 
     mutating func readFixedLittleEndian() throws(CashetError) -> UInt64 { try bytes.readFixedLittleEndian(at: &offset, what: what) }
+
+    mutating func readFixedLittleEndian32() throws(CashetError) -> UInt32 { try bytes.readFixedLittleEndian32(at: &offset, what: what) }
 
     mutating func readFixedBigEndian() throws(CashetError) -> UInt64 { try bytes.readFixedBigEndian(at: &offset, what: what) }
 

@@ -52,8 +52,8 @@ enum JournalFormat {
 
     static func encode(_ header: Header) -> [UInt8] {
         var w = ByteWriter(capacity: headerSize)
-        appendLittleEndian(fileMagic, to: &w)
-        appendLittleEndian(version, to: &w)
+        w.appendFixedLittleEndian32(fileMagic)
+        w.appendFixedLittleEndian32(version)
         w.appendFixedLittleEndian(header.salt)
         w.appendFixedLittleEndian(header.baseSequence)
         w.append(contentsOf: repeatElement(0, count: headerSize - 8 - w.bytes.count))
@@ -67,8 +67,8 @@ enum JournalFormat {
         precondition(payload.count <= maximumPayload, "a journal record of \(payload.count) bytes")
         var w = ByteWriter(capacity: recordHeaderSize + payload.count)
         w.appendFixedLittleEndian(0)   // the checksum, filled in below
-        appendLittleEndian(recordMagic, to: &w)
-        appendLittleEndian(UInt32(payload.count), to: &w)
+        w.appendFixedLittleEndian32(recordMagic)
+        w.appendFixedLittleEndian32(UInt32(payload.count))
         w.appendFixedLittleEndian(sequence)
         w.append(contentsOf: payload)
         var bytes = w.bytes
@@ -85,8 +85,8 @@ enum JournalFormat {
         while bytes.count - offset >= recordHeaderSize {
             var position = offset
             guard let stored = try? bytes.readFixedLittleEndian(at: &position, what: "journal record"),
-                  let magic = try? readLittleEndian32(bytes, at: &position), magic == recordMagic,
-                  let length = try? readLittleEndian32(bytes, at: &position), Int(length) <= maximumPayload,
+                  let magic = try? bytes.readFixedLittleEndian32(at: &position, what: "journal record"), magic == recordMagic,
+                  let length = try? bytes.readFixedLittleEndian32(at: &position, what: "journal record"), Int(length) <= maximumPayload,
                   let sequence = try? bytes.readFixedLittleEndian(at: &position, what: "journal record"),
                   sequence == header.baseSequence &+ UInt64(records.count),
                   Int(length) <= bytes.count - position else { break }
@@ -103,22 +103,13 @@ enum JournalFormat {
     private static func decodeHeader(_ bytes: [UInt8]) -> Header? {
         guard bytes.count >= headerSize else { return nil }
         var position = 0
-        guard let magic = try? readLittleEndian32(bytes, at: &position), magic == fileMagic,
-              let version = try? readLittleEndian32(bytes, at: &position), version == Self.version,
+        guard let magic = try? bytes.readFixedLittleEndian32(at: &position, what: "journal header"), magic == fileMagic,
+              let version = try? bytes.readFixedLittleEndian32(at: &position, what: "journal header"), version == Self.version,
               let salt = try? bytes.readFixedLittleEndian(at: &position, what: "journal header"),
               let base = try? bytes.readFixedLittleEndian(at: &position, what: "journal header") else { return nil }
         var checksumAt = headerSize - 8
         guard let stored = try? bytes.readFixedLittleEndian(at: &checksumAt, what: "journal header"),
               stored == XXHash.hash64(bytes, 0..<headerSize - 8, seed: 0) else { return nil }
         return Header(salt: salt, baseSequence: base)
-    }
-
-    private static func appendLittleEndian(_ value: UInt32, to w: inout ByteWriter) {
-        withUnsafeBytes(of: value.littleEndian) { w.append(contentsOf: $0) }
-    }
-
-    private static func readLittleEndian32(_ bytes: [UInt8], at offset: inout Int) throws(CashetError) -> UInt32 {
-        let start = try bytes.advance(4, at: &offset, what: "journal")
-        return (0..<4).reduce(0) { $0 | UInt32(bytes[start + $1]) << (8 * $1) }
     }
 }

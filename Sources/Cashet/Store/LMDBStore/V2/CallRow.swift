@@ -100,7 +100,7 @@ struct CallRow: Equatable, Sendable {
         if overrides != 0 { w.append(overrides) }
         w.append(contentsOf: commit.bytes)
         w.appendFixedLittleEndian(UInt64(bitPattern: createdAt))
-        withUnsafeBytes(of: lastUsed.littleEndian) { w.append(contentsOf: $0) }
+        w.appendFixedLittleEndian32(lastUsed)
         switch result {
         case .none: break
         case .inline(let bytes): w.appendLengthPrefixed(bytes)
@@ -143,7 +143,7 @@ struct CallRow: Equatable, Sendable {
         status = flags & Flag.failed != 0 ? .failed : .completed
         cacheable = flags & Flag.notCacheable == 0
         createdAt = Int64(bitPattern: try r.readFixedLittleEndian())
-        lastUsed = try r.readBytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        lastUsed = try r.readFixedLittleEndian32()
         switch flags & 3 {
         case 0: result = .none
         case 1: result = .inline(try r.readLengthPrefixed())
