@@ -68,9 +68,7 @@ struct CallRowTests {
     @Test("every commit of the schema-1 fixture expands to the record its hash names")
     func fixtureCommits() async throws {
         let directory = TemporaryDirectory()
-        let path = directory.child("store")
-        try FileManager.default.copyItem(atPath: V1FixtureTests.fixture, toPath: path)
-        let store = try LMDBStore(path)
+        let store = try LMDBStore(try V1FixtureTests.copy(into: directory))
         let strings = Strings()
         let commits = try await store.commits(matching: CommitQuery())
         #expect(commits.count == 22)

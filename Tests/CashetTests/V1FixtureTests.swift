@@ -12,7 +12,7 @@ struct V1FixtureTests {
     static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/store-v1").path
 
     /// A writable copy of the fixture (git does not keep the store's owner-only modes).
-    private static func copy(into directory: TemporaryDirectory) throws -> String {
+    static func copy(into directory: TemporaryDirectory) throws -> String {
         let store = directory.child("store")
         try FileManager.default.copyItem(atPath: fixture, toPath: store)
         try FileManager.default.removeItem(atPath: store + "/expected.json")
