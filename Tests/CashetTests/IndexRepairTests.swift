@@ -113,4 +113,32 @@ struct IndexRepairTests {
         let history = try await Products.cli("history", misnamed.hex, "--json", "--store", store)
         #expect(history.status == 0 && history.stdout.contains(misnamed.hex), "\(history.stdout) \(history.stderr)")
     }
+
+    @Test("a commit record cut short (shorter than the function it names) and a history row cut short: log, show and rm end with exit 3 naming the damage, never a trap; one fsck --repair makes the store clean")
+    func recordsCutShortAreDamageNotATrap() async throws {
+        let (directory, store, commits) = try await Self.populated(20)
+        defer { withExtendedLifetime(directory) {} }
+        let cut = commits[4], headOfCutHistory = commits[11]
+        do {
+            let opened = try LMDBStore(store)
+            let fingerprint = try await Client(store: opened).show(headOfCutHistory.hex).fingerprint
+            try opened.writing("cutting records short") { txn in
+                let record = try #require(try txn.get(opened.tables.commits, cut.bytes))
+                try txn.put(opened.tables.commits, cut.bytes, Array(record.prefix(10)))
+                // rm of the head looks for the newest commit left in its history.
+                try txn.put(opened.tables.history, fingerprint.bytes, [0x01, 0x02, 0x03])
+            }
+        }
+        for arguments in [["log"], ["show", cut.hex], ["rm", headOfCutHistory.hex]] {
+            let result = try await Products.cli(arguments + ["--store", store])
+            #expect(result.status == 3, "\(arguments): \(result.status) \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.contains("damaged") || result.stderr.contains("expected 40"), "\(arguments): \(result.stderr)")
+        }
+        let repair = try await Products.cli("fsck", "--repair", "--store", store)
+        #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
+        let check = try await Products.cli("fsck", "--store", store)
+        #expect(check.status == 0, "one repair must be enough: \(check.stdout)")
+        let log = try await Products.cli("log", "--json", "--store", store)
+        #expect(log.status == 0 && !log.stdout.contains(cut.hex) && log.stdout.contains(headOfCutHistory.hex), "\(log.stdout) \(log.stderr)")
+    }
 }

@@ -36,7 +36,10 @@ func fileDigest(_ path: String) throws -> String {
 extension Products {
     /// `cashet ARGUMENTS`, waited for on a thread of its own: an async test that blocked a thread
     /// of the cooperative pool for each command would stall the tests running beside it.
-    static func cli(_ arguments: String...) async throws -> ProcessResult { try await runOffPool(cli, arguments) }
+    static func cli(_ arguments: String...) async throws -> ProcessResult { try await cli(arguments) }
+
+    /// `cashet ARGUMENTS` from an array (a command chosen at run time).
+    static func cli(_ arguments: [String]) async throws -> ProcessResult { try await runOffPool(cli, arguments) }
 }
 
 /// Runs blocking `work` (a subprocess wait, say) on a thread of its own, off the cooperative pool.

@@ -64,6 +64,18 @@ package enum CanonicalCommit {
         return try decodeCommit(hash: hash, bytes, source: source)
     }
 
+    /// The function a commit record names, read without decoding the rest (to look up its
+    /// source before the whole decode). A record cut short on disk is damage, not a trap.
+    package static func functionHash(ofRecord bytes: [UInt8], hash: ContentHash) throws(CashetError) -> ContentHash {
+        var r = ByteReader(bytes, what: "commit record")
+        do {
+            _ = try r.readByte()
+            return try Fingerprint(bytes: try r.readBytes(64)).functionHash
+        } catch {
+            throw CashetError(.corruptData, "commit \(hash.hex) is damaged: its record is \(bytes.count) bytes, too short to name its function; `cashet fsck --repair` removes it")
+        }
+    }
+
     /// Decodes a commit record; `source` comes from the function table (stored once per function).
     package static func decodeCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
         do {

@@ -42,7 +42,7 @@ extension LMDBStore {
     /// Decodes a commit and joins its function's source (stored once per function).
     func loadCommit(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Commit? {
         guard let raw = try txn.get(tables.commits, hash.bytes) else { return nil }
-        let functionHash = try Fingerprint(bytes: raw[1..<65]).functionHash
+        let functionHash = try CanonicalCommit.functionHash(ofRecord: raw, hash: hash)
         let source = try txn.get(tables.sources, functionHash.bytes).flatMap { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionSource(bytes) }
         return try CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, source: source)
     }

@@ -170,8 +170,8 @@ extension LMDBStore {
             guard try cursor.move(.setKey, key: fingerprintKey) != nil else { return nil }
             return try cursor.move(.lastDuplicate)?.value
         }
-        if let newest, let previous = try txn.get(tables.commits, Array(newest[8...])) {
-            try setHead(try CanonicalCommit.decodeCommit(hash: try StoreRecords.commitHash(fromTimeKey: newest), previous, source: nil), txn)
+        if let newest, case let hash = try StoreRecords.commitHash(fromTimeKey: newest), let previous = try txn.get(tables.commits, hash.bytes) {
+            try setHead(try CanonicalCommit.decodeCommit(hash: hash, previous, source: nil), txn)
         } else {
             try txn.delete(tables.heads, fingerprintKey)
         }
