@@ -12,11 +12,21 @@ import Foundation
 ///     gc-begin / gc-end         around a size-bounded `gc` (anything may go)
 ///     import-begin / import-end around importing the campaign's archive
 struct CampaignWorkload {
+    /// A durability by the name the campaigns use (`durable`, `normal`, `nosync`).
+    static func durability(named name: String) -> LMDBStore.Configuration.Durability? {
+        switch name {
+        case "durable": .durable
+        case "normal": .normal
+        case "nosync": .noSync
+        default: nil
+        }
+    }
+
     let storePath: String
     let log: String
     let archive: String
     let seed: UInt64
-    let noSync: Bool
+    let durability: LMDBStore.Configuration.Durability
     /// Only submits, hits and map batches (no rm, gc or import), so every acknowledged result
     /// must survive: the power-loss campaign's recording.
     var writesOnly = false
@@ -33,17 +43,17 @@ struct CampaignWorkload {
     }
 
     /// The store configuration every campaign process uses: files from 256 KiB, so both kinds of blob occur.
-    static func configuration(noSync: Bool) -> LMDBStore.Configuration {
+    static func configuration(_ durability: LMDBStore.Configuration.Durability) -> LMDBStore.Configuration {
         var configuration = LMDBStore.Configuration()
         configuration.fileThreshold = 256 << 10
         configuration.initialMapSize = 16 << 20
-        configuration.durability = noSync ? .noSync : .durable
+        configuration.durability = durability
         return configuration
     }
 
     func run() async throws(CashetError) -> Never {
         let mix = writesOnly ? 77 : 100
-        let client = Client(store: try LMDBStore(storePath, configuration: Self.configuration(noSync: noSync)), serializer: RawBytesSerializer())
+        let client = Client(store: try LMDBStore(storePath, configuration: Self.configuration(durability)), serializer: RawBytesSerializer())
         var random = SeededGenerator(seed: seed)
         var mine: [String] = []          // commits this process created, for rm
         var calls: [(small: Bool, key: Int)] = []   // calls made, to repeat as hits

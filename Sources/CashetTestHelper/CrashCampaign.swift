@@ -62,7 +62,7 @@ struct CrashCampaign {
     /// A small store exported once; the workload imports it again and again.
     private func makeArchive() async throws(CashetError) -> [String: String] {
         let seedStore = directory + "/archive-source"
-        let client = Client(store: try LMDBStore(seedStore, configuration: CampaignWorkload.configuration(noSync: true)), serializer: RawBytesSerializer())
+        let client = Client(store: try LMDBStore(seedStore, configuration: CampaignWorkload.configuration(.noSync)), serializer: RawBytesSerializer())
         var archived: [String: String] = [:]
         for key in [7, 70_000_001, 70_000_002] {
             let ref = try await client.submit(CampaignWorkload.small, key)
@@ -78,7 +78,7 @@ struct CrashCampaign {
     private func killWorkload(round: Int, log: String) throws(CashetError) -> Int32? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["campaign", storePath, log, archivePath, "\(seed &* 100_003 &+ UInt64(round))", round % 2 == 0 ? "durable" : "nosync"]
+        process.arguments = ["campaign", storePath, log, archivePath, "\(seed &* 100_003 &+ UInt64(round))", ["durable", "normal", "nosync"][round % 3]]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.standardError
         do { try process.run() } catch { throw CashetError(.storage, "cannot start the campaign workload", underlying: error) }
@@ -146,7 +146,7 @@ struct CrashCampaign {
                         summary: inout Summary) async throws(CashetError) {
         let client: Client
         do {
-            client = Client(store: try LMDBStore(storePath, configuration: CampaignWorkload.configuration(noSync: false)), serializer: RawBytesSerializer())
+            client = Client(store: try LMDBStore(storePath, configuration: CampaignWorkload.configuration(.durable)), serializer: RawBytesSerializer())
         } catch {
             summary.damaged += 1
             summary.failures.append("round \(round): the store does not open: \(error)")

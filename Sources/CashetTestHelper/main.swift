@@ -19,11 +19,11 @@ import Foundation
 //   cashet-test-helper fill STORE LIMIT STEP → under a file-size limit of LIMIT bytes (0: none), stores
 //       incompressible results of STEP, 2×STEP, 3×STEP… bytes until a write fails; prints
 //       "stored COMMIT SHA256" for each and then "error CODE: MESSAGE"
-//   cashet-test-helper campaign STORE LOGFILE ARCHIVE SEED durable|nosync → the crash campaign's workload
+//   cashet-test-helper campaign STORE LOGFILE ARCHIVE SEED durable|normal|nosync → the crash campaign's workload
 //       (CampaignWorkload), run until killed
 //   cashet-test-helper writes STORE LOGFILE SEED STEPS → the campaign workload's submits, hits and map
 //       batches only (no rm/gc/import), STEPS steps, then exit 0 (the power-loss campaign records it);
-//       $CASHET_DURABILITY=durable|nosync
+//       $CASHET_DURABILITY=durable|normal|nosync
 //   cashet-test-helper crash-campaign DIR ROUNDS SEED → runs a crash campaign (CrashCampaign) in DIR and
 //       prints one JSON summary; exit 1 when anything was lost, wrong or damaged
 //   cashet-test-helper stream STORE LOGFILE COUNT → submits COUNT calls in turn; appends "acked I COMMIT HASH"
@@ -185,13 +185,16 @@ case "fill":
         fail("\(error)")
     }
 case "campaign":
-    guard arguments.count == 7, let seed = UInt64(arguments[5]) else { fail("usage: campaign STORE LOGFILE ARCHIVE SEED durable|nosync") }
-    let workload = CampaignWorkload(storePath: arguments[2], log: arguments[3], archive: arguments[4], seed: seed, noSync: arguments[6] == "nosync")
+    guard arguments.count == 7, let seed = UInt64(arguments[5]), let durability = CampaignWorkload.durability(named: arguments[6]) else {
+        fail("usage: campaign STORE LOGFILE ARCHIVE SEED durable|normal|nosync")
+    }
+    let workload = CampaignWorkload(storePath: arguments[2], log: arguments[3], archive: arguments[4], seed: seed, durability: durability)
     do { try await workload.run() } catch { fail("\(error)") }
 case "writes":
     guard arguments.count == 6, let seed = UInt64(arguments[4]), let steps = Int(arguments[5]) else { fail("usage: writes STORE LOGFILE SEED STEPS") }
-    let durability = ProcessInfo.processInfo.environment["CASHET_DURABILITY"] ?? "durable"
-    var workload = CampaignWorkload(storePath: arguments[2], log: arguments[3], archive: "", seed: seed, noSync: durability == "nosync")
+    let name = ProcessInfo.processInfo.environment["CASHET_DURABILITY"] ?? "durable"
+    guard let durability = CampaignWorkload.durability(named: name) else { fail("CASHET_DURABILITY must be durable, normal or nosync, not \(name)") }
+    var workload = CampaignWorkload(storePath: arguments[2], log: arguments[3], archive: "", seed: seed, durability: durability)
     workload.writesOnly = true
     workload.steps = steps
     do { try await workload.run() } catch { fail("\(error)") }

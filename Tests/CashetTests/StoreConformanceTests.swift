@@ -7,6 +7,9 @@ import Testing
 /// The stores a conformance case runs against: each must behave alike through `Store`.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case lmdb
+    /// The LMDB store with its journal (`Durability.normal`), never flushed by its timer during
+    /// a case: commits wait in the journal, and lookups are answered from it.
+    case lmdbJournaled
     /// An LMDB local tier in front of another LMDB store standing in for a remote one.
     case tieredOverLMDB
     case postgres
@@ -20,6 +23,11 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         switch self {
         case .lmdb:
             return OpenedStore(store: try LMDBStore(directory.child("store")), directory: directory)
+        case .lmdbJournaled:
+            var settings = LMDBStore.Configuration()
+            settings.durability = .normal
+            settings.journalFlushInterval = .seconds(3600)
+            return OpenedStore(store: try LMDBStore(directory.child("store"), configuration: settings), directory: directory)
         case .tieredOverLMDB:
             let remote = try LMDBStore(directory.child("remote"))
             return OpenedStore(store: TieredStore(local: try LMDBStore(directory.child("local")), remote: remote), directory: directory)

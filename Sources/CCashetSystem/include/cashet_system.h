@@ -45,6 +45,26 @@ static inline void cashet_prepare_fill(void *address, size_t length) {
 #endif
 }
 
+/* The commit journal's shared hints: the first page of the journal file, mapped MAP_SHARED by
+ * every process that has the store open (read-only openers map it PROT_READ). Invariant: the
+ * mapping is `length` bytes of a file that is never shorter than that (the journal is only ever
+ * cut back to its first page), so every word read or written below lies inside it; `index`
+ * counts 64-bit words and the callers keep it within the page. Returns NULL on failure. */
+static inline void *cashet_map_shared_page(int fd, size_t length, int writable) {
+    void *page = mmap(NULL, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    return page == MAP_FAILED ? NULL : page;
+}
+
+static inline void cashet_unmap_shared_page(void *page, size_t length) { munmap(page, length); }
+
+static inline uint64_t cashet_shared_word_load(const void *page, size_t index) {
+    return __atomic_load_n((const uint64_t *)page + index, __ATOMIC_ACQUIRE);
+}
+
+static inline void cashet_shared_word_store(void *page, size_t index, uint64_t value) {
+    __atomic_store_n((uint64_t *)page + index, value, __ATOMIC_RELEASE);
+}
+
 /* Blocks SIGPIPE for the calling thread only: a write to a pipe whose reader is gone then fails
  * with EPIPE instead of killing the process (the signal stays pending for this thread and is
  * discarded when the thread exits). For threads that only write pipes and then end. */

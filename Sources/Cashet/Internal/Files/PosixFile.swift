@@ -122,6 +122,36 @@ struct PosixFile: ~Copyable {
         return (status.st_mode & S_IFMT) == S_IFREG ? Int(status.st_size) : nil
     }
 
+    /// Writes all of `bytes` at `offset`, without moving the position (`pwrite`).
+    func writeAll(_ bytes: [UInt8], at offset: Int) throws(CashetError) {
+        let failed: Bool = bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                // `done < raw.count`: the kernel reads only inside the buffer it is lent.
+                let wrote = retryingInterrupts { pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done)) }
+                if wrote <= 0 { return true }
+                done += wrote
+            }
+            return false
+        }
+        if failed { throw PosixFile.error("cannot write", path) }
+    }
+
+    /// Cuts (or extends with zeros) the file to `size` bytes.
+    func truncate(to size: Int) throws(CashetError) {
+        guard retryingInterrupts({ ftruncate(fd, off_t(size)) }) == 0 else { throw PosixFile.error("cannot resize", path) }
+    }
+
+    /// Takes an exclusive advisory lock (`flock`), waiting on this thread for another holder.
+    func lockBlocking() throws(CashetError) {
+        guard retryingInterrupts({ flock(fd, LOCK_EX) }) == 0 else { throw PosixFile.error("cannot lock", path) }
+    }
+
+    /// Releases a lock taken with ``lockBlocking()``.
+    func unlock() {
+        _ = flock(fd, LOCK_UN)
+    }
+
     /// Moves to the start, to read the file again.
     func seekToStart() throws(CashetError) {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw PosixFile.error("cannot seek in", path) }

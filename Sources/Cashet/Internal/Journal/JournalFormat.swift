@@ -2,7 +2,8 @@
 /// §2.3): a header, then records, each chained to the one before it by its checksum.
 ///
 /// ```
-/// header (64 B)  "CJNL" u32 · version u32 · salt u64 · base sequence u64 · zeros · XXH3-64 of bytes 0..<56 at 56
+/// first page (4 KiB)  header: "CJNL" u32 · version u32 · salt u64 · base sequence u64 · zeros · XXH3-64 of bytes 0..<56 at 56
+///                     hints at 64..<80 (salt u64, end u64; see ``JournalHints``), then zeros
 /// record         checksum u64 · "CREC" u32 · payload length u32 · sequence u64 · payload
 ///                checksum = XXH3-64(bytes from "CREC" to the payload's end, seed: the previous
 ///                record's checksum, or the header's salt for the first)
@@ -13,7 +14,10 @@
 /// whole, in order, in this generation: a record counts only when its magic, length, sequence
 /// (base, base + 1, …) and chained checksum all hold, and nothing after the first that fails does.
 enum JournalFormat {
-    static let headerSize = 64
+    /// The first page: the header, the shared hints, zeros. Records start after it, and the file
+    /// is never cut shorter (every process maps the page).
+    static let headerSize = 4096
+    private static let headerBytes = 64
     static let recordHeaderSize = 24
     /// One commit's payload (its puts, with a result below the inline limit) is far smaller; a
     /// length beyond this is damage, never an allocation.
@@ -56,8 +60,9 @@ enum JournalFormat {
         w.appendFixedLittleEndian32(version)
         w.appendFixedLittleEndian(header.salt)
         w.appendFixedLittleEndian(header.baseSequence)
-        w.append(contentsOf: repeatElement(0, count: headerSize - 8 - w.bytes.count))
+        w.append(contentsOf: repeatElement(0, count: headerBytes - 8 - w.bytes.count))
         w.appendFixedLittleEndian(XXHash.hash64(w.bytes, 0..<w.bytes.count, seed: 0))
+        w.append(contentsOf: repeatElement(0, count: headerSize - headerBytes))
         return w.bytes
     }
 
@@ -77,39 +82,63 @@ enum JournalFormat {
         return (bytes, checksum)
     }
 
+    /// Where a scan stands: the file offset of the next record, the checksum it chains on, and
+    /// the sequence number it must carry.
+    struct Cursor: Equatable, Sendable {
+        var offset: Int
+        var chain: UInt64
+        var nextSequence: UInt64
+
+        /// Before the first record of the generation `header` starts.
+        init(_ header: Header) {
+            (offset, chain, nextSequence) = (headerSize, header.salt, header.baseSequence)
+        }
+    }
+
     static func scan(_ bytes: [UInt8]) -> Scan {
-        guard let header = decodeHeader(bytes) else { return Scan(header: nil, records: [], end: 0, lastChecksum: 0) }
+        guard bytes.count >= headerSize, let header = decodeHeader(bytes) else { return Scan(header: nil, records: [], end: 0, lastChecksum: 0) }
+        var cursor = Cursor(header)
+        let records = scanRecords(bytes, startingAt: 0, cursor: &cursor)
+        return Scan(header: header, records: records, end: cursor.offset, lastChecksum: cursor.chain)
+    }
+
+    /// The valid records in `bytes`, which hold the file from offset `start` on, beginning at
+    /// `cursor` (which must lie in them) and stopping at the first record that is torn, damaged
+    /// or of another generation; `cursor` moves past the last one kept. Payload ranges are file
+    /// offsets.
+    static func scanRecords(_ bytes: [UInt8], startingAt start: Int, cursor: inout Cursor) -> [Record] {
         var records: [Record] = []
-        var offset = headerSize
-        var chain = header.salt
+        var offset = cursor.offset - start
+        guard offset >= 0 else { return [] }
         while bytes.count - offset >= recordHeaderSize {
             var position = offset
             guard let stored = try? bytes.readFixedLittleEndian(at: &position, what: "journal record"),
                   let magic = try? bytes.readFixedLittleEndian32(at: &position, what: "journal record"), magic == recordMagic,
                   let length = try? bytes.readFixedLittleEndian32(at: &position, what: "journal record"), Int(length) <= maximumPayload,
                   let sequence = try? bytes.readFixedLittleEndian(at: &position, what: "journal record"),
-                  sequence == header.baseSequence &+ UInt64(records.count),
+                  sequence == cursor.nextSequence,
                   Int(length) <= bytes.count - position else { break }
             let end = position + Int(length)
-            let checksum = XXHash.hash64(bytes, offset + 8..<end, seed: chain)
+            let checksum = XXHash.hash64(bytes, offset + 8..<end, seed: cursor.chain)
             guard checksum == stored else { break }
-            records.append(Record(sequence: sequence, payload: position..<end))
-            chain = checksum
+            records.append(Record(sequence: sequence, payload: start + position..<start + end))
+            (cursor.offset, cursor.chain, cursor.nextSequence) = (start + end, checksum, sequence &+ 1)
             offset = end
         }
-        return Scan(header: header, records: records, end: offset, lastChecksum: chain)
+        return records
     }
 
-    private static func decodeHeader(_ bytes: [UInt8]) -> Header? {
-        guard bytes.count >= headerSize else { return nil }
+    /// The header at the start of `bytes`, or nil when it is torn, absent or not a journal's.
+    static func decodeHeader(_ bytes: [UInt8]) -> Header? {
+        guard bytes.count >= headerBytes else { return nil }
         var position = 0
         guard let magic = try? bytes.readFixedLittleEndian32(at: &position, what: "journal header"), magic == fileMagic,
               let version = try? bytes.readFixedLittleEndian32(at: &position, what: "journal header"), version == Self.version,
               let salt = try? bytes.readFixedLittleEndian(at: &position, what: "journal header"),
               let base = try? bytes.readFixedLittleEndian(at: &position, what: "journal header") else { return nil }
-        var checksumAt = headerSize - 8
+        var checksumAt = headerBytes - 8
         guard let stored = try? bytes.readFixedLittleEndian(at: &checksumAt, what: "journal header"),
-              stored == XXHash.hash64(bytes, 0..<headerSize - 8, seed: 0) else { return nil }
+              stored == XXHash.hash64(bytes, 0..<headerBytes - 8, seed: 0) else { return nil }
         return Header(salt: salt, baseSequence: base)
     }
 }

@@ -133,7 +133,7 @@ extension LMDBStore {
         try await writing(storing: [bytes], action()) { txn, blobs, state in try body(txn, blobs[0], &state) }
     }
 
-    private nonisolated(nonsending) func prepareBlobs(_ blobs: [[UInt8]?], reuse: Bool) async throws(CashetError) -> [PreparedBlob?] {
+    nonisolated(nonsending) func prepareBlobs(_ blobs: [[UInt8]?], reuse: Bool) async throws(CashetError) -> [PreparedBlob?] {
         var prepared: [PreparedBlob?] = []
         prepared.reserveCapacity(blobs.count)
         for bytes in blobs {
@@ -146,13 +146,16 @@ extension LMDBStore {
     /// writes the pending hit times of the ``AccessLog``.
     func writingState<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) throws(CashetError) -> T {
         let hitTimes = accessLog.drain()
-        return try writing(action()) { txn in
-            try writeAccessTimes(hitTimes, txn)
-            var state = WriteState(counters: try readCounters(txn))
-            let result = try body(txn, &state)
-            try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
-            return result
-        }
+        return try writing(action()) { txn in try withWriteState(txn, hitTimes: hitTimes, body) }
+    }
+
+    /// The inside of ``writingState(_:_:)``, for a transaction begun elsewhere (the journal's flush).
+    func withWriteState<T>(_ txn: LMDBTransaction, hitTimes: [ContentHash: Int64], _ body: (LMDBTransaction, inout WriteState) throws -> T) throws -> T {
+        try writeAccessTimes(hitTimes, txn)
+        var state = WriteState(counters: try readCounters(txn))
+        let result = try body(txn, &state)
+        try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
+        return result
     }
 
     /// A write transaction that may drop blobs: it commits holding the objects lock, and the
@@ -325,7 +328,15 @@ extension LMDBStore {
     }
 
     private func locateBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob {
-        try reading("reading blob \(hash.shortHex)") { txn in try locateBlob(hash, txn) }
+        if let located = try journaledBlob(hash) { return located }
+        return try reading("reading blob \(hash.shortHex)") { txn in try locateBlob(hash, txn) }
+    }
+
+    /// A small result still only in the journal.
+    private func journaledBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob? {
+        guard let (row, size) = try journaled({ overlay in overlay.inlineRows[hash].map { ($0, overlay.sizes[hash] ?? 0) } }) else { return nil }
+        return LocatedBlob(location: try StoreRecords.decodeBlobLocation(row, hash: hash),
+                           info: StoreRecords.BlobInfo(size: size, storedSize: row.count, references: 1))
     }
 
     private func locateBlob(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> LocatedBlob {
@@ -338,7 +349,10 @@ extension LMDBStore {
 
     public nonisolated(nonsending) func blobs(_ hashes: [ContentHash]) async throws(CashetError) -> [[UInt8]] {
         // Located in one snapshot; inline bytes are decoded there, files read after it ends.
-        let located = try reading("reading \(hashes.count) blobs") { txn in try hashes.map { hash in try locateBlob(hash, txn) } }
+        let journaled = try hashes.map { hash throws(CashetError) in try journaledBlob(hash) }
+        let located = try reading("reading \(hashes.count) blobs") { txn in
+            try zip(hashes, journaled).map { hash, journaled in try journaled ?? locateBlob(hash, txn) }
+        }
         var result: [[UInt8]] = []
         result.reserveCapacity(hashes.count)
         for (hash, blob) in zip(hashes, located) { result.append(try verifiedIfAsked(hash, try readBlob(hash, blob))) }

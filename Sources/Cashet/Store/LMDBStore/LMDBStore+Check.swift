@@ -60,6 +60,7 @@ extension LMDBStore {
             if repair { report.unrepaired = structure }
             return report
         }
+        try settleJournal()   // the structure is sound: the journal's commits can go in first
         return try await withObjectsLockIfPossible(lockable) { () throws(CashetError) -> IntegrityReport in
             let survey = try survey()
             var report = survey.report

@@ -6,17 +6,24 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func heads(for fingerprints: [Fingerprint]) async throws(CashetError) -> [CommitHead?] {
+        let journaled = try journaled { overlay in fingerprints.map { overlay.heads[$0] } } ?? []
         let raws = try reading("looking up \(fingerprints.count) fingerprints") { txn in
-            try fingerprints.map { fingerprint in try txn.get(tables.heads, fingerprint.bytes) }
+            try fingerprints.indices.map { index in
+                journaled.isEmpty || journaled[index] == nil ? try txn.get(tables.heads, fingerprints[index].bytes) : nil
+            }
         }
         var heads: [CommitHead?] = []
         heads.reserveCapacity(raws.count)
-        for raw in raws { heads.append(try raw.map { bytes throws(CashetError) in noteHit(try StoreRecords.decodeHead(bytes)) }) }
+        for (index, raw) in raws.enumerated() {
+            if !journaled.isEmpty, let head = journaled[index] { heads.append(noteHit(head)); continue }
+            heads.append(try raw.map { bytes throws(CashetError) in noteHit(try StoreRecords.decodeHead(bytes)) })
+        }
         return heads
     }
 
     /// The hit path: one read transaction, one `get`, no write.
     func readHead(_ fingerprint: Fingerprint) throws(CashetError) -> CommitHead? {
+        if let head = try journaled({ $0.heads[fingerprint] }) { return noteHit(head) }
         let key = fingerprint.bytes
         let raw = try reading("looking up fingerprint \(fingerprint)") { txn in try txn.get(tables.heads, key) }
         guard let raw else { return nil }
@@ -36,7 +43,8 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
-        try reading("reading commit \(hash.shortHex)") { txn in try loadCommit(hash, txn) }
+        if let commit = try journaled({ $0.commits[hash] }) { return commit }
+        return try reading("reading commit \(hash.shortHex)") { txn in try loadCommit(hash, txn) }
     }
 
     /// Decodes a commit and joins its function's source (stored once per function).
@@ -48,7 +56,8 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
-        try reading("listing commits") { txn in
+        try settleJournal()
+        return try reading("listing commits") { txn in
             let limit = query.limit ?? Int.max
             guard limit > 0 else { return [] }
             // Walk the most selective time-ordered index backwards (newest first).
@@ -85,7 +94,8 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
-        try reading("reading the history of \(fingerprint)") { txn in
+        try settleJournal()
+        return try reading("reading the history of \(fingerprint)") { txn in
             var result: [Commit] = []
             try txn.withCursor(tables.history) { cursor in
                 var entry = try cursor.move(.setKey, key: fingerprint.bytes)
@@ -101,6 +111,7 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
+        try settleJournal()
         let candidates = try reading("resolving hash prefix \(prefix)") { txn in
             var found: [ContentHash] = []
             try txn.withCursor(tables.commits) { cursor in
@@ -116,7 +127,8 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
-        try reading("reading store statistics") { txn in
+        try settleJournal()
+        return try reading("reading store statistics") { txn in
             let counters = try txn.get(tables.meta, Self.countersKey).map { bytes throws(CashetError) in try StoreRecords.Counters(bytes) } ?? .init()
             func edge(_ operation: LMDBCursorOperation) throws -> Date? {
                 try txn.withCursor(tables.timeline) { cursor in
@@ -135,11 +147,13 @@ extension LMDBStore {
 extension LMDBStore {
     /// Whether the store holds the blob (one lookup; the tiered store asks before streaming it).
     package func hasBlob(_ hash: ContentHash) throws(CashetError) -> Bool {
-        try reading("looking up blob \(hash.shortHex)") { txn in try txn.get(tables.blobInfo, hash.bytes) != nil }
+        if try journaled({ $0.results.contains(hash) ? true : nil }) == true { return true }
+        return try reading("looking up blob \(hash.shortHex)") { txn in try txn.get(tables.blobInfo, hash.bytes) != nil }
     }
 
     /// The stored bytes of all blobs, from the counters (what bounds a tiered store's local tier).
     package func storedBytes() throws(CashetError) -> Int {
-        try reading("reading store counters") { txn in try readCounters(txn).storedBytes }
+        try settleJournal()
+        return try reading("reading store counters") { txn in try readCounters(txn).storedBytes }
     }
 }

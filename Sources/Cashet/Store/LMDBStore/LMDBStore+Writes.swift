@@ -14,7 +14,14 @@ extension LMDBStore {
 
     public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
         let drafts = try CommitPlanner.drafts(of: entries)
-        return try await writing(storing: entries.map(\.output), CommitPlanner.action(recording: drafts)) { txn, blobs, state in
+        let outputs = entries.map(\.output)
+        var prepared = try await prepareBlobs(outputs, reuse: true)
+        if configuration.durability == .normal && entries.count <= Self.journalBatchLimit && prepared.allSatisfy({ $0?.staged == nil }) {
+            if let commits = try recordJournaled(drafts, prepared) { return commits }
+            prepared = try await prepareBlobs(outputs, reuse: false)   // a result found stored is gone
+            if prepared.allSatisfy({ $0?.staged == nil }), let commits = try recordJournaled(drafts, prepared) { return commits }
+        }
+        return try await writing(prepared: prepared, of: outputs, CommitPlanner.action(recording: drafts)) { txn, blobs, state in
             var heads: [Fingerprint: ContentHash] = [:]
             for draft in drafts where heads[draft.fingerprint] == nil {
                 heads[draft.fingerprint] = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }

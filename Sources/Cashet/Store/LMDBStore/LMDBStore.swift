@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The default store: one LMDB environment in a directory.
 ///
@@ -19,6 +20,14 @@ public final class LMDBStore: Store {
         public enum Durability: Sendable {
             /// Every write is fsynced before it returns: nothing acknowledged is lost.
             case durable
+            /// The promise of SQLite's WAL with `synchronous=NORMAL`: a recorded commit goes to
+            /// the store's journal (no fsync) and is acknowledged there, visible to every process
+            /// at once and safe from a crash of the process; a flush applies the journal to LMDB
+            /// in one synced transaction (at ``Configuration/journalFlushInterval``, every few
+            /// thousand commits, before any other change, listing or check, and at close). A
+            /// power cut may lose the commits of the last flush interval, never the store's
+            /// integrity. Large results (files) and large batches are written durably at once.
+            case normal
             /// Writes are not fsynced. A crash of the *process* loses nothing; a crash of the
             /// operating system or power may lose the newest writes (never corrupts the store).
             case noSync
@@ -31,6 +40,9 @@ public final class LMDBStore: Store {
         public var readOnly = false
         /// Durability of writes.
         public var durability = Durability.durable
+        /// With ``Durability/normal``: how long a journaled commit may wait for its flush to
+        /// LMDB (what a power cut can lose).
+        public var journalFlushInterval = Duration.milliseconds(100)
         /// zstd level for blobs that are compressed (1 fastest … 19 smallest).
         public var compressionLevel: Int32 = 3
         /// Blobs of at least this many bytes are compressed when that saves space.
@@ -76,6 +88,10 @@ public final class LMDBStore: Store {
     let accessLog = AccessLog()
     /// Leases on running calls (nil when read-only).
     let leases: CallLeases?
+    /// The commit journal (nil when read-only and none exists): see ``Configuration/Durability/normal``.
+    let journal: CommitJournal?
+    /// Whether a timed flush of the journal is on its way.
+    let journalFlushScheduled = Atomic<Bool>(false)
 
     /// The named sub-databases.
     struct Tables {
@@ -122,7 +138,7 @@ public final class LMDBStore: Store {
         try Self.prepareDirectory(path, create: mayCreate, mode: configuration.permissions.directoryMode)
         let root = try StoreRoot(path)
         if configuration.readOnly { try Self.refuseEmptyDataFile(root, path: path) }
-        files = BlobFiles(root: root, durable: configuration.durability == .durable, permissions: configuration.permissions)
+        files = BlobFiles(root: root, durable: configuration.durability != .noSync, permissions: configuration.permissions)
         var options = LMDBOptions()
         options.readOnly = configuration.readOnly
         options.noSync = configuration.durability == .noSync
@@ -145,6 +161,9 @@ public final class LMDBStore: Store {
                                     access: try Self.openAccessTable(env, create: !configuration.readOnly)))
             }
             leases = configuration.readOnly ? nil : CallLeases(root: root, permissions: configuration.permissions)
+            journal = try JournalFile(root: root, writable: !configuration.readOnly, mode: configuration.permissions.fileMode).map(CommitJournal.init)
+            // What a crashed process left in the journal is applied by the first change, listing
+            // or check (after fsck has looked at data.mdb's structure); lookups see it meanwhile.
             if !configuration.readOnly { try files.prepareUnlessDamaged() }
         } catch {
             throw Self.wrap(error, "opening the store at \(path)")
@@ -192,7 +211,7 @@ public final class LMDBStore: Store {
             let entries = try root.entries()
             guard create else { throw CashetError(.notAStore, "\(path) is not a cashet store (it has no data.mdb)") }
             // data.mdb may appear between the two looks: another process creating this store.
-            guard entries.allSatisfy({ ["data.mdb", "lock.mdb", "objects", "leases"].contains($0) }) else {
+            guard entries.allSatisfy({ ["data.mdb", "lock.mdb", "objects", "leases", JournalFile.name].contains($0) }) else {
                 throw CashetError(.notAStore, "\(path) is a non-empty directory without a cashet store; refusing to create one there")
             }
             return
@@ -270,19 +289,34 @@ public final class LMDBStore: Store {
     /// Runs a write transaction, mapping errors to `CashetError`. The environment may be shared
     /// with a store opened differently in this process (see ``SharedEnvironments``): this store's
     /// own read-only and durability settings are enforced here.
+    /// Every change but a journaled commit comes here: it holds the journal's lock and applies
+    /// what the journal holds first, so changes reach LMDB in the order they were acknowledged.
     func writing<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction) throws -> T) throws(CashetError) -> T {
         if configuration.readOnly {
             throw CashetError(.storage, "the store at \(path) is open read-only; cannot write")
         }
-        return try storageAction(action()) {
+        guard let journal else { return try writingDirectly(action(), synced: false, body) }
+        return try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) -> T in
+            try applyJournal(&session)
+            return try writingDirectly(action(), synced: false, body)
+        }
+    }
+
+    /// One LMDB write transaction, synced when this store is durable (or `synced`) even if the
+    /// shared environment is not. Callers hold the journal's lock (see ``writing(_:_:)``).
+    func writingDirectly<T>(_ action: @autoclosure () -> String, synced: Bool, _ body: (LMDBTransaction) throws -> T) throws(CashetError) -> T {
+        try storageAction(action()) {
             let result = try env.write(body)
-            if configuration.durability == .durable && env.isNoSync { try env.sync() }
+            if (synced || configuration.durability != .noSync) && env.isNoSync { try env.sync() }
             return result
         }
     }
 
-    /// Writes pending hit times (see ``AccessLog``); nothing else needs closing.
+    /// Applies the journal and writes pending hit times; nothing else needs closing.
     public nonisolated(nonsending) func close() async {
-        if !configuration.readOnly { try? flushAccessLog() }
+        if !configuration.readOnly {
+            try? flushJournal()
+            try? flushAccessLog()
+        }
     }
 }

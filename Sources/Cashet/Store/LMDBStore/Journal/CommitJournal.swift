@@ -1,0 +1,128 @@
+/// A store's journal as this process sees it: the file, how far this process has read it, and
+/// the overlay of what it read, behind one lock. Readers catch up only to the end other writers
+/// published (they never see a record before its writer acknowledged it); writers, holding the
+/// file's lock, catch up to the end of the file (a record a killed writer wrote whole but never
+/// published is kept, never overwritten under a reader that may have seen it).
+final class CommitJournal: Sendable {
+    let file: JournalFile
+    private let view: Locked<View>
+
+    /// What this process has read of the current generation.
+    struct View {
+        var header: JournalFormat.Header?
+        var cursor: JournalFormat.Cursor
+        /// The hints as they were when this view last caught up.
+        var observed: (salt: UInt64, end: UInt64) = (0, 0)
+        var overlay = JournalOverlay()
+        /// Records and payload bytes in the generation (what decides a flush).
+        var records = 0
+        var bytes = 0
+
+        init(_ header: JournalFormat.Header?) {
+            self.header = header
+            cursor = JournalFormat.Cursor(header ?? JournalFormat.Header(salt: 0, baseSequence: 0))
+        }
+    }
+
+    init(_ file: JournalFile) throws(CashetError) {
+        self.file = file
+        var view = View(nil)
+        try Self.catchUp(&view, file, toEndOfFile: true)
+        self.view = Locked(view)
+    }
+
+    /// Runs `body` on the overlay after catching up with what other processes published: the
+    /// lookup path (two shared loads when nothing changed).
+    func reading<T>(_ body: (borrowing JournalOverlay) throws(CashetError) -> T) throws(CashetError) -> T {
+        var result: T?   // out through a local, as in ``exclusively(_:)``
+        try view.withLock { (view: inout View) throws(CashetError) in
+            try Self.catchUp(&view, file, toEndOfFile: false)
+            result = try body(view.overlay)
+        }
+        return result!
+    }
+
+    /// Runs `body` holding this process's lock and the file's, caught up to the end of the file:
+    /// no other writer of any process appends or flushes until it returns.
+    func exclusively<T>(_ body: (inout Session) throws(CashetError) -> T) throws(CashetError) -> T {
+        // The result goes out through a local: the lock's closure may only return what is Sendable.
+        var result: T?
+        try view.withLock { (view: inout View) throws(CashetError) in
+            try file.withLock { () throws(CashetError) in
+                try Self.catchUp(&view, file, toEndOfFile: true)
+                var session = Session(view: view, file: file)
+                defer { view = session.view }
+                result = try body(&session)
+            }
+        }
+        return result!
+    }
+
+    /// What a holder of both locks may do.
+    struct Session: ~Copyable {
+        fileprivate(set) var view: View
+        fileprivate let file: JournalFile
+
+        var overlay: JournalOverlay { view.overlay }
+        var header: JournalFormat.Header? { view.header }
+        var pendingRecords: Int { view.records }
+        var pendingBytes: Int { view.bytes }
+
+        /// Appends one record of `commits` and publishes it: once this returns, every process's
+        /// next lookup sees them, and a crash of this process loses none of them.
+        mutating func append(_ commits: [JournaledCommit]) throws(CashetError) {
+            guard view.header != nil else { throw CashetError(.corruptData, "the journal \(file.file.path) has no valid header") }
+            let payload = JournaledCommit.encode(commits)
+            let (bytes, checksum) = JournalFormat.encodeRecord(payload, sequence: view.cursor.nextSequence, previousChecksum: view.cursor.chain)
+            try file.append(bytes, at: view.cursor.offset)
+            view.cursor.offset += bytes.count
+            view.cursor.chain = checksum
+            view.cursor.nextSequence &+= 1
+            view.records += 1
+            view.bytes += payload.count
+            view.overlay.add(commits)
+            file.hints.publish(salt: view.header!.salt, end: view.cursor.offset)
+            view.observed = (view.header!.salt, UInt64(view.cursor.offset))
+        }
+
+        /// Every record of the generation, with its sequence number, decoded (for a flush).
+        func records() throws(CashetError) -> [(sequence: UInt64, commits: [JournaledCommit])] {
+            guard let header = view.header else { return [] }
+            let bytes = try file.bytes(from: 0, upTo: view.cursor.offset)
+            var cursor = JournalFormat.Cursor(header)
+            return try JournalFormat.scanRecords(bytes, startingAt: 0, cursor: &cursor).map { record throws(CashetError) in
+                (record.sequence, try JournaledCommit.decode(Array(bytes[record.payload])))
+            }
+        }
+
+        /// Starts a new generation once every record is applied durably.
+        mutating func reset() throws(CashetError) {
+            let header = JournalFile.freshHeader(after: view.cursor.nextSequence)
+            try file.reset(to: header)
+            view = View(header)
+            view.observed = (header.salt, UInt64(JournalFormat.headerSize))
+        }
+    }
+
+    /// Reads what was published (or, for a writer, written) since `view` last looked. A new
+    /// generation (a flush happened: LMDB now has every record of the old one) starts the view
+    /// afresh; records are taken only while they verify.
+    private static func catchUp(_ view: inout View, _ file: JournalFile, toEndOfFile: Bool) throws(CashetError) {
+        let (salt, end) = (file.hints.salt, file.hints.end)
+        guard toEndOfFile || salt != view.observed.salt || end != view.observed.end else { return }
+        let header = try file.header()
+        if header != view.header { view = View(header) }
+        if header != nil {
+            let start = view.cursor.offset
+            let limit = toEndOfFile ? nil : Int(clamping: end)
+            let bytes = try file.bytes(from: start, upTo: limit)
+            for record in JournalFormat.scanRecords(bytes, startingAt: start, cursor: &view.cursor) {
+                let payload = Array(bytes[(record.payload.lowerBound - start)..<(record.payload.upperBound - start)])
+                view.overlay.add(try JournaledCommit.decode(payload))
+                view.records += 1
+                view.bytes += payload.count
+            }
+        }
+        view.observed = (salt, end)
+    }
+}

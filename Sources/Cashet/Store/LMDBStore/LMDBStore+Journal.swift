@@ -1,0 +1,126 @@
+import Foundation
+
+/// The journal in front of LMDB (``Configuration/Durability/normal``; docs/design/storage-v2.md
+/// §2.3): recording appends a commit to it and returns; a flush applies it in one synced LMDB
+/// transaction that also records how far it applied (so a crash between the two never applies
+/// a record twice), and only then starts a new generation.
+extension LMDBStore {
+    /// A flush is due once a generation holds this many records or payload bytes.
+    static let journalRecordLimit = 2048
+    static let journalByteLimit = 4 << 20
+    /// Batches larger than this go straight to LMDB (one synced transaction already amortises).
+    static let journalBatchLimit = 64
+    static let journalMarkKey = Array("journal".utf8)
+
+    /// Records `drafts` through the journal, when this store journals and every result is small;
+    /// nil when it does not apply (then the caller writes directly) or when a result the
+    /// preparation found stored is gone (then the caller prepares again in full).
+    func recordJournaled(_ drafts: [CommitDraft], _ blobs: [PreparedBlob?]) throws(CashetError) -> [Commit]? {
+        guard let journal else { return nil }
+        let commits = try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) -> [Commit]? in
+            let overlay = session.overlay
+            let planned = try reading(CommitPlanner.action(recording: drafts)) { txn -> [PlannedCommit]? in
+                for case let blob? in blobs where blob.record == nil && !overlay.results.contains(blob.ref.hash) {
+                    guard try txn.get(tables.blobInfo, blob.ref.hash.bytes) != nil else { return nil }
+                }
+                var heads: [Fingerprint: ContentHash] = [:]
+                for draft in drafts where heads[draft.fingerprint] == nil {
+                    heads[draft.fingerprint] = try overlay.heads[draft.fingerprint]?.commit
+                        ?? txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
+                }
+                return CommitPlanner.plan(drafts, outputs: blobs.map { $0?.ref }, heads: heads)
+            }
+            guard let planned else { return nil }
+            let journaled = zip(planned, blobs).map { planned, blob in
+                JournaledCommit(commit: planned.commit, record: planned.record, function: CanonicalCommit.encodeFunction(planned.commit.task),
+                                result: blob.map { blob in blob.record.map { .inline(blob.ref, row: $0.stored) } ?? .stored(blob.ref) })
+            }
+            try session.append(journaled)
+            if session.pendingRecords >= Self.journalRecordLimit || session.pendingBytes >= Self.journalByteLimit {
+                try applyJournal(&session)
+            }
+            return planned.map(\.commit)
+        }
+        if commits != nil { scheduleJournalFlush() }
+        return commits
+    }
+
+    /// Applies whatever the journal holds (this process's records or any other's).
+    func flushJournal() throws(CashetError) {
+        guard let journal, !configuration.readOnly else { return }
+        try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) in try applyJournal(&session) }
+    }
+
+    /// Applies the session's records to LMDB in one synced transaction, then starts a new
+    /// generation. Records a crash already applied (the mark names them) are skipped.
+    func applyJournal(_ session: inout CommitJournal.Session) throws(CashetError) {
+        guard session.pendingRecords > 0, let header = session.header else { return }
+        let records = try session.records()
+        let next = (records.last?.sequence).map { $0 &+ 1 } ?? header.baseSequence
+        let hitTimes = accessLog.drain()
+        let count = records.reduce(0) { $0 + $1.commits.count }
+        try writingDirectly("applying \(count) journaled commits", synced: true) { txn in
+            let mark = try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init)
+            try withWriteState(txn, hitTimes: hitTimes) { txn, state in
+                for (sequence, commits) in records where !(mark?.salt == header.salt && sequence < mark!.next) {
+                    for entry in commits {
+                        let blob = entry.result.map { result in
+                            switch result {
+                            case .stored(let ref): PreparedBlob(ref: ref, record: nil, staged: nil)
+                            case .inline(let ref, let row): PreparedBlob(ref: ref, record: (row, row.count), staged: nil)
+                            }
+                        }
+                        try storeCommit(entry.commit, record: entry.record, blob: blob, keepNewerHead: false, txn, &state)
+                    }
+                }
+            }
+            try txn.put(tables.meta, Self.journalMarkKey, JournalMark(salt: header.salt, next: next).bytes)
+        }
+        try session.reset()
+    }
+
+    /// Before a listing, a count or a check: the journal applied, so LMDB alone is the truth.
+    /// (A read-only store cannot; it sees what was applied, and point lookups see the rest.)
+    func settleJournal() throws(CashetError) {
+        try flushJournal()
+    }
+
+    /// Flushes after ``Configuration/journalFlushInterval`` unless a flush is already on its way.
+    private func scheduleJournalFlush() {
+        guard !journalFlushScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let interval = configuration.journalFlushInterval
+        Task.detached { [self] in
+            try? await Task.sleep(for: interval)
+            journalFlushScheduled.store(false, ordering: .releasing)
+            try? flushJournal()
+        }
+    }
+
+    /// A journal lookup for point reads: the overlay's answer, or nil to ask LMDB.
+    func journaled<T>(_ lookup: (borrowing JournalOverlay) -> T?) throws(CashetError) -> T? {
+        guard let journal else { return nil }
+        return try journal.reading { (overlay: borrowing JournalOverlay) throws(CashetError) -> T? in
+            overlay.isEmpty ? nil : lookup(overlay)
+        }
+    }
+}
+
+/// How far the journal was applied: every record of generation `salt` numbered below `next`.
+struct JournalMark {
+    let salt: UInt64
+    let next: UInt64
+
+    init(salt: UInt64, next: UInt64) { (self.salt, self.next) = (salt, next) }
+
+    init(_ bytes: [UInt8]) throws(CashetError) {
+        var r = ByteReader(bytes, what: "journal mark")
+        (salt, next) = (try r.readFixedLittleEndian(), try r.readFixedLittleEndian())
+    }
+
+    var bytes: [UInt8] {
+        var w = ByteWriter(capacity: 16)
+        w.appendFixedLittleEndian(salt)
+        w.appendFixedLittleEndian(next)
+        return w.bytes
+    }
+}
