@@ -57,7 +57,7 @@ struct CLIEnvironmentTests {
         let asRoot = getuid() == 0
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fixture.directory.path)
         // Stores are private (0700/0600): share this one read-only, as its owner would.
-        for path in [fixture.storePath, fixture.storePath + "/data.mdb", fixture.storePath + "/lock.mdb"] {
+        for path in [fixture.storePath, fixture.storePath + "/data.mdb", fixture.storePath + "/lock.mdb", fixture.storePath + "/journal"] {
             let isDirectory = path.hasSuffix("store")
             try FileManager.default.setAttributes([.posixPermissions: asRoot ? (isDirectory ? 0o755 : 0o644) : (isDirectory ? 0o555 : 0o444)], ofItemAtPath: path)
         }

@@ -288,6 +288,6 @@ struct StructureRepairTests {
         let error = #expect(throws: CashetError.self) { _ = try LMDBStore.rebuild(at: store) }
         #expect(error?.code == .unavailable && error?.message.contains("open in another process") == true, "\(String(describing: error))")
         #expect(try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb")) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store).sorted() == ["data.mdb", "leases", "lock.mdb", "objects"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store).sorted() == ["data.mdb", "journal", "leases", "lock.mdb", "objects"])
     }
 }

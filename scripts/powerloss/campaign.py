@@ -5,7 +5,7 @@ A SIGKILL keeps the page cache; a power cut does not. This driver records every 
 store's workload makes to its files (an LD_PRELOAD shim, shim.c beside this file), builds crash
 states from the recording, and checks each one with the `cashet` CLI.
 
-Recording. `CashetTestHelper writes STORE ACKS SEED STEPS` (CASHET_DURABILITY=durable|nosync)
+Recording. `CashetTestHelper writes STORE ACKS SEED STEPS` (CASHET_DURABILITY=durable|normal|nosync)
 creates a store from nothing and runs STEPS submits / hits / map batches, appending
 `ok COMMIT SHA256` to ACKS after each acknowledged result. The shim logs opens, writes (with
 their bytes), truncations, fsync/fdatasync/sync_file_range, renames, unlinks, mkdir/rmdir,
@@ -54,11 +54,13 @@ as after a reboot it is rebuilt) and checked:
   5. A state without data.mdb (a crash while the store was being created) must be openable by
      the application again: `CashetTestHelper writes STATE ... 1` succeeds.
 In durable mode anything lost, any damage, any exit other than 0 (or 1 from log on an empty
-store) is a failure. In nosync mode the same is counted and reported but only signals, exit 2, a
+store) is a failure. Normal mode (the journal) is judged the same, except that a result
+acknowledged after the last LMDB commit before the crash (the last journal flush) may be gone;
+listed, it must be right. In nosync mode the same is counted and reported but only signals, exit 2, a
 repair that removed a served result and (with --rebuild) a repair that left the store unclean
 fail the run.
 
-Output: progress on stderr, one JSON summary on stdout; exit 1 when durable mode had any
+Output: progress on stderr, one JSON summary on stdout; exit 1 when durable or normal mode had any
 failure or any state produced a signal, exit 2 or a timeout, 2 on a usage or setup error.
 """
 
@@ -415,8 +417,9 @@ class Recording:
                 next_g = i
         self.marks_before = []      # marks_before[k]: acknowledged lines among ops[:k]
         acked = []
+        self.ack_ops = []   # the op index of each acknowledgement
         pending = ""     # mark text not yet ended by a newline: a line counts once it is complete
-        for op in self.ops:
+        for i, op in enumerate(self.ops):
             self.marks_before.append(len(acked))
             if op.kind == "M":
                 pending += op.text
@@ -425,11 +428,24 @@ class Recording:
                     parts = line.split()
                     if len(parts) == 3 and parts[0] == "ok":
                         acked.append((parts[1], parts[2]))
+                        self.ack_ops.append(i)
         self.marks_before.append(len(acked))
         self.acked = acked
+        # LMDB's commit points: its meta page written through its O_DSYNC descriptor.
+        self.lmdb_commits = [i for i, op in enumerate(self.ops)
+                             if op.kind == "W" and op.sync and self.nodes[op.node].path.endswith("data.mdb")]
 
     def acked_before(self, k):
         return self.acked[:self.marks_before[k]]
+
+    def required_before(self, k, mode):
+        """The acknowledged results a crash at k must keep: all of them, except in normal mode,
+        where only those acknowledged before the last LMDB commit (a journal flush) before k."""
+        acked = self.acked_before(k)
+        if mode != "normal":
+            return acked
+        last = max((j for j in self.lmdb_commits if j < k), default=-1)
+        return [a for a, at in zip(acked, self.ack_ops) if at < last]
 
     def interesting_points(self):
         points = set()
@@ -765,7 +781,7 @@ class Check:
     def failed(self):
         # In any mode, a repair never removes a result that was served before it; and with
         # --rebuild, it always leaves a clean store.
-        return self.hard_failure or (self.mode == "durable" and bool(self.reasons)) or bool(self.always_fail & set(self.reasons))
+        return self.hard_failure or (self.mode in ("durable", "normal") and bool(self.reasons)) or bool(self.always_fail & set(self.reasons))
 
     def line(self):
         text = f"{self.where}: " + "; ".join(f"{kind}: {detail}" for kind, detail in self.reasons.items())
@@ -822,6 +838,7 @@ def check_state(args, rec, mode, plan, workdir):
     os.makedirs(store)
     rec.materialize(chosen, store)
     acked = rec.acked_before(k)
+    required = rec.required_before(k, mode)
     cashet = os.path.join(args.bin, "cashet")
     env = clean_env()
 
@@ -909,12 +926,16 @@ def check_state(args, rec, mode, plan, workdir):
     # 1. Acknowledged results, as the crash left them.
     found, log_result = listing()
     valid_before, sample = verify(found, "before repair")
-    c.acked_checked = len(acked)
-    lost = [a for a in acked if a[0] not in valid_before]
+    c.acked_checked = len(required)
+    lost = [a for a in required if a[0] not in valid_before]
     c.acked_lost = len(lost)
     if lost:
         why = log_result.brief() if found is None else (f"log lists {sum(1 for a in lost if a[0] in found)} of them" + (f"; {c.messages[0]}" if c.messages else ""))
-        c.fail("acked-lost", f"{len(lost)} of {len(acked)} acknowledged results lost or wrong (e.g. {lost[0][0][:12]}; {why})")
+        c.fail("acked-lost", f"{len(lost)} of {len(required)} acknowledged results lost or wrong (e.g. {lost[0][0][:12]}; {why})")
+    # In normal mode a result past the last flush may be gone, but never listed wrong.
+    wrong = [a for a in acked if found and a[0] in found and found[a[0]][0] != a[1]]
+    if wrong:
+        c.fail("acked-wrong", f"{len(wrong)} acknowledged results listed with another result (e.g. {wrong[0][0][:12]})")
 
     # 2. fsck.
     fsck = cli("fsck", "--json", allowed=(0, 3))
@@ -1094,7 +1115,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--states", type=int, default=50, help="crash states per mode (long form: 1000)")
     parser.add_argument("--seed", type=int, default=1, help="seeds the workload, the crash points and every state's choices")
-    parser.add_argument("--modes", default="durable,nosync", help="comma-separated: durable, nosync")
+    parser.add_argument("--modes", default="durable,normal,nosync", help="comma-separated: durable, normal, nosync")
     parser.add_argument("--bin", required=True, help="directory holding cashet and CashetTestHelper")
     parser.add_argument("--steps", type=int, default=40, help="workload steps to record")
     parser.add_argument("--keep-failures", metavar="DIR",
@@ -1122,7 +1143,7 @@ def main():
         os.makedirs(args.recordings, exist_ok=True)
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in ("durable", "nosync"):
+        if m not in ("durable", "normal", "nosync"):
             parser.error(f"unknown mode {m}")
     for tool in ("cashet", "CashetTestHelper"):
         if not os.access(os.path.join(args.bin, tool), os.X_OK):
@@ -1167,7 +1188,7 @@ def main():
             checks.sort(key=lambda c: c.index)
             s = summarize(mode, rec, checks, info)
             summary[mode] = s
-            if mode == "durable" and (s["failed_states"] or s["signals"]):
+            if mode in ("durable", "normal") and (s["failed_states"] or s["signals"]):
                 failed = True
             # In any mode: a served result a repair removed; with --rebuild, a repair that left
             # the state unclean.

@@ -17,13 +17,14 @@ let small = CachedFunction("small", version: "1") { (id: Int) in
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let iterations = Int(arguments[2]) else {
-    print("usage: CashetHotPath decode|fingerprint|head|blob|submit|submit-load|miss|miss-nosync ITERATIONS")
+    print("usage: CashetHotPath decode|fingerprint|head|blob|submit|submit-load|miss|miss-normal|miss-nosync ITERATIONS")
     exit(2)
 }
 let path = NSTemporaryDirectory() + "cashet-hotpath-" + UUID().uuidString
 defer { try? FileManager.default.removeItem(atPath: path) }
 var configuration = LMDBStore.Configuration()
 if arguments[1].hasSuffix("nosync") { configuration.durability = .noSync }
+if arguments[1].hasSuffix("normal") { configuration.durability = .normal }
 let store = try LMDBStore(path, configuration: configuration)
 let client = Client(store: store)
 let ref = try await client.submit(small, 1)
@@ -40,7 +41,7 @@ let elapsed = try await clock.measure {
     case "blob": for _ in 0..<iterations { sink &+= try await store.blob(ref.hash).count }
     case "submit": for _ in 0..<iterations { sink &+= try await client.submit(small, 1).size }
     case "submit-load": for _ in 0..<iterations { sink &+= try await client.submit(small, 1).load().id }
-    case "miss", "miss-nosync": for i in 0..<iterations { sink &+= try await client.submit(small, i + 2).size }
+    case "miss", "miss-normal", "miss-nosync": for i in 0..<iterations { sink &+= try await client.submit(small, i + 2).size }
     default: print("unknown operation \(arguments[1])"); exit(2)
     }
 }

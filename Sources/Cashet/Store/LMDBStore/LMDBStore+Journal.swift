@@ -96,6 +96,19 @@ extension LMDBStore {
         }
     }
 
+    /// For a read-only store, which cannot flush: the journal's commits, for listings to merge
+    /// with what LMDB has (see ``unapplied(_:_:)``). Empty for a writable store, which flushes
+    /// instead. Read before the LMDB transaction: a flush in between then only adds to LMDB.
+    func journaledForListing() throws(CashetError) -> [Commit] {
+        guard configuration.readOnly else { return [] }
+        return try journaled { overlay in Array(overlay.commits.values) } ?? []
+    }
+
+    /// Those of `journaled` that LMDB does not have yet, oldest first.
+    func unapplied(_ journaled: [Commit], _ txn: LMDBTransaction) throws -> [Commit] {
+        try journaled.filter { try txn.get(tables.commits, $0.hash.bytes) == nil }.sorted { $0.createdAt < $1.createdAt }
+    }
+
     /// A journal lookup for point reads: the overlay's answer, or nil to ask LMDB.
     func journaled<T>(_ lookup: (borrowing JournalOverlay) -> T?) throws(CashetError) -> T? {
         guard let journal else { return nil }

@@ -57,6 +57,7 @@ extension LMDBStore {
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
         try settleJournal()
+        let journaled = try journaledForListing()
         return try reading("listing commits") { txn in
             let limit = query.limit ?? Int.max
             guard limit > 0 else { return [] }
@@ -89,12 +90,18 @@ extension LMDBStore {
                     entry = try cursor.move(key == nil ? .previous : .previousDuplicate)
                 }
             }
-            return result
+            let pending = try unapplied(journaled, txn).filter { commit in
+                (query.functionName.map { $0 == commit.task.functionName } ?? true) && (query.since.map { commit.createdAt >= $0 } ?? true)
+                    && query.tags.allSatisfy { commit.tags[$0.key] == $0.value }
+            }
+            guard !pending.isEmpty else { return result }
+            return Array((result + pending).sorted { $0.createdAt > $1.createdAt }.prefix(limit))
         }
     }
 
     public nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
         try settleJournal()
+        let journaled = try journaledForListing()
         return try reading("reading the history of \(fingerprint)") { txn in
             var result: [Commit] = []
             try txn.withCursor(tables.history) { cursor in
@@ -106,14 +113,15 @@ extension LMDBStore {
                     entry = try cursor.move(.nextDuplicate)
                 }
             }
-            return result
+            return result + (try unapplied(journaled, txn).filter { $0.fingerprint == fingerprint })
         }
     }
 
     public nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
         try settleJournal()
+        let journaled = try journaledForListing()
         let candidates = try reading("resolving hash prefix \(prefix)") { txn in
-            var found: [ContentHash] = []
+            var found = try unapplied(journaled, txn).map(\.hash).filter { prefix.matches($0.bytes) }
             try txn.withCursor(tables.commits) { cursor in
                 var entry = try cursor.move(.setRange, key: prefix.lowerBound)
                 while let current = entry, prefix.matches(current.key), found.count < 10 {
@@ -128,18 +136,22 @@ extension LMDBStore {
 
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         try settleJournal()
+        let journaled = try journaledForListing()
         return try reading("reading store statistics") { txn in
-            let counters = try txn.get(tables.meta, Self.countersKey).map { bytes throws(CashetError) in try StoreRecords.Counters(bytes) } ?? .init()
+            var counters = try txn.get(tables.meta, Self.countersKey).map { bytes throws(CashetError) in try StoreRecords.Counters(bytes) } ?? .init()
+            let pending = try unapplied(journaled, txn)
+            for commit in pending { counters.count(commit.status, +1) }
             func edge(_ operation: LMDBCursorOperation) throws -> Date? {
                 try txn.withCursor(tables.timeline) { cursor in
                     try cursor.move(operation).map { entry throws(CashetError) in try StoreRecords.date(fromTimeBytes: entry.key.prefix(8)) }
                 }
             }
+            let newest = try pending.last?.createdAt ?? edge(.last)
             return StoreStats(
                 commits: counters.commits, completed: counters.completed, failed: counters.failed,
                 functions: counters.functions, blobs: counters.blobs, fileBlobs: counters.fileBlobs,
                 logicalBytes: counters.logicalBytes, storedBytes: counters.storedBytes,
-                diskBytes: env.usedBytes, oldest: try edge(.first), newest: try edge(.last))
+                diskBytes: env.usedBytes, oldest: try edge(.first), newest: newest)
         }
     }
 }

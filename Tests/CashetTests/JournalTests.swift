@@ -1,0 +1,95 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+@Suite("Durability.normal: the commit journal in front of LMDB")
+struct JournalTests {
+    static let triple = CachedFunction("journal-triple", version: "1") { (x: Int) -> Int in 3 * x }
+
+    /// `.normal`, with a timer that never fires during a test: commits stay in the journal.
+    static func normal() -> LMDBStore.Configuration {
+        var settings = LMDBStore.Configuration()
+        settings.durability = .normal
+        settings.journalFlushInterval = .seconds(3600)
+        return settings
+    }
+
+    static func journalSize(_ store: String) throws -> Int {
+        try #require(try FileManager.default.attributesOfItem(atPath: store + "/journal")[.size] as? Int)
+    }
+
+    static func inLMDB(_ store: LMDBStore, _ commit: ContentHash) throws -> Bool {
+        try store.reading("looking") { txn in try txn.get(store.tables.commits, commit.bytes) } != nil
+    }
+
+    @Test("a recorded commit waits in the journal, yet every process sees it: hits here, and log, show, get, history and stats in a read-only `cashet`; a flush moves it into LMDB and empties the journal, and nothing a reader sees changes")
+    func journaledCommitsAreSeenEverywhere() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        let store = try LMDBStore(path, configuration: Self.normal())
+        let client = Client(store: store)
+        var refs: [ResultRef<Int>] = []
+        for x in 0..<20 { refs.append(try await client.submit(Self.triple, x)) }
+        #expect(try await client.submit(Self.triple, 3).wasCached)
+        #expect(try await client.submit(Self.triple, 3).load() == 9)
+        #expect(try !Self.inLMDB(store, refs[0].commit) && Self.journalSize(path) > JournalFormat.headerSize, "the premise: the commits are only in the journal")
+
+        func readersAgree() async throws {
+            let log = try await Products.cli("log", "--json", "--store", path)
+            #expect(log.status == 0 && refs.allSatisfy { log.stdout.contains($0.commit.hex) }, "\(log.stdout) \(log.stderr)")
+            let get = try await Products.cli("get", refs[5].commit.hex, "--store", path)
+            let expected = try await client.get(refs[5].commit.hex)
+            #expect(get.status == 0 && Array(get.stdout.utf8) == expected, "\(get.stderr)")
+            let show = try await Products.cli("show", String(refs[9].commit.hex.prefix(12)), "--store", path)
+            #expect(show.status == 0 && show.stdout.contains(refs[9].commit.hex), "\(show.stderr)")
+            let history = try await Products.cli("history", refs[7].commit.hex, "--json", "--store", path)
+            #expect(history.status == 0 && history.stdout.contains(refs[7].commit.hex), "\(history.stdout) \(history.stderr)")
+            let stats = try await Products.cli("stats", "--json", "--store", path)
+            #expect(stats.status == 0 && stats.stdout.contains("\"commits\":20"), "\(stats.stdout) \(stats.stderr)")
+        }
+        try await readersAgree()
+
+        try store.flushJournal()
+        #expect(try Self.inLMDB(store, refs[0].commit) && Self.journalSize(path) == JournalFormat.headerSize)
+        try await readersAgree()
+        #expect(try await client.fsck().problems.isEmpty)
+        await client.close()
+    }
+
+    @Test("a crash between a flush's LMDB commit and the journal's reset (the old records back in place, a torn record after them) applies nothing twice; a durable process then applies what is new first and chains on it")
+    func nothingAppliedTwice() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var saved: [UInt8] = []
+        var commits: [ContentHash] = []
+        do {
+            let store = try LMDBStore(path, configuration: Self.normal())
+            let client = Client(store: store)
+            for x in 0..<30 { commits.append(try await client.submit(Self.triple, x).commit) }
+            saved = Array(try Data(contentsOf: URL(fileURLWithPath: path + "/journal")))
+            try store.flushJournal()
+        }
+        // The flush was durable, the reset never reached the file: the applied records are back,
+        // and a writer was killed halfway through the next one.
+        try Data(saved + Array(saved[JournalFormat.headerSize..<(JournalFormat.headerSize + 40)])).write(to: URL(fileURLWithPath: path + "/journal"))
+        do {
+            var durable = LMDBStore.Configuration()
+            durable.durability = .durable
+            let store = try LMDBStore(path, configuration: durable)
+            let client = Client(store: store)
+            #expect(try await client.submit(Self.triple, 4).wasCached)
+            let stats = try await client.stats()
+            #expect(stats.commits == 30 && stats.completed == 30, "\(stats)")
+            let report = try await client.fsck()
+            #expect(report.problems.isEmpty, "\(report.problems)")
+            // A new commit of a call (its earlier result removed) chains on the journaled one.
+            _ = try await client.rm(commits[4].hex)
+            let rerun = try await client.submit(Self.triple, 4)
+            #expect(rerun.wasCached == false)
+            #expect(try await client.history(rerun.commit.hex).count == 1)
+            #expect(try Self.journalSize(path) == JournalFormat.headerSize)
+            await client.close()
+        }
+    }
+}
