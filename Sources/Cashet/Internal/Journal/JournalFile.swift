@@ -14,8 +14,10 @@ final class JournalFile: Sendable {
     static let readLimit = 256 << 20
     static let name = "journal"
 
-    /// Opens the journal of the store at `root`; writable, creates it (or gives it a fresh first
-    /// page when it has none); read-only, nil when there is none.
+    /// Opens the journal of the store at `root`; writable, creates it (or gives it back its first
+    /// page when it was cut short); read-only, nil when there is none. A first page without a
+    /// valid header holds no records; the store writes one (numbering on from what LMDB has
+    /// applied) before its first append.
     init?(root: StoreRoot, writable: Bool, mode: mode_t) throws(CashetError) {
         guard let opened = try root.handle.openFile(Self.name, flags: writable ? O_RDWR | O_CREAT : O_RDONLY, mode: mode) else {
             return nil
@@ -29,7 +31,7 @@ final class JournalFile: Sendable {
             try opened.lockBlocking()
             defer { opened.unlock() }
             if try opened.regularFileSize() ?? 0 < JournalFormat.headerSize {
-                try opened.writeAll(JournalFormat.encode(Self.freshHeader(after: 0)), at: 0)
+                try opened.truncate(to: JournalFormat.headerSize)
                 try root.handle.sync()   // the name, once: a power cut must not lose the file itself
             }
         }

@@ -18,6 +18,7 @@ extension LMDBStore {
     func recordJournaled(_ drafts: [CommitDraft], _ blobs: [PreparedBlob?]) throws(CashetError) -> [Commit]? {
         guard let journal else { return nil }
         let commits = try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) -> [Commit]? in
+            if session.header == nil { try applyJournal(&session) }   // gives it one
             let overlay = session.overlay
             let planned = try reading(CommitPlanner.action(recording: drafts)) { txn -> [PlannedCommit]? in
                 for case let blob? in blobs where blob.record == nil && !overlay.results.contains(blob.ref.hash) {
@@ -52,17 +53,24 @@ extension LMDBStore {
     }
 
     /// Applies the session's records to LMDB in one synced transaction, then starts a new
-    /// generation. Records a crash already applied (the mark names them) are skipped.
+    /// generation. Sequence numbers run on across generations, and the mark in LMDB says where
+    /// applying stopped: a record numbered below it was applied, whatever generation a power cut
+    /// left in the file (the journal is never synced, so an older generation can reappear).
     func applyJournal(_ session: inout CommitJournal.Session) throws(CashetError) {
+        guard session.header != nil else {
+            // No valid header (new, or torn by a power cut): number on from what LMDB applied.
+            let mark = try reading("reading the journal mark") { txn in try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init) }
+            return try session.reset(numberingFrom: mark?.next ?? 0)
+        }
         guard session.pendingRecords > 0, let header = session.header else { return }
         let records = try session.records()
-        let next = (records.last?.sequence).map { $0 &+ 1 } ?? header.baseSequence
         let hitTimes = accessLog.drain()
         let count = records.reduce(0) { $0 + $1.commits.count }
-        try writingDirectly("applying \(count) journaled commits", synced: true) { txn in
+        let next = try writingDirectly("applying \(count) journaled commits", synced: true) { txn -> UInt64 in
             let mark = try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init)
+            let applied = mark?.next ?? 0
             try withWriteState(txn, hitTimes: hitTimes) { txn, state in
-                for (sequence, commits) in records where !(mark?.salt == header.salt && sequence < mark!.next) {
+                for (sequence, commits) in records where sequence >= applied {
                     for entry in commits {
                         let blob = entry.result.map { result in
                             switch result {
@@ -74,9 +82,11 @@ extension LMDBStore {
                     }
                 }
             }
+            let next = max(applied, (records.last?.sequence).map { $0 &+ 1 } ?? header.baseSequence)
             try txn.put(tables.meta, Self.journalMarkKey, JournalMark(salt: header.salt, next: next).bytes)
+            return next
         }
-        try session.reset()
+        try session.reset(numberingFrom: next)
     }
 
     /// Before a listing, a count or a check: the journal applied, so LMDB alone is the truth.
@@ -118,7 +128,8 @@ extension LMDBStore {
     }
 }
 
-/// How far the journal was applied: every record of generation `salt` numbered below `next`.
+/// How far the journal was applied: every record numbered below `next` (in whatever generation;
+/// `salt` names the last one applied, for diagnosis).
 struct JournalMark {
     let salt: UInt64
     let next: UInt64

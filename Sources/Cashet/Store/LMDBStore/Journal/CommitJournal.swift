@@ -95,9 +95,10 @@ final class CommitJournal: Sendable {
             }
         }
 
-        /// Starts a new generation once every record is applied durably.
-        mutating func reset() throws(CashetError) {
-            let header = JournalFile.freshHeader(after: view.cursor.nextSequence)
+        /// Starts a new generation numbering its records from `sequence`: once every record is
+        /// applied durably, or when the file has no valid header.
+        mutating func reset(numberingFrom sequence: UInt64) throws(CashetError) {
+            let header = JournalFile.freshHeader(after: sequence)
             try file.reset(to: header)
             view = View(header)
             view.observed = (header.salt, UInt64(JournalFormat.headerSize))
