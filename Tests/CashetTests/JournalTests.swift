@@ -94,4 +94,37 @@ struct JournalTests {
             await client.close()
         }
     }
+
+    @Test("a flush that finds the map full leaves the commits in the journal, served as before; the call that finds the journal due fails with .outOfSpace and records nothing; with a larger limit the next change applies them all")
+    func flushIntoAFullMap() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var settings = Self.normal()
+        settings.initialMapSize = 1 << 20
+        settings.maxMapSize = 1 << 20
+        let block = CachedFunction("journal-block", version: "1") { (seed: Int) -> [UInt8] in TestPayload.incompressible(40 << 10, seed: UInt64(seed)) }
+        // Hashes, not refs: a ref keeps its store (and the environment, with its old limit) open.
+        var acknowledged: [(commit: ContentHash, hash: ContentHash)] = []
+        var failure: CashetError?
+        do {
+            let client = Client(store: try LMDBStore(path, configuration: settings), serializer: RawBytesSerializer())
+            for seed in 0..<200 {
+                do {
+                    let ref = try await client.submit(block, seed)
+                    acknowledged.append((ref.commit, ref.hash))
+                } catch { failure = error; break }
+            }
+            #expect(failure?.code == .outOfSpace && failure?.message.contains("map limit") == true, "\(String(describing: failure))")
+            #expect(acknowledged.count >= 50, "the premise: the journal took more than the map holds (\(acknowledged.count))")
+            for (commit, hash) in acknowledged.suffix(5) { #expect(SHA256Hasher.hash(try await client.get(commit.hex)) == hash) }
+        }
+        settings.maxMapSize = 64 << 20
+        let client = Client(store: try LMDBStore(path, configuration: settings), serializer: RawBytesSerializer())
+        #expect(try await client.stats().commits == acknowledged.count)
+        let last = try #require(acknowledged.last)
+        let report = try await client.fsck()
+        let again = try await client.submit(block, acknowledged.count - 1)
+        #expect(report.problems.isEmpty && again.wasCached && again.commit == last.commit, "\(report.problems)")
+        #expect(try Self.journalSize(path) == JournalFormat.headerSize)
+    }
 }

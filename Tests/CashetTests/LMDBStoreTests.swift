@@ -10,6 +10,7 @@ struct LMDBStoreTests {
         let fixture = try Fixture()
         let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
         _ = try await fixture.client.submit(square, 9)
+        _ = try await fixture.client.stats()   // applies the journal: the commit is in data.mdb
         let dataFile = fixture.storePath + "/data.mdb"
         let before = try fileDigest(dataFile)
         let modified = try FileManager.default.attributesOfItem(atPath: dataFile)[.modificationDate] as? Date

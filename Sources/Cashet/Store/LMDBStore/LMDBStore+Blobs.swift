@@ -150,11 +150,12 @@ extension LMDBStore {
     }
 
     /// The inside of ``writingState(_:_:)``, for a transaction begun elsewhere (the journal's flush).
+    /// Hit times go in after `body`: a hit on a commit the body applies (from the journal) counts.
     func withWriteState<T>(_ txn: LMDBTransaction, hitTimes: [ContentHash: Int64], _ body: (LMDBTransaction, inout WriteState) throws -> T) throws -> T {
-        try writeAccessTimes(hitTimes, txn)
         var state = WriteState(counters: try readCounters(txn))
         let result = try body(txn, &state)
         try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
+        try writeAccessTimes(hitTimes, txn)
         return result
     }
 

@@ -60,7 +60,9 @@ extension LMDBStore {
             if repair { report.unrepaired = structure }
             return report
         }
-        try settleJournal()   // the structure is sound: the journal's commits can go in first
+        // The structure is sound: the journal's commits go in first. A store that cannot apply
+        // them (read-only, a full map) checks what LMDB holds; the journal is not damage.
+        try? settleJournal()
         return try await withObjectsLockIfPossible(lockable) { () throws(CashetError) -> IntegrityReport in
             let survey = try survey()
             var report = survey.report

@@ -10,6 +10,14 @@ extension LMDBStore {
     static let journalByteLimit = 4 << 20
     /// Batches larger than this go straight to LMDB (one synced transaction already amortises).
     static let journalBatchLimit = 64
+    /// Results stored larger than this go straight to LMDB: their sync is small beside their
+    /// bytes, and the overlay (every process's memory) keeps the journal's results until a flush.
+    static let journalResultLimit = 64 << 10
+
+    /// Whether `blobs` may be journaled: small, and none staged to a file.
+    static func journalable(_ blobs: [PreparedBlob?]) -> Bool {
+        blobs.allSatisfy { blob in blob == nil || (blob!.staged == nil && (blob!.record?.storedSize ?? 0) <= journalResultLimit) }
+    }
     static let journalMarkKey = Array("journal".utf8)
 
     /// Records `drafts` through the journal, when this store journals and every result is small;
@@ -18,16 +26,19 @@ extension LMDBStore {
     func recordJournaled(_ drafts: [CommitDraft], _ blobs: [PreparedBlob?]) throws(CashetError) -> [Commit]? {
         guard let journal else { return nil }
         let commits = try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) -> [Commit]? in
-            if session.header == nil { try applyJournal(&session) }   // gives it one
-            let overlay = session.overlay
+            // A flush due (or a header missing) first: its failure (a full map) fails this call
+            // with nothing recorded, never after the commit was acknowledged.
+            if session.header == nil || session.pendingRecords >= Self.journalRecordLimit || session.pendingBytes >= Self.journalByteLimit {
+                try applyJournal(&session)
+            }
+            // Results found stored before must still be; parents are the newest heads, journaled or not.
+            let mustExist = blobs.compactMap { $0 }.filter { $0.record == nil && !session.hasResult($0.ref.hash) }.map(\.ref.hash)
+            var heads: [Fingerprint: ContentHash] = [:]
+            for draft in drafts { if let head = session.head(draft.fingerprint) { heads[draft.fingerprint] = head.commit } }
             let planned = try reading(CommitPlanner.action(recording: drafts)) { txn -> [PlannedCommit]? in
-                for case let blob? in blobs where blob.record == nil && !overlay.results.contains(blob.ref.hash) {
-                    guard try txn.get(tables.blobInfo, blob.ref.hash.bytes) != nil else { return nil }
-                }
-                var heads: [Fingerprint: ContentHash] = [:]
+                for hash in mustExist { guard try txn.get(tables.blobInfo, hash.bytes) != nil else { return nil } }
                 for draft in drafts where heads[draft.fingerprint] == nil {
-                    heads[draft.fingerprint] = try overlay.heads[draft.fingerprint]?.commit
-                        ?? txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
+                    heads[draft.fingerprint] = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
                 }
                 return CommitPlanner.plan(drafts, outputs: blobs.map { $0?.ref }, heads: heads)
             }
@@ -37,9 +48,6 @@ extension LMDBStore {
                                 result: blob.map { blob in blob.record.map { .inline(blob.ref, row: $0.stored) } ?? .stored(blob.ref) })
             }
             try session.append(journaled)
-            if session.pendingRecords >= Self.journalRecordLimit || session.pendingBytes >= Self.journalByteLimit {
-                try applyJournal(&session)
-            }
             return planned.map(\.commit)
         }
         if commits != nil { scheduleJournalFlush() }
@@ -89,8 +97,8 @@ extension LMDBStore {
         try session.reset(numberingFrom: next)
     }
 
-    /// Before a listing, a count or a check: the journal applied, so LMDB alone is the truth.
-    /// (A read-only store cannot; it sees what was applied, and point lookups see the rest.)
+    /// Before a check or an eviction plan: the journal applied, so LMDB alone is the truth.
+    /// (A read-only store cannot; it checks what was applied.)
     func settleJournal() throws(CashetError) {
         try flushJournal()
     }
@@ -99,19 +107,21 @@ extension LMDBStore {
     private func scheduleJournalFlush() {
         guard !journalFlushScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let interval = configuration.journalFlushInterval
-        Task.detached { [self] in
+        // Weak: a store its owner let go of closes now, not when the timer fires (and its
+        // environment, shared in the process, goes with it).
+        Task.detached { [weak self] in
             try? await Task.sleep(for: interval)
+            guard let self else { return }
             journalFlushScheduled.store(false, ordering: .releasing)
             try? flushJournal()
         }
     }
 
-    /// For a read-only store, which cannot flush: the journal's commits, for listings to merge
-    /// with what LMDB has (see ``unapplied(_:_:)``). Empty for a writable store, which flushes
-    /// instead. Read before the LMDB transaction: a flush in between then only adds to LMDB.
+    /// The journal's commits, for listings and counts to merge with what LMDB has (see
+    /// ``unapplied(_:_:)``): a read-only store cannot flush, and a listing never waits for (or
+    /// fails with) a flush. Read before the LMDB transaction: a flush in between only adds to LMDB.
     func journaledForListing() throws(CashetError) -> [Commit] {
-        guard configuration.readOnly else { return [] }
-        return try journaled { overlay in Array(overlay.commits.values) } ?? []
+        try journaled { overlay in Array(overlay.commits.values) } ?? []
     }
 
     /// Those of `journaled` that LMDB does not have yet, oldest first.

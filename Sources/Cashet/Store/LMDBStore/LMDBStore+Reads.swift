@@ -56,7 +56,6 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
-        try settleJournal()
         let journaled = try journaledForListing()
         return try reading("listing commits") { txn in
             let limit = query.limit ?? Int.max
@@ -100,7 +99,6 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
-        try settleJournal()
         let journaled = try journaledForListing()
         return try reading("reading the history of \(fingerprint)") { txn in
             var result: [Commit] = []
@@ -118,7 +116,6 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
-        try settleJournal()
         let journaled = try journaledForListing()
         let candidates = try reading("resolving hash prefix \(prefix)") { txn in
             var found = try unapplied(journaled, txn).map(\.hash).filter { prefix.matches($0.bytes) }
@@ -135,7 +132,9 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
-        try settleJournal()
+        // Exact once the journal is applied; a store that cannot apply it (read-only, or a full
+        // map) adds the journal's commits to the commit counts.
+        if !configuration.readOnly { try? settleJournal() }
         let journaled = try journaledForListing()
         return try reading("reading store statistics") { txn in
             var counters = try txn.get(tables.meta, Self.countersKey).map { bytes throws(CashetError) in try StoreRecords.Counters(bytes) } ?? .init()
@@ -165,7 +164,6 @@ extension LMDBStore {
 
     /// The stored bytes of all blobs, from the counters (what bounds a tiered store's local tier).
     package func storedBytes() throws(CashetError) -> Int {
-        try settleJournal()
-        return try reading("reading store counters") { txn in try readCounters(txn).storedBytes }
+        try reading("reading store counters") { txn in try readCounters(txn).storedBytes }
     }
 }

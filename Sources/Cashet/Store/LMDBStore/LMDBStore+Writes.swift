@@ -16,10 +16,10 @@ extension LMDBStore {
         let drafts = try CommitPlanner.drafts(of: entries)
         let outputs = entries.map(\.output)
         var prepared = try await prepareBlobs(outputs, reuse: true)
-        if configuration.durability == .normal && entries.count <= Self.journalBatchLimit && prepared.allSatisfy({ $0?.staged == nil }) {
+        if configuration.durability == .normal && entries.count <= Self.journalBatchLimit && Self.journalable(prepared) {
             if let commits = try recordJournaled(drafts, prepared) { return commits }
             prepared = try await prepareBlobs(outputs, reuse: false)   // a result found stored is gone
-            if prepared.allSatisfy({ $0?.staged == nil }), let commits = try recordJournaled(drafts, prepared) { return commits }
+            if Self.journalable(prepared), let commits = try recordJournaled(drafts, prepared) { return commits }
         }
         return try await writing(prepared: prepared, of: outputs, CommitPlanner.action(recording: drafts)) { txn, blobs, state in
             var heads: [Fingerprint: ContentHash] = [:]

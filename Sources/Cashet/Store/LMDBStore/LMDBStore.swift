@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// Commits, the fingerprint index, tag/function/time indexes, function sources, blobs and
 /// their metadata live in named sub-databases of `data.mdb`. A cache hit is one read
-/// transaction; every change is one write transaction, durable when it returns (unless
-/// ``Configuration/Durability/noSync`` is chosen).
+/// transaction. A recorded commit goes to the store's journal and is applied to LMDB by a
+/// flush (``Configuration/Durability/normal``, the default); every other change is one synced
+/// write transaction (see ``Configuration/Durability`` for the other modes).
 ///
 /// ```swift
 /// let client = Client(store: try LMDBStore("/var/cache/myapp/.cashet"))
@@ -38,8 +39,8 @@ public final class LMDBStore: Store {
         public var create = true
         /// Open for reading only: writes fail, nothing on disk changes.
         public var readOnly = false
-        /// Durability of writes.
-        public var durability = Durability.durable
+        /// Durability of writes: ``Durability/normal`` (the journal) by default.
+        public var durability = Durability.normal
         /// With ``Durability/normal``: how long a journaled commit may wait for its flush to
         /// LMDB (what a power cut can lose).
         public var journalFlushInterval = Duration.milliseconds(100)

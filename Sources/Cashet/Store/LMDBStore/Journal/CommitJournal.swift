@@ -50,8 +50,10 @@ final class CommitJournal: Sendable {
         try view.withLock { (view: inout View) throws(CashetError) in
             try file.withLock { () throws(CashetError) in
                 try Self.catchUp(&view, file, toEndOfFile: true)
-                var session = Session(view: view, file: file)
-                defer { view = session.view }
+                // The view moves into the session and back: a copy left behind would make every
+                // append copy the overlay's tables.
+                var session = Session(view: Self.take(&view), file: file)
+                defer { view = Self.take(&session.view) }
                 result = try body(&session)
             }
         }
@@ -63,7 +65,11 @@ final class CommitJournal: Sendable {
         fileprivate(set) var view: View
         fileprivate let file: JournalFile
 
-        var overlay: JournalOverlay { view.overlay }
+        /// The journaled head of `fingerprint` (the overlay itself is not handed out: a copy
+        /// held across an append would make it copy its tables).
+        func head(_ fingerprint: Fingerprint) -> CommitHead? { view.overlay.heads[fingerprint] }
+        /// Whether a journaled commit names result `hash`.
+        func hasResult(_ hash: ContentHash) -> Bool { view.overlay.results.contains(hash) }
         var header: JournalFormat.Header? { view.header }
         var pendingRecords: Int { view.records }
         var pendingBytes: Int { view.bytes }
@@ -103,6 +109,12 @@ final class CommitJournal: Sendable {
             view = View(header)
             view.observed = (header.salt, UInt64(JournalFormat.headerSize))
         }
+    }
+
+    private static func take(_ view: inout View) -> View {
+        var taken = View(nil)
+        swap(&taken, &view)
+        return taken
     }
 
     /// Reads what was published (or, for a writer, written) since `view` last looked. A new
