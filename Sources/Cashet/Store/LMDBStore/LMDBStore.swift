@@ -172,8 +172,12 @@ public final class LMDBStore: Store {
     }
 
     deinit {
-        // Pending hit times are advisory; a failure to write them here is not worth reporting.
-        if !configuration.readOnly && !accessLog.isEmpty { try? flushAccessLog() }
+        // The journal's commits are safe from a crash as they are; applied now, from a power cut
+        // too. Pending hit times are advisory. A failure of either is not worth reporting here.
+        if !configuration.readOnly {
+            try? flushJournal()
+            if !accessLog.isEmpty { try? flushAccessLog() }
+        }
     }
 
     /// The `access` table, created when missing unless read-only (then nil when missing).
