@@ -104,17 +104,12 @@ struct JournalTests {
         settings.maxMapSize = 1 << 20
         let block = CachedFunction("journal-block", version: "1") { (seed: Int) -> [UInt8] in TestPayload.incompressible(40 << 10, seed: UInt64(seed)) }
         // Hashes, not refs: a ref keeps its store (and the environment, with its old limit) open.
-        var acknowledged: [(commit: ContentHash, hash: ContentHash)] = []
-        var failure: CashetError?
+        let acknowledged: [(commit: ContentHash, hash: ContentHash)]
         do {
             let client = Client(store: try LMDBStore(path, configuration: settings), serializer: RawBytesSerializer())
-            for seed in 0..<200 {
-                do {
-                    let ref = try await client.submit(block, seed)
-                    acknowledged.append((ref.commit, ref.hash))
-                } catch { failure = error; break }
-            }
-            #expect(failure?.code == .outOfSpace && failure?.message.contains("map limit") == true, "\(String(describing: failure))")
+            let filled = await FaultInjectionTests.submitUntilFailure(client, block, calls: 200) { $0 }
+            acknowledged = filled.stored.map { ($0.commit, $0.hash) }
+            #expect(filled.failure?.code == .outOfSpace && filled.failure?.message.contains("map limit") == true, "\(String(describing: filled.failure))")
             #expect(acknowledged.count >= 50, "the premise: the journal took more than the map holds (\(acknowledged.count))")
             for (commit, hash) in acknowledged.suffix(5) { #expect(SHA256Hasher.hash(try await client.get(commit.hex)) == hash) }
         }
@@ -123,7 +118,7 @@ struct JournalTests {
         #expect(try await client.stats().commits == acknowledged.count)
         let last = try #require(acknowledged.last)
         let report = try await client.fsck()
-        let again = try await client.submit(block, acknowledged.count - 1)
+        let again = try await client.submit(block, acknowledged.count)   // the arguments ran from 1
         #expect(report.problems.isEmpty && again.wasCached && again.commit == last.commit, "\(report.problems)")
         #expect(try Self.journalSize(path) == JournalFormat.headerSize)
     }
