@@ -122,4 +122,31 @@ struct JournalTests {
         #expect(report.problems.isEmpty && again.wasCached && again.commit == last.commit, "\(report.problems)")
         #expect(try Self.journalSize(path) == JournalFormat.headerSize)
     }
+
+    @Test("a flush aside applies what it read while commits go on: one appended meanwhile keeps the journal (numbered past the mark) and is applied once by the next flush; with nothing appended, the journal is reset")
+    func flushAside() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        let store = try LMDBStore(path, configuration: Self.normal())
+        let client = Client(store: store)
+        var commits: [ContentHash] = []
+        for x in 0..<10 { commits.append(try await client.submit(Self.triple, x).commit) }
+        let snapshot = try #require(try store.journalSnapshot())
+        let meanwhile = try await client.submit(Self.triple, 10).commit
+        try store.applyAside(snapshot)
+        #expect(try commits.allSatisfy { try Self.inLMDB(store, $0) } && !Self.inLMDB(store, meanwhile))
+        #expect(try Self.journalSize(path) > JournalFormat.headerSize, "the journal keeps the commit appended meanwhile")
+        #expect(try await client.submit(Self.triple, 10).wasCached, "and serves it")
+        try store.flushJournal()
+        #expect(try Self.inLMDB(store, meanwhile) && Self.journalSize(path) == JournalFormat.headerSize)
+        let stats = try await client.stats()
+        #expect(stats.commits == 11 && stats.blobs == 11, "\(stats)")
+        #expect(try await client.fsck().problems.isEmpty)
+
+        _ = try await client.submit(Self.triple, 11)
+        try store.flushJournalAside()
+        let after = try await client.stats()
+        #expect(try Self.journalSize(path) == JournalFormat.headerSize && after.commits == 12)
+        await client.close()
+    }
 }

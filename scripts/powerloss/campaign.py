@@ -55,8 +55,9 @@ as after a reboot it is rebuilt) and checked:
      the application again: `CashetTestHelper writes STATE ... 1` succeeds.
 In durable mode anything lost, any damage, any exit other than 0 (or 1 from log on an empty
 store) is a failure. Normal mode (the journal) is judged the same, except that a result
-acknowledged after the last LMDB commit before the crash (the last journal flush) may be gone;
-listed, it must be right. In nosync mode the same is counted and reported but only signals, exit 2, a
+acknowledged after the second-last LMDB commit before the crash (a flush applies what it read
+before commits acknowledged during it; the next one applies those) may be gone; listed, it
+must be right. In nosync mode the same is counted and reported but only signals, exit 2, a
 repair that removed a served result and (with --rebuild) a repair that left the store unclean
 fail the run.
 
@@ -440,12 +441,16 @@ class Recording:
 
     def required_before(self, k, mode):
         """The acknowledged results a crash at k must keep: all of them, except in normal mode,
-        where only those acknowledged before the last LMDB commit (a journal flush) before k."""
+        where only those acknowledged before the second-last LMDB commit before k. A journal
+        flush reads the journal, then applies it while commits go on being acknowledged; those
+        are applied by the next flush (timed flushes never overlap; one due at the journal's
+        limits runs in the call after the acknowledgement)."""
         acked = self.acked_before(k)
         if mode != "normal":
             return acked
-        last = max((j for j in self.lmdb_commits if j < k), default=-1)
-        return [a for a, at in zip(acked, self.ack_ops) if at < last]
+        commits = [j for j in self.lmdb_commits if j < k]
+        cut = commits[-2] if len(commits) >= 2 else -1
+        return [a for a, at in zip(acked, self.ack_ops) if at < cut]
 
     def interesting_points(self):
         points = set()

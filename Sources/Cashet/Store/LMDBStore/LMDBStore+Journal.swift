@@ -28,7 +28,7 @@ extension LMDBStore {
         let commits = try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) -> [Commit]? in
             // A flush due (or a header missing) first: its failure (a full map) fails this call
             // with nothing recorded, never after the commit was acknowledged.
-            if session.header == nil || session.pendingRecords >= Self.journalRecordLimit || session.pendingBytes >= Self.journalByteLimit {
+            if session.header == nil || session.fileRecords >= Self.journalRecordLimit || session.fileBytes >= Self.journalByteLimit {
                 try applyJournal(&session)
             }
             // Results found stored before must still be; parents are the newest heads, journaled or not.
@@ -54,10 +54,37 @@ extension LMDBStore {
         return commits
     }
 
-    /// Applies whatever the journal holds (this process's records or any other's).
+    /// Applies whatever the journal holds (this process's records or any other's), holding its
+    /// lock throughout, and starts a new generation.
     func flushJournal() throws(CashetError) {
         guard let journal, !configuration.readOnly else { return }
         try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) in try applyJournal(&session) }
+    }
+
+    /// The timer's flush: reads the journal under its lock, applies it without holding it (so
+    /// appends and lookups go on, on another core), and starts a new generation only if nothing
+    /// was appended meanwhile. Otherwise the file keeps its applied records (the mark skips them)
+    /// until a flush under the lock, due at the file's limits, finds little left to apply.
+    func flushJournalAside() throws(CashetError) {
+        guard let snapshot = try journalSnapshot() else { return }
+        try applyAside(snapshot)
+    }
+
+    /// The first step of ``flushJournalAside()``: the journal as it is, read under its lock.
+    func journalSnapshot() throws(CashetError) -> CommitJournal.Snapshot? {
+        guard let journal, !configuration.readOnly else { return nil }
+        return try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) in try session.snapshot() }
+    }
+
+    /// The rest of ``flushJournalAside()``: `snapshot` applied without the journal's lock, then
+    /// a new generation if the journal still ends where the snapshot did.
+    func applyAside(_ snapshot: CommitJournal.Snapshot) throws(CashetError) {
+        guard let journal else { return }
+        let next = try apply(snapshot)
+        try journal.exclusively { (session: inout CommitJournal.Session) throws(CashetError) in
+            session.noteApplied(below: next)
+            if session.header == snapshot.header && session.end == snapshot.end { try session.reset(numberingFrom: next) }
+        }
     }
 
     /// Applies the session's records to LMDB in one synced transaction, then starts a new
@@ -70,11 +97,23 @@ extension LMDBStore {
             let mark = try reading("reading the journal mark") { txn in try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init) }
             return try session.reset(numberingFrom: mark?.next ?? 0)
         }
-        guard session.pendingRecords > 0, let header = session.header else { return }
-        let records = try session.records()
+        guard let snapshot = try session.snapshot() else {
+            if session.fileRecords > 0, session.unapplied == 0, let header = session.header {
+                try session.reset(numberingFrom: header.baseSequence + UInt64(session.fileRecords))   // applied aside
+            }
+            return
+        }
+        try session.reset(numberingFrom: try apply(snapshot))
+    }
+
+    /// One synced LMDB transaction applying every record of `snapshot` at or past the mark, and
+    /// moving the mark past them; returns the new mark. The mark is read inside the transaction,
+    /// so flushes of several threads or processes, aside or not, never apply a record twice.
+    private func apply(_ snapshot: CommitJournal.Snapshot) throws(CashetError) -> UInt64 {
+        let records = try snapshot.records()
         let hitTimes = accessLog.drain()
         let count = records.reduce(0) { $0 + $1.commits.count }
-        let next = try writingDirectly("applying \(count) journaled commits", synced: true) { txn -> UInt64 in
+        return try writingDirectly("applying \(count) journaled commits", synced: true) { txn -> UInt64 in
             let mark = try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init)
             let applied = mark?.next ?? 0
             try withWriteState(txn, hitTimes: hitTimes) { txn, state in
@@ -90,11 +129,10 @@ extension LMDBStore {
                     }
                 }
             }
-            let next = max(applied, (records.last?.sequence).map { $0 &+ 1 } ?? header.baseSequence)
-            try txn.put(tables.meta, Self.journalMarkKey, JournalMark(salt: header.salt, next: next).bytes)
+            let next = max(applied, (records.last?.sequence).map { $0 &+ 1 } ?? snapshot.header.baseSequence)
+            try txn.put(tables.meta, Self.journalMarkKey, JournalMark(salt: snapshot.header.salt, next: next).bytes)
             return next
         }
-        try session.reset(numberingFrom: next)
     }
 
     /// Before a check or an eviction plan: the journal applied, so LMDB alone is the truth.
@@ -103,7 +141,10 @@ extension LMDBStore {
         try flushJournal()
     }
 
-    /// Flushes after ``Configuration/journalFlushInterval`` unless a flush is already on its way.
+    /// Flushes aside after ``Configuration/journalFlushInterval`` unless a flush is on its way.
+    /// The flag stays up until that flush is done, so timed flushes never overlap: a commit
+    /// appended during one is applied by the next (at most two intervals after it), which is
+    /// what the power-loss campaign's `normal` mode holds the store to.
     private func scheduleJournalFlush() {
         guard !journalFlushScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let interval = configuration.journalFlushInterval
@@ -112,8 +153,9 @@ extension LMDBStore {
         Task.detached { [weak self] in
             try? await Task.sleep(for: interval)
             guard let self else { return }
+            try? flushJournalAside()
             journalFlushScheduled.store(false, ordering: .releasing)
-            try? flushJournal()
+            if journal?.hasUnapplied == true { scheduleJournalFlush() }
         }
     }
 

@@ -14,9 +14,12 @@ final class CommitJournal: Sendable {
         /// The hints as they were when this view last caught up.
         var observed: (salt: UInt64, end: UInt64) = (0, 0)
         var overlay = JournalOverlay()
-        /// Records and payload bytes in the generation (what decides a flush).
+        /// Records and payload bytes in the generation (what bounds the file and the overlay).
         var records = 0
         var bytes = 0
+        /// Records numbered below this are known to be applied (a flush that left the file as it
+        /// was, because writers appended meanwhile).
+        var applied: UInt64 = 0
 
         init(_ header: JournalFormat.Header?) {
             self.header = header
@@ -40,6 +43,14 @@ final class CommitJournal: Sendable {
             result = try body(view.overlay)
         }
         return result!
+    }
+
+    /// Whether records this process knows of are not known to be applied (no file access).
+    var hasUnapplied: Bool {
+        view.withLock { view in
+            guard let header = view.header else { return false }
+            return view.cursor.nextSequence > max(view.applied, header.baseSequence)
+        }
     }
 
     /// Runs `body` holding this process's lock and the file's, caught up to the end of the file:
@@ -71,8 +82,19 @@ final class CommitJournal: Sendable {
         /// Whether a journaled commit names result `hash`.
         func hasResult(_ hash: ContentHash) -> Bool { view.overlay.results.contains(hash) }
         var header: JournalFormat.Header? { view.header }
-        var pendingRecords: Int { view.records }
-        var pendingBytes: Int { view.bytes }
+        /// Records and payload bytes in the file.
+        var fileRecords: Int { view.records }
+        var fileBytes: Int { view.bytes }
+        /// Where the next record goes.
+        var end: Int { view.cursor.offset }
+        /// Records not known to be applied.
+        var unapplied: Int {
+            guard let header = view.header else { return 0 }
+            return Int(clamping: view.cursor.nextSequence &- max(view.applied, header.baseSequence))
+        }
+
+        /// Notes that every record numbered below `sequence` is applied.
+        mutating func noteApplied(below sequence: UInt64) { view.applied = max(view.applied, sequence) }
 
         /// Appends one record of `commits` and publishes it: once this returns, every process's
         /// next lookup sees them, and a crash of this process loses none of them.
@@ -91,14 +113,11 @@ final class CommitJournal: Sendable {
             view.observed = (view.header!.salt, UInt64(view.cursor.offset))
         }
 
-        /// Every record of the generation, with its sequence number, decoded (for a flush).
-        func records() throws(CashetError) -> [(sequence: UInt64, commits: [JournaledCommit])] {
-            guard let header = view.header else { return [] }
-            let bytes = try file.bytes(from: 0, upTo: view.cursor.offset)
-            var cursor = JournalFormat.Cursor(header)
-            return try JournalFormat.scanRecords(bytes, startingAt: 0, cursor: &cursor).map { record throws(CashetError) in
-                (record.sequence, try JournaledCommit.decode(Array(bytes[record.payload])))
-            }
+        /// The generation's bytes up to its last record, to decode with ``records(in:)`` (after
+        /// the locks are let go, if the caller likes).
+        func snapshot() throws(CashetError) -> Snapshot? {
+            guard let header = view.header, unapplied > 0 else { return nil }
+            return Snapshot(header: header, bytes: try file.bytes(from: 0, upTo: view.cursor.offset), end: view.cursor.offset)
         }
 
         /// Starts a new generation numbering its records from `sequence`: once every record is
@@ -115,6 +134,21 @@ final class CommitJournal: Sendable {
         var taken = View(nil)
         swap(&taken, &view)
         return taken
+    }
+
+    /// A generation's records as read under the lock.
+    struct Snapshot: Sendable {
+        let header: JournalFormat.Header
+        let bytes: [UInt8]
+        let end: Int
+
+        /// Every record, with its sequence number, decoded.
+        func records() throws(CashetError) -> [(sequence: UInt64, commits: [JournaledCommit])] {
+            var cursor = JournalFormat.Cursor(header)
+            return try JournalFormat.scanRecords(bytes, startingAt: 0, cursor: &cursor).map { record throws(CashetError) in
+                (record.sequence, try JournaledCommit.decode(Array(bytes[record.payload])))
+            }
+        }
     }
 
     /// Reads what was published (or, for a writer, written) since `view` last looked. A new
