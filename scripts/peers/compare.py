@@ -57,6 +57,8 @@ cells = [
     ("cold misses, one call at a time", "cold_misses_per_s", "calls/s", True),
     ("chunked re-run: 20,000 chunks, 1,000 changed", "chunks_rerun_s", "s", False),
     ("chunked cold run: 20,000 chunks", "chunks_cold_s", "s", False),
+    ("bytes on disk per entry (the chunk store: 21,000 entries)", "bytes_per_entry", "B", False),
+    ("gc of everything (the chunk store)", "gc_all_s", "s", False),
     ("8 MiB result: store (first call)", "large_store_s", "s", False),
     ("8 MiB result: load (second call)", "large_load_s", "s", False),
     ("`stats` CLI on the 21,000-commit chunk store", "stats_ms", "ms", False),

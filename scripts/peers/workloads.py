@@ -11,6 +11,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 
 CHUNKS, CHANGED, HITS, COLD = 20_000, 1_000, 2_000, 1_000
 
@@ -46,8 +47,19 @@ def _splitmix(seed, count):
     return out
 
 
+def disk_bytes(path):
+    """Bytes allocated on disk under `path` (st_blocks, as `du` counts them); the same count as
+    CashetPeerWorkloads' diskBytes."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            info = os.lstat(os.path.join(root, name))
+            total += info.st_blocks * 512
+    return total
+
+
 class Peer:
-    """call(fn, *args) -> the value, through the peer's cache."""
+    """call(fn, *args) -> the value, through the peer's cache; gc_all() removes every entry."""
 
     def __init__(self, name, directory):
         self.name = name
@@ -55,16 +67,19 @@ class Peer:
             from cashet import Client
             self.client = Client(store_dir=directory)
             self.call = lambda fn, *args: self.client.submit(fn, *args).load()
+            self.gc_all = lambda: self.client.gc(older_than=timedelta(0))
         elif name == "joblib":
             from joblib import Memory
             memory = Memory(directory, verbose=0)
             cached = {}
             self.call = lambda fn, *args: cached.setdefault(fn, memory.cache(fn))(*args)
+            self.gc_all = lambda: memory.clear(warn=False)
         elif name == "diskcache":
             from diskcache import Cache
             cache = Cache(directory)
             cached = {}
             self.call = lambda fn, *args: cached.setdefault(fn, cache.memoize(name=fn.__name__)(fn))(*args)
+            self.gc_all = lambda: cache.clear()
         else:
             sys.exit(f"unknown peer {name}")
 
@@ -94,6 +109,10 @@ def run_all(peer_name, directory):
     for i in range(CHUNKS):
         chunks.call(chunk, i, 1 if i < CHANGED else 0)
     results["chunks_rerun_s"] = time.perf_counter() - start
+    results["bytes_per_entry"] = disk_bytes(os.path.join(directory, "chunks")) / (CHUNKS + CHANGED)
+    start = time.perf_counter()
+    chunks.gc_all()
+    results["gc_all_s"] = time.perf_counter() - start
 
     blobs = Peer(peer_name, os.path.join(directory, "large"))
     _LARGE[7] = bytes(_splitmix(7, 8 << 20))

@@ -40,6 +40,18 @@ func splitmix(seed: UInt64, count: Int) -> [UInt8] {
     return out
 }
 
+/// Bytes allocated on disk under `path` (st_blocks, as `du` counts them); the same count as
+/// workloads.py's disk_bytes.
+func diskBytes(_ path: String) -> Int {
+    guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+    var total = 0
+    for case let name as String in enumerator {
+        var info = stat()
+        if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int(info.st_blocks) * 512 }
+    }
+    return total
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: CashetPeerWorkloads DIR all|hit-once|fill N\n".utf8))
@@ -81,6 +93,12 @@ case "all":
     })
     results["chunks_rerun_s"] = seconds(try await clock.measure {
         for i in 0..<20_000 { _ = try await chunks.submit(chunk, i, i < 1_000 ? 1 : 0).load() }
+    })
+    await chunks.close()   // as a program ends: the journal applied
+    results["bytes_per_entry"] = Double(diskBytes(directory + "/chunks")) / 21_000
+    let reopened = try Client(path: directory + "/chunks")
+    results["gc_all_s"] = seconds(try await clock.measure {
+        _ = try await reopened.gc(EvictionPolicy(olderThan: Date().addingTimeInterval(60)))
     })
 
     let payload = splitmix(seed: 7, count: 8 << 20)
