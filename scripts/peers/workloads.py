@@ -8,12 +8,13 @@ The same workloads, with the same functions and sizes, are in Benchmarks/Sources
 """
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
 from datetime import timedelta
 
-CHUNKS, CHANGED, HITS, COLD = 20_000, 1_000, 2_000, 1_000
+CHUNKS, CHANGED, HITS, COLD = 20_000, 1_000, 2_000, 5_000
 
 
 def small(i):
@@ -110,8 +111,11 @@ def run_all(peer_name, directory):
         chunks.call(chunk, i, 1 if i < CHANGED else 0)
     results["chunks_rerun_s"] = time.perf_counter() - start
     results["bytes_per_entry"] = disk_bytes(os.path.join(directory, "chunks")) / (CHUNKS + CHANGED)
+    # gc empties a copy: the CLI timings that follow need the chunk store whole.
+    shutil.copytree(os.path.join(directory, "chunks"), os.path.join(directory, "gc-copy"))
+    copy = Peer(peer_name, os.path.join(directory, "gc-copy"))
     start = time.perf_counter()
-    chunks.gc_all()
+    copy.gc_all()
     results["gc_all_s"] = time.perf_counter() - start
 
     blobs = Peer(peer_name, os.path.join(directory, "large"))
