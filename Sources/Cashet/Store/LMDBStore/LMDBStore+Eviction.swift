@@ -10,9 +10,12 @@ extension LMDBStore {
         let plan = try planEviction(policy)
         if dryRun { return plan.report + (try await sweepLeftoverFiles(dryRun: true)) }
         var report = EvictionReport()
-        // Batches keep each write transaction (and the dirty pages it holds) bounded.
-        for start in stride(from: 0, to: plan.commits.count, by: 1000) {
-            let batch = plan.commits[start..<min(start + 1000, plan.commits.count)]
+        // Batches keep each write transaction (and the dirty pages it holds) bounded, and large:
+        // removals land at random keys, so a batch dirties most leaf pages of the tables it
+        // touches, and each batch writes (and syncs) them again. 1,000 a batch made removing
+        // 21,000 commits 21 rewrites of the tables; LMDB spills dirty pages beyond its limit.
+        for start in stride(from: 0, to: plan.commits.count, by: Self.evictionBatch) {
+            let batch = plan.commits[start..<min(start + Self.evictionBatch, plan.commits.count)]
             report = report + (try await writingRemovals("evicting \(batch.count) commit(s)") { txn, state in
                 var removed = EvictionReport()
                 for hash in batch { removed = removed + (try removeCommit(hash, txn, &state)) }
@@ -21,6 +24,9 @@ extension LMDBStore {
         }
         return report + (try await sweepUnreferencedBlobs()) + (try await sweepLeftoverFiles())
     }
+
+    /// Commits removed per write transaction.
+    static let evictionBatch = 25_000
 
     /// Plans an eviction: commits older than the cutoff, oldest first; then, while the stored
     /// bytes left exceed the limit, the least recently used of the rest.
