@@ -43,7 +43,7 @@ let package = Package(
         // The compare-peers workloads on cashet-swift (scripts/compare-peers.sh).
         .executableTarget(
             name: "CashetPeerWorkloads",
-            dependencies: [.product(name: "Cashet", package: "cashet")],
+            dependencies: [.product(name: "Cashet", package: "cashet"), .product(name: "CashetTestSupport", package: "cashet")],
             path: "Sources/CashetPeerWorkloads"
         ),
         // Builds stores of N small commits for the CLI and scale benchmarks.

@@ -50,7 +50,7 @@ def _splitmix(seed, count):
 
 def disk_bytes(path):
     """Bytes allocated on disk under `path` (st_blocks, as `du` counts them); the same count as
-    CashetPeerWorkloads' diskBytes."""
+    CashetTestSupport's allocatedBytes(under:)."""
     total = 0
     for root, _, files in os.walk(path):
         for name in files:

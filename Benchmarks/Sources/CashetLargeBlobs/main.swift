@@ -30,17 +30,6 @@ func peakResidentBytes() -> Int {
     return 0
 }
 
-/// Bytes under `path`, as allocated on disk.
-func diskBytes(_ path: String) -> Int {
-    guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
-    var total = 0
-    for case let name as String in enumerator {
-        var info = stat()
-        if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int(info.st_blocks) * 512 }
-    }
-    return total
-}
-
 func temporaryStore(_ configure: (inout LMDBStore.Configuration) -> Void = { _ in }) throws -> (LMDBStore, String) {
     let path = NSTemporaryDirectory() + "cashet-large-" + UUID().uuidString
     var configuration = LMDBStore.Configuration()
@@ -92,7 +81,7 @@ func report() async throws {
             precondition(loaded == bytes)
             lastHash = ref!.hash
         }
-        let onDisk = diskBytes(path + "/objects") / 3
+        let onDisk = allocatedBytes(under: path + "/objects") / 3
         let memory = try measurePeakMemory("load", storePath: path, hash: lastHash!)
         let exportMemory = try measurePeakMemory("export", storePath: path, hash: lastHash!)
         func best(_ durations: [Duration]) -> Duration { durations.min()! }

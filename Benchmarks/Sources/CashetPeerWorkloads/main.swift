@@ -1,4 +1,5 @@
 import Cashet
+import CashetTestSupport
 import Foundation
 
 // The compare-peers workloads on cashet-swift (scripts/compare-peers.sh); the same workloads
@@ -38,18 +39,6 @@ func splitmix(seed: UInt64, count: Int) -> [UInt8] {
         withUnsafeBytes(of: z.littleEndian) { out.append(contentsOf: $0) }
     }
     return out
-}
-
-/// Bytes allocated on disk under `path` (st_blocks, as `du` counts them); the same count as
-/// workloads.py's disk_bytes.
-func diskBytes(_ path: String) -> Int {
-    guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
-    var total = 0
-    for case let name as String in enumerator {
-        var info = stat()
-        if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int(info.st_blocks) * 512 }
-    }
-    return total
 }
 
 let arguments = CommandLine.arguments
@@ -95,7 +84,7 @@ case "all":
         for i in 0..<20_000 { _ = try await chunks.submit(chunk, i, i < 1_000 ? 1 : 0).load() }
     })
     await chunks.close()   // as a program ends: the journal applied
-    results["bytes_per_entry"] = Double(diskBytes(directory + "/chunks")) / 21_000
+    results["bytes_per_entry"] = Double(allocatedBytes(under: directory + "/chunks")) / 21_000
     // gc empties a copy: the CLI timings that follow need the chunk store whole.
     try FileManager.default.copyItem(atPath: directory + "/chunks", toPath: directory + "/gc-copy")
     let copy = try Client(path: directory + "/gc-copy")
