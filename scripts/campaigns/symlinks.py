@@ -4,7 +4,7 @@ symbolic link to a canary outside the store, or made unreadable, then gc, fsck, 
 submit and an import.
 
 Paths: objects, objects/tmp, objects/ab (a shard holding a result file), objects/ab/cdef… (a
-result file), objects/lock, leases, leases/N, data.mdb, lock.mdb. Sabotage, for each path:
+result file), objects/lock, leases, leases/N, data.mdb, lock.mdb, journal. Sabotage, for each path:
 - link-dir, link-file: the path is moved away and replaced by a symbolic link to a canary
   directory (full of files shaped like store files: hex-named results, PID-RANDOM staging files,
   lock files, lease files, all 40 days old) or to a canary file; commands run as root, which
@@ -27,12 +27,13 @@ Checks (any miss is a failure):
   chmod000 nothing at all may be lost once the mode is restored;
 - links: fsck exits 3 and names the path; fsck --repair removes the link itself (never its
   target), after which fsck exits 0 — except data.mdb and lock.mdb, which keep the store from
-  opening: every command must then exit 3 or 4 and name the path;
+  opening: every command must then exit 3 or 4 and name the path (so does an unreadable
+  journal);
 - unreadable results (chmod000 on a result, its shard, objects) are never reported clean
   (fsck exits 3 or 4) and never removed;
 - an import that fails leaves `log --json` as it was.
 
-    python3 scripts/campaigns/symlinks.py --bin .build/debug --short    # every path x sabotage once (36 cases)
+    python3 scripts/campaigns/symlinks.py --bin .build/debug --short    # every path x sabotage once (40 cases)
     python3 scripts/campaigns/symlinks.py --bin .build/debug            # 4 rounds, other shards, results, leases
 """
 
@@ -51,7 +52,7 @@ import common  # noqa: E402
 
 CAMPAIGN = "symlinks"
 PATHS = ["objects", "objects/tmp", "objects/SHARD", "objects/SHARD/BLOB", "objects/lock",
-         "leases", "leases/N", "data.mdb", "lock.mdb"]
+         "leases", "leases/N", "data.mdb", "lock.mdb", "journal"]
 SABOTAGE = ["link-dir", "link-file", "link-missing", "chmod000"]
 KINDS = [(p, s) for p in PATHS for s in SABOTAGE]
 SHORT_COUNT, LONG_COUNT = len(KINDS), 4 * len(KINDS)
@@ -208,7 +209,9 @@ class Symlinks:
         exempt = set() if nobody else self.under(case)
         unloadable = self.under(case) if nobody else set()
         lmdb_link = case["path"] in LMDB_FILES and not nobody
-        unusable = case["path"] in LMDB_FILES
+        # An unreadable journal keeps the store from opening too (its commits would be missed);
+        # a link in its place is damage like any other (the store writes without it).
+        unusable = case["path"] in LMDB_FILES or (case["path"] == "journal" and nobody)
         label = f"{case['kind']} {case['sabotage']}"
         info = {"path": case["path"], "kind": case["kind"], "sabotage": case["sabotage"]}
         extra: dict[str, str] = {}

@@ -18,8 +18,11 @@ final class JournalFile: Sendable {
     /// page when it was cut short); read-only, nil when there is none. A first page without a
     /// valid header holds no records; the store writes one (numbering on from what LMDB has
     /// applied) before its first append.
+    /// A link in its place (never followed) leaves the store without a journal: it writes
+    /// directly, as `.durable` does, and `fsck` reports the link, which `--repair` removes.
     init?(root: StoreRoot, writable: Bool, mode: mode_t) throws(CashetError) {
-        guard let opened = try root.handle.openFile(Self.name, flags: writable ? O_RDWR | O_CREAT : O_RDONLY, mode: mode) else {
+        guard try root.handle.kind(of: Self.name) != .symbolicLink,
+              let opened = try root.handle.openFile(Self.name, flags: writable ? O_RDWR | O_CREAT : O_RDONLY, mode: mode) else {
             return nil
         }
         guard let size = try opened.regularFileSize() else {
