@@ -141,4 +141,26 @@ struct IndexRepairTests {
         let log = try await Products.cli("log", "--json", "--store", store)
         #expect(log.status == 0 && !log.stdout.contains(cut.hex) && log.stdout.contains(headOfCutHistory.hex), "\(log.stdout) \(log.stderr)")
     }
+
+    @Test("the schema version's key damaged (the meta table keeps its counters): every command still reads the store, fsck reports the missing record (exit 3), and one repair writes it back")
+    func schemaRecordDamaged() async throws {
+        let (directory, store, commits) = try await Self.populated(5)
+        defer { withExtendedLifetime(directory) {} }
+        do {
+            let opened = try LMDBStore(store)
+            try opened.writing("damaging the schema key") { txn in
+                let version = try #require(try txn.get(opened.tables.meta, LMDBStore.schemaKey))
+                #expect(try txn.delete(opened.tables.meta, LMDBStore.schemaKey))
+                try txn.put(opened.tables.meta, Array("sch\u{11}ma".utf8), version)   // the flipped key, as the flips campaign found it
+            }
+        }
+        let log = try await Products.cli("log", "--json", "--store", store)
+        #expect(log.status == 0 && log.stdout.contains(commits[3].hex), "\(log.stdout) \(log.stderr)")
+        let check = try await Products.cli("fsck", "--json", "--store", store)
+        #expect(check.status == 3 && check.stdout.contains("missing-schema-record"), "\(check.stdout) \(check.stderr)")
+        let repair = try await Products.cli("fsck", "--repair", "--store", store)
+        #expect(repair.status == 0 && repair.stdout.contains("schema version"), "\(repair.stdout) \(repair.stderr)")
+        let again = try await Products.cli("fsck", "--store", store)
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+    }
 }

@@ -37,6 +37,10 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
         /// read it. ``LMDBStore/rebuild(at:)`` (`cashet fsck --repair`) rebuilds the file from
         /// every record still readable.
         case damagedStructure = "damaged-structure"
+        /// The `meta` table has the store's counters but not its schema version (a damaged key):
+        /// the store is read as schema 1, the only one written so far, and a repair writes the
+        /// record back.
+        case missingSchemaRecord = "missing-schema-record"
 
         /// True when results or metadata cannot be trusted; false for leftovers that only take
         /// space and for what could not be read.

@@ -20,6 +20,8 @@ extension LMDBStore {
         /// Blob → (recorded references, counted references), where they differ.
         var referenceFixes: [ContentHash: (recorded: Int, counted: Int)] = [:]
         var countersWrong = false
+        /// The schema version record is gone (see ``IntegrityReport/Problem/Kind/missingSchemaRecord``).
+        var schemaRecordMissing = false
         /// Garbage files to unlink on repair.
         var garbageFiles: [BlobFiles.Leftover] = []
         /// Symbolic links to unlink on repair (paths relative to the store root).
@@ -165,6 +167,11 @@ extension LMDBStore {
         }
         actual.functions = try txn.count(tables.sources)
         for (hash, info) in infos { actual.count(info, inFile: stored[hash] == true, +1) }
+        if try txn.get(tables.meta, Self.schemaKey) == nil {
+            survey.schemaRecordMissing = true
+            survey.report.problems.append(.init(kind: .missingSchemaRecord, subject: path,
+                                                detail: "the meta table has no schema version (a damaged key); read as schema \(Self.schemaVersion)"))
+        }
         let recordedCounters = try readCounters(txn)
         if recordedCounters != actual {
             survey.countersWrong = true
@@ -256,6 +263,13 @@ extension LMDBStore {
             state.counters = try countContents(txn)
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
             if survey.countersWrong { lines.append("recounted the store's statistics") }
+            if survey.schemaRecordMissing {
+                var version = ByteWriter(capacity: 4)
+                version.appendVarint(UInt64(Self.schemaVersion))
+                if try txn.put(tables.meta, Self.schemaKey, version.bytes, noOverwrite: true) {
+                    lines.append("wrote back the store's schema version (\(Self.schemaVersion))")
+                }
+            }
             return (lines, state.filesToRemove)
         }
         repairs += lines

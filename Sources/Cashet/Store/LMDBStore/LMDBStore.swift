@@ -253,9 +253,13 @@ public final class LMDBStore: Store {
     }
 
     /// Reads the schema version before anything is created or written.
-    private static func checkSchema(_ env: LMDBEnvironment, path: String) throws {
+    static func checkSchema(_ env: LMDBEnvironment, path: String) throws {
         let meta = try env.openDatabases([("meta", false)], create: false)[0]
-        guard let raw = try env.read({ txn in try txn.get(meta, schemaKey) }) else {
+        let (raw, counters) = try env.read { txn in (try txn.get(meta, schemaKey), try txn.get(meta, countersKey)) }
+        guard let raw else {
+            // Counters without a version: a cashet store whose schema key was damaged. It is
+            // read as schema 1 (the only one written so far); fsck reports it, a repair mends it.
+            if counters != nil { return }
             throw CashetError(.notAStore, "\(path) has an LMDB file but no cashet schema version; it is not a cashet store")
         }
         var reader = ByteReader(raw, what: "schema version")
