@@ -64,7 +64,7 @@ extension LMDBStore {
         }
         // The structure is sound: the journal's commits go in first. A store that cannot apply
         // them (read-only, a full map) checks what LMDB holds; the journal is not damage.
-        try? settleJournal()
+        try? flushJournal()
         return try await withObjectsLockIfPossible(lockable) { () throws(CashetError) -> IntegrityReport in
             let survey = try survey()
             var report = survey.report
@@ -264,9 +264,7 @@ extension LMDBStore {
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
             if survey.countersWrong { lines.append("recounted the store's statistics") }
             if survey.schemaRecordMissing {
-                var version = ByteWriter(capacity: 4)
-                version.appendVarint(UInt64(Self.schemaVersion))
-                if try txn.put(tables.meta, Self.schemaKey, version.bytes, noOverwrite: true) {
+                if try txn.put(tables.meta, Self.schemaKey, Self.schemaRecord, noOverwrite: true) {
                     lines.append("wrote back the store's schema version (\(Self.schemaVersion))")
                 }
             }

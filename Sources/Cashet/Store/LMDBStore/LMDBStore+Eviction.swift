@@ -5,7 +5,7 @@ import Foundation
 extension LMDBStore {
     public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
         let policy = try policy.validated()
-        try settleJournal()
+        try flushJournal()   // the plan sees every commit, journaled ones too
         if !dryRun && !configuration.readOnly { try flushAccessLog() }
         let plan = try planEviction(policy)
         if dryRun { return plan.report + (try await sweepLeftoverFiles(dryRun: true)) }

@@ -16,9 +16,18 @@ extension LMDBStore {
 
     /// Whether `blobs` may be journaled: small, and none staged to a file.
     static func journalable(_ blobs: [PreparedBlob?]) -> Bool {
-        blobs.allSatisfy { blob in blob == nil || (blob!.staged == nil && (blob!.record?.storedSize ?? 0) <= journalResultLimit) }
+        blobs.allSatisfy { blob in
+            guard let blob else { return true }
+            return blob.staged == nil && (blob.record?.storedSize ?? 0) <= journalResultLimit
+        }
     }
+
     static let journalMarkKey = Array("journal".utf8)
+
+    /// The mark in LMDB: every journal record numbered below it is applied.
+    func journalMark(_ txn: LMDBTransaction) throws -> JournalMark? {
+        try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init)
+    }
 
     /// Records `drafts` through the journal, when this store journals and every result is small;
     /// nil when it does not apply (then the caller writes directly) or when a result the
@@ -94,12 +103,12 @@ extension LMDBStore {
     func applyJournal(_ session: inout CommitJournal.Session) throws(CashetError) {
         guard session.header != nil else {
             // No valid header (new, or torn by a power cut): number on from what LMDB applied.
-            let mark = try reading("reading the journal mark") { txn in try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init) }
+            let mark = try reading("reading the journal mark") { txn in try journalMark(txn) }
             return try session.reset(numberingFrom: mark?.next ?? 0)
         }
         guard let snapshot = try session.snapshot() else {
-            if session.fileRecords > 0, session.unapplied == 0, let header = session.header {
-                try session.reset(numberingFrom: header.baseSequence + UInt64(session.fileRecords))   // applied aside
+            if session.fileRecords > 0 && session.unapplied == 0 {
+                try session.reset(numberingFrom: session.nextSequence)   // applied aside
             }
             return
         }
@@ -114,8 +123,7 @@ extension LMDBStore {
         let hitTimes = accessLog.drain()
         let count = records.reduce(0) { $0 + $1.commits.count }
         return try writingDirectly("applying \(count) journaled commits", synced: true) { txn -> UInt64 in
-            let mark = try txn.get(tables.meta, Self.journalMarkKey).map(JournalMark.init)
-            let applied = mark?.next ?? 0
+            let applied = try journalMark(txn)?.next ?? 0
             try withWriteState(txn, hitTimes: hitTimes) { txn, state in
                 for (sequence, commits) in records where sequence >= applied {
                     for entry in commits {
@@ -133,12 +141,6 @@ extension LMDBStore {
             try txn.put(tables.meta, Self.journalMarkKey, JournalMark(salt: snapshot.header.salt, next: next).bytes)
             return next
         }
-    }
-
-    /// Before a check or an eviction plan: the journal applied, so LMDB alone is the truth.
-    /// (A read-only store cannot; it checks what was applied.)
-    func settleJournal() throws(CashetError) {
-        try flushJournal()
     }
 
     /// Flushes aside after ``Configuration/journalFlushInterval`` unless a flush is on its way.

@@ -134,7 +134,7 @@ extension LMDBStore {
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         // Exact once the journal is applied; a store that cannot apply it (read-only, or a full
         // map) adds the journal's commits to the commit counts.
-        if !configuration.readOnly { try? settleJournal() }
+        if !configuration.readOnly { try? flushJournal() }
         let journaled = try journaledForListing()
         return try reading("reading store statistics") { txn in
             var counters = try txn.get(tables.meta, Self.countersKey).map { bytes throws(CashetError) in try StoreRecords.Counters(bytes) } ?? .init()

@@ -126,6 +126,12 @@ public final class LMDBStore: Store {
 
     static let schemaKey = Array("schema".utf8)
     static let countersKey = Array("counters".utf8)
+    /// The `schema` record this release writes: its version as a varint.
+    static var schemaRecord: [UInt8] {
+        var version = ByteWriter(capacity: 4)
+        version.appendVarint(UInt64(schemaVersion))
+        return version.bytes
+    }
 
     /// Opens (or creates) the store in directory `path`.
     ///
@@ -245,9 +251,7 @@ public final class LMDBStore: Store {
                 throw CashetError(.notAStore, "\(path) holds an LMDB file with other tables; it is not a cashet store")
             }
             let handles = try txn.createDatabases(Tables.specs)
-            var version = ByteWriter(capacity: 4)
-            version.appendVarint(UInt64(Self.schemaVersion))
-            try txn.put(handles[0], Self.schemaKey, version.bytes, noOverwrite: true)
+            try txn.put(handles[0], Self.schemaKey, schemaRecord, noOverwrite: true)
             try txn.put(handles[0], Self.countersKey, StoreRecords.Counters().bytes, noOverwrite: true)
         }
     }

@@ -25,6 +25,19 @@ final class CommitJournal: Sendable {
             self.header = header
             cursor = JournalFormat.Cursor(header ?? JournalFormat.Header(salt: 0, baseSequence: 0))
         }
+
+        /// Records not known to be applied.
+        var unapplied: Int {
+            guard let header else { return 0 }
+            return Int(clamping: cursor.nextSequence &- max(applied, header.baseSequence))
+        }
+
+        /// Takes in one record (appended by this process or read from the file).
+        mutating func add(_ commits: [JournaledCommit], payloadBytes: Int) {
+            overlay.add(commits)
+            records += 1
+            bytes += payloadBytes
+        }
     }
 
     init(_ file: JournalFile) throws(CashetError) {
@@ -46,12 +59,7 @@ final class CommitJournal: Sendable {
     }
 
     /// Whether records this process knows of are not known to be applied (no file access).
-    var hasUnapplied: Bool {
-        view.withLock { view in
-            guard let header = view.header else { return false }
-            return view.cursor.nextSequence > max(view.applied, header.baseSequence)
-        }
-    }
+    var hasUnapplied: Bool { view.withLock { view in view.unapplied > 0 } }
 
     /// Runs `body` holding this process's lock and the file's, caught up to the end of the file:
     /// no other writer of any process appends or flushes until it returns.
@@ -85,13 +93,10 @@ final class CommitJournal: Sendable {
         /// Records and payload bytes in the file.
         var fileRecords: Int { view.records }
         var fileBytes: Int { view.bytes }
-        /// Where the next record goes.
+        /// Where the next record goes, and the number it gets.
         var end: Int { view.cursor.offset }
-        /// Records not known to be applied.
-        var unapplied: Int {
-            guard let header = view.header else { return 0 }
-            return Int(clamping: view.cursor.nextSequence &- max(view.applied, header.baseSequence))
-        }
+        var nextSequence: UInt64 { view.cursor.nextSequence }
+        var unapplied: Int { view.unapplied }
 
         /// Notes that every record numbered below `sequence` is applied.
         mutating func noteApplied(below sequence: UInt64) { view.applied = max(view.applied, sequence) }
@@ -106,15 +111,13 @@ final class CommitJournal: Sendable {
             view.cursor.offset += bytes.count
             view.cursor.chain = checksum
             view.cursor.nextSequence &+= 1
-            view.records += 1
-            view.bytes += payload.count
-            view.overlay.add(commits)
+            view.add(commits, payloadBytes: payload.count)
             file.hints.publish(salt: view.header!.salt, end: view.cursor.offset)
             view.observed = (view.header!.salt, UInt64(view.cursor.offset))
         }
 
-        /// The generation's bytes up to its last record, to decode with ``records(in:)`` (after
-        /// the locks are let go, if the caller likes).
+        /// The generation's bytes up to its last record, to decode with ``Snapshot/records()``
+        /// (after the locks are let go, if the caller likes); nil when nothing is unapplied.
         func snapshot() throws(CashetError) -> Snapshot? {
             guard let header = view.header, unapplied > 0 else { return nil }
             return Snapshot(header: header, bytes: try file.bytes(from: 0, upTo: view.cursor.offset), end: view.cursor.offset)
@@ -165,9 +168,7 @@ final class CommitJournal: Sendable {
             let bytes = try file.bytes(from: start, upTo: limit)
             for record in JournalFormat.scanRecords(bytes, startingAt: start, cursor: &view.cursor) {
                 let payload = Array(bytes[(record.payload.lowerBound - start)..<(record.payload.upperBound - start)])
-                view.overlay.add(try JournaledCommit.decode(payload))
-                view.records += 1
-                view.bytes += payload.count
+                view.add(try JournaledCommit.decode(payload), payloadBytes: payload.count)
             }
         }
         view.observed = (salt, end)
