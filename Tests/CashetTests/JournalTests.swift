@@ -19,16 +19,22 @@ struct JournalTests {
         try #require(try FileManager.default.attributesOfItem(atPath: store + "/journal")[.size] as? Int)
     }
 
+    /// A new `.normal` store (timer off) in a temporary directory, and a client on it.
+    static func journaledStore() throws -> (TemporaryDirectory, path: String, LMDBStore, Client) {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        let store = try LMDBStore(path, configuration: normal())
+        return (directory, path, store, Client(store: store))
+    }
+
     static func inLMDB(_ store: LMDBStore, _ commit: ContentHash) throws -> Bool {
         try store.reading("looking") { txn in try txn.get(store.tables.commits, commit.bytes) } != nil
     }
 
     @Test("a recorded commit waits in the journal, yet every process sees it: hits here, and log, show, get, history and stats in a read-only `cashet`; a flush moves it into LMDB and empties the journal, and nothing a reader sees changes")
     func journaledCommitsAreSeenEverywhere() async throws {
-        let directory = TemporaryDirectory()
-        let path = directory.child("store")
-        let store = try LMDBStore(path, configuration: Self.normal())
-        let client = Client(store: store)
+        let (directory, path, store, client) = try Self.journaledStore()
+        defer { withExtendedLifetime(directory) {} }
         var refs: [ResultRef<Int>] = []
         for x in 0..<20 { refs.append(try await client.submit(Self.triple, x)) }
         #expect(try await client.submit(Self.triple, 3).wasCached)
@@ -125,10 +131,8 @@ struct JournalTests {
 
     @Test("a flush aside applies what it read while commits go on: one appended meanwhile keeps the journal (numbered past the mark) and is applied once by the next flush; with nothing appended, the journal is reset")
     func flushAside() async throws {
-        let directory = TemporaryDirectory()
-        let path = directory.child("store")
-        let store = try LMDBStore(path, configuration: Self.normal())
-        let client = Client(store: store)
+        let (directory, path, store, client) = try Self.journaledStore()
+        defer { withExtendedLifetime(directory) {} }
         var commits: [ContentHash] = []
         for x in 0..<10 { commits.append(try await client.submit(Self.triple, x).commit) }
         let snapshot = try #require(try store.journalSnapshot())
