@@ -163,4 +163,26 @@ struct IndexRepairTests {
         let again = try await Products.cli("fsck", "--store", store)
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
     }
+
+    @Test("a function's row cut short (its commits cannot be shown): fsck reports damaged-function (exit 3), one repair writes the row again from its commits, and log lists them")
+    func functionRowDamaged() async throws {
+        let (directory, store, commits) = try await Self.populated(5)
+        defer { withExtendedLifetime(directory) {} }
+        do {
+            let opened = try LMDBStore(store)
+            try opened.writing("cutting a function row short") { txn in
+                let key = try #require(try txn.withCursor(opened.tables.sources) { cursor in try cursor.move(.first)?.key })
+                let row = try #require(try txn.get(opened.tables.sources, key))
+                try txn.put(opened.tables.sources, key, Array(row.prefix(4)))
+            }
+        }
+        let check = try await Products.cli("fsck", "--json", "--store", store)
+        #expect(check.status == 3 && check.stdout.contains("damaged-function"), "\(check.stdout) \(check.stderr)")
+        let repair = try await Products.cli("fsck", "--repair", "--store", store)
+        #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
+        let again = try await Products.cli("fsck", "--store", store)
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        let log = try await Products.cli("log", "--json", "--store", store)
+        #expect(log.status == 0 && commits.allSatisfy { log.stdout.contains($0.hex) }, "\(log.stdout) \(log.stderr)")
+    }
 }

@@ -41,6 +41,9 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
         /// the store is read as schema 1, the only one written so far, and a repair writes the
         /// record back.
         case missingSchemaRecord = "missing-schema-record"
+        /// A function's row (name, version, source) does not decode: its commits cannot be
+        /// shown. A repair writes it again from one of its commits, without the source (lost).
+        case damagedFunction = "damaged-function"
 
         /// True when results or metadata cannot be trusted; false for leftovers that only take
         /// space and for what could not be read.

@@ -17,6 +17,8 @@ extension LMDBStore {
         var doomedCommits: Set<ContentHash> = []
         /// Rows of the blob tables too damaged to name a blob (a key that is no hash).
         var damagedRows: [(table: LMDBDatabase, key: [UInt8])] = []
+        /// Function rows that do not decode, with a readable commit of each (nil: none left).
+        var damagedFunctions: [ContentHash: TaskDefinition?] = [:]
         /// Blob → (recorded references, counted references), where they differ.
         var referenceFixes: [ContentHash: (recorded: Int, counted: Int)] = [:]
         var countersWrong = false
@@ -141,6 +143,7 @@ extension LMDBStore {
         let recorded = Set(infos.map(\.0))
         var counted: [ContentHash: Int] = [:]
         var actual = StoreRecords.Counters()
+        var tasks: [ContentHash: TaskDefinition] = [:]   // one commit's task per function, to rewrite a damaged row
         try txn.forEach(tables.commits) { key, value in
             survey.report.commitsChecked += 1
             let hash = try ContentHash(bytes: key)
@@ -153,6 +156,7 @@ extension LMDBStore {
                 return
             }
             actual.count(commit.status, +1)
+            if tasks[commit.fingerprint.functionHash] == nil { tasks[commit.fingerprint.functionHash] = commit.task }
             guard let output = commit.output else { return }
             counted[output.hash, default: 0] += 1
             if !recorded.contains(output.hash) {
@@ -164,6 +168,12 @@ extension LMDBStore {
             survey.referenceFixes[hash] = (info.references, counted[hash, default: 0])
             survey.report.problems.append(.init(kind: .wrongReferenceCount, subject: hash.hex,
                                                 detail: "records \(info.references) references, \(counted[hash, default: 0]) commits use it"))
+        }
+        try txn.forEach(tables.sources) { key, value in
+            guard (try? CanonicalCommit.decodeCanonicalFunction(value)) == nil else { return }
+            let function = try ContentHash(bytes: key)
+            survey.damagedFunctions[function] = tasks[function]
+            survey.report.problems.append(.init(kind: .damagedFunction, subject: function.hex, detail: "its name, version and source do not decode"))
         }
         actual.functions = try txn.count(tables.sources)
         for (hash, info) in infos { actual.count(info, inFile: stored[hash] == true, +1) }
@@ -253,6 +263,15 @@ extension LMDBStore {
                 try txn.put(tables.blobInfo, hash.bytes, info.bytes)
                 if info.references == 0 { try txn.put(tables.unreferenced, hash.bytes, []) }
                 lines.append("set the reference count of blob \(hash.hex) to \(info.references)")
+            }
+            for (function, task) in survey.damagedFunctions.sorted(by: { $0.key.hex < $1.key.hex }) {
+                if let task {
+                    try txn.put(tables.sources, function.bytes, CanonicalCommit.encodeFunction(task))
+                    lines.append("wrote the row of function \(function.hex) again from its commits (its source is lost)")
+                } else {
+                    try txn.delete(tables.sources, function.bytes)
+                    lines.append("removed the damaged row of function \(function.hex), which no commit uses")
+                }
             }
             for row in survey.damagedRows {
                 try txn.delete(row.table, row.key)
