@@ -1,6 +1,7 @@
 @testable import Cashet
 import CashetTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The same shape as the helper's payload: the fingerprint must not depend on which process
@@ -64,6 +65,29 @@ struct CrossProcessTests {
         let lines = runs[0].stdout.split(separator: "\n")
         #expect(lines.first.map(String.init) == mine.description)
         #expect(lines.count == 2 && lines[0] != lines[1])
+    }
+
+    /// The race behind a CI failure of `simultaneousCreation`: the store's directory appeared
+    /// between "it does not open as a directory" and "something is there", and the opener said
+    /// the path was a file. Here another thread makes and removes the directory in a loop.
+    @Test("a store directory made by someone else while it is being opened is never called a file")
+    func directoryAppearingIsNotAFile() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store")
+        let stop = Atomic<Bool>(false)
+        Thread {
+            while !stop.load(ordering: .relaxed) { mkdir(store, 0o755); rmdir(store) }
+        }.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        var calledAFile = 0
+        for _ in 0..<200_000 {
+            do {
+                try LMDBStore.prepareDirectory(store, create: false, mode: 0o755)
+            } catch where error.message.contains("is a file") {
+                calledAFile += 1
+            } catch {}
+        }
+        #expect(calledAFile == 0, "\(calledAFile) of 200,000 opens called the appearing directory a file")
     }
 
     @Test("eight processes creating the same new store at once all succeed; none wipes another's work", arguments: 0..<4)

@@ -289,6 +289,17 @@ enum FileSystem {
         try handle.sync()
     }
 
+    /// What one look at `path` finds: nothing, a directory (or a link to one), or anything else.
+    enum PathKind { case missing, directory, other }
+
+    /// One look at `path`; a dangling link is `.other`, since something is there.
+    static func kind(of path: String) -> PathKind {
+        var info = stat()
+        if stat(path, &info) == 0 { return (info.st_mode & S_IFMT) == S_IFDIR ? .directory : .other }
+        guard lstat(path, &info) == 0 else { return .missing }
+        return (info.st_mode & S_IFMT) == S_IFDIR ? .directory : .other   // made between the two calls, or a dangling link
+    }
+
     /// Whether `path` is a regular file (not a device, pipe or directory).
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()

@@ -207,7 +207,7 @@ public final class LMDBStore: Store {
     static let lmdbFiles = ["data.mdb", "lock.mdb"]
 
     /// Checks that `path` holds a store or may get one, creating the directory when allowed.
-    static func prepareDirectory(_ path: String, create: Bool, mode: mode_t) throws(CashetError) {
+    static func prepareDirectory(_ path: String, create: Bool, mode: mode_t, looks: Int = 1) throws(CashetError) {
         if let root = try DirectoryHandle.openRoot(path) {
             for name in lmdbFiles {
                 switch try root.kind(of: name) {
@@ -227,7 +227,13 @@ public final class LMDBStore: Store {
             }
             return
         }
-        if FileSystem.exists(path) {
+        switch FileSystem.kind(of: path) {
+        case .missing: break
+        case .directory:
+            // Another process made it between the two looks: look again.
+            guard looks < 8 else { throw CashetError(.storage, "\(path) kept appearing and disappearing while the store was being opened") }
+            return try prepareDirectory(path, create: create, mode: mode, looks: looks + 1)
+        case .other:
             throw CashetError(.notAStore, "\(path) is a file, not a cashet store directory")
         }
         guard create else { throw CashetError(.notAStore, "no cashet store at \(path) (the directory does not exist)") }
