@@ -111,6 +111,55 @@ struct StructureRepairTests {
         }
     }
 
+    /// Found by the flips campaign (seed 2292894050, case 4): a flip of the top bit of a table's
+    /// recorded flags. LMDB then refuses the table (MDB_INCOMPATIBLE) on every lookup, while the
+    /// structure check, which never compared the flags, found nothing to rebuild: every command
+    /// ended in exit 4, before and after `fsck --repair --rebuild`.
+    @Test("a table's recorded flags flipped (0x8000 on the functions table, or DUPSORT dropped): fsck names it (exit 3), --repair --rebuild keeps every commit, fsck is then clean",
+          arguments: [("functions", UInt16(0x8000)), ("history", UInt16(0x0004))])
+    func flippedTableFlagsAreRebuilt(table: String, mask: UInt16) async throws {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store")
+        let expected = try await Self.smallStore(at: store)
+
+        // The table's node in the main tree: header (lo, hi, flags = F_SUBDATA, key size), the
+        // name, then its MDB_db record, whose md_flags follow a 4-byte pad.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb")))
+        let node: [UInt8] = [0x02, 0x00, UInt8(table.utf8.count), 0x00] + Array(table.utf8)
+        let root = try Self.rootPage(of: "main", in: store, requireBranch: false)
+        let page = Array(bytes[root * 4096..<(root + 1) * 4096])
+        let at = try #require(page.indices.dropLast(node.count).first { Array(page[$0..<$0 + node.count]) == node })
+        let flagsOffset = root * 4096 + at + node.count + 4
+        let flags = UInt16(bytes[flagsOffset]) | UInt16(bytes[flagsOffset + 1]) << 8
+        let flipped = flags ^ mask
+        (bytes[flagsOffset], bytes[flagsOffset + 1]) = (UInt8(flipped & 0xff), UInt8(flipped >> 8))
+        try Data(bytes).write(to: URL(fileURLWithPath: store + "/data.mdb"))
+
+        let check = try await Products.cli("fsck", "--store", store)
+        #expect(check.status == 3 && check.stdout.contains("records flags"), "\(check.stdout) \(check.stderr)")
+        let repair = try await Products.cli("fsck", "--repair", "--rebuild", "--store", store)
+        #expect(repair.status == 0 && repair.stdout.contains("rebuilt data.mdb"), "\(repair.stdout) \(repair.stderr)")
+        let again = try await Products.cli("fsck", "--store", store)
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        let reopened = try Client(path: store)
+        let commits = try await reopened.log()
+        #expect(commits.count == expected.count)
+        for commit in commits { #expect(try await reopened.get(commit.hash.hex) == expected[commit.hash]) }
+        #expect(try await reopened.history(try #require(commits.first).hash.hex).count == 3)   // square(3), run three times
+        await reopened.close()
+    }
+
+    /// 42 commits, tagged, one call run three times; closed (a rebuild needs the store to itself).
+    static func smallStore(at store: String) async throws -> [ContentHash: [UInt8]] {
+        let client = try Client(path: store)
+        _ = try await client.map(square, over: Array(1...40), tags: ["run": "flags"])
+        for _ in 0..<2 { _ = try await client.submit(square, 3, options: CallOptions(force: true)) }
+        var expected: [ContentHash: [UInt8]] = [:]
+        for commit in try await client.log() { expected[commit.hash] = try await client.get(commit.hash.hex) }
+        await client.close()
+        return expected
+    }
+
     /// A page walker over the store's `data.mdb` (its newest snapshot).
     static func walker(of store: String) throws -> LMDBFileWalker {
         guard let file = try PosixFile.openIfExists(store + "/data.mdb") else { throw CashetError(.notAStore, "no data.mdb in \(store)") }
@@ -118,9 +167,10 @@ struct StructureRepairTests {
     }
 
     /// The root page of one of `data.mdb`'s named tables in its newest snapshot.
-    static func rootPage(of table: String, in store: String) throws -> Int {
-        let tree = try #require(try walker(of: store).namedTables()[table])
-        #expect(tree.depth >= 2, "\(table) has a branch root")
+    static func rootPage(of table: String, in store: String, requireBranch: Bool = true) throws -> Int {
+        let walker = try walker(of: store)
+        let tree = try #require(table == "main" ? walker.meta.mainTree : walker.namedTables()[table])
+        if requireBranch { #expect(tree.depth >= 2, "\(table) has a branch root") }
         return Int(tree.root)
     }
 

@@ -20,7 +20,8 @@ func lmdbError(_ rc: Int32, _ operation: String, path: String) -> CashetError {
     if rc == EIO, let shortage = FileSystem.spaceShortage(writing: path + "/data.mdb") {
         return CashetError(.outOfSpace, "\(operation) failed in \(path): \(text) (LMDB code \(rc)): \(shortage)")
     }
-    if rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH {
+    // The store never changes a table's flags: MDB_INCOMPATIBLE on one of its tables is damage.
+    if rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_INCOMPATIBLE {
         return CashetError(.corruptData, "\(operation) failed in \(path): \(text) (LMDB code \(rc)); the data file is damaged or torn (a copy taken while a writer ran?)")
     }
     let code: CashetError.Code = rc > 0 ? .forSystemError(rc) : .storage

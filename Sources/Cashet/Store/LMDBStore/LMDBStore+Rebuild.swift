@@ -101,7 +101,8 @@ extension LMDBStore {
         walker.walkFreeList()   // free pages are no records' home
         let tables = walker.namedTables(expected: Tables.specs.map(\.name))
         func each(_ name: String, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
-            guard let tree = tables[name] else { return }
+            guard var tree = tables[name] else { return }
+            tree.flags = Tables.recordedFlags[name] ?? tree.flags   // not a flipped bit's key order
             try walker.walk(tree, name: name, reading: true, visit)
         }
         func verified(_ key: [UInt8], _ value: [UInt8]) -> (ContentHash, Commit)? {

@@ -54,6 +54,13 @@ extension LMDBStore {
             for (name, _) in Tables.specs where tables[name] == nil && !tables.isEmpty && walker.problems.isEmpty {
                 problems.append(.init(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "the table '\(name)' is missing"))
             }
+            // A flipped flag bit makes LMDB refuse the table (MDB_INCOMPATIBLE) or read it in
+            // the wrong key order; a rebuild walks it with the flags it was made with.
+            for (name, tree) in tables.sorted(by: { $0.key < $1.key }) {
+                guard let flags = Tables.recordedFlags[name], tree.flags != flags else { continue }
+                problems.append(.init(kind: .damagedStructure, subject: "\(root.path)/data.mdb",
+                                      detail: "the table '\(name)' records flags 0x\(String(tree.flags, radix: 16)) where the store makes it with 0x\(String(flags, radix: 16))"))
+            }
             if walker.problemsNotKept > 0 {
                 problems.append(.init(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "and \(walker.problemsNotKept) more problems"))
             }

@@ -117,6 +117,11 @@ public final class LMDBStore: Store {
 
         static let accessSpec = (name: "access", dupSort: false)
 
+        /// The flags LMDB records for each table of the store, as ``specs`` creates them.
+        static let recordedFlags: [String: UInt16] = Dictionary(uniqueKeysWithValues: (specs + [accessSpec]).map {
+            ($0.name, $0.dupSort ? LMDBPageFormat.TreeFlag.dupSort : 0)
+        })
+
         init(_ handles: [LMDBDatabase], access: LMDBDatabase?) {
             (meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced) =
                 (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5], handles[6], handles[7], handles[8], handles[9], handles[10])
