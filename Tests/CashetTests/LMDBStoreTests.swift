@@ -25,6 +25,34 @@ struct LMDBStoreTests {
         #expect(try FileManager.default.attributesOfItem(atPath: dataFile)[.modificationDate] as? Date == modified)
     }
 
+    @Test("a hit reads a result of up to 4 KiB with its head, from the journal and from LMDB; larger ones and files load on their own; the ref then loads without the store")
+    func hitPreloadsSmallResults() async throws {
+        let directory = TemporaryDirectory()
+        var configuration = LMDBStore.Configuration()
+        configuration.fileThreshold = 64 << 10
+        let store = try LMDBStore(directory.child("store"), configuration: configuration)
+        let client = Client(store: store, serializer: RawBytesSerializer())
+        let sized = CachedFunction("sized", version: "1") { (size: Int) in (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ size) } }
+        let sizes = [0, 100, LMDBStore.preloadLimit, LMDBStore.preloadLimit + 1, 100_000]
+        for size in sizes { _ = try await client.submit(sized, size) }
+        for applied in [false, true] {
+            if applied { _ = try await client.stats() }   // applies the journal
+            for size in sizes {
+                let fingerprint = try sized.fingerprint(size)
+                let hit = try #require(try await store.headAndOutput(for: fingerprint))
+                #expect(hit.head == (try await store.head(for: fingerprint)))
+                let expected = try await store.blob(hit.head.output!.hash)
+                #expect(hit.output == (size <= LMDBStore.preloadLimit ? expected : nil), "size \(size), applied \(applied)")
+            }
+        }
+        // What a hit preloaded loads after its commit and blob are gone; a larger result is asked for, and is gone.
+        let small = try await client.submit(sized, 100), large = try await client.submit(sized, LMDBStore.preloadLimit + 1)
+        #expect(small.wasCached && large.wasCached)
+        for ref in [small, large] { _ = try await client.rm(ref.commit.hex) }   // and their blobs, referenced by nothing else
+        #expect(try await small.load() == (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 100) })
+        await #expect(throws: CashetError.self) { _ = try await large.load() }
+    }
+
     @Test("identical outputs are stored once and counted once")
     func deduplication() async throws {
         let fixture = try Fixture()

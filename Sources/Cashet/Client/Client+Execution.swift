@@ -3,8 +3,8 @@ import Foundation
 /// The miss path shared by `submit` and `map`: leases, attempts, failed commits.
 extension Client {
     /// The reference a hit returns (callers have checked `CallOptions.accepts`, which requires an output).
-    func hitRef<Output>(_ head: CommitHead) -> ResultRef<Output> {
-        ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer)
+    func hitRef<Output>(_ head: CommitHead, preloaded: [UInt8]? = nil) -> ResultRef<Output> {
+        ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer, preloaded: preloaded)
     }
 
     /// The reference to the result a run just recorded; nil when the commit failed.

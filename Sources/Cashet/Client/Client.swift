@@ -60,8 +60,8 @@ public final class Client: Sendable {
         let options = try (options ?? function.options).validated()
         let useCache = cache ?? function.cache
         let start = Date()
-        if useCache, !options.force, let head = try await store.head(for: fingerprint), options.accepts(head, callStartedAt: start) {
-            return hitRef(head)
+        if useCache, !options.force, let hit = try await store.headAndOutput(for: fingerprint), options.accepts(hit.head, callStartedAt: start) {
+            return hitRef(hit.head, preloaded: hit.output)
         }
 
         let call = prepareCall(function, repeat each inputs, cacheable: useCache)

@@ -14,14 +14,17 @@ public struct ResultRef<Value: Codable & Sendable>: Sendable, CashetArgument {
     public let wasCached: Bool
     let store: any Store
     let serializer: any Serializer
+    /// The result's bytes when the store gave them with the head (a small result's hit).
+    let preloaded: [UInt8]?
 
-    init(output: ObjectRef, commit: ContentHash, wasCached: Bool, store: any Store, serializer: any Serializer) {
+    init(output: ObjectRef, commit: ContentHash, wasCached: Bool, store: any Store, serializer: any Serializer, preloaded: [UInt8]? = nil) {
         self.hash = output.hash
         self.size = output.size
         self.commit = commit
         self.wasCached = wasCached
         self.store = store
         self.serializer = serializer
+        self.preloaded = preloaded
     }
 
     /// Loads and decodes the result.
@@ -31,7 +34,8 @@ public struct ResultRef<Value: Codable & Sendable>: Sendable, CashetArgument {
 
     /// Loads the serialized bytes of the result.
     public nonisolated(nonsending) func loadBytes() async throws(CashetError) -> [UInt8] {
-        try await store.blob(hash)
+        if let preloaded { return preloaded }
+        return try await store.blob(hash)
     }
 
     public func writeCanonicalBytes(to arguments: inout CanonicalArguments) throws(CashetError) {

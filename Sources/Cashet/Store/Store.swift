@@ -80,6 +80,11 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func commits(_ hashes: [ContentHash]) async throws(CashetError) -> [Commit?]
     /// The newest commit of a fingerprint, reduced to what a cache hit needs.
     nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead?
+    /// The newest commit of a fingerprint and, when the store reads them in the same lookup, its
+    /// result's bytes (``LMDBStore``: results up to 4 KiB kept in the database). `submit`'s hit
+    /// path: the ``ResultRef`` it returns then loads without asking the store again. The default
+    /// asks ``head(for:)`` and leaves the bytes to ``blob(_:)``.
+    nonisolated(nonsending) func headAndOutput(for fingerprint: Fingerprint) async throws(CashetError) -> (head: CommitHead, output: [UInt8]?)?
     /// The heads of many fingerprints, read in one snapshot (`map`'s hit path); nil where none.
     nonisolated(nonsending) func heads(for fingerprints: [Fingerprint]) async throws(CashetError) -> [CommitHead?]
     /// The bytes of many blobs, read in one snapshot.
@@ -135,6 +140,10 @@ extension Store {
 
     public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {
         try PosixFile.writeAll(try await blob(hash), toDescriptor: descriptor)
+    }
+
+    public nonisolated(nonsending) func headAndOutput(for fingerprint: Fingerprint) async throws(CashetError) -> (head: CommitHead, output: [UInt8]?)? {
+        try await head(for: fingerprint).map { ($0, nil) }
     }
 
     /// The newest commit of a fingerprint (the original's `find_by_fingerprint`).

@@ -249,7 +249,7 @@ extension LMDBStore {
         try readBlob(hash, try locateBlob(hash))
     }
 
-    private func readBlob(_ hash: ContentHash, _ located: LocatedBlob) throws(CashetError) -> [UInt8] {
+    func readBlob(_ hash: ContentHash, _ located: LocatedBlob) throws(CashetError) -> [UInt8] {
         let info = located.info
         switch located.location {
         case .inline(.zstd, let frame):
@@ -323,7 +323,7 @@ extension LMDBStore {
 
     /// Where a blob is and its metadata (a struct, not a tuple: tuples took the load path through
     /// unspecialized runtime copies).
-    private struct LocatedBlob {
+    struct LocatedBlob {
         let location: StoreRecords.BlobLocation
         let info: StoreRecords.BlobInfo
     }
@@ -334,7 +334,7 @@ extension LMDBStore {
     }
 
     /// A small result still only in the journal.
-    private func journaledBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob? {
+    func journaledBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob? {
         guard let (row, size) = try journaled({ overlay in overlay.inlineRows[hash].map { ($0, overlay.sizes[hash] ?? 0) } }) else { return nil }
         return LocatedBlob(location: try StoreRecords.decodeBlobLocation(row, hash: hash),
                            info: StoreRecords.BlobInfo(size: size, storedSize: row.count, references: 1))

@@ -2,7 +2,7 @@ import Foundation
 
 extension LMDBStore {
     public nonisolated(nonsending) func head(for fingerprint: Fingerprint) async throws(CashetError) -> CommitHead? {
-        try readHead(fingerprint)
+        try readHead(fingerprint)?.head
     }
 
     public nonisolated(nonsending) func heads(for fingerprints: [Fingerprint]) async throws(CashetError) -> [CommitHead?] {
@@ -21,13 +21,39 @@ extension LMDBStore {
         return heads
     }
 
-    /// The hit path: one read transaction, one `get`, no write.
-    func readHead(_ fingerprint: Fingerprint) throws(CashetError) -> CommitHead? {
-        if let head = try journaled({ $0.heads[fingerprint] }) { return noteHit(head) }
+    public nonisolated(nonsending) func headAndOutput(for fingerprint: Fingerprint) async throws(CashetError) -> (head: CommitHead, output: [UInt8]?)? {
+        try readHead(fingerprint, preloading: true)
+    }
+
+    /// The hit path: one read transaction, no write; with `preloading`, a result of at most
+    /// ``preloadLimit`` bytes kept in the database is read in the same transaction.
+    func readHead(_ fingerprint: Fingerprint, preloading: Bool = false) throws(CashetError) -> (head: CommitHead, output: [UInt8]?)? {
+        if let head = try journaled({ $0.heads[fingerprint] }) {
+            return (noteHit(head), preloading ? preloaded(head) { hash in try journaledBlob(hash)?.location } : nil)
+        }
         let key = fingerprint.bytes
-        let raw = try reading("looking up fingerprint \(fingerprint)") { txn in try txn.get(tables.heads, key) }
-        guard let raw else { return nil }
-        return noteHit(try StoreRecords.decodeHead(raw))
+        let found = try reading("looking up fingerprint \(fingerprint)") { txn -> (CommitHead, [UInt8]?)? in
+            guard let raw = try txn.get(tables.heads, key) else { return nil }
+            let head = try StoreRecords.decodeHead(raw)
+            return (head, preloading ? preloaded(head) { hash in
+                try txn.get(tables.blobs, hash.bytes).map { row in try StoreRecords.decodeBlobLocation(row, hash: hash) }
+            } : nil)
+        }
+        guard let (head, output) = found else { return nil }
+        return (noteHit(head), output)
+    }
+
+    /// Results a hit reads with its head: those kept in a row of at most a page.
+    static let preloadLimit = 4096
+
+    /// A small result of `head` kept in the database, found by `locate`; nil for anything else,
+    /// and for anything wrong with it (the result's own load then reports that). Its size comes
+    /// from the head, so `blob_info` is not read.
+    private func preloaded(_ head: CommitHead, locate: (ContentHash) throws -> StoreRecords.BlobLocation?) -> [UInt8]? {
+        guard let output = head.output, output.size <= Self.preloadLimit,
+              let location = try? locate(output.hash), case .inline = location else { return nil }
+        let info = StoreRecords.BlobInfo(size: output.size, storedSize: output.size, references: 1)
+        return try? verifiedIfAsked(output.hash, try readBlob(output.hash, LocatedBlob(location: location, info: info)))
     }
 
     /// Notes the time of a head read for least-recently-used eviction (in memory; see ``AccessLog``).
