@@ -280,16 +280,21 @@ struct LargeBlobTests {
         try await fixture.client.get(try await fixture.client.log().first!.hash.hex, to: "/dev/null")
     }
 
-    @Test("the XXH3 prehash memo always answers with the SHA-256 of the bytes asked about")
+    @Test("the prehash memo (XXH3 keys, and short inputs by their bytes) always answers with the SHA-256 of the bytes asked about")
     func prehashMemo() {
-        let memo = PrehashMemo(capacity: 8, minimumSize: 16)
-        var inputs: [[UInt8]] = [[], Array(repeating: 1, count: 15)]
+        var inputs: [[UInt8]] = [[], Array(repeating: 1, count: 15), Array(repeating: 1, count: 14), Array(repeating: 2, count: 15)]
         for seed in 0..<20 { inputs.append(TestPayload.incompressible(1000 + seed % 3, seed: UInt64(seed % 10))) }
+        for size in [1, 10, 63, 64, 65, 200] { inputs.append(TestPayload.incompressible(size, seed: UInt64(size))) }
         inputs.append(Array(inputs[5].dropLast()))      // a prefix of a known input
-        for _ in 0..<3 {
-            for input in inputs { #expect(memo.hash(input) == SHA256Hasher.hash(input)) }
+        inputs.append(Array(inputs[24].dropLast()))     // and of a short one
+        // More distinct inputs than the capacity of either memo: each starts over along the way.
+        for memo in [PrehashMemo(capacity: 8, minimumSize: 16), PrehashMemo(capacity: 8, minimumSize: 512, shortLimit: 64)] {
+            for _ in 0..<3 {
+                for input in inputs { #expect(memo.hash(input) == SHA256Hasher.hash(input)) }
+            }
         }
         #expect(PrehashMemo(capacity: 0).hash(inputs[3]) == SHA256Hasher.hash(inputs[3]))
+        #expect(PrehashMemo(capacity: 0, shortLimit: 64).hash(inputs[1]) == SHA256Hasher.hash(inputs[1]))
     }
 }
 

@@ -16,21 +16,43 @@ final class PrehashMemo: Sendable {
         let count: Int
     }
 
-    /// Inputs shorter than this go straight to SHA-256, which is then cheaper than the memo.
-    let minimumSize: Int
-    private let capacity: Int
-    private let entries = Locked<[Key: ContentHash]>([:])
-
-    init(capacity: Int, minimumSize: Int = 1024) {
-        self.capacity = capacity
-        self.minimumSize = minimumSize
+    /// Short bytes, kept whole as their own key: an exact match, so nothing is trusted.
+    struct ShortKey: Hashable, Sendable {
+        let bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 
-    /// Argument lists: shared by every function in the process.
-    static let arguments = PrehashMemo(capacity: 16_384)
+    /// Inputs shorter than this go straight to SHA-256 (or to the short memo), which is then
+    /// cheaper than an XXH3 pass and a key of their own.
+    let minimumSize: Int
+    /// Inputs of at most this many bytes are remembered by the bytes themselves (0: never).
+    let shortLimit: Int
+    private let capacity: Int
+    private let entries = Locked<[Key: ContentHash]>([:])
+    private let shortEntries = Locked<[ShortKey: ContentHash]>([:])
+
+    init(capacity: Int, minimumSize: Int = 1024, shortLimit: Int = 0) {
+        self.capacity = capacity
+        self.minimumSize = minimumSize
+        self.shortLimit = min(shortLimit, minimumSize - 1)
+    }
+
+    /// Argument lists: shared by every function in the process. A hit hashes the same short
+    /// list again and again (an `Int`'s is 10 bytes): a lookup costs less than SHA-256 does.
+    static let arguments = PrehashMemo(capacity: 16_384, shortLimit: 256)
 
     /// The SHA-256 of `bytes`, from the memo when these bytes were hashed before.
     func hash(_ bytes: [UInt8]) -> ContentHash {
+        if capacity > 0, bytes.count <= shortLimit {
+            let key = ShortKey(bytes: bytes)
+            if let known = shortEntries.withLock({ $0[key] }) { return known }
+            let hash = SHA256Hasher.hash(bytes)
+            shortEntries.withLock { entries in
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+                entries[key] = hash
+            }
+            return hash
+        }
         let key = key(for: bytes)
         if let key, let known = hash(forKey: key) { return known }
         let hash = SHA256Hasher.hash(bytes)
