@@ -45,6 +45,46 @@ struct GCSizeTests {
         #expect(after.storedBytes <= limit && after.blobs == 5 && after.commits == 5)
     }
 
+    @Test("gc of everything empties every table in one transaction: the report is the dry run's, counts are zero, no result file is left, fsck is clean, the store records again; a plan that keeps one commit goes commit by commit",
+          arguments: [true, false])
+    func gcOfEverything(everything: Bool) async throws {
+        let fixture = try LargeBlobFixture()
+        var refs: [ResultRef<[UInt8]>] = []
+        for seed in 0..<30 {   // inline and file results (the fixture's file threshold is 64 KiB)
+            let size = seed % 10 == 0 ? 100_000 : 500 + seed
+            refs.append(try await fixture.client.submit(LargeBlobFixture.payload, seed, size, seed % 3 == 0, tags: ["seed": "\(seed)"]))
+        }
+        _ = try await fixture.client.submit(LargeBlobFixture.payload, 1, 501, false, options: CallOptions(force: true))   // history
+        _ = try await fixture.store.putBlob(Array(repeating: 7, count: 300))   // a blob no commit references
+        #expect(try fixture.objectFiles().count >= 3)
+        let kept = everything ? nil : refs[5]
+        if kept != nil { _ = try await fixture.client.submit(LargeBlobFixture.payload, 5, 505, false) }   // a hit: the most recently used
+        await fixture.client.close()   // writes the hit time
+        let stats = try await fixture.client.stats()
+        // Room for nothing, or for the one result hit last.
+        let policy = EvictionPolicy(maxStoredBytes: everything ? 0 : 600)
+
+        let dry = try await fixture.client.gc(policy, dryRun: true)
+        let real = try await fixture.client.gc(policy, dryRun: false)
+        #expect(real == dry, "\(real) vs \(dry)")
+        let after = try await fixture.client.stats()
+        if everything {
+            #expect(real.commitsRemoved == stats.commits && real.blobsRemoved == stats.blobs && real.storedBytesFreed == stats.storedBytes)
+            #expect(after.commits == 0 && after.completed == 0 && after.functions == 0 && after.blobs == 0 && after.fileBlobs == 0)
+            #expect(after.logicalBytes == 0 && after.storedBytes == 0 && after.oldest == nil)
+            #expect(try fixture.objectFiles().isEmpty)
+            #expect(try await fixture.client.log().isEmpty)
+        } else {
+            #expect(after.commits == 1)
+            #expect(try await fixture.client.log().map(\.hash) == [kept?.commit])
+        }
+        #expect(try await fixture.client.fsck().problems.isEmpty)
+        let again = try await fixture.client.submit(LargeBlobFixture.payload, 3, 503, false)
+        let loaded = try await again.load()
+        #expect(!again.wasCached && loaded.count == 503)
+        #expect(try await fixture.client.fsck().problems.isEmpty)
+    }
+
     @Test("a blob shared with a kept commit is not counted as freed")
     func sharedBlobs() async throws {
         let fixture = try LargeBlobFixture()
