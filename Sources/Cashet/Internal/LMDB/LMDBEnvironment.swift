@@ -1,5 +1,6 @@
 import CCashetLMDB
 import CCashetSystem
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -50,6 +51,15 @@ final class LMDBEnvironment: @unchecked Sendable {
     let isReadOnly: Bool
     private let maxMapSize: Int
     private let mapLock = ReadWriteLock()
+    /// Read transactions ended with `mdb_txn_reset`, for `mdb_txn_renew`: a read then neither
+    /// allocates a transaction nor takes the reader table's process-shared mutex to find a slot
+    /// (the slot stays with the handle). Invariant: each is a live, reset read transaction of
+    /// `env`, used by no one while it is here; all are aborted before `env` closes (deinit).
+    private let idleReaders = Mutex<[IdleReader]>([])
+    /// A reset read transaction; unchecked: only one holder uses it at a time (see `idleReaders`).
+    private struct IdleReader: @unchecked Sendable { let txn: OpaquePointer }
+    /// At most this many are kept, each holding a reader slot (of `maxReaders`, 512) while idle.
+    private static let idleReaderLimit = 4
 
     /// The directory it is registered under in ``SharedEnvironments``.
     private let sharedAs: SharedEnvironments.Key
@@ -145,7 +155,41 @@ final class LMDBEnvironment: @unchecked Sendable {
 
     deinit {
         let env = env
+        for idle in idleReaders.withLock({ $0 }) { mdb_txn_abort(idle.txn) }
         SharedEnvironments.close(sharedAs) { mdb_env_close(env) }
+    }
+
+    /// Begins a transaction: a read renews an idle one when there is one.
+    private func begin(writable: Bool) throws -> OpaquePointer {
+        if !writable, let idle = idleReaders.withLock({ $0.popLast() })?.txn {
+            let rc = mdb_txn_renew(idle)
+            if rc == MDB_SUCCESS { return idle }
+            mdb_txn_abort(idle)
+            if rc == MDB_MAP_RESIZED { throw LMDBMapResized() }
+        }
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
+        if rc == MDB_READERS_FULL {
+            // Perhaps slots of processes that died since this one opened the store.
+            checkStaleReaders()
+            rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
+        }
+        if rc == MDB_MAP_RESIZED { throw LMDBMapResized() }
+        try lmdbCheck(rc, "beginning a transaction", path: path)
+        guard let txn else { throw CashetError(.storage, "mdb_txn_begin returned no transaction in \(path)") }
+        return txn
+    }
+
+    /// Ends a read transaction, keeping its handle (and reader slot) for the next read when
+    /// fewer than ``idleReaderLimit`` are idle.
+    private func finishRead(_ txn: OpaquePointer) {
+        mdb_txn_reset(txn)
+        let kept = idleReaders.withLock { idle in
+            guard idle.count < Self.idleReaderLimit else { return false }
+            idle.append(IdleReader(txn: txn))
+            return true
+        }
+        if !kept { mdb_txn_abort(txn) }
     }
 
     /// Opens named sub-databases in one transaction, creating missing ones when `create`.
@@ -189,16 +233,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         while true {
             do {
                 return try mapLock.withReadLock {
-                    var txn: OpaquePointer?
-                    var rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
-                    if rc == MDB_READERS_FULL {
-                        // Perhaps slots of processes that died since this one opened the store.
-                        checkStaleReaders()
-                        rc = mdb_txn_begin(env, nil, writable ? 0 : UInt32(MDB_RDONLY), &txn)
-                    }
-                    if rc == MDB_MAP_RESIZED { throw LMDBMapResized() }
-                    try lmdbCheck(rc, "beginning a transaction", path: path)
-                    guard let txn else { throw CashetError(.storage, "mdb_txn_begin returned no transaction in \(path)") }
+                    let txn = try begin(writable: writable)
                     let result: T
                     do {
                         result = try body(LMDBTransaction(txn: txn, path: path))
@@ -207,7 +242,7 @@ final class LMDBEnvironment: @unchecked Sendable {
                         throw error
                     }
                     guard writable || commitReadOnly else {
-                        mdb_txn_abort(txn)
+                        finishRead(txn)
                         return result
                     }
                     let commitCode = mdb_txn_commit(txn)
