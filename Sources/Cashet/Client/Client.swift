@@ -59,10 +59,13 @@ public final class Client: Sendable {
         let fingerprint = try function.fingerprint(repeat each inputs)
         let options = try (options ?? function.options).validated()
         let useCache = cache ?? function.cache
-        let start = Date()
-        if useCache, !options.force, let hit = try await store.headAndOutput(for: fingerprint), options.accepts(hit.head, callStartedAt: start) {
+        // A hit reads the clock only for a TTL; the time a miss records is still taken before it ran.
+        let startedBeforeLookup = options.ttl == nil ? nil : Date()
+        if useCache, !options.force, let hit = try await store.headAndOutput(for: fingerprint),
+           options.accepts(hit.head, callStartedAt: startedBeforeLookup ?? .distantPast) {
             return hitRef(hit.head, preloaded: hit.output)
         }
+        let start = startedBeforeLookup ?? Date()
 
         let call = prepareCall(function, repeat each inputs, cacheable: useCache)
         let draft = CommitDraft(fingerprint: fingerprint, task: call.task, status: .completed, createdAt: start,

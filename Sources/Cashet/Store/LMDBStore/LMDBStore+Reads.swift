@@ -58,7 +58,7 @@ extension LMDBStore {
 
     /// Notes the time of a head read for least-recently-used eviction (in memory; see ``AccessLog``).
     private func noteHit(_ head: CommitHead) -> CommitHead {
-        if !configuration.readOnly && accessLog.note(head.commit, at: CanonicalCommit.nanoseconds(Date())) {
+        if !configuration.readOnly && accessLog.note(head.commit, at: AccessLog.now()) {
             Task.detached { [self] in try? flushAccessLog() }
         }
         return head
