@@ -58,8 +58,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     private let idleReaders = Mutex<[IdleReader]>([])
     /// A reset read transaction; unchecked: only one holder uses it at a time (see `idleReaders`).
     private struct IdleReader: @unchecked Sendable { let txn: OpaquePointer }
-    /// At most this many are kept, each holding a reader slot (of `maxReaders`, 512) while idle.
-    private static let idleReaderLimit = 4
+    /// At most this many are kept, each holding a reader slot (of `maxReaders`, 512, shared by every
+    /// process of the store) while idle: two cover a sequential loop of hits and one concurrent read.
+    private static let idleReaderLimit = 2
 
     /// The directory it is registered under in ``SharedEnvironments``.
     private let sharedAs: SharedEnvironments.Key
