@@ -172,4 +172,30 @@ struct LMDBStoreTests {
         #expect(try await refs[0].load().count == 20_000)
         #expect(try await client.stats().blobs == 200)
     }
+
+    @Test("a read transaction kept for reuse outlives another process growing the map past this one's: the next read adopts the new size and sees that process's commits")
+    func keptReadAfterAnotherProcessGrewTheMap() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var configuration = LMDBStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        let store = try LMDBStore(path, configuration: configuration)
+        let client = Client(store: store)
+        let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
+        _ = try await client.submit(square, 3)
+        _ = try await client.stats()   // applies the journal, then reads: transactions are kept for reuse
+        #expect(try await client.log().count == 1)
+        #expect(store.env.mapSize == 1 << 20)
+
+        // Another process (with the default, larger map) writes until data.mdb reaches 4 MiB.
+        let fill = try Products.run(Products.helper, ["fill", path, "\(4 << 20)", "98304"])
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let stored = fill.stdout.split(separator: "\n").filter { $0.hasPrefix("stored ") }.count
+        #expect(stored >= 5, "\(fill.stdout)")   // 96 KiB, 192 KiB, …: past this process's 1 MiB map
+
+        let commits = try await client.log()
+        #expect(commits.count == stored + 1)
+        #expect(store.env.mapSize > 1 << 20)
+        #expect(try await client.submit(square, 3).wasCached)
+    }
 }
