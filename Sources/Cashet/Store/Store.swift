@@ -142,6 +142,7 @@ extension Store {
         try PosixFile.writeAll(try await blob(hash), toDescriptor: descriptor)
     }
 
+    /// The head alone: stores that cannot read a result with its head leave it to ``blob(_:)``.
     public nonisolated(nonsending) func headAndOutput(for fingerprint: Fingerprint) async throws(CashetError) -> (head: CommitHead, output: [UInt8]?)? {
         try await head(for: fingerprint).map { ($0, nil) }
     }

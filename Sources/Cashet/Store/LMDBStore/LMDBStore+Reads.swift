@@ -21,6 +21,8 @@ extension LMDBStore {
         return heads
     }
 
+    /// The head of `fingerprint` and, for a result of at most 4 KiB kept in the
+    /// database, its bytes, read in the same transaction (verified when `verifyOnLoad`).
     public nonisolated(nonsending) func headAndOutput(for fingerprint: Fingerprint) async throws(CashetError) -> (head: CommitHead, output: [UInt8]?)? {
         try readHead(fingerprint, preloading: true)
     }
