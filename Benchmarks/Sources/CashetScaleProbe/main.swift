@@ -6,7 +6,7 @@ import Foundation
 // Prints one JSON line with:
 // - hit latency (submit + load of a ~100 B result) over 100,000 random existing calls:
 //   p50/p99 in µs, each call timed alone;
-// - miss latency over 300 new calls (durable `submit`, removed again afterwards): p50/p99 in µs;
+// - miss latency over 300 new calls (`submit` with the default durability, removed again afterwards): p50/p99 in µs;
 // - `stats()` and `log(limit: 20)` in ms (fastest of 20);
 // - resident memory after the hits (VmRSS, VmHWM, MiB).
 
