@@ -42,9 +42,17 @@ public struct ContentHash: Hashable, Comparable, Sendable, CustomStringConvertib
         return out
     }
 
+    /// The 32 raw bytes as four big-endian words, laid out as the bytes (a key without an array).
+    package var bigEndianWords: (UInt64, UInt64, UInt64, UInt64) { (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian) }
+
+    /// Runs `body` on the 32 raw bytes, kept on the stack.
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: bigEndianWords, body)
+    }
+
     /// Appends the 32 raw bytes.
     func append(to out: inout [UInt8]) {
-        withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) { out.append(contentsOf: $0) }
+        withUnsafeBytes { out.append(contentsOf: $0) }
     }
 
     /// 64 lowercase hex characters.

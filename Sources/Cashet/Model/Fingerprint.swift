@@ -23,6 +23,12 @@ public struct Fingerprint: Hashable, Sendable, CustomStringConvertible {
         self.init(functionHash: try ContentHash(hex: String(parts[0])), argumentsHash: try ContentHash(hex: String(parts[1])))
     }
 
+    /// Runs `body` on the 64 bytes of ``bytes``, kept on the stack (a tuple of two homogeneous
+    /// word tuples is laid out without padding).
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: (functionHash.bigEndianWords, argumentsHash.bigEndianWords), body)
+    }
+
     /// 64 bytes: function hash then arguments hash (the LMDB key).
     package var bytes: [UInt8] {
         var out = [UInt8]()

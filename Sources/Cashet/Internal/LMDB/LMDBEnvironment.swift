@@ -337,6 +337,18 @@ struct LMDBTransaction {
         try specs.map { spec in try openDatabase(spec.name, flags: UInt32(MDB_CREATE) | (spec.dupSort ? UInt32(MDB_DUPSORT) : 0)) }
     }
 
+    /// What `body` makes of the value stored under `key`, or nil when there is none. `body` reads
+    /// the value in place: the buffer points into the map and is valid only until `body` returns
+    /// (the transaction outlives the call), so whatever it keeps it must copy.
+    func withValue<R>(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_get(txn, db.handle, &k, &v)
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "reading a record", path: path)
+        return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
     /// The value stored under `key`, copied out of the map, or nil.
     func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> [UInt8]? {
         try key.withUnsafeBytes { keyBytes in

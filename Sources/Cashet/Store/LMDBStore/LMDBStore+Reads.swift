@@ -33,13 +33,10 @@ extension LMDBStore {
         if let head = try journaled({ $0.heads[fingerprint] }) {
             return (noteHit(head), preloading ? preloaded(head) { hash in try journaledBlob(hash)?.location } : nil)
         }
-        let key = fingerprint.bytes
         let found = try reading("looking up fingerprint \(fingerprint)") { txn -> (CommitHead, [UInt8]?)? in
-            guard let raw = try txn.get(tables.heads, key) else { return nil }
+            guard let raw = try fingerprint.withUnsafeBytes({ key in try txn.withValue(tables.heads, key: key) { Array($0) } }) else { return nil }
             let head = try StoreRecords.decodeHead(raw)
-            return (head, preloading ? preloaded(head) { hash in
-                try txn.get(tables.blobs, hash.bytes).map { row in try StoreRecords.decodeBlobLocation(row, hash: hash) }
-            } : nil)
+            return (head, preloading ? preloaded(head, txn) : nil)
         }
         guard let (head, output) = found else { return nil }
         return (noteHit(head), output)
@@ -56,6 +53,20 @@ extension LMDBStore {
               let location = try? locate(output.hash), case .inline = location else { return nil }
         let info = StoreRecords.BlobInfo(size: output.size, storedSize: output.size, references: 1)
         return try? verifiedIfAsked(output.hash, try readBlob(output.hash, LocatedBlob(location: location, info: info)))
+    }
+
+    /// ``preloaded(_:locate:)`` from LMDB: a raw row's bytes are copied once, straight out of the
+    /// map; any other row goes through its decoding.
+    private func preloaded(_ head: CommitHead, _ txn: LMDBTransaction) -> [UInt8]? {
+        guard let output = head.output, output.size <= Self.preloadLimit else { return nil }
+        let raw = try? output.hash.withUnsafeBytes { key in
+            try txn.withValue(tables.blobs, key: key) { row -> [UInt8]? in
+                guard row.first == StoreRecords.BlobEncoding.raw.rawValue, row.count == output.size + 1 else { return nil }
+                return Array(UnsafeRawBufferPointer(rebasing: row[1...]))
+            }
+        }
+        if let raw, let bytes = raw { return try? verifiedIfAsked(output.hash, bytes) }
+        return preloaded(head) { hash in try txn.get(tables.blobs, hash.bytes).map { row in try StoreRecords.decodeBlobLocation(row, hash: hash) } }
     }
 
     /// Notes the time of a head read for least-recently-used eviction (in memory; see ``AccessLog``).
