@@ -43,21 +43,9 @@ final class PrehashMemo: Sendable {
 
     /// The SHA-256 of `bytes`, from the memo when these bytes were hashed before.
     func hash(_ bytes: [UInt8]) -> ContentHash {
-        if capacity > 0, bytes.count <= shortLimit {
-            let key = ShortKey(bytes: bytes)
-            if let known = shortEntries.withLock({ $0[key] }) { return known }
-            let hash = SHA256Hasher.hash(bytes)
-            shortEntries.withLock { entries in
-                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-                entries[key] = hash
-            }
-            return hash
-        }
-        let key = key(for: bytes)
-        if let key, let known = hash(forKey: key) { return known }
-        let hash = SHA256Hasher.hash(bytes)
-        if let key { remember(hash, forKey: key) }
-        return hash
+        if capacity > 0, bytes.count <= shortLimit { return memoized(bytes, key: ShortKey(bytes: bytes), in: shortEntries) }
+        guard let key = key(for: bytes) else { return SHA256Hasher.hash(bytes) }
+        return memoized(bytes, key: key, in: entries)
     }
 
     /// The memo key of `bytes`; nil when the memo is off or the bytes are too short to be worth it.
@@ -71,8 +59,19 @@ final class PrehashMemo: Sendable {
     func hash(forKey key: Key) -> ContentHash? { entries.withLock { $0[key] } }
 
     /// Remembers the SHA-256 of the bytes `key` was computed from.
-    func remember(_ hash: ContentHash, forKey key: Key) {
-        entries.withLock { entries in
+    func remember(_ hash: ContentHash, forKey key: Key) { remember(hash, key: key, in: entries) }
+
+    /// The SHA-256 of `bytes` from `table` under `key`, computed and remembered when missing.
+    private func memoized<K: Hashable & Sendable>(_ bytes: [UInt8], key: K, in table: Locked<[K: ContentHash]>) -> ContentHash {
+        if let known = table.withLock({ $0[key] }) { return known }
+        let hash = SHA256Hasher.hash(bytes)
+        remember(hash, key: key, in: table)
+        return hash
+    }
+
+    /// Puts `hash` in `table` under `key`; a full table starts over.
+    private func remember<K: Hashable & Sendable>(_ hash: ContentHash, key: K, in table: Locked<[K: ContentHash]>) {
+        table.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = hash
         }

@@ -334,7 +334,7 @@ extension LMDBStore {
     }
 
     /// A small result still only in the journal.
-    func journaledBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob? {
+    private func journaledBlob(_ hash: ContentHash) throws(CashetError) -> LocatedBlob? {
         guard let (row, size) = try journaled({ overlay in overlay.inlineRows[hash].map { ($0, overlay.sizes[hash] ?? 0) } }) else { return nil }
         return LocatedBlob(location: try StoreRecords.decodeBlobLocation(row, hash: hash),
                            info: StoreRecords.BlobInfo(size: size, storedSize: row.count, references: 1))

@@ -56,10 +56,7 @@ extension LMDBStore {
                 }
             }
             guard everything else { return nil }
-            for table in [tables.commits, tables.heads, tables.history, tables.tags, tables.functions, tables.sources,
-                          tables.timeline, tables.blobs, tables.blobInfo, tables.unreferenced] + [tables.access].compactMap({ $0 }) {
-                try txn.empty(table)
-            }
+            for table in tables.contents { try txn.empty(table) }
             let removed = state.counters
             state.counters = StoreRecords.Counters()
             state.filesToRemove = files

@@ -31,12 +31,18 @@ extension LMDBStore {
     /// ``preloadLimit`` bytes kept in the database is read in the same transaction.
     func readHead(_ fingerprint: Fingerprint, preloading: Bool = false) throws(CashetError) -> (head: CommitHead, output: [UInt8]?)? {
         if let head = try journaled({ $0.heads[fingerprint] }) {
-            return (noteHit(head), preloading ? preloaded(head) { hash in try journaledBlob(hash)?.location } : nil)
+            let output = preloadable(head, preloading).flatMap { output in
+                (try? journaled { $0.inlineRows[output.hash] })?.flatMap { row in row.withUnsafeBytes { preloaded(output, row: $0) } }
+            }
+            return (noteHit(head), output)
         }
         let found = try reading("looking up fingerprint \(fingerprint)") { txn -> (CommitHead, [UInt8]?)? in
             guard let raw = try fingerprint.withUnsafeBytes({ key in try txn.withValue(tables.heads, key: key) { Array($0) } }) else { return nil }
             let head = try StoreRecords.decodeHead(raw)
-            return (head, preloading ? preloaded(head, txn) : nil)
+            let output = preloadable(head, preloading).flatMap { output in
+                (try? output.hash.withUnsafeBytes { key in try txn.withValue(tables.blobs, key: key) { preloaded(output, row: $0) } })?.flatMap { $0 }
+            }
+            return (head, output)
         }
         guard let (head, output) = found else { return nil }
         return (noteHit(head), output)
@@ -45,28 +51,27 @@ extension LMDBStore {
     /// Results a hit reads with its head: those kept in a row of at most a page.
     static let preloadLimit = 4096
 
-    /// A small result of `head` kept in the database, found by `locate`; nil for anything else,
-    /// and for anything wrong with it (the result's own load then reports that). Its size comes
-    /// from the head, so `blob_info` is not read.
-    private func preloaded(_ head: CommitHead, locate: (ContentHash) throws -> StoreRecords.BlobLocation?) -> [UInt8]? {
-        guard let output = head.output, output.size <= Self.preloadLimit,
-              let location = try? locate(output.hash), case .inline = location else { return nil }
-        let info = StoreRecords.BlobInfo(size: output.size, storedSize: output.size, references: 1)
-        return try? verifiedIfAsked(output.hash, try readBlob(output.hash, LocatedBlob(location: location, info: info)))
+    /// The result of `head` a hit reads with it, when `preloading`: one of at most ``preloadLimit`` bytes.
+    private func preloadable(_ head: CommitHead, _ preloading: Bool) -> ObjectRef? {
+        guard preloading, let output = head.output, output.size <= Self.preloadLimit else { return nil }
+        return output
     }
 
-    /// ``preloaded(_:locate:)`` from LMDB: a raw row's bytes are copied once, straight out of the
-    /// map; any other row goes through its decoding.
-    private func preloaded(_ head: CommitHead, _ txn: LMDBTransaction) -> [UInt8]? {
-        guard let output = head.output, output.size <= Self.preloadLimit else { return nil }
-        let raw = try? output.hash.withUnsafeBytes { key in
-            try txn.withValue(tables.blobs, key: key) { row -> [UInt8]? in
-                guard row.first == StoreRecords.BlobEncoding.raw.rawValue, row.count == output.size + 1 else { return nil }
-                return Array(UnsafeRawBufferPointer(rebasing: row[1...]))
-            }
+    /// The bytes of `output` from its `blobs` row, read in place (LMDB's map or the journal's
+    /// overlay): a raw row's bytes are copied once; another kept-inline row is decoded. Its size
+    /// comes from the head, so `blob_info` is not read. Nil for a file and for anything wrong
+    /// (the result's own load then reports it).
+    private func preloaded(_ output: ObjectRef, row: UnsafeRawBufferPointer) -> [UInt8]? {
+        let bytes: [UInt8]
+        if row.first == StoreRecords.BlobEncoding.raw.rawValue, row.count == output.size + 1 {
+            bytes = Array(UnsafeRawBufferPointer(rebasing: row[1...]))
+        } else {
+            let info = StoreRecords.BlobInfo(size: output.size, storedSize: row.count, references: 1)
+            guard let location = try? StoreRecords.decodeBlobLocation(Array(row), hash: output.hash), case .inline = location,
+                  let decoded = try? readBlob(output.hash, LocatedBlob(location: location, info: info)) else { return nil }
+            bytes = decoded
         }
-        if let raw, let bytes = raw { return try? verifiedIfAsked(output.hash, bytes) }
-        return preloaded(head) { hash in try txn.get(tables.blobs, hash.bytes).map { row in try StoreRecords.decodeBlobLocation(row, hash: hash) } }
+        return try? verifiedIfAsked(output.hash, bytes)
     }
 
     /// Notes the time of a head read for least-recently-used eviction (in memory; see ``AccessLog``).

@@ -100,6 +100,8 @@ public final class LMDBStore: Store {
         /// Commit hash → time of its last hit. Nil only in a read-only opening of a store written
         /// before the table existed (a writable opening creates it).
         let access: LMDBDatabase?
+        /// Every table but `meta`: where the store's contents live (a gc of everything empties them).
+        let contents: [LMDBDatabase]
 
         static let specs: [(name: String, dupSort: Bool)] = [
             ("meta", false),        // "schema" → version, "counters" → Counters
@@ -126,6 +128,7 @@ public final class LMDBStore: Store {
             (meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced) =
                 (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5], handles[6], handles[7], handles[8], handles[9], handles[10])
             self.access = access
+            contents = Array(handles.dropFirst()) + [access].compactMap { $0 }
         }
     }
 
