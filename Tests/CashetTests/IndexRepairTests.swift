@@ -17,18 +17,21 @@ struct IndexRepairTests {
         return (directory, store, refs.map(\.commit))
     }
 
+    /// Changes `store`'s rows directly, in one write transaction named `action`, and closes it.
+    static func damage(_ store: String, _ action: String, _ body: (LMDBStore.Tables, LMDBTransaction) throws -> Void) throws {
+        let opened = try LMDBStore(store)
+        try opened.writing(action) { txn in try body(opened.tables, txn) }
+    }
+
     @Test("a commit record altered in place (its output hash): show and get refuse it (exit 3) instead of serving it; one fsck --repair removes it and repoints its head, and fsck is then clean")
     func alteredRecordIsNeverServed() async throws {
         let (directory, store, commits) = try await Self.populated(50)
         defer { withExtendedLifetime(directory) {} }
         let victim = commits[17]
-        do {
-            let opened = try LMDBStore(store)
-            try opened.writing("altering a record") { txn in
-                var record = try #require(try txn.get(opened.tables.commits, victim.bytes))
-                record[record.count / 2] ^= 0x40   // decodes fine, names something else
-                try txn.put(opened.tables.commits, victim.bytes, record)
-            }
+        try Self.damage(store, "altering a record") { tables, txn in
+            var record = try #require(try txn.get(tables.commits, victim.bytes))
+            record[record.count / 2] ^= 0x40   // decodes fine, names something else
+            try txn.put(tables.commits, victim.bytes, record)
         }
         for command in ["show", "get"] {
             let result = try await Products.cli(command, victim.hex, "--store", store)
@@ -55,14 +58,11 @@ struct IndexRepairTests {
         // the calls: the repair below must take most of its pages past the end of the file.
         _ = try LMDBStore.rebuild(at: store)
         let victims = Array(commits.prefix(300))
-        do {
-            let opened = try LMDBStore(store)
-            try opened.writing("altering records") { txn in
-                for victim in victims {
-                    var record = try #require(try txn.get(opened.tables.commits, victim.bytes))
-                    record[record.count / 2] ^= 0x40
-                    try txn.put(opened.tables.commits, victim.bytes, record)
-                }
+        try Self.damage(store, "altering records") { tables, txn in
+            for victim in victims {
+                var record = try #require(try txn.get(tables.commits, victim.bytes))
+                record[record.count / 2] ^= 0x40
+                try txn.put(tables.commits, victim.bytes, record)
             }
         }
         // A map a few pages larger than what the file uses: the repair runs out partway through
@@ -146,13 +146,10 @@ struct IndexRepairTests {
     func schemaRecordDamaged() async throws {
         let (directory, store, commits) = try await Self.populated(5)
         defer { withExtendedLifetime(directory) {} }
-        do {
-            let opened = try LMDBStore(store)
-            try opened.writing("damaging the schema key") { txn in
-                let version = try #require(try txn.get(opened.tables.meta, LMDBStore.schemaKey))
-                #expect(try txn.delete(opened.tables.meta, LMDBStore.schemaKey))
-                try txn.put(opened.tables.meta, Array("sch\u{11}ma".utf8), version)   // the flipped key, as the flips campaign found it
-            }
+        try Self.damage(store, "damaging the schema key") { tables, txn in
+            let version = try #require(try txn.get(tables.meta, LMDBStore.schemaKey))
+            #expect(try txn.delete(tables.meta, LMDBStore.schemaKey))
+            try txn.put(tables.meta, Array("sch\u{11}ma".utf8), version)   // the flipped key, as the flips campaign found it
         }
         let log = try await Products.cli("log", "--json", "--store", store)
         #expect(log.status == 0 && log.stdout.contains(commits[3].hex), "\(log.stdout) \(log.stderr)")
@@ -168,13 +165,10 @@ struct IndexRepairTests {
     func functionRowDamaged() async throws {
         let (directory, store, commits) = try await Self.populated(5)
         defer { withExtendedLifetime(directory) {} }
-        do {
-            let opened = try LMDBStore(store)
-            try opened.writing("cutting a function row short") { txn in
-                let key = try #require(try txn.withCursor(opened.tables.sources) { cursor in try cursor.move(.first)?.key })
-                let row = try #require(try txn.get(opened.tables.sources, key))
-                try txn.put(opened.tables.sources, key, Array(row.prefix(4)))
-            }
+        try Self.damage(store, "cutting a function row short") { tables, txn in
+            let key = try #require(try txn.withCursor(tables.sources) { cursor in try cursor.move(.first)?.key })
+            let row = try #require(try txn.get(tables.sources, key))
+            try txn.put(tables.sources, key, Array(row.prefix(4)))
         }
         let check = try await Products.cli("fsck", "--json", "--store", store)
         #expect(check.status == 3 && check.stdout.contains("damaged-function"), "\(check.stdout) \(check.stderr)")
