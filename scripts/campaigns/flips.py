@@ -252,13 +252,12 @@ class Flips:
         imported = tools.cashet(store, "import", sample.archive, "--json")
         restorable = not unrecoverable or after.code == 0
         self.tally(index, case_info, "import", imported, {0} if restorable else common.ALLOWED_EXITS)
-        if imported.ok and not restorable:
+        if imported.ok:
             # An import into a store the repair could not mend may skip every commit (they are
             # there, unreadable): it restores nothing, so the store stays as the repair left it.
-            self.tally(index, case_info, "fsck after import", tools.cashet(store, "fsck"), common.ALLOWED_EXITS)
-        elif imported.ok:
             final = tools.cashet(store, "fsck")
-            self.tally(index, case_info, "fsck after import", final, {0})
+            self.tally(index, case_info, "fsck after import", final, {0} if restorable else common.ALLOWED_EXITS)
+        if imported.ok and restorable:
             extra = common.read_acknowledged(os.path.join(directory, "writes.log"))
             problems, _ = common.check_store(tools, store, sample, rng, directory, extra=extra, at_risk=exempt | set(extra),
                                              at_risk_limit=1 if self.args.short else 4,
