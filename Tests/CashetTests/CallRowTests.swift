@@ -7,30 +7,13 @@ import Testing
 /// byte for byte, for every kind of commit (random ones, and every commit of the schema-1 fixture).
 @Suite("Schema-2 call rows")
 struct CallRowTests {
-    /// Tag strings interned as the `strings` table will (`key\0value` → id).
-    private final class Strings {
-        var ids: [String: UInt32] = [:]
-        var pairs: [UInt32: (String, String)] = [:]
-        func id(_ key: String, _ value: String) -> UInt32 {
-            let text = key + "\0" + value
-            if let id = ids[text] { return id }
-            let id = UInt32(ids.count + 1)
-            ids[text] = id
-            pairs[id] = (key, value)
-            return id
-        }
-        func tags(of commit: Commit) -> [UInt32] { commit.tags.sorted { $0.key < $1.key }.map { id($0.key, $0.value) } }
-        func pair(_ id: UInt32) throws(CashetError) -> (key: String, value: String) {
-            guard let pair = pairs[id] else { throw CashetError(.corruptData, "no string \(id)") }
-            return pair
-        }
-    }
-
-    private static func roundTrip(_ commit: Commit, result: CallRow.Result, function: FunctionFields, strings: Strings) throws {
-        let row = CallRow(commit, result: result, function: function, tags: strings.tags(of: commit), lastUsed: 7)
+    private static func roundTrip(_ commit: Commit, result: CallRow.Result, function: FunctionFields) throws {
+        let row = CallRow(commit, result: result, function: function)
         let decoded = try CallRow(decoding: row.encoded())
         #expect(decoded == row)
-        let expanded = try decoded.expand(function: function, argumentsHash: commit.fingerprint.argumentsHash) { id throws(CashetError) in try strings.pair(id) }
+        let head = try CallRow.head(ofEncoded: row.encoded()).head
+        #expect(head == CommitHead(commit: commit.hash, output: commit.output, status: commit.status, createdAt: commit.createdAt))
+        let expanded = try decoded.expand(function: function, argumentsHash: commit.fingerprint.argumentsHash)
         #expect(expanded.record == CanonicalCommit.encodeCommit(commit.draft, output: commit.output, parent: commit.parent))
         #expect(expanded.commit == commit)
     }
@@ -38,7 +21,6 @@ struct CallRowTests {
     @Test("random commits (failed, uncached, tagged, re-run, renamed, inline raw, inline zstd, blob results) expand to their own records")
     func randomCommits() throws {
         var generator = SystemRandomNumberGenerator()
-        let strings = Strings()
         let function = FunctionFields(hash: SHA256Hasher.hash([1]), name: "f", version: "2", source: "func f() {}")
         for round in 0..<500 {
             let failed = round % 7 == 0
@@ -61,7 +43,7 @@ struct CallRowTests {
             let parent = round % 2 == 0 ? SHA256Hasher.hash([UInt8(round % 256)]) : nil
             let outputRef = failed ? nil : ObjectRef(hash: SHA256Hasher.hash(output), size: output.count)
             let plan = CommitPlanner.plan([draft], outputs: [outputRef], heads: parent.map { [draft.fingerprint: $0] } ?? [:])[0]
-            try Self.roundTrip(plan.commit, result: failed ? .none : result, function: function, strings: strings)
+            try Self.roundTrip(plan.commit, result: failed ? .none : result, function: function)
         }
     }
 
@@ -69,7 +51,6 @@ struct CallRowTests {
     func fixtureCommits() async throws {
         let directory = TemporaryDirectory()
         let store = try LMDBStore(try V1FixtureTests.copy(into: directory))
-        let strings = Strings()
         let commits = try await store.commits(matching: CommitQuery())
         #expect(commits.count == 22)
         for commit in commits {
@@ -79,27 +60,26 @@ struct CallRowTests {
             if let output = commit.output {
                 result = output.size <= 256 ? .inline(try await store.blob(output.hash)) : .blob(output)
             }
-            try Self.roundTrip(commit, result: result, function: function, strings: strings)
+            try Self.roundTrip(commit, result: result, function: function)
         }
         await store.close()
     }
 
     @Test("an altered row is refused: a changed result byte, an unknown flag, trailing bytes")
     func alteredRows() throws {
-        let strings = Strings()
         let function = FunctionFields(hash: SHA256Hasher.hash([2]), name: "g", version: "", source: nil)
         let output = Array("forty-two".utf8)
         let task = TaskDefinition(functionName: "g", functionHash: function.hash, argumentsSnapshot: "(1)")
         let draft = CommitDraft(fingerprint: Fingerprint(functionHash: function.hash, argumentsHash: SHA256Hasher.hash([3])), task: task,
                                 status: .completed, createdAt: Date(timeIntervalSince1970: 1_800_000_000), tags: ["a": "b"])
         let commit = CommitPlanner.plan([draft], outputs: [ObjectRef(hash: SHA256Hasher.hash(output), size: output.count)], heads: [:])[0].commit
-        let row = CallRow(commit, result: .inline(output), function: function, tags: strings.tags(of: commit))
+        let row = CallRow(commit, result: .inline(output), function: function)
         var bytes = row.encoded()
-        let resultStart = 1 + 32 + 8 + 4 + 1
+        let resultStart = 1 + 32 + 8 + 1
         bytes[resultStart] ^= 1
         let altered = try CallRow(decoding: bytes)
         let error = #expect(throws: CashetError.self) {
-            try altered.expand(function: function, argumentsHash: commit.fingerprint.argumentsHash) { id throws(CashetError) in try strings.pair(id) }
+            try altered.expand(function: function, argumentsHash: commit.fingerprint.argumentsHash)
         }
         #expect(error?.code == .corruptData)
         #expect(throws: CashetError.self) { try CallRow(decoding: row.encoded() + [0]) }

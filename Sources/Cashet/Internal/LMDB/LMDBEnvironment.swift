@@ -316,6 +316,11 @@ struct LMDBTransaction {
         return LMDBDatabase(handle: dbi)
     }
 
+    /// The named sub-database, which must exist (`.notAStore` otherwise).
+    func openExisting(_ name: String) throws -> LMDBDatabase {
+        try openDatabase(name, flags: 0)
+    }
+
     /// Whether the named sub-database exists.
     func hasDatabase(_ name: String) throws -> Bool {
         var dbi: MDB_dbi = 0

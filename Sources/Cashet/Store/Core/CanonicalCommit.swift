@@ -120,7 +120,7 @@ package enum CanonicalCommit {
         encodeFunction(name: task.functionName, version: task.functionVersion, source: task.source)
     }
 
-    private static func encodeFunction(name: String, version: String, source: String?) -> [UInt8] {
+    package static func encodeFunction(name: String, version: String, source: String?) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + (source?.utf8.count ?? 0))
         w.append(recordVersion)
         w.appendString(name)

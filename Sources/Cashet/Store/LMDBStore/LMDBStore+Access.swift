@@ -13,9 +13,8 @@ extension LMDBStore {
     func writeAccessTimes(_ times: [ContentHash: Int64], _ txn: LMDBTransaction) throws {
         guard let access = tables.access, !times.isEmpty else { return }
         for (commit, nanoseconds) in times {
-            let key = commit.bytes
-            guard try txn.get(tables.commits, key) != nil else { continue }
-            try txn.put(access, key, StoreRecords.timeBytes(CanonicalCommit.date(nanoseconds: nanoseconds)))
+            guard try tables.layout.contains(commit, txn) else { continue }
+            try txn.put(access, commit.bytes, StoreRecords.timeBytes(CanonicalCommit.date(nanoseconds: nanoseconds)))
         }
     }
 

@@ -10,6 +10,12 @@ extension LMDBStore {
         let record: (stored: [UInt8], storedSize: Int)?
         /// The file to publish before the transaction commits (large blobs).
         let staged: BlobFiles.Staged?
+
+        /// The bytes, when the record keeps them raw (what a commit row can hold inline).
+        var rawBytes: [UInt8]? {
+            guard let stored = record?.stored, stored.first == StoreRecords.BlobEncoding.raw.rawValue, stored.count == ref.size + 1 else { return nil }
+            return Array(stored[1...])
+        }
     }
 
     /// The record of a blob staged to a file.
@@ -24,9 +30,9 @@ extension LMDBStore {
     struct WriteState {
         var counters: StoreRecords.Counters
         var filesToRemove: [ContentHash] = []
-        /// Functions whose source record this transaction already ensured (a batch of one
-        /// function's commits encodes its source once, not once per commit).
-        var functionsEnsured: Set<ContentHash> = []
+        /// Functions whose record this transaction already ensured (a batch of one function's
+        /// commits encodes its source once, not once per commit), as stored.
+        var functions: [ContentHash: StoredFunction] = [:]
     }
 
     /// Hashes (through the prehash memo) and prepares `bytes`. With `reuse`, bytes this store
@@ -34,6 +40,12 @@ extension LMDBStore {
     /// written again: the transaction only adds a reference (and falls back if the blob is gone).
     nonisolated(nonsending) func prepareBlob(_ bytes: [UInt8], reuse: Bool = true) async throws(CashetError) -> PreparedBlob {
         let key = prehash.key(for: bytes)
+        // Results a commit row keeps itself always carry their bytes (never "found stored").
+        if bytes.count <= tables.layout.inlineResultLimit {
+            let hash = key.flatMap(prehash.hash(forKey:)) ?? SHA256Hasher.hash(bytes)
+            if let key { prehash.remember(hash, forKey: key) }
+            return PreparedBlob(ref: ObjectRef(hash: hash, size: bytes.count), record: ([StoreRecords.BlobEncoding.raw.rawValue] + bytes, bytes.count + 1), staged: nil)
+        }
         if let key, let hash = prehash.hash(forKey: key) {
             let ref = ObjectRef(hash: hash, size: bytes.count)
             if reuse { return PreparedBlob(ref: ref, record: nil, staged: nil) }
@@ -343,6 +355,9 @@ extension LMDBStore {
     private func locateBlob(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> LocatedBlob {
         let key = hash.bytes
         guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else {
+            if let inline = try tables.layout.inlineResult(hash, txn) {
+                return LocatedBlob(location: .inline(.raw, inline[...]), info: StoreRecords.BlobInfo(size: inline.count, storedSize: inline.count, references: 1))
+            }
             throw CashetError(.notFound, "no blob \(hash.hex) in \(path)")
         }
         return LocatedBlob(location: try StoreRecords.decodeBlobLocation(stored, hash: hash), info: try StoreRecords.BlobInfo(info))

@@ -144,20 +144,22 @@ extension LMDBStore {
         var counted: [ContentHash: Int] = [:]
         var actual = StoreRecords.Counters()
         var tasks: [ContentHash: TaskDefinition] = [:]   // one commit's task per function, to rewrite a damaged row
-        try txn.forEach(tables.commits) { key, value in
+        var inlineResults: [ContentHash: Int] = [:]   // hash → size
+        try tables.layout.forEachCommit(txn) { hash, decoded, inline in
             survey.report.commitsChecked += 1
-            let hash = try ContentHash(bytes: key)
             let commit: Commit
-            do throws(CashetError) {
-                commit = try CanonicalCommit.decodeVerifiedCommit(hash: hash, value, source: nil)
-            } catch {
-                survey.doomedCommits.insert(hash)
-                survey.report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: error.message))
+            switch decoded {
+            case .success(let sound): commit = sound
+            case .failure(let error):
+                if let hash { survey.doomedCommits.insert(hash) }
+                survey.report.problems.append(.init(kind: .damagedCommit, subject: hash?.hex ?? "a commit row", detail: error.message))
                 return
             }
+            let hash = commit.hash
             actual.count(commit.status, +1)
             if tasks[commit.fingerprint.functionHash] == nil { tasks[commit.fingerprint.functionHash] = commit.task }
             guard let output = commit.output else { return }
+            if inline { return inlineResults[output.hash] = output.size }   // its own bytes: it cannot dangle
             counted[output.hash, default: 0] += 1
             if !recorded.contains(output.hash) {
                 survey.doomedCommits.insert(hash)
@@ -177,6 +179,7 @@ extension LMDBStore {
         }
         actual.functions = try txn.count(tables.sources)
         for (hash, info) in infos { actual.count(info, inFile: stored[hash] == true, +1) }
+        for size in inlineResults.values { actual.count(StoreRecords.BlobInfo(size: size, storedSize: size, references: 1), inFile: false, +1) }
         if try txn.get(tables.meta, Self.schemaKey) == nil {
             survey.schemaRecordMissing = true
             survey.report.problems.append(.init(kind: .missingSchemaRecord, subject: path,
@@ -233,9 +236,8 @@ extension LMDBStore {
             var doomed = survey.doomedCommits
             if !survey.untrusted.isEmpty {
                 // Commits whose result cannot be trusted, including any recorded since the survey.
-                try txn.forEach(tables.commits) { key, value in
-                    let hash = try ContentHash(bytes: key)
-                    if let output = (try? CanonicalCommit.decodeCommit(hash: hash, value, source: nil))?.output, survey.untrusted.contains(output.hash) {
+                try tables.layout.forEachCommit(txn) { hash, decoded, _ in
+                    if let hash, case .success(let commit) = decoded, let output = commit.output, survey.untrusted.contains(output.hash) {
                         doomed.insert(hash)
                     }
                 }
@@ -247,11 +249,11 @@ extension LMDBStore {
                 lines.append("removed damaged blob \(hash.hex)")
             }
             for hash in doomed.sorted(by: { $0.hex < $1.hex }) {
-                guard let raw = try txn.get(tables.commits, hash.bytes) else { continue }
-                if (try? CanonicalCommit.decodeCommit(hash: hash, raw, source: nil)) != nil {
+                guard try tables.layout.contains(hash, txn) else { continue }
+                if (try? tables.layout.commit(hash, verified: false, txn)) != nil {
                     _ = try removeCommit(hash, txn, &state)
                 } else {
-                    try txn.delete(tables.commits, hash.bytes)   // undecodable: its index rows are skipped by readers
+                    try tables.layout.removeDamaged(hash, txn)   // undecodable: its index rows are skipped by readers
                 }
                 lines.append("removed commit \(hash.hex): its record or its result cannot be trusted")
             }
@@ -283,8 +285,8 @@ extension LMDBStore {
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
             if survey.countersWrong { lines.append("recounted the store's statistics") }
             if survey.schemaRecordMissing {
-                if try txn.put(tables.meta, Self.schemaKey, Self.schemaRecord, noOverwrite: true) {
-                    lines.append("wrote back the store's schema version (\(Self.schemaVersion))")
+                if try txn.put(tables.meta, Self.schemaKey, Self.schemaRecord(tables.layout.schema), noOverwrite: true) {
+                    lines.append("wrote back the store's schema version (\(tables.layout.schema.rawValue))")
                 }
             }
             return (lines, state.filesToRemove)
@@ -301,9 +303,13 @@ extension LMDBStore {
     /// The counters, recounted from the tables (inside a write transaction, so exact).
     private func countContents(_ txn: LMDBTransaction) throws -> StoreRecords.Counters {
         var counters = StoreRecords.Counters()
-        try txn.forEach(tables.commits) { key, value in
-            counters.count(try CanonicalCommit.decodeCommit(hash: try ContentHash(bytes: key), value, source: nil).status, +1)
+        var inlineResults: [ContentHash: Int] = [:]
+        try tables.layout.forEachCommit(txn) { _, decoded, inline in
+            let commit = try decoded.get()
+            counters.count(commit.status, +1)
+            if inline, let output = commit.output { inlineResults[output.hash] = output.size }
         }
+        for size in inlineResults.values { counters.count(StoreRecords.BlobInfo(size: size, storedSize: size, references: 1), inFile: false, +1) }
         counters.functions = try txn.count(tables.sources)
         try txn.forEach(tables.blobInfo) { key, value in
             counters.count(try StoreRecords.BlobInfo(value), inFile: try isRecordedFile(try ContentHash(bytes: key), txn), +1)

@@ -107,9 +107,11 @@ extension LMDBStore {
 
     /// The result of `commit` as an eviction plan counts it (nil: a failed commit, or its result is gone).
     private func resultUse(of commit: ContentHash, _ txn: LMDBTransaction) throws -> ResultUse? {
-        guard let raw = try txn.get(tables.commits, commit.bytes),
-              let output = try CanonicalCommit.decodeCommit(hash: commit, raw, source: nil).output,
-              let info = try txn.get(tables.blobInfo, output.hash.bytes).map(StoreRecords.BlobInfo.init) else { return nil }
+        guard let output = try tables.layout.commit(commit, verified: false, txn)?.output else { return nil }
+        guard let info = try txn.get(tables.blobInfo, output.hash.bytes).map(StoreRecords.BlobInfo.init) else {
+            let holders = output.size <= tables.layout.inlineResultLimit ? try tables.layout.inlineReferences(output.hash, txn) : 0
+            return holders == 0 ? nil : ResultUse(hash: output.hash, size: output.size, storedSize: output.size, references: holders)
+        }
         return ResultUse(hash: output.hash, size: info.size, storedSize: info.storedSize, references: info.references)
     }
 }

@@ -11,7 +11,7 @@ extension LMDBStore {
     package nonisolated(nonsending) func importCommits(_ items: [(commit: Commit, output: [UInt8]?)]) async throws(CashetError) -> [Bool] {
         let planned = try items.map { item throws(CashetError) in try CommitPlanner.importable(item.commit, resultSize: item.output?.count) }
         let present = try reading("looking up \(items.count) commit(s)") { txn in
-            try items.map { item in try txn.get(tables.commits, item.commit.hash.bytes) != nil }
+            try items.map { item in try tables.layout.contains(item.commit.hash, txn) }
         }
         if !present.contains(false) { return present.map { _ in false } }
         let action = items.count == 1 ? "importing commit \(items[0].commit.hash.shortHex)" : "importing \(items.count) commits"
@@ -19,7 +19,7 @@ extension LMDBStore {
             var added: [Bool] = []
             for (planned, blob) in zip(planned, blobs) {
                 let commit = planned.commit
-                guard try txn.get(tables.commits, commit.hash.bytes) == nil else {
+                guard try !tables.layout.contains(commit.hash, txn) else {
                     added.append(false)
                     continue
                 }
@@ -29,8 +29,13 @@ extension LMDBStore {
                         try CommitPlanner.checkResult(blob.ref, of: commit)
                         retained = blob
                     } else {
-                        guard try txn.get(tables.blobInfo, expected.hash.bytes) != nil else { throw CommitPlanner.missingResult(of: commit, in: "the store") }
-                        retained = PreparedBlob(ref: expected, record: nil, staged: nil)
+                        if try txn.get(tables.blobInfo, expected.hash.bytes) != nil {
+                            retained = PreparedBlob(ref: expected, record: nil, staged: nil)
+                        } else if let inline = try tables.layout.inlineResult(expected.hash, txn) {
+                            retained = PreparedBlob(ref: expected, record: ([StoreRecords.BlobEncoding.raw.rawValue] + inline, inline.count + 1), staged: nil)
+                        } else {
+                            throw CommitPlanner.missingResult(of: commit, in: "the store")
+                        }
                     }
                 }
                 try storeCommit(commit, record: planned.record, blob: retained, keepNewerHead: true, txn, &state)

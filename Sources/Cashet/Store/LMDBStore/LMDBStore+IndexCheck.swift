@@ -27,46 +27,35 @@ extension LMDBStore {
     /// nor reported (the removal takes care of them).
     func indexFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>) throws -> [IndexFix] {
         var fixes: [IndexFix] = []
-        var headsToRepoint: Set<[UInt8]> = []
-        let names = [(tables.timeline, "timeline"), (tables.history, "history"), (tables.functions, "functions"), (tables.tags, "tags")]
+        var names = [(tables.timeline, "timeline"), (tables.functions, "functions"), (tables.tags, "tags")]
+        if tables.layout.schema == .v1 { names.insert((tables.history, "history"), at: 1) }
         func name(_ table: LMDBDatabase) -> String { names.first { $0.0 == table }?.1 ?? "index" }
 
         /// The commit `hash` when it is sound and stays.
-        func commit(_ hash: ContentHash) throws -> Commit? {
-            guard !doomed.contains(hash), let raw = try txn.get(tables.commits, hash.bytes) else { return nil }
-            return try? CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, source: nil)
+        func sound(_ hash: ContentHash) throws -> Commit? {
+            guard !doomed.contains(hash) else { return nil }
+            return try? tables.layout.commit(hash, verified: true, txn)
         }
 
-        try txn.forEach(tables.commits) { key, value in
-            guard let hash = try? ContentHash(bytes: key), !doomed.contains(hash),
-                  let commit = try? CanonicalCommit.decodeVerifiedCommit(hash: hash, value, source: nil) else { return }
+        try tables.layout.forEachCommit(txn) { hash, decoded, _ in
+            guard let hash, !doomed.contains(hash), case .success(let commit) = decoded else { return }
             for entry in indexEntries(of: commit) where try !txn.contains(entry.table, entry.key, value: entry.duplicate ? entry.value : nil) {
                 fixes.append(IndexFix(action: .add, table: entry.table, tableName: name(entry.table), key: entry.key, value: entry.value))
             }
-            if try txn.get(tables.heads, commit.fingerprint.bytes) == nil { headsToRepoint.insert(commit.fingerprint.bytes) }
         }
         for (table, tableName) in names {
             let duplicates = table != tables.timeline
             try txn.forEach(table) { key, value in
                 let named = try? StoreRecords.commitHash(fromTimeKey: duplicates ? value : key)
                 if let named, doomed.contains(named) { return }   // goes with its commit
-                let owner = try named.flatMap(commit)
+                let owner = try named.flatMap(sound)
                 let expected = owner.map { indexEntries(of: $0) } ?? []
                 if !expected.contains(where: { $0.table == table && $0.key == key && $0.value == (duplicates ? value : []) }) {
                     fixes.append(IndexFix(action: .remove, table: table, tableName: tableName, key: key, value: duplicates ? value : nil))
                 }
             }
         }
-        try txn.forEach(tables.heads) { key, value in
-            let head = try? StoreRecords.decodeHead(value)
-            if let head, doomed.contains(head.commit) { return }   // repointed when its commit goes
-            let named = try head.flatMap { try commit($0.commit) }
-            if named?.fingerprint.bytes != key { headsToRepoint.insert(key) }
-        }
-        for key in headsToRepoint.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            fixes.append(IndexFix(action: .repointHead, table: tables.heads, tableName: "heads", key: key, value: nil))
-        }
-        return fixes
+        return fixes + (try tables.layout.derivedRowFixes(txn, skipping: doomed, sound: sound))
     }
 
     /// Applies index fixes: rows first, then heads (which are chosen from the `history` rows).
@@ -84,7 +73,7 @@ extension LMDBStore {
             }
         }
         for fix in fixes where fix.action == .repointHead {
-            try restoreHead(fix.key, txn)
+            try v1Layout().restoreHead(fix.key, txn)
             repointed += 1
         }
         var lines: [String] = []

@@ -47,7 +47,7 @@ extension LMDBStore {
             let planned = try reading(CommitPlanner.action(recording: drafts)) { txn -> [PlannedCommit]? in
                 for hash in mustExist { guard try txn.get(tables.blobInfo, hash.bytes) != nil else { return nil } }
                 for draft in drafts where heads[draft.fingerprint] == nil {
-                    heads[draft.fingerprint] = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
+                    heads[draft.fingerprint] = try tables.layout.head(draft.fingerprint, txn)?.head.commit
                 }
                 return CommitPlanner.plan(drafts, outputs: blobs.map { $0?.ref }, heads: heads)
             }
@@ -170,7 +170,7 @@ extension LMDBStore {
 
     /// Those of `journaled` that LMDB does not have yet, oldest first.
     func unapplied(_ journaled: [Commit], _ txn: LMDBTransaction) throws -> [Commit] {
-        try journaled.filter { try txn.get(tables.commits, $0.hash.bytes) == nil }.sorted { $0.createdAt < $1.createdAt }
+        try journaled.filter { try !tables.layout.contains($0.hash, txn) }.sorted { $0.createdAt < $1.createdAt }
     }
 
     /// A journal lookup for point reads: the overlay's answer, or nil to ask LMDB.

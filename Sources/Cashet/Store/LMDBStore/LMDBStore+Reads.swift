@@ -7,18 +7,12 @@ extension LMDBStore {
 
     public nonisolated(nonsending) func heads(for fingerprints: [Fingerprint]) async throws(CashetError) -> [CommitHead?] {
         let journaled = try journaled { overlay in fingerprints.map { overlay.heads[$0] } } ?? []
-        let raws = try reading("looking up \(fingerprints.count) fingerprints") { txn in
+        let found = try reading("looking up \(fingerprints.count) fingerprints") { txn in
             try fingerprints.indices.map { index in
-                journaled.isEmpty || journaled[index] == nil ? try txn.get(tables.heads, fingerprints[index].bytes) : nil
+                journaled.isEmpty || journaled[index] == nil ? try tables.layout.head(fingerprints[index], txn)?.head : nil
             }
         }
-        var heads: [CommitHead?] = []
-        heads.reserveCapacity(raws.count)
-        for (index, raw) in raws.enumerated() {
-            if !journaled.isEmpty, let head = journaled[index] { heads.append(noteHit(head)); continue }
-            heads.append(try raw.map { bytes throws(CashetError) in noteHit(try StoreRecords.decodeHead(bytes)) })
-        }
-        return heads
+        return found.indices.map { index in (journaled.isEmpty ? nil : journaled[index]) ?? found[index] }.map { $0.map(noteHit) }
     }
 
     /// The head of `fingerprint` and, for a result of at most 4 KiB kept in the
@@ -37,8 +31,8 @@ extension LMDBStore {
             return (noteHit(head), output)
         }
         let found = try reading("looking up fingerprint \(fingerprint)") { txn -> (CommitHead, [UInt8]?)? in
-            guard let raw = try fingerprint.withUnsafeBytes({ key in try txn.withValue(tables.heads, key: key) { Array($0) } }) else { return nil }
-            let head = try StoreRecords.decodeHead(raw)
+            guard let (head, inline) = try tables.layout.head(fingerprint, txn) else { return nil }
+            if let inline { return (head, preloading ? try? verifiedIfAsked(head.output!.hash, inline) : nil) }
             let output = preloadable(head, preloading).flatMap { output in
                 (try? output.hash.withUnsafeBytes { key in try txn.withValue(tables.blobs, key: key) { preloaded(output, row: $0) } })?.flatMap { $0 }
             }
@@ -88,15 +82,7 @@ extension LMDBStore {
 
     public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
         if let commit = try journaled({ $0.commits[hash] }) { return commit }
-        return try reading("reading commit \(hash.shortHex)") { txn in try loadCommit(hash, txn) }
-    }
-
-    /// Decodes a commit and joins its function's source (stored once per function).
-    func loadCommit(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Commit? {
-        guard let raw = try txn.get(tables.commits, hash.bytes) else { return nil }
-        let functionHash = try CanonicalCommit.functionHash(ofRecord: raw, hash: hash)
-        let source = try txn.get(tables.sources, functionHash.bytes).flatMap { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionSource(bytes) }
-        return try CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, source: source)
+        return try reading("reading commit \(hash.shortHex)") { txn in try tables.layout.commit(hash, verified: true, txn) }
     }
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {
@@ -127,7 +113,7 @@ extension LMDBStore {
                     let timeKey = key == nil ? current.key : current.value
                     if let sinceBytes, timeKey.prefix(8).lexicographicallyPrecedes(sinceBytes) { break }
                     let hash = try StoreRecords.commitHash(fromTimeKey: timeKey)
-                    if let commit = try loadCommit(hash, txn), query.tags.allSatisfy({ commit.tags[$0.key] == $0.value }) {
+                    if let commit = try tables.layout.commit(hash, verified: true, txn), query.tags.allSatisfy({ commit.tags[$0.key] == $0.value }) {
                         result.append(commit)
                     }
                     entry = try cursor.move(key == nil ? .previous : .previousDuplicate)
@@ -145,16 +131,7 @@ extension LMDBStore {
     public nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit] {
         let journaled = try journaledForListing()
         return try reading("reading the history of \(fingerprint)") { txn in
-            var result: [Commit] = []
-            try txn.withCursor(tables.history) { cursor in
-                var entry = try cursor.move(.setKey, key: fingerprint.bytes)
-                while let current = entry {
-                    if let commit = try loadCommit(try StoreRecords.commitHash(fromTimeKey: current.value), txn) {
-                        result.append(commit)
-                    }
-                    entry = try cursor.move(.nextDuplicate)
-                }
-            }
+            let result = try tables.layout.history(fingerprint, txn)
             return result + (try unapplied(journaled, txn).filter { $0.fingerprint == fingerprint })
         }
     }
@@ -162,15 +139,8 @@ extension LMDBStore {
     public nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash {
         let journaled = try journaledForListing()
         let candidates = try reading("resolving hash prefix \(prefix)") { txn in
-            var found = try unapplied(journaled, txn).map(\.hash).filter { prefix.matches($0.bytes) }
-            try txn.withCursor(tables.commits) { cursor in
-                var entry = try cursor.move(.setRange, key: prefix.lowerBound)
-                while let current = entry, prefix.matches(current.key), found.count < 10 {
-                    found.append(try ContentHash(bytes: current.key))
-                    entry = try cursor.move(.next)
-                }
-            }
-            return found
+            let found = try unapplied(journaled, txn).map(\.hash).filter { prefix.matches($0.bytes) }
+            return found + (try tables.layout.candidates(prefix, limit: 10 - found.count, txn))
         }
         return try prefix.single(of: candidates, more: candidates.count == 10, in: path)
     }
@@ -203,7 +173,9 @@ extension LMDBStore {
     /// Whether the store holds the blob (one lookup; the tiered store asks before streaming it).
     package func hasBlob(_ hash: ContentHash) throws(CashetError) -> Bool {
         if try journaled({ $0.results.contains(hash) ? true : nil }) == true { return true }
-        return try reading("looking up blob \(hash.shortHex)") { txn in try txn.get(tables.blobInfo, hash.bytes) != nil }
+        return try reading("looking up blob \(hash.shortHex)") { txn in
+            try txn.get(tables.blobInfo, hash.bytes) != nil || tables.layout.inlineResult(hash, txn) != nil
+        }
     }
 
     /// The stored bytes of all blobs, from the counters (what bounds a tiered store's local tier).

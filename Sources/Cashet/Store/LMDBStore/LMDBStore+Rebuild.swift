@@ -100,6 +100,9 @@ extension LMDBStore {
     private func restore(from walker: LMDBFileWalker, files originals: BlobFiles, _ report: inout RebuildReport) throws(CashetError) {
         walker.walkFreeList()   // free pages are no records' home
         let tables = walker.namedTables(expected: Tables.specs.map(\.name))
+        if tables["calls"] != nil {
+            throw CashetError(.unavailable, "\(path) has schema 2, which cashet cannot rebuild yet; its damaged data.mdb is left as it is")
+        }
         func each(_ name: String, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
             guard var tree = tables[name] else { return }
             tree.flags = Tables.recordedFlags[name] ?? tree.flags   // not a flipped bit's key order

@@ -24,7 +24,7 @@ extension LMDBStore {
         return try await writing(prepared: prepared, of: outputs, CommitPlanner.action(recording: drafts)) { txn, blobs, state in
             var heads: [Fingerprint: ContentHash] = [:]
             for draft in drafts where heads[draft.fingerprint] == nil {
-                heads[draft.fingerprint] = try txn.get(tables.heads, draft.fingerprint.bytes).map { bytes throws(CashetError) in try StoreRecords.decodeHead(bytes).commit }
+                heads[draft.fingerprint] = try tables.layout.head(draft.fingerprint, txn)?.head.commit
             }
             let planned = CommitPlanner.plan(drafts, outputs: blobs.map { $0?.ref }, heads: heads)
             for (commit, blob) in zip(planned, blobs) {
@@ -34,26 +34,45 @@ extension LMDBStore {
         }
     }
 
-    /// Stores a commit whose record is made: a reference to its blob, its function's source (once
-    /// per transaction), the record, the head (left alone with `keepNewerHead` when the head is
-    /// newer, as for an imported commit), the index rows and the counters.
+    /// Stores a commit whose record is made: a reference to its blob, its function's record (once
+    /// per transaction), the commit as its call's head (left alone with `keepNewerHead` when the
+    /// head is newer, as for an imported commit), the index rows and the counters.
     func storeCommit(_ commit: Commit, record: [UInt8], blob: PreparedBlob?, keepNewerHead: Bool, _ txn: LMDBTransaction, _ state: inout WriteState) throws {
-        if let blob { try retainBlob(blob, references: 1, txn, &state) }
-        if state.functionsEnsured.insert(commit.fingerprint.functionHash).inserted {
-            let key = commit.fingerprint.functionHash.bytes, function = CanonicalCommit.encodeFunction(commit.task)
-            if try txn.put(tables.sources, key, function, noOverwrite: true) {
-                state.counters.functions += 1
-            } else if commit.task.source != nil, let stored = try txn.get(tables.sources, key), try CanonicalCommit.decodeFunctionSource(stored) == nil {
-                try txn.put(tables.sources, key, function)   // the same function, now with its source (an import)
-            }
+        // Small results live in the commit's row where the layout keeps them there (schema 2).
+        let inline = blob.flatMap { $0.ref.size <= tables.layout.inlineResultLimit ? $0.rawBytes : nil }
+        if let blob, inline == nil { try retainBlob(blob, references: 1, txn, &state) }
+        let function = try ensureFunction(commit.task, txn, &state)
+        if try tables.layout.insert(commit, record: record, function: function, inline: inline, keepNewerHead: keepNewerHead, txn), let inline {
+            state.counters.count(StoreRecords.BlobInfo(size: inline.count, storedSize: inline.count, references: 1), inFile: false, +1)
         }
-        try txn.put(tables.commits, commit.hash.bytes, record)
-        let headIsNewer = try keepNewerHead && txn.get(tables.heads, commit.fingerprint.bytes).map { bytes throws(CashetError) in
-            try StoreRecords.decodeHead(bytes).createdAt >= commit.createdAt
-        } == true
-        if !headIsNewer { try setHead(commit, txn) }
         for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
         state.counters.count(commit.status, +1)
+    }
+
+    /// The function's record, written when missing (with the source, when the stored one has
+    /// none and `task` brings it: an import), and its id in the layout's keys.
+    private func ensureFunction(_ task: TaskDefinition, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> StoredFunction {
+        if let known = state.functions[task.functionHash] { return known }
+        let key = task.functionHash.bytes
+        var (name, version) = (task.functionName, task.functionVersion)
+        if try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(task), noOverwrite: true) {
+            state.counters.functions += 1
+        } else if tables.layout.schema == .v1 {
+            // Schema 1 reads only the source from this record.
+            if task.source != nil, let stored = try txn.get(tables.sources, key), try CanonicalCommit.decodeFunctionSource(stored) == nil {
+                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(task))
+            }
+        } else if let stored = try txn.get(tables.sources, key) {
+            // Rows of schema 2 store the name and version relative to the record: keep them.
+            let fields = try CanonicalCommit.decodeCanonicalFunction(stored)
+            (name, version) = (fields.name, fields.version)
+            if task.source != nil && fields.source == nil {
+                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: name, version: version, source: task.source))
+            }
+        }
+        let function = StoredFunction(hash: task.functionHash, name: name, version: version, id: try tables.layout.functionID(task.functionHash, txn))
+        state.functions[task.functionHash] = function
+        return function
     }
 
     public nonisolated(nonsending) func tryLease(_ fingerprint: Fingerprint) async throws(CashetError) -> (any CallLease)? {
@@ -133,63 +152,40 @@ extension LMDBStore {
         let timeKey = StoreRecords.timeKey(commit.createdAt, commit.hash)
         var entries = [
             IndexEntry(table: tables.timeline, key: timeKey, value: [], duplicate: false),
-            IndexEntry(table: tables.history, key: commit.fingerprint.bytes, value: timeKey, duplicate: true),
             IndexEntry(table: tables.functions, key: Array(commit.task.functionName.utf8), value: timeKey, duplicate: true),
         ]
+        if tables.layout.schema == .v1 {
+            entries.append(IndexEntry(table: tables.history, key: commit.fingerprint.bytes, value: timeKey, duplicate: true))
+        }
         for (key, value) in commit.tags {
             entries.append(IndexEntry(table: tables.tags, key: StoreRecords.tagKey(key, value), value: timeKey, duplicate: true))
         }
         return entries
     }
 
-    func setHead(_ commit: Commit, _ txn: LMDBTransaction) throws {
-        let head = CommitHead(commit: commit.hash, output: commit.output, status: commit.status, createdAt: commit.createdAt)
-        try txn.put(tables.heads, commit.fingerprint.bytes, StoreRecords.encodeHead(head))
-    }
-
     /// Removes a commit, its index rows, its head (falling back to the newest remaining commit of
-    /// the fingerprint), its function record when it was the function's last commit, and its blob
+    /// the call), its function record when it was the function's last commit, and its blob
     /// when it was the last reference.
     func removeCommit(_ hash: ContentHash, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> EvictionReport {
-        guard let raw = try txn.get(tables.commits, hash.bytes) else { return EvictionReport() }
-        let commit = try CanonicalCommit.decodeCommit(hash: hash, raw, source: nil)
-        try txn.delete(tables.commits, hash.bytes)
+        guard let removed = try tables.layout.remove(hash, txn) else { return EvictionReport() }
+        let commit = removed.commit
         if let access = tables.access { try txn.delete(access, hash.bytes) }
         for entry in indexEntries(of: commit) {
             try txn.delete(entry.table, entry.key, value: entry.duplicate ? entry.value : nil)
         }
-        let fingerprintKey = commit.fingerprint.bytes
-        if let headBytes = try txn.get(tables.heads, fingerprintKey), try StoreRecords.decodeHead(headBytes).commit == hash {
-            try restoreHead(fingerprintKey, txn)
-        }
-        if try !functionHasCommits(commit.fingerprint.functionHash, txn) {
+        if try !tables.layout.functionHasCommits(commit.fingerprint.functionHash, txn) {
             if try txn.delete(tables.sources, commit.fingerprint.functionHash.bytes) { state.counters.functions -= 1 }
         }
         state.counters.count(commit.status, -1)
         var report = EvictionReport(commitsRemoved: 1)
-        if let output = commit.output { report = report + (try releaseBlob(output.hash, txn, &state)) }
+        if let output = commit.output {
+            if !removed.inline {
+                report = report + (try releaseBlob(output.hash, txn, &state))
+            } else if removed.inlineResultGone {
+                state.counters.count(StoreRecords.BlobInfo(size: output.size, storedSize: output.size, references: 0), inFile: false, -1)
+                report = report + EvictionReport(blobsRemoved: 1, bytesFreed: output.size, storedBytesFreed: output.size)
+            }
+        }
         return report
-    }
-
-    /// Points a fingerprint's head at its newest remaining commit, or removes it when none is left.
-    func restoreHead(_ fingerprintKey: [UInt8], _ txn: LMDBTransaction) throws {
-        let newest = try txn.withCursor(tables.history) { cursor -> [UInt8]? in
-            guard try cursor.move(.setKey, key: fingerprintKey) != nil else { return nil }
-            return try cursor.move(.lastDuplicate)?.value
-        }
-        if let newest, case let hash = try StoreRecords.commitHash(fromTimeKey: newest), let previous = try txn.get(tables.commits, hash.bytes) {
-            try setHead(try CanonicalCommit.decodeCommit(hash: hash, previous, source: nil), txn)
-        } else {
-            try txn.delete(tables.heads, fingerprintKey)
-        }
-    }
-
-    /// Whether any fingerprint of this function still has history (fingerprints start with it).
-    private func functionHasCommits(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
-        let prefix = functionHash.bytes
-        return try txn.withCursor(tables.history) { cursor in
-            guard let entry = try cursor.move(.setRange, key: prefix) else { return false }
-            return entry.key.starts(with: prefix)
-        }
     }
 }

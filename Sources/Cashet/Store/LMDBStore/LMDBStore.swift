@@ -68,13 +68,18 @@ public final class LMDBStore: Store {
         public var maxMapSize = 1 << 42
         /// Who may read the directories and files the store creates (default: the owner only).
         public var permissions = StorePermissions.owner
+        /// The schema a new store is created with (an existing store keeps its own).
+        package var schema = Schema(rawValue: LMDBStore.schemaVersion)!
 
         /// The default configuration.
         public init() {}
     }
 
-    /// The schema version this build writes; stores with a higher one are refused.
+    /// The schema version this build creates stores with; it reads stores of every version up to
+    /// ``newestSchemaVersion`` and refuses higher ones.
     public static let schemaVersion: UInt32 = 1
+    /// The newest schema version this build reads.
+    public static let newestSchemaVersion: UInt32 = Schema.allCases.map(\.rawValue).max()!
 
     /// The store directory.
     public let path: String
@@ -94,20 +99,34 @@ public final class LMDBStore: Store {
     /// Whether a timed flush of the journal is on its way.
     let journalFlushScheduled = Atomic<Bool>(false)
 
+    /// The store's layout on disk. Schema 2 (docs/design/storage-v2.md §1) is being built: a store
+    /// is created with it only when ``Configuration/schema`` asks; until it has its checks,
+    /// repairs and migration, `fsck`, rebuilds and `verify` refuse it.
+    package enum Schema: UInt32, Sendable, CaseIterable {
+        /// Commits by hash, heads by fingerprint, history by fingerprint (``V1CommitLayout``).
+        case v1 = 1
+        /// A row per call holding its head, superseded rows, ids by hash (``V2CommitLayout``).
+        case v2 = 2
+    }
+
     /// The named sub-databases.
     struct Tables {
-        let meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced: LMDBDatabase
+        let meta, tags, functions, sources, timeline, blobs, blobInfo, unreferenced: LMDBDatabase
+        /// Schema 1's commit tables; in a schema-2 store, a handle LMDB refuses (EINVAL), so
+        /// schema-1-only code run on it fails instead of reading or writing anything.
+        let commits, heads, history: LMDBDatabase
         /// Commit hash → time of its last hit. Nil only in a read-only opening of a store written
         /// before the table existed (a writable opening creates it).
         let access: LMDBDatabase?
-        /// Every table but `meta`: where the store's contents live (a gc of everything empties them).
+        /// Where commits and heads live.
+        let layout: any CommitLayout
+        /// The tables a gc of everything empties: every table but `meta` and schema 2's function
+        /// ids (which other processes may have cached).
         let contents: [LMDBDatabase]
 
-        static let specs: [(name: String, dupSort: Bool)] = [
+        /// The tables both schemas have.
+        static let sharedSpecs: [(name: String, dupSort: Bool)] = [
             ("meta", false),        // "schema" → version, "counters" → Counters
-            ("commits", false),     // commit hash → commit record
-            ("heads", false),       // fingerprint (64 B) → newest commit, as a hit needs it
-            ("history", true),      // fingerprint → time key, every commit of the call
             ("tags", true),         // key\0value → time key
             ("functions", true),    // function name → time key
             ("sources", false),     // function hash → name, version, source (stored once)
@@ -117,27 +136,57 @@ public final class LMDBStore: Store {
             ("unreferenced", false), // blob hash → nothing: blobs no commit references yet
         ]
 
+        /// Schema 1's commit tables.
+        static let v1Specs: [(name: String, dupSort: Bool)] = [
+            ("commits", false),     // commit hash → commit record
+            ("heads", false),       // fingerprint (64 B) → newest commit, as a hit needs it
+            ("history", true),      // fingerprint → time key, every commit of the call
+        ]
+
+        /// Every table of a store of `schema`, but `access`.
+        static func specs(_ schema: Schema) -> [(name: String, dupSort: Bool)] {
+            sharedSpecs + (schema == .v1 ? v1Specs : V2CommitLayout.tableSpecs)
+        }
+
+        /// Schema 1's tables.
+        static let specs = specs(.v1)
+
         static let accessSpec = (name: "access", dupSort: false)
 
         /// The flags LMDB records for each table of the store, as ``specs`` creates them.
-        static let recordedFlags: [String: UInt16] = Dictionary(uniqueKeysWithValues: (specs + [accessSpec]).map {
+        static let recordedFlags: [String: UInt16] = Dictionary(uniqueKeysWithValues: (specs(.v1) + V2CommitLayout.tableSpecs + [accessSpec]).map {
             ($0.name, $0.dupSort ? LMDBPageFormat.TreeFlag.dupSort : 0)
         })
 
-        init(_ handles: [LMDBDatabase], access: LMDBDatabase?) {
-            (meta, commits, heads, history, tags, functions, sources, timeline, blobs, blobInfo, unreferenced) =
-                (handles[0], handles[1], handles[2], handles[3], handles[4], handles[5], handles[6], handles[7], handles[8], handles[9], handles[10])
+        /// A handle every LMDB call refuses.
+        private static let absent = LMDBDatabase(handle: .max)
+
+        init(_ schema: Schema, _ handles: [LMDBDatabase], access: LMDBDatabase?) {
+            var byName: [String: LMDBDatabase] = [:]
+            for (spec, handle) in zip(Self.specs(schema), handles) { byName[spec.name] = handle }
+            func table(_ name: String) -> LMDBDatabase { byName[name] ?? Self.absent }
+            (meta, tags, functions, sources, timeline, blobs, blobInfo, unreferenced) =
+                (table("meta"), table("tags"), table("functions"), table("sources"), table("timeline"), table("blobs"), table("blob_info"), table("unreferenced"))
+            (commits, heads, history) = (table("commits"), table("heads"), table("history"))
             self.access = access
-            contents = Array(handles.dropFirst()) + [access].compactMap { $0 }
+            switch schema {
+            case .v1:
+                layout = V1CommitLayout(commits: commits, heads: heads, history: history, sources: sources)
+            case .v2:
+                layout = V2CommitLayout(calls: table("calls"), superseded: table("superseded"), ids: table("ids"),
+                                        functionIDs: table("function_ids"), functionHashes: table("function_hashes"), results: table("results"), sources: sources)
+            }
+            let kept: Set<String> = ["meta", "function_ids", "function_hashes"]
+            contents = Self.specs(schema).filter { !kept.contains($0.name) }.compactMap { byName[$0.name] } + [access].compactMap { $0 }
         }
     }
 
     static let schemaKey = Array("schema".utf8)
     static let countersKey = Array("counters".utf8)
-    /// The `schema` record this release writes: its version as a varint.
-    static var schemaRecord: [UInt8] {
+    /// The `schema` record of `schema`: its version as a varint.
+    static func schemaRecord(_ schema: Schema) -> [UInt8] {
         var version = ByteWriter(capacity: 4)
-        version.appendVarint(UInt64(schemaVersion))
+        version.appendVarint(UInt64(schema.rawValue))
         return version.bytes
     }
 
@@ -166,13 +215,14 @@ public final class LMDBStore: Store {
                 if env.isReadOnly && !configuration.readOnly {
                     throw CashetError(.invalidArgument, "the store at \(path) is already open read-only in this process, and LMDB cannot open it twice; open it writable first, or close the read-only store")
                 }
+                let schema: Schema
                 do {
-                    try Self.checkSchema(env, path: path)
+                    schema = try Self.checkSchema(env, path: path)
                 } catch let error as CashetError where error.code == .notAStore && mayCreate {
-                    try Self.initialize(env, path: path)
+                    schema = try Self.initialize(env, schema: configuration.schema, path: path)
                     try root.handle.sync()   // data.mdb's name: a power cut must not lose the store
                 }
-                return (env, Tables(try env.openDatabases(Tables.specs, create: false),
+                return (env, Tables(schema, try env.openDatabases(Tables.specs(schema), create: false),
                                     access: try Self.openAccessTable(env, create: !configuration.readOnly)))
             }
             leases = configuration.readOnly ? nil : CallLeases(root: root, permissions: configuration.permissions)
@@ -258,33 +308,51 @@ public final class LMDBStore: Store {
 
     /// Creates the tables, the schema version and the counters in one write transaction, each only
     /// when missing: processes opening a new store at the same moment each see nothing or all of
-    /// it, and the last one overwrites nothing. An LMDB file holding other tables is refused.
-    private static func initialize(_ env: LMDBEnvironment, path: String) throws {
+    /// it, and the last one overwrites nothing (so the schema is the first creator's). An LMDB
+    /// file holding other tables is refused. Returns the store's schema.
+    private static func initialize(_ env: LMDBEnvironment, schema: Schema, path: String) throws -> Schema {
         try env.write { txn in
-            if try !txn.hasDatabase("meta"), try txn.namedDatabaseCount() > 0 {
+            if try txn.hasDatabase("meta") { return try readSchema(txn, path: path) }
+            if try txn.namedDatabaseCount() > 0 {
                 throw CashetError(.notAStore, "\(path) holds an LMDB file with other tables; it is not a cashet store")
             }
-            let handles = try txn.createDatabases(Tables.specs)
-            try txn.put(handles[0], Self.schemaKey, schemaRecord, noOverwrite: true)
+            let handles = try txn.createDatabases(Tables.specs(schema))
+            try txn.put(handles[0], Self.schemaKey, schemaRecord(schema), noOverwrite: true)
             try txn.put(handles[0], Self.countersKey, StoreRecords.Counters().bytes, noOverwrite: true)
+            return schema
         }
     }
 
     /// Reads the schema version before anything is created or written.
-    static func checkSchema(_ env: LMDBEnvironment, path: String) throws {
-        let meta = try env.openDatabases([("meta", false)], create: false)[0]
-        let (raw, counters) = try env.read { txn in (try txn.get(meta, schemaKey), try txn.get(meta, countersKey)) }
-        guard let raw else {
+    static func checkSchema(_ env: LMDBEnvironment, path: String) throws -> Schema {
+        _ = try env.openDatabases([("meta", false)], create: false)
+        return try env.read { txn in try readSchema(txn, path: path) }
+    }
+
+    /// The schema the `meta` table records.
+    private static func readSchema(_ txn: LMDBTransaction, path: String) throws -> Schema {
+        let meta = try txn.openExisting("meta")
+        guard let raw = try txn.get(meta, schemaKey) else {
             // Counters without a version: a cashet store whose schema key was damaged. It is
-            // read as schema 1 (the only one written so far); fsck reports it, a repair mends it.
-            if counters != nil { return }
+            // read as schema 1 (the only one stores were created with before schema 2); fsck
+            // reports it, a repair mends it.
+            if try txn.get(meta, countersKey) != nil { return .v1 }
             throw CashetError(.notAStore, "\(path) has an LMDB file but no cashet schema version; it is not a cashet store")
         }
         var reader = ByteReader(raw, what: "schema version")
         let version = try reader.readVarint()
-        guard version <= UInt64(schemaVersion) else {
-            throw CashetError(.newerSchema, "the store at \(path) has schema version \(version), but this cashet reads up to \(schemaVersion); upgrade cashet")
+        guard version <= UInt64(newestSchemaVersion), let schema = Schema(rawValue: UInt32(version)) else {
+            throw CashetError(.newerSchema, "the store at \(path) has schema version \(version), but this cashet reads up to \(newestSchemaVersion); upgrade cashet")
         }
+        return schema
+    }
+
+    /// Schema 1's layout, for the checks and repairs that do not know schema 2 yet.
+    func v1Layout() throws(CashetError) -> V1CommitLayout {
+        guard let layout = tables.layout as? V1CommitLayout else {
+            throw CashetError(.unavailable, "the store at \(path) has schema 2, which cashet cannot check or repair yet")
+        }
+        return layout
     }
 
     /// Turns any error from the storage layer into a `CashetError` naming what was being done.

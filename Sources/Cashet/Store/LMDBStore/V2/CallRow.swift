@@ -14,7 +14,7 @@ struct FunctionFields: Equatable, Sendable {
 /// `history`): the fields of its canonical record that neither the row's key (function and
 /// arguments hash) nor its function's record (name, version) gives, with small results inline.
 ///
-/// ``expand(function:argumentsHash:tag:)`` rebuilds the canonical record byte for byte
+/// ``expand(function:argumentsHash:verify:)`` rebuilds the canonical record byte for byte
 /// (``CanonicalCommit/encodeCommit(_:output:parent:)``) and checks it hashes to the stored commit
 /// hash, so every hash a user has seen keeps naming the same commit.
 ///
@@ -23,11 +23,11 @@ struct FunctionFields: Equatable, Sendable {
 /// flags u8   bits 0-1 result (0 none, 1 inline, 2 inline zstd, 3 blob) · 2 failed · 3 not cacheable
 ///            · 4 tags · 5 error · 6 parent · 7 overrides byte follows
 /// [overrides u8]  bit 0 name · bit 1 version (when they differ from the function's)
-/// commit hash [32] · created ns i64 · last used u32 (seconds since the store's epoch, 0 never)
+/// commit hash [32] · created ns i64
 /// result: inline: varint size, bytes | zstd: varint size, varint length, frame | blob: hash [32], varint size
 /// snapshot: varint length, UTF-8
-/// [tags: varint count, varint string id each, in key order] [parent [32]] [error: varint, UTF-8]
-/// [name: varint, UTF-8] [version: varint, UTF-8]
+/// [tags: varint count, then key and value (varint length, UTF-8) each, in key order]
+/// [parent [32]] [error: varint, UTF-8] [name: varint, UTF-8] [version: varint, UTF-8]
 /// ```
 struct CallRow: Equatable, Sendable {
     enum Result: Equatable, Sendable {
@@ -45,11 +45,10 @@ struct CallRow: Equatable, Sendable {
     var status: CommitStatus
     var cacheable: Bool
     var createdAt: Int64
-    var lastUsed: UInt32
     var result: Result
     var snapshot: String
-    /// String ids of the tags' `key\0value` strings, in key order.
-    var tags: [UInt32]
+    /// The tags (kept in key order).
+    var tags: [String: String]
     var parent: ContentHash?
     var error: String?
     /// The commit's function name and version, when they differ from its function's record.
@@ -63,15 +62,14 @@ struct CallRow: Equatable, Sendable {
     }
 
     /// The row of `commit` (whose fingerprint is the row's key), with its result as the store keeps it.
-    init(_ commit: Commit, result: Result, function: FunctionFields, tags: [UInt32], lastUsed: UInt32 = 0) {
+    init(_ commit: Commit, result: Result, function: FunctionFields) {
         self.commit = commit.hash
         status = commit.status
         cacheable = commit.task.cacheable
         createdAt = CanonicalCommit.nanoseconds(commit.createdAt)
-        self.lastUsed = lastUsed
         self.result = result
         snapshot = commit.task.argumentsSnapshot
-        self.tags = tags
+        tags = commit.tags
         parent = commit.parent
         error = commit.error
         name = commit.task.functionName == function.name ? nil : commit.task.functionName
@@ -100,7 +98,6 @@ struct CallRow: Equatable, Sendable {
         if overrides != 0 { w.append(overrides) }
         w.append(contentsOf: commit.bytes)
         w.appendFixedLittleEndian(UInt64(bitPattern: createdAt))
-        w.appendFixedLittleEndian32(lastUsed)
         switch result {
         case .none: break
         case .inline(let bytes): w.appendLengthPrefixed(bytes)
@@ -114,7 +111,10 @@ struct CallRow: Equatable, Sendable {
         w.appendString(snapshot)
         if !tags.isEmpty {
             w.appendVarint(UInt64(tags.count))
-            for tag in tags { w.appendVarint(UInt64(tag)) }
+            for tag in tags.sorted(by: { $0.key < $1.key }) {
+                w.appendString(tag.key)
+                w.appendString(tag.value)
+            }
         }
         if let parent { w.append(contentsOf: parent.bytes) }
         if let error { w.appendString(error) }
@@ -143,7 +143,6 @@ struct CallRow: Equatable, Sendable {
         status = flags & Flag.failed != 0 ? .failed : .completed
         cacheable = flags & Flag.notCacheable == 0
         createdAt = Int64(bitPattern: try r.readFixedLittleEndian())
-        lastUsed = try r.readFixedLittleEndian32()
         switch flags & 3 {
         case 0: result = .none
         case 1: result = .inline(try r.readLengthPrefixed())
@@ -158,12 +157,14 @@ struct CallRow: Equatable, Sendable {
             throw CashetError(.corruptData, "call row of commit \(commit.shortHex) is \(status.rawValue) but \(result == .none ? "has no result" : "has a result")")
         }
         snapshot = try r.readString()
-        tags = []
+        tags = [:]
         if flags & Flag.tags != 0 {
+            var previous: String?
             for _ in 0..<(try r.readLength()) {
-                let id = try r.readVarint()
-                guard id <= UInt64(UInt32.max) else { throw CashetError(.corruptData, "call row of commit \(commit.shortHex) names string \(id), beyond any id") }
-                tags.append(UInt32(id))
+                let key = try r.readString()
+                guard previous.map({ $0 < key }) ?? true else { throw CashetError(.corruptData, "call row of commit \(commit.shortHex) has tags out of order") }
+                tags[key] = try r.readString()
+                previous = key
             }
         }
         parent = flags & Flag.parent != 0 ? try ContentHash(bytes: try r.readBytes(ContentHash.byteCount)) : nil
@@ -171,6 +172,34 @@ struct CallRow: Equatable, Sendable {
         name = overrides & Flag.name != 0 ? try r.readString() : nil
         version = overrides & Flag.version != 0 ? try r.readString() : nil
         guard r.isAtEnd else { throw CashetError(.corruptData, "call row of commit \(commit.shortHex) has trailing bytes") }
+    }
+
+    /// What a hit needs, read from the front of an encoded row without decoding the rest: the
+    /// head, and an inline result's bytes (whose SHA-256 is the head's output hash).
+    static func head(ofEncoded bytes: [UInt8]) throws(CashetError) -> (head: CommitHead, inline: [UInt8]?) {
+        var r = ByteReader(bytes, what: "call row")
+        let flags = try r.readByte()
+        if flags & Flag.overrides != 0 { _ = try r.readByte() }
+        let commit = try ContentHash(bytes: try r.readBytes(ContentHash.byteCount))
+        let createdAt = CanonicalCommit.date(nanoseconds: Int64(bitPattern: try r.readFixedLittleEndian()))
+        let status: CommitStatus = flags & Flag.failed != 0 ? .failed : .completed
+        var output: ObjectRef?, inline: [UInt8]?
+        switch flags & 3 {
+        case 0: break
+        case 1:
+            let bytes = try r.readLengthPrefixed()
+            (output, inline) = (ObjectRef(hash: SHA256Hasher.hash(bytes), size: bytes.count), bytes)
+        case 2:
+            let size = try r.readCount()
+            let bytes = try Zstd.decompress(try r.readLengthPrefixed()[...], expectedSize: size)
+            (output, inline) = (ObjectRef(hash: SHA256Hasher.hash(bytes), size: size), bytes)
+        default:
+            output = ObjectRef(hash: try ContentHash(bytes: try r.readBytes(ContentHash.byteCount)), size: try r.readCount())
+        }
+        guard (status == .failed) == (output == nil) else {
+            throw CashetError(.corruptData, "call row of commit \(commit.shortHex) is \(status.rawValue) but \(output == nil ? "has no result" : "has a result")")
+        }
+        return (CommitHead(commit: commit, output: output, status: status, createdAt: createdAt), inline)
     }
 
     // MARK: Expansion
@@ -188,26 +217,20 @@ struct CallRow: Equatable, Sendable {
     }
 
     /// The commit and its canonical record, rebuilt from this row, its key and its function's
-    /// record; `tag` resolves a tag's string id to its key and value. Throws `.corruptData` when
-    /// the rebuilt record does not hash to the stored commit hash.
-    func expand(function: FunctionFields, argumentsHash: ContentHash,
-                tag: (UInt32) throws(CashetError) -> (key: String, value: String)) throws(CashetError) -> PlannedCommit {
-        var tagPairs: [String: String] = [:]
-        for id in tags {
-            let (key, value) = try tag(id)
-            tagPairs[key] = value
-        }
+    /// record. With `verify`, throws `.corruptData` when the rebuilt record does not hash to the
+    /// stored commit hash (a removal, which only needs the commit's rows, does not ask).
+    func expand(function: FunctionFields, argumentsHash: ContentHash, verify: Bool = true) throws(CashetError) -> PlannedCommit {
         let task = TaskDefinition(functionName: name ?? function.name, functionHash: function.hash, functionVersion: version ?? function.version,
                                   source: function.source, argumentsSnapshot: snapshot, cacheable: cacheable)
         let draft = CommitDraft(fingerprint: Fingerprint(functionHash: function.hash, argumentsHash: argumentsHash), task: task,
-                                status: status, error: error, createdAt: CanonicalCommit.date(nanoseconds: createdAt), tags: tagPairs)
+                                status: status, error: error, createdAt: CanonicalCommit.date(nanoseconds: createdAt), tags: tags)
         let output = try outputRef()
         let record = CanonicalCommit.encodeCommit(draft, output: output, parent: parent)
-        guard SHA256Hasher.hash(record) == commit else {
+        guard !verify || SHA256Hasher.hash(record) == commit else {
             throw CashetError(.corruptData, "call row of commit \(commit.hex) does not rebuild the record of that hash (altered); `cashet fsck --repair` removes it")
         }
         return PlannedCommit(commit: Commit(hash: commit, fingerprint: draft.fingerprint, task: task, output: output, status: status,
-                                            error: error, createdAt: draft.createdAt, tags: tagPairs, parent: parent),
+                                            error: error, createdAt: draft.createdAt, tags: tags, parent: parent),
                              record: record)
     }
 }

@@ -1,0 +1,393 @@
+import Foundation
+import Synchronization
+
+/// Schema 2 (docs/design/storage-v2.md §1): a call's newest commit is one row of `calls`, keyed
+/// by the call (`function id ‖ arguments hash`, 36 bytes) and holding everything a hit needs;
+/// the commits it superseded are rows of `superseded`, keyed by the call, their time and hash;
+/// `ids` finds either by commit hash. Results of at most ``inlineLimit`` bytes live in the row
+/// itself (a hit reads one tree), found by their hash through `results`. Rows leave out what their key and their function's record
+/// give (``CallRow``) and expand to the canonical record of their hash, so every hash a user has
+/// seen keeps naming the same commit.
+///
+/// Function ids are allocated once per function hash (`function_ids`, `function_hashes`) and
+/// never reused or removed, so a process may cache them for as long as it has the store open.
+struct V2CommitLayout: CommitLayout {
+    let calls: LMDBDatabase
+    let superseded: LMDBDatabase
+    let ids: LMDBDatabase
+    let functionIDs: LMDBDatabase
+    let functionHashes: LMDBDatabase
+    let results: LMDBDatabase
+    let sources: LMDBDatabase
+    /// Function ids read from committed snapshots (ids never change once committed).
+    let cache = FunctionIDCache()
+
+    var schema: LMDBStore.Schema { .v2 }
+
+    static let tableSpecs: [(name: String, dupSort: Bool)] = [
+        ("calls", false),            // function id ‖ arguments hash → the call's newest commit (CallRow)
+        ("superseded", false),       // function id ‖ arguments hash ‖ time ‖ commit hash → an older commit (CallRow)
+        ("ids", false),              // commit hash → time ‖ function id ‖ arguments hash
+        ("function_ids", false),     // function hash → function id (u32, big-endian)
+        ("function_hashes", false),  // function id → function hash
+        ("results", false),          // inline result hash[0..<8] ‖ commit hash[0..<8] → nothing
+    ]
+
+    /// Results of at most this many bytes live in their commit's row.
+    static let inlineLimit = 256
+
+    var inlineResultLimit: Int { Self.inlineLimit }
+
+    // MARK: Keys
+
+    static let callKeySize = 36
+
+    static func callKey(_ id: UInt32, _ argumentsHash: ContentHash) -> [UInt8] {
+        var key = idBytes(id)
+        key.reserveCapacity(callKeySize)
+        argumentsHash.withUnsafeBytes { key.append(contentsOf: $0) }
+        return key
+    }
+
+    static func idBytes(_ id: UInt32) -> [UInt8] { withUnsafeBytes(of: id.bigEndian) { Array($0) } }
+
+    static func supersededKey(_ callKey: [UInt8], _ createdAt: Date, _ hash: ContentHash) -> [UInt8] {
+        callKey + StoreRecords.timeBytes(createdAt) + hash.bytes
+    }
+
+    /// An `ids` value: where the commit's row is.
+    fileprivate struct Location {
+        let time: [UInt8]
+        let callKey: [UInt8]
+
+        var bytes: [UInt8] { time + callKey }
+
+        init(time: [UInt8], callKey: [UInt8]) { (self.time, self.callKey) = (time, callKey) }
+
+        init(_ bytes: [UInt8], of hash: ContentHash) throws(CashetError) {
+            guard bytes.count == 8 + V2CommitLayout.callKeySize else {
+                throw CashetError(.corruptData, "the location of commit \(hash.shortHex) has \(bytes.count) bytes, expected \(8 + V2CommitLayout.callKeySize)")
+            }
+            (time, callKey) = (Array(bytes[0..<8]), Array(bytes[8...]))
+        }
+
+        var functionID: UInt32 { callKey[0..<4].reduce(0) { $0 << 8 | UInt32($1) } }
+    }
+
+    // MARK: Functions
+
+    /// The id of a function already in the store (nil: no commit of it was ever stored).
+    func existingFunctionID(_ functionHash: ContentHash, _ txn: LMDBTransaction, cached: Bool) throws -> UInt32? {
+        if let id = cache.id(of: functionHash) { return id }
+        guard let raw = try txn.get(functionIDs, functionHash.bytes) else { return nil }
+        let id = try Self.decodeID(raw, of: functionHash)
+        if cached { cache.remember(id, for: functionHash) }
+        return id
+    }
+
+    func functionID(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> UInt32? {
+        // Not cached here: this write transaction may yet be aborted.
+        if let id = try existingFunctionID(functionHash, txn, cached: false) { return id }
+        let last = try txn.withCursor(functionHashes) { cursor in try cursor.move(.last)?.key }
+        let id = try last.map { key throws(CashetError) in try Self.decodeID(key, of: functionHash) &+ 1 } ?? 1
+        guard id != 0 else { throw CashetError(.outOfSpace, "the store has used every function id") }
+        try txn.put(functionIDs, functionHash.bytes, Self.idBytes(id))
+        try txn.put(functionHashes, Self.idBytes(id), functionHash.bytes)
+        return id
+    }
+
+    private static func decodeID(_ raw: [UInt8], of functionHash: ContentHash) throws(CashetError) -> UInt32 {
+        guard raw.count == 4 else { throw CashetError(.corruptData, "the id of function \(functionHash.shortHex) has \(raw.count) bytes, expected 4") }
+        return raw.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    /// The function record a row of function `id` expands with.
+    private func functionFields(_ id: UInt32, _ txn: LMDBTransaction) throws -> FunctionFields {
+        guard let hashBytes = try txn.get(functionHashes, Self.idBytes(id)) else {
+            throw CashetError(.corruptData, "function id \(id) names no function")
+        }
+        let hash = try ContentHash(bytes: hashBytes)
+        guard let record = try txn.get(sources, hashBytes) else {
+            throw CashetError(.corruptData, "function \(hash.shortHex) has commits but no function record")
+        }
+        let (name, version, source) = try CanonicalCommit.decodeCanonicalFunction(record)
+        return FunctionFields(hash: hash, name: name, version: version, source: source)
+    }
+
+    // MARK: Reads
+
+    func head(_ fingerprint: Fingerprint, _ txn: LMDBTransaction) throws -> (head: CommitHead, inline: [UInt8]?)? {
+        guard let id = try existingFunctionID(fingerprint.functionHash, txn, cached: true),
+              let raw = try txn.get(calls, Self.callKey(id, fingerprint.argumentsHash)) else { return nil }
+        return try CallRow.head(ofEncoded: raw)
+    }
+
+    // MARK: Inline results
+
+    /// A `results` key: the result's hash and the commit's, 8 bytes of each (the rows decide).
+    private static func resultKey(_ result: ContentHash, _ commit: ContentHash) -> [UInt8] {
+        Array(result.bytes.prefix(8)) + Array(commit.bytes.prefix(8))
+    }
+
+    /// The rows of commits whose hash starts with `prefix` (8 bytes).
+    private func rows(ofCommitsStartingWith prefix: ArraySlice<UInt8>, _ txn: LMDBTransaction, _ body: (CallRow) throws -> Bool) throws {
+        try txn.withCursor(ids) { cursor in
+            var entry = try cursor.move(.setRange, key: Array(prefix))
+            while let current = entry, current.key.starts(with: prefix) {
+                if let hash = try? ContentHash(bytes: current.key), let (_, row) = try? locate(hash, txn), try body(row) { return }
+                entry = try cursor.move(.next)
+            }
+        }
+    }
+
+    /// Calls `body` with the inline bytes of every row `results` lists under the result's hash
+    /// prefix that really hold that result, until it returns true.
+    private func holders(of hash: ContentHash, _ txn: LMDBTransaction, _ body: ([UInt8]) throws -> Bool) throws {
+        let prefix = Array(hash.bytes.prefix(8))
+        try txn.withCursor(results) { cursor in
+            var entry = try cursor.move(.setRange, key: prefix)
+            var done = false
+            while !done, let current = entry, current.key.starts(with: prefix), current.key.count == 16 {
+                try rows(ofCommitsStartingWith: current.key[8..<16], txn) { row in
+                    guard case .inline(let bytes) = row.result, SHA256Hasher.hash(bytes) == hash else { return false }
+                    done = try body(bytes)
+                    return done
+                }
+                entry = try cursor.move(.next)
+            }
+        }
+    }
+
+    func inlineResult(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> [UInt8]? {
+        var found: [UInt8]?
+        try holders(of: hash, txn) { bytes in
+            found = bytes
+            return true
+        }
+        return found
+    }
+
+    func inlineReferences(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Int {
+        var count = 0
+        try holders(of: hash, txn) { _ in
+            count += 1
+            return false
+        }
+        return count
+    }
+
+    func commit(_ hash: ContentHash, verified: Bool, _ txn: LMDBTransaction) throws -> Commit? {
+        guard let (location, row) = try locate(hash, txn) else { return nil }
+        return try expand(row, location.callKey, txn, verify: verified)
+    }
+
+    /// The row of commit `hash`: the head of its call, or one it superseded.
+    private func locate(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> (Location, CallRow)? {
+        guard let raw = try txn.get(ids, hash.bytes) else { return nil }
+        let location = try Location(raw, of: hash)
+        if let head = try txn.get(calls, location.callKey), case let row = try CallRow(decoding: head), row.commit == hash {
+            return (location, row)
+        }
+        guard let older = try txn.get(superseded, location.callKey + location.time + hash.bytes) else {
+            throw CashetError(.corruptData, "commit \(hash.shortHex) is indexed, but its row is missing")
+        }
+        let row = try CallRow(decoding: older)
+        guard row.commit == hash else { throw CashetError(.corruptData, "the row of commit \(hash.shortHex) holds commit \(row.commit.shortHex)") }
+        return (location, row)
+    }
+
+    fileprivate func expand(_ row: CallRow, _ callKey: [UInt8], _ txn: LMDBTransaction, verify: Bool) throws -> Commit {
+        let id = callKey[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+        return try row.expand(function: try functionFields(id, txn), argumentsHash: try ContentHash(bytes: callKey[4...]), verify: verify).commit
+    }
+
+    func contains(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
+        try txn.get(ids, hash.bytes) != nil
+    }
+
+    func history(_ fingerprint: Fingerprint, _ txn: LMDBTransaction) throws -> [Commit] {
+        guard let id = try existingFunctionID(fingerprint.functionHash, txn, cached: true) else { return [] }
+        let callKey = Self.callKey(id, fingerprint.argumentsHash)
+        var rows: [CallRow] = []
+        try txn.withCursor(superseded) { cursor in
+            var entry = try cursor.move(.setRange, key: callKey)
+            while let current = entry, current.key.starts(with: callKey) {
+                rows.append(try CallRow(decoding: current.value))
+                entry = try cursor.move(.next)
+            }
+        }
+        if let head = try txn.get(calls, callKey) { rows.append(try CallRow(decoding: head)) }
+        // Time order, as schema 1's history index keeps it (time, then hash).
+        return try rows.map { row in try expand(row, callKey, txn, verify: true) }.sorted { a, b in
+            a.createdAt != b.createdAt ? a.createdAt < b.createdAt : a.hash.bytes.lexicographicallyPrecedes(b.hash.bytes)
+        }
+    }
+
+    func candidates(_ prefix: HashPrefix, limit: Int, _ txn: LMDBTransaction) throws -> [ContentHash] {
+        var found: [ContentHash] = []
+        try txn.withCursor(ids) { cursor in
+            var entry = try cursor.move(.setRange, key: prefix.lowerBound)
+            while let current = entry, prefix.matches(current.key), found.count < limit {
+                found.append(try ContentHash(bytes: current.key))
+                entry = try cursor.move(.next)
+            }
+        }
+        return found
+    }
+
+    func functionHasCommits(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
+        guard let id = try existingFunctionID(functionHash, txn, cached: false) else { return false }
+        let prefix = Self.idBytes(id)
+        return try txn.withCursor(calls) { cursor in
+            guard let entry = try cursor.move(.setRange, key: prefix) else { return false }
+            return entry.key.starts(with: prefix)
+        }
+    }
+
+    // MARK: Writes
+
+    func insert(_ commit: Commit, record: [UInt8], function: StoredFunction, inline: [UInt8]?, keepNewerHead: Bool, _ txn: LMDBTransaction) throws -> Bool {
+        guard let id = function.id else { throw CashetError(.storage, "schema 2 needs a function id for commit \(commit.hash.shortHex)") }
+        let callKey = Self.callKey(id, commit.fingerprint.argumentsHash)
+        let fields = FunctionFields(hash: function.hash, name: function.name, version: function.version, source: nil)
+        let result: CallRow.Result
+        var newResult = false
+        if let inline, let output = commit.output {
+            guard inline.count == output.size, inline.count <= Self.inlineLimit else {
+                throw CashetError(.storage, "the inline result of commit \(commit.hash.shortHex) has \(inline.count) bytes, its commit says \(output.size)")
+            }
+            result = .inline(inline)
+            newResult = try inlineResult(output.hash, txn) == nil
+        } else {
+            result = commit.output.map { .blob($0) } ?? .none
+        }
+        let row = CallRow(commit, result: result, function: fields).encoded()
+        if let currentRaw = try txn.get(calls, callKey) {
+            let current = try CallRow.head(ofEncoded: currentRaw).head
+            if current.commit == commit.hash { return false }
+            if keepNewerHead && current.createdAt >= commit.createdAt {
+                try txn.put(superseded, Self.supersededKey(callKey, commit.createdAt, commit.hash), row)
+            } else {
+                try txn.put(superseded, Self.supersededKey(callKey, current.createdAt, current.commit), currentRaw)
+                try txn.put(calls, callKey, row)
+            }
+        } else {
+            try txn.put(calls, callKey, row)
+        }
+        try txn.put(ids, commit.hash.bytes, Location(time: StoreRecords.timeBytes(commit.createdAt), callKey: callKey).bytes)
+        if inline != nil, let output = commit.output { try txn.put(results, Self.resultKey(output.hash, commit.hash), []) }
+        return newResult
+    }
+
+    func remove(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> RemovedCommit? {
+        guard let raw = try txn.get(ids, hash.bytes) else { return nil }
+        let location = try Location(raw, of: hash)
+        try txn.delete(ids, hash.bytes)
+        let row: CallRow
+        if let headRaw = try txn.get(calls, location.callKey), case let head = try CallRow(decoding: headRaw), head.commit == hash {
+            row = head
+            try restoreHead(location.callKey, txn)
+        } else {
+            let key = location.callKey + location.time + hash.bytes
+            guard let older = try txn.get(superseded, key) else {
+                throw CashetError(.corruptData, "commit \(hash.shortHex) is indexed, but its row is missing")
+            }
+            row = try CallRow(decoding: older)
+            try txn.delete(superseded, key)
+        }
+        let commit = try expand(row, location.callKey, txn, verify: false)
+        guard case .inline = row.result, let output = commit.output else { return RemovedCommit(commit: commit, inline: false, inlineResultGone: false) }
+        try txn.delete(results, Self.resultKey(output.hash, hash))
+        return RemovedCommit(commit: commit, inline: true, inlineResultGone: try inlineResult(output.hash, txn) == nil)
+    }
+
+    /// Makes the newest commit the call's head superseded its head again, or removes the head
+    /// when the call has none left.
+    fileprivate func restoreHead(_ callKey: [UInt8], _ txn: LMDBTransaction) throws {
+        let newest = try txn.withCursor(superseded) { cursor -> (key: [UInt8], value: [UInt8])? in
+            // The first key past every row of the call, then one back.
+            let past = try cursor.move(.setRange, key: callKey + [UInt8](repeating: 0xFF, count: 40))
+            let entry = try past == nil ? cursor.move(.last) : cursor.move(.previous)
+            guard let entry, entry.key.starts(with: callKey) else { return nil }
+            return entry
+        }
+        if let newest {
+            try txn.put(calls, callKey, newest.value)
+            try txn.delete(superseded, newest.key)
+        } else {
+            try txn.delete(calls, callKey)
+        }
+    }
+}
+
+extension V2CommitLayout {
+    // MARK: Checks and repairs
+
+    /// Every row of `calls` and `superseded`, with the call key it expands with.
+    private func forEachRow(_ txn: LMDBTransaction, _ body: (_ table: LMDBDatabase, _ key: [UInt8], _ callKey: [UInt8], _ value: [UInt8]) throws -> Void) throws {
+        try txn.forEach(calls) { key, value in try body(calls, key, key, value) }
+        try txn.forEach(superseded) { key, value in try body(superseded, key, Array(key.prefix(Self.callKeySize)), value) }
+    }
+
+    func forEachCommit(_ txn: LMDBTransaction, _ body: (ContentHash?, Result<Commit, CashetError>, _ inline: Bool) throws -> Void) throws {
+        try forEachRow(txn) { table, key, callKey, value in
+            let row = try? CallRow(decoding: value)
+            // A superseded row's key ends with its commit's hash.
+            let hash = row?.commit ?? (table == superseded && key.count == Self.callKeySize + 8 + 32 ? try? ContentHash(bytes: key.suffix(32)) : nil)
+            let decoded = Result { () throws(CashetError) -> Commit in
+                guard let row, callKey.count == Self.callKeySize else {
+                    throw CashetError(.corruptData, "a row of \(table == calls ? "calls" : "superseded") does not decode")
+                }
+                do { return try expand(row, callKey, txn, verify: true) } catch { throw LMDBStore.wrap(error, "expanding commit \(row.commit.shortHex)") }
+            }
+            let inline = if case .inline? = row?.result { true } else { false }
+            try body(hash, decoded, inline)
+        }
+    }
+
+    func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws {
+        var doomed: [(LMDBDatabase, [UInt8])] = []
+        try forEachRow(txn) { table, key, _, value in
+            let named = (try? CallRow(decoding: value))?.commit ?? (table == superseded && key.count == Self.callKeySize + 40 ? try? ContentHash(bytes: key.suffix(32)) : nil)
+            if named == hash { doomed.append((table, key)) }
+        }
+        for (table, key) in doomed {
+            try txn.delete(table, key)
+            if table == calls { try restoreHead(key, txn) }
+        }
+        try txn.delete(ids, hash.bytes)
+    }
+
+    /// Locations: every sound row has its `ids` row, and every `ids` row names a row holding its commit.
+    func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,
+                         sound: (ContentHash) throws -> Commit?) throws -> [LMDBStore.IndexFix] {
+        var fixes: [LMDBStore.IndexFix] = []
+        var located: Set<ContentHash> = []
+        try forEachRow(txn) { _, _, callKey, value in
+            guard let row = try? CallRow(decoding: value), !doomed.contains(row.commit), callKey.count == Self.callKeySize else { return }
+            located.insert(row.commit)
+            let expected = Location(time: StoreRecords.timeBytes(CanonicalCommit.date(nanoseconds: row.createdAt)), callKey: callKey).bytes
+            if try txn.get(ids, row.commit.bytes) != expected {
+                fixes.append(LMDBStore.IndexFix(action: .add, table: ids, tableName: "ids", key: row.commit.bytes, value: expected))
+            }
+        }
+        try txn.forEach(ids) { key, _ in
+            guard let hash = try? ContentHash(bytes: key) else {
+                return fixes.append(LMDBStore.IndexFix(action: .remove, table: ids, tableName: "ids", key: key, value: nil))
+            }
+            if !doomed.contains(hash) && !located.contains(hash) {
+                fixes.append(LMDBStore.IndexFix(action: .remove, table: ids, tableName: "ids", key: key, value: nil))
+            }
+        }
+        return fixes
+    }
+}
+
+/// Function ids by function hash, as committed snapshots hold them; see ``V2CommitLayout``.
+final class FunctionIDCache: Sendable {
+    private let ids = Mutex<[ContentHash: UInt32]>([:])
+
+    func id(of functionHash: ContentHash) -> UInt32? { ids.withLock { $0[functionHash] } }
+
+    func remember(_ id: UInt32, for functionHash: ContentHash) { ids.withLock { $0[functionHash] = id } }
+}
