@@ -303,3 +303,31 @@ struct DiffCommand: StoreCommand {
         print("status      " + (diff.statusChanged ? "\(old.status.rawValue) → \(new.status.rawValue)" : "same (\(old.status.rawValue))"))
     }
 }
+
+struct MigrateCommand: StoreCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Upgrade the store to schema 2 (a row per call, small results inline).",
+        discussion: "Copies every commit, result, function record and hit time into a new data.mdb and renames it over the old one, kept as data.mdb.v1-<time>; killed at any point, the store is the old file or the new one, never in between. Needs the store to itself; a damaged store is refused (run `cashet fsck --repair` first). A store already at schema 2 is left as it is.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run(opening store: StoreOpener) async throws {
+        guard !PostgresStore.Configuration.isURL(storePath) else {
+            throw CashetError(.invalidArgument, "migrate upgrades LMDB stores; a PostgreSQL store has its own schema")
+        }
+        let path = storePath
+        let report = try await Progress.during("migrating \(path)") { progress in
+            try LMDBStore.migrate(at: path) { done, total in progress.update(done: done, total: total) }
+        }
+        if json {
+            print(Output.json(["from_schema": Int(report.fromSchema), "to_schema": 2, "commits_migrated": report.commitsMigrated,
+                               "blobs_migrated": report.blobsMigrated, "previous_file": report.previousFile]))
+        } else if report.previousFile.isEmpty {
+            print("the store at \(Output.clean(path)) already has schema \(report.fromSchema); nothing to do")
+        } else {
+            print("migrated \(report.commitsMigrated) commit(s) from schema \(report.fromSchema) to 2; the schema-1 file is kept as \(Output.clean(path))/\(report.previousFile) (remove it once satisfied)")
+        }
+    }
+}

@@ -352,7 +352,7 @@ extension LMDBStore {
                            info: StoreRecords.BlobInfo(size: size, storedSize: row.count, references: 1))
     }
 
-    private func locateBlob(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> LocatedBlob {
+    func locateBlob(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> LocatedBlob {
         let key = hash.bytes
         guard let stored = try txn.get(tables.blobs, key), let info = try txn.get(tables.blobInfo, key) else {
             if let inline = try tables.layout.inlineResult(hash, txn) {

@@ -36,6 +36,16 @@ extension LMDBStore {
     /// instead of reading the old file. Run ``Client/fsck(repair:)`` afterwards: it checks every
     /// result the rebuild kept and removes files whose records were lost.
     public static func rebuild(at path: String, configuration: Configuration = Configuration()) throws(CashetError) -> RebuildReport {
+        try rewrite(at: path, configuration: configuration, schema: .v1, keepingOldAs: "data.mdb.damaged-", progress: nil) { _ in }
+    }
+
+    /// The mechanism of ``rebuild(at:configuration:)`` and ``migrate(at:configuration:progress:)``:
+    /// a new `data.mdb` of `schema` written from every record the old file's pages give (in a
+    /// scratch directory, synced), then swapped in, the old file kept as `oldPrefix` + time.
+    /// `accept` sees the report before the swap and may refuse it (by throwing: nothing changes).
+    static func rewrite(at path: String, configuration: Configuration, schema: Schema, keepingOldAs oldPrefix: String,
+                        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?,
+                        accept: (RebuildReport) throws(CashetError) -> Void) throws(CashetError) -> RebuildReport {
         let root = try StoreRoot(path)
         guard try root.handle.kind(of: "data.mdb") == .regularFile,
               let lockFile = try root.handle.openFile("lock.mdb", flags: O_RDWR | O_CREAT, mode: configuration.permissions.fileMode) else {
@@ -43,31 +53,38 @@ extension LMDBStore {
         }
         // LMDB holds a shared lock on this byte for as long as a process has the store open.
         guard try lockFile.tryLockByte(at: 0) else {
-            throw CashetError(.unavailable, "the store at \(path) is open in another process (or in this one); rebuilding data.mdb needs it to itself: stop every program using it and run `cashet fsck --repair` again")
+            throw CashetError(.unavailable, "the store at \(path) is open in another process (or in this one); rewriting data.mdb needs it to itself: stop every program using it and try again")
         }
-        guard let damaged = try root.handle.openFile("data.mdb", flags: O_RDONLY) else {
+        guard let old = try root.handle.openFile("data.mdb", flags: O_RDONLY) else {
             throw CashetError(.notAStore, "\(path) has no data.mdb")
         }
-        let mode = try damaged.mode()
-        let walker = try LMDBFileWalker(file: damaged, salvaging: true)
+        let mode = try old.mode()
+        let walker = try LMDBFileWalker(file: old, salvaging: true)
         for name in try root.handle.entries() where name.hasPrefix(rebuildPrefix) { try root.handle.remove(name) }
         let scratch = rebuildPrefix + UUID().uuidString
         var settings = configuration
         settings.create = true
         settings.readOnly = false
         settings.durability = .noSync   // synced once, before the swap
+        settings.schema = schema
         var report = RebuildReport()
-        do {
-            let fresh = try LMDBStore(path + "/" + scratch, configuration: settings)
-            let originals = BlobFiles(root: root, durable: true, permissions: configuration.permissions)
-            try fresh.restore(from: walker, files: originals, &report)
-            do { try fresh.env.sync() } catch { throw wrap(error, "syncing the rebuilt data.mdb") }
-        }   // the new store is released here, closing its environment
-        guard let scratchDirectory = try root.handle.directory(scratch), let rebuilt = try scratchDirectory.openFile("data.mdb", flags: O_RDONLY) else {
-            throw CashetError(.storage, "the rebuilt data.mdb vanished from \(path)/\(scratch)")
+        do throws(CashetError) {
+            do {
+                let fresh = try LMDBStore(path + "/" + scratch, configuration: settings)
+                let originals = BlobFiles(root: root, durable: true, permissions: configuration.permissions)
+                try fresh.restore(from: walker, files: originals, progress: progress, &report)
+                do { try fresh.env.sync() } catch { throw wrap(error, "syncing the new data.mdb") }
+            }   // the new store is released here, closing its environment
+            try accept(report)
+        } catch {
+            _ = try? root.handle.remove(scratch)
+            throw error
         }
-        try rebuilt.setMode(mode)
-        report.damagedFile = "data.mdb.damaged-" + Self.fileStamp(Date())
+        guard let scratchDirectory = try root.handle.directory(scratch), let rewritten = try scratchDirectory.openFile("data.mdb", flags: O_RDONLY) else {
+            throw CashetError(.storage, "the new data.mdb vanished from \(path)/\(scratch)")
+        }
+        try rewritten.setMode(mode)
+        report.damagedFile = oldPrefix + Self.fileStamp(Date())
         try root.handle.rename("data.mdb", to: report.damagedFile, in: root.handle)
         try scratchDirectory.rename("data.mdb", to: "data.mdb", in: root.handle)
         try root.handle.sync()
@@ -97,7 +114,8 @@ extension LMDBStore {
     /// second pass, from the `blobs` tree or from leaf pages no tree reaches
     /// (``LMDBFileWalker/unreachedLeafRecords(_:)``: a damaged branch, a lost root or meta page,
     /// the cut-off end of the file), where commits that hash to their name are found too.
-    private func restore(from walker: LMDBFileWalker, files originals: BlobFiles, _ report: inout RebuildReport) throws(CashetError) {
+    private func restore(from walker: LMDBFileWalker, files originals: BlobFiles, progress: (@Sendable (Int, Int) -> Void)?,
+                         _ report: inout RebuildReport) throws(CashetError) {
         walker.walkFreeList()   // free pages are no records' home
         let tables = walker.namedTables(expected: Tables.specs.map(\.name))
         if tables["calls"] != nil {
@@ -161,17 +179,32 @@ extension LMDBStore {
         try each("sources") { key, value in
             if let hash = try? ContentHash(bytes: key), let source = try? CanonicalCommit.decodeFunctionSource(value) { sources[hash] = source }
         }
+        var recorded: StoreRecords.Counters?
+        var journalMark: [UInt8]?
+        try each("meta") { key, value in
+            if key == Self.countersKey { recorded = try? StoreRecords.Counters(value) }
+            if key == Self.journalMarkKey, (try? JournalMark(value)) != nil { journalMark = value }
+        }
         var commits: [(commit: Commit, record: [UInt8])] = []
         var restored: Set<ContentHash> = []
+        /// Small results that went into their commits' rows (schema 2): their `blobs` rows go
+        /// at the end unless a `putBlob` or a larger result still references them.
+        var inlined: Set<ContentHash> = []
         func storeCommits() throws(CashetError) {
             try storeBlobs()   // first: the commits take references to them
             try writingState("rebuilding commits in \(path)") { txn, state in
                 for (commit, record) in commits {
-                    let blob = commit.output.map { PreparedBlob(ref: $0, record: nil, staged: nil) }
+                    var blob = commit.output.map { PreparedBlob(ref: $0, record: nil, staged: nil) }
+                    if let output = commit.output, output.size <= self.tables.layout.inlineResultLimit {
+                        let bytes = try readBlob(output.hash, try locateBlob(output.hash, txn))
+                        blob = PreparedBlob(ref: output, record: ([StoreRecords.BlobEncoding.raw.rawValue] + bytes, bytes.count + 1), staged: nil)
+                        inlined.insert(output.hash)
+                    }
                     try storeCommit(commit, record: record, blob: blob, keepNewerHead: true, txn, &state)
                 }
             }
             commits.removeAll(keepingCapacity: true)
+            progress?(restored.count, recorded?.commits ?? restored.count)
         }
         /// Queues a verified commit when its result was kept (or it has none); joins its
         /// function's source (the record holds none).
@@ -243,11 +276,16 @@ extension LMDBStore {
         report.blobsKept = kept.count
         report.commitsLost = unverified + waiting
         // Commits on pages that could not be read at all are known only from the old counters.
-        var recorded: StoreRecords.Counters?
-        try each("meta") { key, value in
-            if key == Self.countersKey { recorded = try? StoreRecords.Counters(value) }
-        }
         if let recorded { report.commitsLost = max(report.commitsLost, recorded.commits - restored.count) }
+        try writingState("dropping the rows of results now kept with their commits in \(path)") { txn, state in
+            for hash in inlined {
+                if let raw = try txn.get(self.tables.blobInfo, hash.bytes), case let info = try StoreRecords.BlobInfo(raw), info.references == 0 {
+                    _ = try dropBlob(hash, info, txn, &state)
+                }
+            }
+            // Journal records below the old file's mark were applied to it, so to this one.
+            if let journalMark { try txn.put(self.tables.meta, Self.journalMarkKey, journalMark) }
+        }
 
         guard let access = self.tables.access else { return }
         var times: [([UInt8], [UInt8])] = []
