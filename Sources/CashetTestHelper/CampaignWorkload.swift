@@ -42,12 +42,17 @@ struct CampaignWorkload {
         return key % 2000 == 0 ? TestPayload.compressible(size, seed: UInt64(key)) : TestPayload.incompressible(size, seed: UInt64(key))
     }
 
-    /// The store configuration every campaign process uses: files from 256 KiB, so both kinds of blob occur.
+    /// The store configuration every campaign process uses: files from 256 KiB, so both kinds of
+    /// blob occur; a new store gets the schema `CASHET_SCHEMA` names (1 or 2), by default this
+    /// release's.
     static func configuration(_ durability: LMDBStore.Configuration.Durability) -> LMDBStore.Configuration {
         var configuration = LMDBStore.Configuration()
         configuration.fileThreshold = 256 << 10
         configuration.initialMapSize = 16 << 20
         configuration.durability = durability
+        if let schema = ProcessInfo.processInfo.environment["CASHET_SCHEMA"].flatMap(UInt32.init).flatMap(LMDBStore.Schema.init) {
+            configuration.schema = schema
+        }
         return configuration
     }
 

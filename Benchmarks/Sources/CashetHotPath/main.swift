@@ -26,6 +26,10 @@ var configuration = LMDBStore.Configuration()
 let mode = arguments[1].replacingOccurrences(of: "@pool", with: "")
 if mode.hasSuffix("nosync") { configuration.durability = .noSync }
 if mode.hasSuffix("normal") { configuration.durability = .normal }
+// CASHET_SCHEMA=2: the store is created with schema 2.
+if let schema = ProcessInfo.processInfo.environment["CASHET_SCHEMA"].flatMap(UInt32.init).flatMap(LMDBStore.Schema.init) {
+    configuration.schema = schema
+}
 let store = try LMDBStore(path, configuration: configuration)
 let client = Client(store: store)
 let ref = try await client.submit(small, 1)

@@ -31,6 +31,10 @@ func step(_ f: Int, rerun: Bool = false) -> CachedFunction<Int, Row> {
 
 var configuration = LMDBStore.Configuration()
 configuration.initialMapSize = 1 << 30
+// CASHET_SCHEMA=2 creates a new store with schema 2 (an existing store keeps its own).
+if let schema = ProcessInfo.processInfo.environment["CASHET_SCHEMA"].flatMap(UInt32.init).flatMap(LMDBStore.Schema.init) {
+    configuration.schema = schema
+}
 let client = Client(store: try LMDBStore(arguments[1], configuration: configuration))
 let existing = try await client.stats().commits
 let start = Date()

@@ -33,6 +33,15 @@ protocol CommitLayout: Sendable {
     /// How many commits hold the inline result `hash` (0 when none, or when results are not inline).
     func inlineReferences(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Int
 
+    /// A commit's key in the time-ordered indexes (the `timeline`, and the values of `tags` and
+    /// `functions`): its time (``StoreRecords/timeBytes(_:)``, so byte order is time order), then
+    /// its hash, which schema 2 shortens to 8 bytes (its `ids` give the rest).
+    func timeKey(_ createdAt: Date, _ hash: ContentHash) -> [UInt8]
+
+    /// The commit a time key names: nil when the store holds none (schema 2), or when the key
+    /// is malformed. Schema 1 reads the hash from the key alone.
+    func commitHash(fromTimeKey key: [UInt8], _ txn: LMDBTransaction) throws -> ContentHash?
+
     /// Results of at most this many bytes are kept in their commit's row (-1: none are, not even empty ones).
     var inlineResultLimit: Int { get }
 
@@ -62,6 +71,11 @@ protocol CommitLayout: Sendable {
     /// schema 2: the locations in `ids`) and the commits `sound` gives (nil: gone or doomed).
     func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,
                          sound: (ContentHash) throws -> Commit?) throws -> [LMDBStore.IndexFix]
+
+    /// The commits the time keys name once `fixes` (from ``derivedRowFixes(_:skipping:sound:)``)
+    /// are applied, where ``commitHash(fromTimeKey:_:)`` cannot find them before (schema 2: a
+    /// lost `ids` row), so that their index rows are not taken for stale ones.
+    func timeKeys(restoredBy fixes: [LMDBStore.IndexFix]) -> [[UInt8]: ContentHash]
 }
 
 /// A commit a layout removed, and whether it held its result inline.

@@ -41,7 +41,7 @@ extension LMDBStore {
             try txn.withCursor(tables.timeline) { cursor in
                 var entry = try cursor.move(.first)
                 while let key = entry?.key {
-                    guard let commit = try? StoreRecords.commitHash(fromTimeKey: key), planned.contains(commit) else { everything = false; return }
+                    guard let commit = try? tables.layout.commitHash(fromTimeKey: key, txn), planned.contains(commit) else { everything = false; return }
                     entry = try cursor.move(.next)
                 }
             }
@@ -86,7 +86,9 @@ extension LMDBStore {
             try txn.withCursor(tables.timeline) { cursor in
                 var entry = try cursor.move(.first)
                 while let key = entry?.key {
-                    let commit = try StoreRecords.commitHash(fromTimeKey: key)
+                    guard let commit = try tables.layout.commitHash(fromTimeKey: key, txn) else {
+                        throw CashetError(.corruptData, "the timeline names a commit the store does not hold; `cashet fsck --repair` mends it")
+                    }
                     let createdAt = Array(key.prefix(8))
                     if let cutoff, createdAt.lexicographicallyPrecedes(cutoff) {
                         try remove(commit)

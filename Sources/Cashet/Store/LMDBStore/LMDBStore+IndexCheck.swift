@@ -31,14 +31,20 @@ extension LMDBStore {
         if tables.layout.schema == .v1 { names.insert((tables.history, "history"), at: 1) }
         func name(_ table: LMDBDatabase) -> String { names.first { $0.0 == table }?.1 ?? "index" }
 
+        /// Sound commits the store cannot find by hash until the derived fixes are applied.
+        var unlocated: [ContentHash: Commit] = [:]
         /// The commit `hash` when it is sound and stays.
         func sound(_ hash: ContentHash) throws -> Commit? {
             guard !doomed.contains(hash) else { return nil }
-            return try? tables.layout.commit(hash, verified: true, txn)
+            return unlocated[hash] ?? (try? tables.layout.commit(hash, verified: true, txn))
         }
 
+        let derived = try tables.layout.derivedRowFixes(txn, skipping: doomed, sound: sound)
+        let restored = tables.layout.timeKeys(restoredBy: derived)
+        let restoredHashes = Set(restored.values)
         try tables.layout.forEachCommit(txn) { hash, decoded, _ in
             guard let hash, !doomed.contains(hash), case .success(let commit) = decoded else { return }
+            if restoredHashes.contains(hash) { unlocated[hash] = commit }
             for entry in indexEntries(of: commit) where try !txn.contains(entry.table, entry.key, value: entry.duplicate ? entry.value : nil) {
                 fixes.append(IndexFix(action: .add, table: entry.table, tableName: name(entry.table), key: entry.key, value: entry.value))
             }
@@ -46,7 +52,8 @@ extension LMDBStore {
         for (table, tableName) in names {
             let duplicates = table != tables.timeline
             try txn.forEach(table) { key, value in
-                let named = try? StoreRecords.commitHash(fromTimeKey: duplicates ? value : key)
+                let timeKey = duplicates ? value : key
+                let named = restored[timeKey] ?? (try? tables.layout.commitHash(fromTimeKey: timeKey, txn)) ?? nil
                 if let named, doomed.contains(named) { return }   // goes with its commit
                 let owner = try named.flatMap(sound)
                 let expected = owner.map { indexEntries(of: $0) } ?? []
@@ -55,7 +62,7 @@ extension LMDBStore {
                 }
             }
         }
-        return fixes + (try tables.layout.derivedRowFixes(txn, skipping: doomed, sound: sound))
+        return fixes + derived
     }
 
     /// Applies index fixes: rows first, then heads (which are chosen from the `history` rows).

@@ -112,8 +112,7 @@ extension LMDBStore {
                 while let current = entry, result.count < limit {
                     let timeKey = key == nil ? current.key : current.value
                     if let sinceBytes, timeKey.prefix(8).lexicographicallyPrecedes(sinceBytes) { break }
-                    let hash = try StoreRecords.commitHash(fromTimeKey: timeKey)
-                    if let commit = try tables.layout.commit(hash, verified: true, txn), query.tags.allSatisfy({ commit.tags[$0.key] == $0.value }) {
+                    if let hash = try tables.layout.commitHash(fromTimeKey: timeKey, txn), let commit = try tables.layout.commit(hash, verified: true, txn), query.tags.allSatisfy({ commit.tags[$0.key] == $0.value }) {
                         result.append(commit)
                     }
                     entry = try cursor.move(key == nil ? .previous : .previousDuplicate)

@@ -149,7 +149,7 @@ extension LMDBStore {
     }
 
     func indexEntries(of commit: Commit) -> [IndexEntry] {
-        let timeKey = StoreRecords.timeKey(commit.createdAt, commit.hash)
+        let timeKey = tables.layout.timeKey(commit.createdAt, commit.hash)
         var entries = [
             IndexEntry(table: tables.timeline, key: timeKey, value: [], duplicate: false),
             IndexEntry(table: tables.functions, key: Array(commit.task.functionName.utf8), value: timeKey, duplicate: true),

@@ -69,7 +69,7 @@ public final class LMDBStore: Store {
         /// Who may read the directories and files the store creates (default: the owner only).
         public var permissions = StorePermissions.owner
         /// The schema a new store is created with (an existing store keeps its own).
-        package var schema = Schema(rawValue: LMDBStore.schemaVersion)!
+        public var schema = Schema(rawValue: LMDBStore.schemaVersion)!
 
         /// The default configuration.
         public init() {}
@@ -99,10 +99,11 @@ public final class LMDBStore: Store {
     /// Whether a timed flush of the journal is on its way.
     let journalFlushScheduled = Atomic<Bool>(false)
 
-    /// The store's layout on disk. Schema 2 (docs/design/storage-v2.md §1) is being built: a store
-    /// is created with it only when ``Configuration/schema`` asks; until it has its checks,
-    /// repairs and migration, `fsck`, rebuilds and `verify` refuse it.
-    package enum Schema: UInt32, Sendable, CaseIterable {
+    /// The store's layout on disk (docs/design/storage-v2.md §1). New stores are created with
+    /// ``LMDBStore/schemaVersion`` unless ``Configuration/schema`` asks for another; a store keeps
+    /// its schema until ``LMDBStore/migrate(at:configuration:progress:)`` upgrades it. A damaged
+    /// schema-2 file cannot be rebuilt yet (`fsck --repair --rebuild` refuses it).
+    public enum Schema: UInt32, Sendable, CaseIterable {
         /// Commits by hash, heads by fingerprint, history by fingerprint (``V1CommitLayout``).
         case v1 = 1
         /// A row per call holding its head, superseded rows, ids by hash (``V2CommitLayout``).

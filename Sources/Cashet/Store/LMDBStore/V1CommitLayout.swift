@@ -29,6 +29,12 @@ struct V1CommitLayout: CommitLayout {
 
     var inlineResultLimit: Int { -1 }
 
+    func timeKey(_ createdAt: Date, _ hash: ContentHash) -> [UInt8] { StoreRecords.timeKey(createdAt, hash) }
+
+    func commitHash(fromTimeKey key: [UInt8], _ txn: LMDBTransaction) throws -> ContentHash? {
+        try? StoreRecords.commitHash(fromTimeKey: key)
+    }
+
     func inlineResult(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> [UInt8]? { nil }
 
     func inlineReferences(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Int { 0 }
@@ -124,6 +130,8 @@ struct V1CommitLayout: CommitLayout {
     func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws {
         try txn.delete(commits, hash.bytes)
     }
+
+    func timeKeys(restoredBy fixes: [LMDBStore.IndexFix]) -> [[UInt8]: ContentHash] { [:] }
 
     /// Heads: every call with a commit has one, naming a sound commit of that call.
     func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,

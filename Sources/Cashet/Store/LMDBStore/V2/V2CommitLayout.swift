@@ -122,6 +122,26 @@ struct V2CommitLayout: CommitLayout {
         return try CallRow.head(ofEncoded: raw)
     }
 
+    // MARK: Time keys
+
+    func timeKey(_ createdAt: Date, _ hash: ContentHash) -> [UInt8] {
+        StoreRecords.timeBytes(createdAt) + hash.bytes.prefix(8)
+    }
+
+    /// The commit whose hash starts with the key's 8 bytes and whose location has its time.
+    func commitHash(fromTimeKey key: [UInt8], _ txn: LMDBTransaction) throws -> ContentHash? {
+        guard key.count == 16 else { return nil }
+        let (time, prefix) = (key[0..<8], key[8..<16])
+        return try txn.withCursor(ids) { cursor in
+            var entry = try cursor.move(.setRange, key: Array(prefix))
+            while let current = entry, current.key.starts(with: prefix) {
+                if current.value.starts(with: time) { return try? ContentHash(bytes: current.key) }
+                entry = try cursor.move(.next)
+            }
+            return nil
+        }
+    }
+
     // MARK: Inline results
 
     /// A `results` key: the result's hash and the commit's, 8 bytes of each (the rows decide).
@@ -356,6 +376,15 @@ extension V2CommitLayout {
             if table == calls { try restoreHead(key, txn) }
         }
         try txn.delete(ids, hash.bytes)
+    }
+
+    func timeKeys(restoredBy fixes: [LMDBStore.IndexFix]) -> [[UInt8]: ContentHash] {
+        var named: [[UInt8]: ContentHash] = [:]
+        for fix in fixes where fix.action == .add && fix.table == ids {
+            guard let value = fix.value, value.count >= 8, let hash = try? ContentHash(bytes: fix.key) else { continue }
+            named[Array(value.prefix(8)) + fix.key.prefix(8)] = hash
+        }
+        return named
     }
 
     /// Locations: every sound row has its `ids` row, and every `ids` row names a row holding its commit.

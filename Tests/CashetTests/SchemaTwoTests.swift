@@ -1,0 +1,152 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+/// Schema 2's own tables (`calls`, `superseded`, `ids`, `results`): what they hold, what fsck
+/// finds when they are damaged, and migration killed at random moments.
+@Suite("Schema 2: a row per call, found by fsck when damaged, migrated crash-safely")
+struct SchemaTwoTests {
+    static let triple = CachedFunction("triple", version: "1") { (x: Int) -> Int in 3 * x }
+    static let wide = CachedFunction("wide", version: "1") { (x: Int) -> [Int] in Array(repeating: x * 1_000_003, count: 100) }
+
+    static func configuration(_ schema: LMDBStore.Schema) -> LMDBStore.Configuration {
+        var configuration = LMDBStore.Configuration()
+        configuration.schema = schema
+        configuration.durability = .durable
+        return configuration
+    }
+
+    static func layout(_ store: LMDBStore) throws -> V2CommitLayout {
+        try #require(store.tables.layout as? V2CommitLayout)
+    }
+
+    @Test("the same calls give the same results, lineage, log, history and stats in both schemas (commit hashes differ: they cover the time); small results live in their rows, large ones in blobs")
+    func sameAnswersAsSchemaOne() async throws {
+        let directory = TemporaryDirectory()
+        var answers: [LMDBStore.Schema: [String]] = [:]
+        for schema in LMDBStore.Schema.allCases {
+            let store = try LMDBStore(directory.child("store-\(schema.rawValue)"), configuration: Self.configuration(schema))
+            let client = Client(store: store)
+            var lines: [String] = []
+            var threes: [ContentHash] = []
+            var names: [ContentHash: Int] = [:]   // commit hash → the call that made it
+            func name(_ hash: ContentHash?) -> String { hash.map { names[$0].map(String.init) ?? "?" } ?? "-" }
+            for x in 0..<20 {
+                let ref = try await client.submit(Self.triple, x % 7, cache: x < 7 ? true : false, tags: ["round": "\(x / 7)"])
+                names[ref.commit] = x
+                lines.append("\(x) \(ref.hash.hex) \(try await ref.load())")
+                if x % 7 == 3 { threes.append(ref.commit) }
+            }
+            let large = try await client.submit(Self.wide, 1)
+            names[large.commit] = 20
+            lines.append("\(large.hash.hex) \(try await large.load().count)")
+            for commit in try await client.log() { lines.append("log \(name(commit.hash)) \(name(commit.parent)) \(commit.tags) \(commit.output?.hash.hex ?? "-")") }
+            for commit in try await client.history(threes[0].hex) { lines.append("history \(name(commit.hash))") }
+            let stats = try await client.stats()
+            lines.append("stats \(stats.commits) \(stats.blobs) \(stats.logicalBytes) \(stats.functions)")
+            if schema == .v2 {
+                try store.reading("counting rows") { txn in
+                    let layout = try Self.layout(store)
+                    #expect(try txn.count(layout.calls) == 8 && txn.count(layout.superseded) == 13 && txn.count(layout.ids) == 21)
+                    #expect(try txn.count(store.tables.blobs) == 1, "only the 800-byte result has a blob row")
+                }
+                #expect(try await client.fsck().problems.isEmpty)
+            }
+            answers[schema] = lines
+            await client.close()
+        }
+        let (one, two) = (try #require(answers[.v1]), try #require(answers[.v2]))
+        #expect(one.count == two.count)
+        for (a, b) in zip(one, two) { #expect(a == b) }
+    }
+
+    @Test("fsck finds a lost location, an altered row and a lost timeline row in a schema-2 store (exit 3); one repair mends them, restoring the head from its superseded commit")
+    func damageIsFoundAndRepaired() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var refs: [ResultRef<Int>] = []
+        do {
+            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
+            for x in 0..<10 { refs.append(try await client.submit(Self.triple, x)) }
+            refs.append(try await client.submit(Self.triple, 4, cache: false))   // supersedes refs[4]
+            await client.close()
+        }
+        let (lost, altered) = (refs[2].commit, refs[10].commit)
+        do {
+            let store = try LMDBStore(path)
+            let layout = try Self.layout(store)
+            let alteredCommit = try #require(try await store.commit(altered))
+            let unlisted = try #require(try await store.commit(refs[7].commit))
+            try store.writing("damaging rows") { txn in
+                #expect(try txn.delete(layout.ids, lost.bytes))
+                let id = try #require(try layout.existingFunctionID(alteredCommit.fingerprint.functionHash, txn, cached: false))
+                let key = V2CommitLayout.callKey(id, alteredCommit.fingerprint.argumentsHash)
+                var row = try #require(try txn.get(layout.calls, key))
+                row[row.count - 12] ^= 0x01   // inside the parent's hash: the row no longer expands to its commit
+                try txn.put(layout.calls, key, row)
+                #expect(try txn.delete(store.tables.timeline, layout.timeKey(unlisted.createdAt, unlisted.hash)))
+            }
+            await store.close()
+        }
+        let fsck = try await Products.cli("fsck", "--json", "--store", path)
+        #expect(fsck.status == 3, "\(fsck.stdout)")
+        for kind in ["damaged-commit", "missing-index-entry"] { #expect(fsck.stdout.contains(kind), "\(kind): \(fsck.stdout)") }
+        let repair = try await Products.cli("fsck", "--repair", "--store", path)
+        #expect(repair.status == 0, "\(fsck.stdout)\n\(repair.stdout)\(repair.stderr)")
+        let again = try await Products.cli("fsck", "--store", path)
+        #expect(again.status == 0, "\(again.stdout)")
+        let client = Client(store: try LMDBStore(path))
+        #expect(try await client.show(lost.hex).hash == lost)
+        await #expect(throws: CashetError.self) { try await client.show(altered.hex) }
+        let head = try await client.submit(Self.triple, 4)
+        #expect(head.wasCached && head.commit == refs[4].commit, "the head falls back to the commit the altered one superseded")
+        #expect(try await client.log().count == 10)
+        #expect(try await client.stats().commits == 10)
+        await client.close()
+    }
+
+    @Test("cashet migrate killed at random moments leaves schema 1 or a complete schema 2, never in between; the next migrate finishes")
+    func migrationKilledAnywhere() async throws {
+        let directory = TemporaryDirectory()
+        let original = directory.child("original")
+        var expected: Set<ContentHash> = []
+        do {
+            let client = Client(store: try LMDBStore(original, configuration: Self.configuration(.v1)))
+            expected = Set(try await client.map(Self.triple, over: Array(0..<20_000)).map(\.commit))
+            await client.close()
+        }
+        var outcomes: [String: Int] = [:]
+        for round in 0..<6 {
+            let path = directory.child("round-\(round)")
+            try FileManager.default.copyItem(atPath: original, toPath: path)
+            let migrate = Process()
+            migrate.executableURL = URL(fileURLWithPath: Products.cli)
+            migrate.arguments = ["migrate", "--store", path]
+            migrate.standardOutput = FileHandle.nullDevice
+            migrate.standardError = FileHandle.nullDevice
+            try migrate.run()
+            try await Task.sleep(for: .milliseconds(50 + round * 150))
+            kill(migrate.processIdentifier, SIGKILL)
+            migrate.waitUntilExit()
+            do {
+                let store = try LMDBStore(path)
+                let schema = store.tables.layout.schema
+                outcomes["schema \(schema.rawValue)", default: 0] += 1
+                #expect(Set(try await store.commits(matching: CommitQuery()).map(\.hash)) == expected, "round \(round): schema \(schema.rawValue)")
+                await store.close()
+            }   // released: migrate needs the store to itself
+            let finish = try await Products.cli("migrate", "--store", path)
+            #expect(finish.status == 0, "round \(round): \(finish.stderr)")
+            let fsck = try await Products.cli("fsck", "--store", path)
+            #expect(fsck.status == 0, "round \(round): \(fsck.stdout)")
+            do {
+                let migrated = try LMDBStore(path)
+                #expect(migrated.tables.layout.schema == .v2)
+                #expect(Set(try await migrated.commits(matching: CommitQuery()).map(\.hash)) == expected)
+                await migrated.close()
+            }
+        }
+        #expect(outcomes.count >= 1, "\(outcomes)")
+    }
+}
