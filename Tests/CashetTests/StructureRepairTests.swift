@@ -15,10 +15,12 @@ struct StructureRepairTests {
     /// duplicates), small, overflowing and file results, removals and a sweep (a free list).
     /// `expected`: the commits in the store and their results; `removed`: those of the commits
     /// removed along the way (a rebuild may bring back what it finds on no tree's pages).
-    static func populated() async throws -> (TemporaryDirectory, store: String, expected: [ContentHash: [UInt8]], removed: [ContentHash: [UInt8]]) {
+    static func populated(_ schema: LMDBStore.Schema = .v1) async throws -> (TemporaryDirectory, store: String, expected: [ContentHash: [UInt8]], removed: [ContentHash: [UInt8]]) {
         let directory = TemporaryDirectory()
         let store = directory.child("store")
-        let client = try Client(path: store)
+        var configuration = LMDBStore.Configuration()
+        configuration.schema = schema
+        let client = Client(store: try LMDBStore(store, configuration: configuration))
         let refs = try await client.map(square, over: Array(0..<2_500), tags: ["run": "structure"])
         var removed: [ContentHash: [UInt8]] = [:]
         for ref in refs.prefix(300) {
@@ -38,9 +40,9 @@ struct StructureRepairTests {
         return (directory, store, expected, removed)
     }
 
-    @Test("a healthy store of every shape has no structural problems, and its counts agree with LMDB's")
-    func healthyStoresAreClean() async throws {
-        let (directory, store, expected, _) = try await Self.populated()
+    @Test("a healthy store of every shape has no structural problems, and its counts agree with LMDB's", arguments: LMDBStore.Schema.allCases)
+    func healthyStoresAreClean(schema: LMDBStore.Schema) async throws {
+        let (directory, store, expected, _) = try await Self.populated(schema)
         defer { withExtendedLifetime(directory) {} }
         #expect(expected.count == 2_580)
         let problems = try LMDBStore.checkStructure(at: store)
@@ -67,9 +69,9 @@ struct StructureRepairTests {
     }
 
     @Test("a leaf page made a branch page: fsck names the damage (exit 3) without a signal; fsck --repair rebuilds data.mdb, keeps every commit outside that page bit-exactly and the damaged file beside it; fsck is then clean",
-          .timeLimit(.minutes(5)))
-    func rebuildKeepsEveryReadableCommit() async throws {
-        let (directory, store, expected, _) = try await Self.populated()
+          .timeLimit(.minutes(5)), arguments: LMDBStore.Schema.allCases)
+    func rebuildKeepsEveryReadableCommit(schema: LMDBStore.Schema) async throws {
+        let (directory, store, expected, _) = try await Self.populated(schema)
         let pages = try await offPool { try Self.liveLeafPages(store, limit: 40) }   // seconds of blocking work: off the pool
         #expect(pages.count >= 30)
         let pristine = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
@@ -208,9 +210,9 @@ struct StructureRepairTests {
     }
 
     @Test("data.mdb cut short, as a power cut can leave a noSync store: fsck names the shortage (exit 3); --repair rebuilds from the pages still there; every commit it keeps loads bit-exactly and fsck is then clean",
-          .timeLimit(.minutes(3)))
-    func truncatedFileIsRebuilt() async throws {
-        let (directory, store, expected, removed) = try await Self.populated()
+          .timeLimit(.minutes(3)), arguments: LMDBStore.Schema.allCases)
+    func truncatedFileIsRebuilt(schema: LMDBStore.Schema) async throws {
+        let (directory, store, expected, removed) = try await Self.populated(schema)
         defer { withExtendedLifetime(directory) {} }
         let path = store + "/data.mdb"
         let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)

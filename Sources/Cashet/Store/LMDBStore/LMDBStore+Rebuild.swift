@@ -36,14 +36,14 @@ extension LMDBStore {
     /// instead of reading the old file. Run ``Client/fsck(repair:)`` afterwards: it checks every
     /// result the rebuild kept and removes files whose records were lost.
     public static func rebuild(at path: String, configuration: Configuration = Configuration()) throws(CashetError) -> RebuildReport {
-        try rewrite(at: path, configuration: configuration, schema: .v1, keepingOldAs: "data.mdb.damaged-", progress: nil) { _ in }
+        try rewrite(at: path, configuration: configuration, schema: nil, keepingOldAs: "data.mdb.damaged-", progress: nil) { _ in }
     }
 
     /// The mechanism of ``rebuild(at:configuration:)`` and ``migrate(at:configuration:progress:)``:
-    /// a new `data.mdb` of `schema` written from every record the old file's pages give (in a
+    /// a new `data.mdb` of `schema` (nil: the old file's) written from every record its pages give (in a
     /// scratch directory, synced), then swapped in, the old file kept as `oldPrefix` + time.
     /// `accept` sees the report before the swap and may refuse it (by throwing: nothing changes).
-    static func rewrite(at path: String, configuration: Configuration, schema: Schema, keepingOldAs oldPrefix: String,
+    static func rewrite(at path: String, configuration: Configuration, schema: Schema?, keepingOldAs oldPrefix: String,
                         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?,
                         accept: (RebuildReport) throws(CashetError) -> Void) throws(CashetError) -> RebuildReport {
         let root = try StoreRoot(path)
@@ -66,7 +66,7 @@ extension LMDBStore {
         settings.create = true
         settings.readOnly = false
         settings.durability = .noSync   // synced once, before the swap
-        settings.schema = schema
+        settings.schema = schema ?? Self.schema(of: walker.namedTables(expected: Self.everyTableName))
         var report = RebuildReport()
         do throws(CashetError) {
             do {
@@ -95,6 +95,14 @@ extension LMDBStore {
         return report
     }
 
+    /// The tables of either schema, for a walker to look for in older snapshots when the newest lacks them.
+    static let everyTableName = Tables.specs(.v1).map(\.name) + V2CommitLayout.tableSpecs.map(\.name)
+
+    /// The schema of a file with these tables: schema 2's own tables say so (its meta table may be damaged).
+    static func schema(of tables: [String: LMDBPageFormat.Tree]) -> Schema {
+        V2CommitLayout.tableSpecs.contains { tables[$0.name] != nil } ? .v2 : .v1
+    }
+
     /// `20261130T235959Z`: a time for file names.
     private static func fileStamp(_ date: Date) -> String {
         let formatter = DateFormatter()
@@ -117,10 +125,8 @@ extension LMDBStore {
     private func restore(from walker: LMDBFileWalker, files originals: BlobFiles, progress: (@Sendable (Int, Int) -> Void)?,
                          _ report: inout RebuildReport) throws(CashetError) {
         walker.walkFreeList()   // free pages are no records' home
-        let tables = walker.namedTables(expected: Tables.specs.map(\.name))
-        if tables["calls"] != nil {
-            throw CashetError(.unavailable, "\(path) has schema 2, which cashet cannot rebuild yet; its damaged data.mdb is left as it is")
-        }
+        let tables = walker.namedTables(expected: Self.everyTableName)
+        let fromSchema = Self.schema(of: tables)
         func each(_ name: String, _ visit: (_ key: [UInt8], _ value: [UInt8]) throws(CashetError) -> Void) throws(CashetError) {
             guard var tree = tables[name] else { return }
             tree.flags = Tables.recordedFlags[name] ?? tree.flags   // not a flipped bit's key order
@@ -176,8 +182,37 @@ extension LMDBStore {
         infos = [:]
 
         var sources: [ContentHash: String] = [:]
+        var functions: [ContentHash: FunctionFields] = [:]   // schema 2's rows expand with them
         try each("sources") { key, value in
-            if let hash = try? ContentHash(bytes: key), let source = try? CanonicalCommit.decodeFunctionSource(value) { sources[hash] = source }
+            guard let hash = try? ContentHash(bytes: key) else { return }
+            if let source = try? CanonicalCommit.decodeFunctionSource(value) { sources[hash] = source }
+            if let (name, version, source) = try? CanonicalCommit.decodeCanonicalFunction(value) {
+                functions[hash] = FunctionFields(hash: hash, name: name, version: version, source: source)
+            }
+        }
+        var functionHashes: [UInt32: ContentHash] = [:]
+        try each("function_hashes") { key, value in
+            if key.count == 4, let hash = try? ContentHash(bytes: value) { functionHashes[key.reduce(0) { $0 << 8 | UInt32($1) }] = hash }
+        }
+        /// A schema-2 row (of `calls` or `superseded`) that expands to the record of its commit's
+        /// hash, with its inline result's bytes.
+        func expanded(_ key: [UInt8], _ value: [UInt8]) -> (hash: ContentHash, commit: Commit, record: [UInt8], inline: [UInt8]?)? {
+            guard key.count == V2CommitLayout.callKeySize || key.count == V2CommitLayout.callKeySize + 40,
+                  let row = try? CallRow(decoding: value),
+                  let function = functionHashes[key[0..<4].reduce(0) { $0 << 8 | UInt32($1) }].flatMap({ functions[$0] }),
+                  let arguments = try? ContentHash(bytes: key[4..<V2CommitLayout.callKeySize]),
+                  let planned = try? row.expand(function: function, argumentsHash: arguments) else { return nil }
+            let inline: [UInt8]? = if case .inline(let bytes) = row.result { bytes } else { nil }
+            return (planned.commit.hash, planned.commit, planned.record, inline)
+        }
+        /// Every commit the trees of the old file hold that proves itself; nil for a row that does not.
+        func eachCommit(_ visit: ((hash: ContentHash, commit: Commit, record: [UInt8], inline: [UInt8]?)?) throws(CashetError) -> Void) throws(CashetError) {
+            switch fromSchema {
+            case .v1:
+                try each("commits") { key, value throws(CashetError) in try visit(verified(key, value).map { ($0.0, $0.1, value, nil) }) }
+            case .v2:
+                for table in ["calls", "superseded"] { try each(table) { key, value throws(CashetError) in try visit(expanded(key, value)) } }
+            }
         }
         var recorded: StoreRecords.Counters?
         var journalMark: [UInt8]?
@@ -185,7 +220,7 @@ extension LMDBStore {
             if key == Self.countersKey { recorded = try? StoreRecords.Counters(value) }
             if key == Self.journalMarkKey, (try? JournalMark(value)) != nil { journalMark = value }
         }
-        var commits: [(commit: Commit, record: [UInt8])] = []
+        var commits: [(commit: Commit, record: [UInt8], inline: [UInt8]?)] = []
         var restored: Set<ContentHash> = []
         /// Small results that went into their commits' rows (schema 2): their `blobs` rows go
         /// at the end unless a `putBlob` or a larger result still references them.
@@ -193,10 +228,10 @@ extension LMDBStore {
         func storeCommits() throws(CashetError) {
             try storeBlobs()   // first: the commits take references to them
             try writingState("rebuilding commits in \(path)") { txn, state in
-                for (commit, record) in commits {
+                for (commit, record, inline) in commits {
                     var blob = commit.output.map { PreparedBlob(ref: $0, record: nil, staged: nil) }
                     if let output = commit.output, output.size <= self.tables.layout.inlineResultLimit {
-                        let bytes = try readBlob(output.hash, try locateBlob(output.hash, txn))
+                        let bytes = try inline ?? readBlob(output.hash, try locateBlob(output.hash, txn))
                         blob = PreparedBlob(ref: output, record: ([StoreRecords.BlobEncoding.raw.rawValue] + bytes, bytes.count + 1), staged: nil)
                         inlined.insert(output.hash)
                     }
@@ -208,12 +243,12 @@ extension LMDBStore {
         }
         /// Queues a verified commit when its result was kept (or it has none); joins its
         /// function's source (the record holds none).
-        func keepCommit(_ hash: ContentHash, _ bare: Commit, _ record: [UInt8]) throws(CashetError) -> Bool {
+        func keepCommit(_ hash: ContentHash, _ bare: Commit, _ record: [UInt8], inline: [UInt8]? = nil) throws(CashetError) -> Bool {
             guard !restored.contains(hash) else { return true }
-            guard bare.output.map({ kept.contains($0.hash) }) ?? true else { return false }
+            guard inline != nil || bare.output.map({ kept.contains($0.hash) }) ?? true else { return false }
             var commit = bare
             commit.task.source = sources[bare.fingerprint.functionHash]
-            commits.append((commit, record))
+            commits.append((commit, record, inline))
             restored.insert(hash)
             if commits.count == batchSize { try storeCommits() }
             return true
@@ -222,12 +257,12 @@ extension LMDBStore {
         // Results still to find, by hash: their logical size (from the commits that name them).
         var missing: [ContentHash: Int] = [:]
         var unverified = 0, waiting = 0
-        try each("commits") { key, value throws(CashetError) in
-            guard let (hash, commit) = verified(key, value) else {
+        try eachCommit { found throws(CashetError) in
+            guard let (hash, commit, record, inline) = found else {
                 unverified += 1
                 return
             }
-            if try !keepCommit(hash, commit, value), let output = commit.output {
+            if try !keepCommit(hash, commit, record, inline: inline), let output = commit.output {
                 missing[output.hash] = output.size
                 waiting += 1
             }
@@ -235,15 +270,15 @@ extension LMDBStore {
         try storeCommits()
 
         // Cut off from their trees: commits that prove themselves, and rows of blobs not kept.
-        var looseCommits: [ContentHash: (Commit, [UInt8])] = [:]
+        var looseCommits: [ContentHash: (Commit, [UInt8], [UInt8]?)] = [:]
         // Rows of other tables keyed by a blob's hash (`blob_info`, `unreferenced`) are on such pages
         // too: every row whose value reads as a blob's location is a candidate.
         var looseBlobs: [ContentHash: [[UInt8]]] = [:]
         try walker.unreachedLeafRecords { key, value in
-            if let (hash, commit) = verified(key, value) {
+            if let (hash, commit, record, inline) = verified(key, value).map({ ($0.0, $0.1, value, [UInt8]?.none) }) ?? (fromSchema == .v2 ? expanded(key, value) : nil) {
                 guard !restored.contains(hash) else { return }
-                looseCommits[hash] = (commit, value)
-                if let output = commit.output, !kept.contains(output.hash) { missing[output.hash] = output.size }
+                looseCommits[hash] = (commit, record, inline)
+                if inline == nil, let output = commit.output, !kept.contains(output.hash) { missing[output.hash] = output.size }
             } else if let hash = try? ContentHash(bytes: key), !kept.contains(hash), (try? StoreRecords.decodeBlobLocation(value, hash: hash)) != nil {
                 looseBlobs[hash, default: []].append(value)
             }
@@ -264,12 +299,12 @@ extension LMDBStore {
         }
         // The commits waiting for them, then those no tree reaches.
         if waiting > 0 {
-            try each("commits") { key, value throws(CashetError) in
-                if let (hash, commit) = verified(key, value), !restored.contains(hash), try keepCommit(hash, commit, value) { waiting -= 1 }
+            try eachCommit { found throws(CashetError) in
+                if let (hash, commit, record, inline) = found, !restored.contains(hash), try keepCommit(hash, commit, record, inline: inline) { waiting -= 1 }
             }
         }
-        for (hash, (commit, record)) in looseCommits.sorted(by: { $0.key.hex < $1.key.hex }) {
-            _ = try keepCommit(hash, commit, record)
+        for (hash, (commit, record, inline)) in looseCommits.sorted(by: { $0.key.hex < $1.key.hex }) {
+            _ = try keepCommit(hash, commit, record, inline: inline)
         }
         try storeCommits()
         report.commitsKept = restored.count

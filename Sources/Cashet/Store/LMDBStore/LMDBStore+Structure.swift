@@ -51,8 +51,7 @@ extension LMDBStore {
             }
             // No table at all is an LMDB file whose store was never made (a crash while creating
             // it): not damage; opening the store says what it is. Some but not all is damage.
-            // Schema 2's own tables say which schema the file is (its meta table may be damaged).
-            let schema: Schema = V2CommitLayout.tableSpecs.contains { tables[$0.name] != nil } ? .v2 : .v1
+            let schema = Self.schema(of: tables)
             for (name, _) in Tables.specs(schema) where tables[name] == nil && !tables.isEmpty && walker.problems.isEmpty {
                 problems.append(.init(kind: .damagedStructure, subject: "\(root.path)/data.mdb", detail: "the table '\(name)' is missing"))
             }
