@@ -57,6 +57,7 @@ enum V1Fixture {
 
         var configuration = LMDBStore.Configuration()
         configuration.fileThreshold = 4096
+        configuration.schema = .v1
         let client = Client(store: try LMDBStore(path, configuration: configuration))
         for x in 0..<6 { _ = try await client.submit(square, x) }
         // A re-run: the head moves on, the first run becomes its parent in history.

@@ -11,7 +11,9 @@ struct IndexRepairTests {
     static func populated(_ count: Int) async throws -> (TemporaryDirectory, store: String, commits: [ContentHash]) {
         let directory = TemporaryDirectory()
         let store = directory.child("store")
-        let client = try Client(path: store)
+        var configuration = LMDBStore.Configuration()
+        configuration.schema = .v1   // these cases damage schema 1's tables (SchemaTwoTests damages schema 2's)
+        let client = Client(store: try LMDBStore(store, configuration: configuration))
         let refs = try await client.map(triple, over: Array(0..<count), tags: ["batch": "one"])
         await client.close()
         return (directory, store, refs.map(\.commit))

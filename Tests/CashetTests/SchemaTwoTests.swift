@@ -61,7 +61,7 @@ struct SchemaTwoTests {
         for (a, b) in zip(one, two) { #expect(a == b) }
     }
 
-    @Test("fsck finds a lost location, an altered row and a lost timeline row in a schema-2 store (exit 3); one repair mends them, restoring the head from its superseded commit")
+    @Test("fsck finds a lost location, an altered row, a row whose commit hash was altered (found by no lookup, as a flips campaign case did) and a lost timeline row in a schema-2 store (exit 3); one repair mends them, restoring the head from its superseded commit")
     func damageIsFoundAndRepaired() async throws {
         let directory = TemporaryDirectory()
         let path = directory.child("store")
@@ -72,12 +72,13 @@ struct SchemaTwoTests {
             refs.append(try await client.submit(Self.triple, 4, cache: false))   // supersedes refs[4]
             await client.close()
         }
-        let (lost, altered) = (refs[2].commit, refs[10].commit)
+        let (lost, altered, renamed) = (refs[2].commit, refs[10].commit, refs[6].commit)
         do {
             let store = try LMDBStore(path)
             let layout = try Self.layout(store)
             let alteredCommit = try #require(try await store.commit(altered))
             let unlisted = try #require(try await store.commit(refs[7].commit))
+            let renamedCommit = try #require(try await store.commit(renamed))
             try store.writing("damaging rows") { txn in
                 #expect(try txn.delete(layout.ids, lost.bytes))
                 let id = try #require(try layout.existingFunctionID(alteredCommit.fingerprint.functionHash, txn, cached: false))
@@ -85,6 +86,10 @@ struct SchemaTwoTests {
                 var row = try #require(try txn.get(layout.calls, key))
                 row[row.count - 12] ^= 0x01   // inside the parent's hash: the row no longer expands to its commit
                 try txn.put(layout.calls, key, row)
+                let renamedKey = V2CommitLayout.callKey(id, renamedCommit.fingerprint.argumentsHash)
+                var renamedRow = try #require(try txn.get(layout.calls, renamedKey))
+                renamedRow[1 + 5] ^= 0x3A   // the row's commit hash (after the flags byte)
+                try txn.put(layout.calls, renamedKey, renamedRow)
                 #expect(try txn.delete(store.tables.timeline, layout.timeKey(unlisted.createdAt, unlisted.hash)))
             }
             await store.close()
@@ -99,9 +104,11 @@ struct SchemaTwoTests {
         let client = Client(store: try LMDBStore(path))
         #expect(try await client.show(lost.hex).hash == lost)
         await #expect(throws: CashetError.self) { try await client.show(altered.hex) }
+        await #expect(throws: CashetError.self) { try await client.show(renamed.hex) }
+        #expect(try await client.submit(Self.triple, 6).wasCached == false, "the call of the renamed row runs again")
         let head = try await client.submit(Self.triple, 4)
         #expect(head.wasCached && head.commit == refs[4].commit, "the head falls back to the commit the altered one superseded")
-        #expect(try await client.log().count == 10)
+        #expect(try await client.log().count == 10)   // 11, less the two removed, plus the re-run
         #expect(try await client.stats().commits == 10)
         await client.close()
     }

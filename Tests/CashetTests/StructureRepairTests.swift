@@ -118,7 +118,7 @@ struct StructureRepairTests {
     /// structure check, which never compared the flags, found nothing to rebuild: every command
     /// ended in exit 4, before and after `fsck --repair --rebuild`.
     @Test("a table's recorded flags flipped (0x8000 on the functions table, or DUPSORT dropped): fsck names it (exit 3), --repair --rebuild keeps every commit, fsck is then clean",
-          arguments: [("functions", UInt16(0x8000)), ("history", UInt16(0x0004))])
+          arguments: [("functions", UInt16(0x8000)), ("functions", UInt16(0x0004))])
     func flippedTableFlagsAreRebuilt(table: String, mask: UInt16) async throws {
         let directory = TemporaryDirectory()
         let store = directory.child("store")

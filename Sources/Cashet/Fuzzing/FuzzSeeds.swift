@@ -35,6 +35,7 @@ extension FuzzTarget {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = LMDBStore.Configuration()
         configuration.fileThreshold = 4096
+        configuration.schema = .v1   // the seeds are schema 1's records (schema 2's rows have their own target)
         let store = try LMDBStore(directory + "/store", configuration: configuration)
         let client = Client(store: store)
         let text = CachedFunction("seed-text", version: "1") { (n: Int) -> String in String(repeating: "cashet ", count: n) }

@@ -63,9 +63,10 @@ protocol CommitLayout: Sendable {
     /// that is unreadable) and the commit, verified against its hash, or why it cannot be trusted.
     func forEachCommit(_ txn: LMDBTransaction, _ body: (ContentHash?, Result<Commit, CashetError>, _ inline: Bool) throws -> Void) throws
 
-    /// Removes the rows of a commit that does not decode; its index rows are left to
-    /// ``LMDBStore/indexFixes(_:skipping:)``, which finds them naming no commit.
-    func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws
+    /// Removes the rows of a commit that does not decode (true when there were any); its index
+    /// rows are left to ``LMDBStore/indexFixes(_:skipping:)``, which finds them naming no commit.
+    @discardableResult
+    func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool
 
     /// Differences between the rows the layout derives from its commits (schema 1: heads;
     /// schema 2: the locations in `ids`) and the commits `sound` gives (nil: gone or doomed).

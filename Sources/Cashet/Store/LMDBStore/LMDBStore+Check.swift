@@ -183,7 +183,7 @@ extension LMDBStore {
         if try txn.get(tables.meta, Self.schemaKey) == nil {
             survey.schemaRecordMissing = true
             survey.report.problems.append(.init(kind: .missingSchemaRecord, subject: path,
-                                                detail: "the meta table has no schema version (a damaged key); read as schema \(Self.schemaVersion)"))
+                                                detail: "the meta table has no schema version (a damaged key); read as schema \(tables.layout.schema.rawValue), from its tables"))
         }
         let recordedCounters = try readCounters(txn)
         if recordedCounters != actual {
@@ -249,7 +249,13 @@ extension LMDBStore {
                 lines.append("removed damaged blob \(hash.hex)")
             }
             for hash in doomed.sorted(by: { $0.hex < $1.hex }) {
-                guard try tables.layout.contains(hash, txn) else { continue }
+                // A row whose commit hash was altered is found by no lookup: only by its rows.
+                guard try tables.layout.contains(hash, txn) else {
+                    if try tables.layout.removeDamaged(hash, txn) {
+                        lines.append("removed commit \(hash.hex): its record or its result cannot be trusted")
+                    }
+                    continue
+                }
                 if (try? tables.layout.commit(hash, verified: false, txn)) != nil {
                     _ = try removeCommit(hash, txn, &state)
                 } else {
@@ -305,7 +311,7 @@ extension LMDBStore {
         var counters = StoreRecords.Counters()
         var inlineResults: [ContentHash: Int] = [:]
         try tables.layout.forEachCommit(txn) { _, decoded, inline in
-            let commit = try decoded.get()
+            guard case .success(let commit) = decoded else { return }   // a row the repair could not remove
             counters.count(commit.status, +1)
             if inline, let output = commit.output { inlineResults[output.hash] = output.size }
         }

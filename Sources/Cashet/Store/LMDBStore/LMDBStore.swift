@@ -77,7 +77,7 @@ public final class LMDBStore: Store {
 
     /// The schema version this build creates stores with; it reads stores of every version up to
     /// ``newestSchemaVersion`` and refuses higher ones.
-    public static let schemaVersion: UInt32 = 1
+    public static let schemaVersion: UInt32 = 2
     /// The newest schema version this build reads.
     public static let newestSchemaVersion: UInt32 = Schema.allCases.map(\.rawValue).max()!
 
@@ -334,10 +334,9 @@ public final class LMDBStore: Store {
     private static func readSchema(_ txn: LMDBTransaction, path: String) throws -> Schema {
         let meta = try txn.openExisting("meta")
         guard let raw = try txn.get(meta, schemaKey) else {
-            // Counters without a version: a cashet store whose schema key was damaged. It is
-            // read as schema 1 (the only one stores were created with before schema 2); fsck
-            // reports it, a repair mends it.
-            if try txn.get(meta, countersKey) != nil { return .v1 }
+            // Counters without a version: a cashet store whose schema key was damaged. Schema 2's
+            // own tables say which it is; fsck reports it, a repair mends it.
+            if try txn.get(meta, countersKey) != nil { return try txn.hasDatabase("calls") ? .v2 : .v1 }
             throw CashetError(.notAStore, "\(path) has an LMDB file but no cashet schema version; it is not a cashet store")
         }
         var reader = ByteReader(raw, what: "schema version")

@@ -127,7 +127,7 @@ struct V1CommitLayout: CommitLayout {
         }
     }
 
-    func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws {
+    func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
         try txn.delete(commits, hash.bytes)
     }
 

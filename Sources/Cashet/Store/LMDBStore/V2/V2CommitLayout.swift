@@ -365,7 +365,7 @@ extension V2CommitLayout {
         }
     }
 
-    func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws {
+    func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
         var doomed: [(LMDBDatabase, [UInt8])] = []
         try forEachRow(txn) { table, key, _, value in
             let named = (try? CallRow(decoding: value))?.commit ?? (table == superseded && key.count == Self.callKeySize + 40 ? try? ContentHash(bytes: key.suffix(32)) : nil)
@@ -375,7 +375,7 @@ extension V2CommitLayout {
             try txn.delete(table, key)
             if table == calls { try restoreHead(key, txn) }
         }
-        try txn.delete(ids, hash.bytes)
+        return try txn.delete(ids, hash.bytes) || !doomed.isEmpty
     }
 
     func timeKeys(restoredBy fixes: [LMDBStore.IndexFix]) -> [[UInt8]: ContentHash] {
