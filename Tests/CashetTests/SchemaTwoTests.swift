@@ -61,7 +61,7 @@ struct SchemaTwoTests {
         for (a, b) in zip(one, two) { #expect(a == b) }
     }
 
-    @Test("fsck finds a lost location, an altered row, a row whose commit hash was altered (found by no lookup, as a flips campaign case did) and a lost timeline row in a schema-2 store (exit 3); one repair mends them, restoring the head from its superseded commit")
+    @Test("fsck finds a lost location, an altered row, a row whose commit hash was altered (found by no lookup), a row cut short (no hash to remove it by; both flips campaign cases) and a lost timeline row in a schema-2 store (exit 3); one repair mends them, restoring the head from its superseded commit")
     func damageIsFoundAndRepaired() async throws {
         let directory = TemporaryDirectory()
         let path = directory.child("store")
@@ -72,13 +72,14 @@ struct SchemaTwoTests {
             refs.append(try await client.submit(Self.triple, 4, cache: false))   // supersedes refs[4]
             await client.close()
         }
-        let (lost, altered, renamed) = (refs[2].commit, refs[10].commit, refs[6].commit)
+        let (lost, altered, renamed, cut) = (refs[2].commit, refs[10].commit, refs[6].commit, refs[8].commit)
         do {
             let store = try LMDBStore(path)
             let layout = try Self.layout(store)
             let alteredCommit = try #require(try await store.commit(altered))
             let unlisted = try #require(try await store.commit(refs[7].commit))
             let renamedCommit = try #require(try await store.commit(renamed))
+            let cutCommit = try #require(try await store.commit(cut))
             try store.writing("damaging rows") { txn in
                 #expect(try txn.delete(layout.ids, lost.bytes))
                 let id = try #require(try layout.existingFunctionID(alteredCommit.fingerprint.functionHash, txn, cached: false))
@@ -90,6 +91,8 @@ struct SchemaTwoTests {
                 var renamedRow = try #require(try txn.get(layout.calls, renamedKey))
                 renamedRow[1 + 5] ^= 0x3A   // the row's commit hash (after the flags byte)
                 try txn.put(layout.calls, renamedKey, renamedRow)
+                let cutKey = V2CommitLayout.callKey(id, cutCommit.fingerprint.argumentsHash)
+                try txn.put(layout.calls, cutKey, Array(try #require(try txn.get(layout.calls, cutKey)).prefix(10)))
                 #expect(try txn.delete(store.tables.timeline, layout.timeKey(unlisted.createdAt, unlisted.hash)))
             }
             await store.close()
@@ -105,11 +108,12 @@ struct SchemaTwoTests {
         #expect(try await client.show(lost.hex).hash == lost)
         await #expect(throws: CashetError.self) { try await client.show(altered.hex) }
         await #expect(throws: CashetError.self) { try await client.show(renamed.hex) }
+        await #expect(throws: CashetError.self) { try await client.show(cut.hex) }
         #expect(try await client.submit(Self.triple, 6).wasCached == false, "the call of the renamed row runs again")
         let head = try await client.submit(Self.triple, 4)
         #expect(head.wasCached && head.commit == refs[4].commit, "the head falls back to the commit the altered one superseded")
-        #expect(try await client.log().count == 10)   // 11, less the two removed, plus the re-run
-        #expect(try await client.stats().commits == 10)
+        #expect(try await client.log().count == 9)   // 11, less the three removed, plus the re-run
+        #expect(try await client.stats().commits == 9)
         await client.close()
     }
 

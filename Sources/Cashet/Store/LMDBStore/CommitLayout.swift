@@ -68,6 +68,10 @@ protocol CommitLayout: Sendable {
     @discardableResult
     func removeDamaged(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool
 
+    /// Removes the commit rows that do not even say which commit they hold (a key or value that
+    /// does not decode: no hash to remove them by); returns how many.
+    func removeUnreadableRows(_ txn: LMDBTransaction) throws -> Int
+
     /// Differences between the rows the layout derives from its commits (schema 1: heads;
     /// schema 2: the locations in `ids`) and the commits `sound` gives (nil: gone or doomed).
     func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,

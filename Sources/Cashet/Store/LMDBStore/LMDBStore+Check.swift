@@ -263,6 +263,8 @@ extension LMDBStore {
                 }
                 lines.append("removed commit \(hash.hex): its record or its result cannot be trusted")
             }
+            let unreadable = try tables.layout.removeUnreadableRows(txn)
+            if unreadable > 0 { lines.append("removed \(unreadable) commit row(s) that do not decode") }
             for (hash, fix) in survey.referenceFixes where !survey.untrusted.contains(hash) {
                 guard let raw = try txn.get(tables.blobInfo, hash.bytes) else { continue }
                 var info = try StoreRecords.BlobInfo(raw)

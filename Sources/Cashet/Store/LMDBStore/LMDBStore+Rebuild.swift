@@ -55,6 +55,9 @@ extension LMDBStore {
         guard try lockFile.tryLockByte(at: 0) else {
             throw CashetError(.unavailable, "the store at \(path) is open in another process (or in this one); rewriting data.mdb needs it to itself: stop every program using it and try again")
         }
+        // Released explicitly: the lock belongs to the open file, which a child process spawned
+        // meanwhile by another thread may still share (until its exec) after this one closes it.
+        defer { lockFile.unlockByte(at: 0) }
         guard let old = try root.handle.openFile("data.mdb", flags: O_RDONLY) else {
             throw CashetError(.notAStore, "\(path) has no data.mdb")
         }

@@ -133,6 +133,13 @@ struct V1CommitLayout: CommitLayout {
 
     func timeKeys(restoredBy fixes: [LMDBStore.IndexFix]) -> [[UInt8]: ContentHash] { [:] }
 
+    func removeUnreadableRows(_ txn: LMDBTransaction) throws -> Int {
+        var unreadable: [[UInt8]] = []
+        try txn.forEach(commits) { key, _ in if key.count != ContentHash.byteCount { unreadable.append(key) } }
+        for key in unreadable { try txn.delete(commits, key) }
+        return unreadable.count
+    }
+
     /// Heads: every call with a commit has one, naming a sound commit of that call.
     func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,
                          sound: (ContentHash) throws -> Commit?) throws -> [LMDBStore.IndexFix] {

@@ -387,6 +387,18 @@ extension V2CommitLayout {
         return named
     }
 
+    func removeUnreadableRows(_ txn: LMDBTransaction) throws -> Int {
+        var unreadable: [(LMDBDatabase, [UInt8])] = []
+        try forEachRow(txn) { table, key, callKey, value in
+            if callKey.count != Self.callKeySize || (try? CallRow(decoding: value)) == nil { unreadable.append((table, key)) }
+        }
+        for (table, key) in unreadable {
+            try txn.delete(table, key)
+            if table == calls && key.count == Self.callKeySize { try restoreHead(key, txn) }
+        }
+        return unreadable.count
+    }
+
     /// Locations: every sound row has its `ids` row, and every `ids` row names a row holding its commit.
     func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,
                          sound: (ContentHash) throws -> Commit?) throws -> [LMDBStore.IndexFix] {
