@@ -117,6 +117,37 @@ struct SchemaTwoTests {
         await client.close()
     }
 
+    @Test("a function's record cut short in `sources` (flips seed 2026120104, case 434 lost every commit of the function): its rows still expand through the copy in `function_hashes`; fsck reports it (exit 3), one repair writes it again, nothing is lost")
+    func damagedFunctionRecordLosesNothing() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var commits: [ContentHash] = []
+        do {
+            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
+            for x in 0..<5 { commits.append(try await client.submit(Self.triple, x).commit) }
+            await client.close()
+        }
+        do {
+            let store = try LMDBStore(path)
+            try store.writing("cutting a function record short") { txn in
+                let key = try #require(try txn.withCursor(store.tables.sources) { cursor in try cursor.move(.first)?.key })
+                try txn.put(store.tables.sources, key, Array(try #require(try txn.get(store.tables.sources, key)).prefix(4)))
+            }
+            await store.close()
+        }
+        let log = try await Products.cli("log", "--json", "--store", path)
+        #expect(log.status == 0 && commits.allSatisfy { log.stdout.contains($0.hex) }, "\(log.stdout)\(log.stderr)")
+        let fsck = try await Products.cli("fsck", "--json", "--store", path)
+        #expect(fsck.status == 3 && fsck.stdout.contains("damaged-function"), "\(fsck.stdout)")
+        let repair = try await Products.cli("fsck", "--repair", "--store", path)
+        #expect(repair.status == 0, "\(repair.stdout)\(repair.stderr)")
+        #expect(try await Products.cli("fsck", "--store", path).status == 0)
+        let client = Client(store: try LMDBStore(path))
+        #expect(try await client.log().map(\.hash).sorted { $0.hex < $1.hex } == commits.sorted { $0.hex < $1.hex })
+        #expect(try await client.submit(Self.triple, 3).wasCached)
+        await client.close()
+    }
+
     @Test("cashet migrate killed at random moments leaves schema 1 or a complete schema 2, never in between; the next migrate finishes")
     func migrationKilledAnywhere() async throws {
         let directory = TemporaryDirectory()

@@ -54,8 +54,9 @@ protocol CommitLayout: Sendable {
     /// Whether any commit of the function is left.
     func functionHasCommits(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> Bool
 
-    /// The function's id in the layout's keys, when it uses one (created when missing).
-    func functionID(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> UInt32?
+    /// The function's id in the layout's keys, when it uses one (created when missing, with
+    /// the name and version its rows are relative to).
+    func functionID(_ functionHash: ContentHash, name: String, version: String, _ txn: LMDBTransaction) throws -> UInt32?
 
     // MARK: Checks and repairs
 

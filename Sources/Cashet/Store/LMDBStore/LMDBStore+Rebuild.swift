@@ -193,18 +193,29 @@ extension LMDBStore {
                 functions[hash] = FunctionFields(hash: hash, name: name, version: version, source: source)
             }
         }
+        // Function ids: from `function_hashes` (with its copy of the name and version), else from `function_ids`.
         var functionHashes: [UInt32: ContentHash] = [:]
+        var copies: [UInt32: FunctionFields] = [:]
+        try each("function_ids") { key, value in
+            if value.count == 4, let hash = try? ContentHash(bytes: key) { functionHashes[value.reduce(0) { $0 << 8 | UInt32($1) }] = hash }
+        }
         try each("function_hashes") { key, value in
-            if key.count == 4, let hash = try? ContentHash(bytes: value) { functionHashes[key.reduce(0) { $0 << 8 | UInt32($1) }] = hash }
+            guard key.count == 4, value.count >= 32, let hash = try? ContentHash(bytes: value.prefix(32)) else { return }
+            let id = key.reduce(0) { $0 << 8 | UInt32($1) }
+            functionHashes[id] = hash
+            if let copy = try? CanonicalCommit.decodeCanonicalFunction(Array(value.dropFirst(32))) {
+                copies[id] = FunctionFields(hash: hash, name: copy.name, version: copy.version, source: sources[hash])
+            }
         }
         /// A schema-2 row (of `calls` or `superseded`) that expands to the record of its commit's
         /// hash, with its inline result's bytes.
         func expanded(_ key: [UInt8], _ value: [UInt8]) -> (hash: ContentHash, commit: Commit, record: [UInt8], inline: [UInt8]?)? {
             guard key.count == V2CommitLayout.callKeySize || key.count == V2CommitLayout.callKeySize + 40,
                   let row = try? CallRow(decoding: value),
-                  let function = functionHashes[key[0..<4].reduce(0) { $0 << 8 | UInt32($1) }].flatMap({ functions[$0] }),
-                  let arguments = try? ContentHash(bytes: key[4..<V2CommitLayout.callKeySize]),
-                  let planned = try? row.expand(function: function, argumentsHash: arguments) else { return nil }
+                  let arguments = try? ContentHash(bytes: key[4..<V2CommitLayout.callKeySize]) else { return nil }
+            let id = key[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+            let candidates = [copies[id], functionHashes[id].flatMap { functions[$0] }].compactMap { $0 }
+            guard let planned = candidates.lazy.compactMap({ try? row.expand(function: $0, argumentsHash: arguments) }).first else { return nil }
             let inline: [UInt8]? = if case .inline(let bytes) = row.result { bytes } else { nil }
             return (planned.commit.hash, planned.commit, planned.record, inline)
         }

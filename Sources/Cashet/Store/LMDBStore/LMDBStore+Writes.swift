@@ -70,7 +70,7 @@ extension LMDBStore {
                 try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: name, version: version, source: task.source))
             }
         }
-        let function = StoredFunction(hash: task.functionHash, name: name, version: version, id: try tables.layout.functionID(task.functionHash, txn))
+        let function = StoredFunction(hash: task.functionHash, name: name, version: version, id: try tables.layout.functionID(task.functionHash, name: name, version: version, txn))
         state.functions[task.functionHash] = function
         return function
     }

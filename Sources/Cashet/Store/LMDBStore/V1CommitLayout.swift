@@ -113,7 +113,7 @@ struct V1CommitLayout: CommitLayout {
         }
     }
 
-    func functionID(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> UInt32? { nil }
+    func functionID(_ functionHash: ContentHash, name: String, version: String, _ txn: LMDBTransaction) throws -> UInt32? { nil }
 
     // MARK: Checks and repairs
 

@@ -29,7 +29,7 @@ struct V2CommitLayout: CommitLayout {
         ("superseded", false),       // function id ‖ arguments hash ‖ time ‖ commit hash → an older commit (CallRow)
         ("ids", false),              // commit hash → time ‖ function id ‖ arguments hash
         ("function_ids", false),     // function hash → function id (u32, big-endian)
-        ("function_hashes", false),  // function id → function hash
+        ("function_hashes", false),  // function id → function hash ‖ its name and version (a second copy: `sources` may be damaged)
         ("results", false),          // inline result hash[0..<8] ‖ commit hash[0..<8] → nothing
     ]
 
@@ -85,14 +85,14 @@ struct V2CommitLayout: CommitLayout {
         return id
     }
 
-    func functionID(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> UInt32? {
+    func functionID(_ functionHash: ContentHash, name: String, version: String, _ txn: LMDBTransaction) throws -> UInt32? {
         // Not cached here: this write transaction may yet be aborted.
         if let id = try existingFunctionID(functionHash, txn, cached: false) { return id }
         let last = try txn.withCursor(functionHashes) { cursor in try cursor.move(.last)?.key }
         let id = try last.map { key throws(CashetError) in try Self.decodeID(key, of: functionHash) &+ 1 } ?? 1
         guard id != 0 else { throw CashetError(.outOfSpace, "the store has used every function id") }
         try txn.put(functionIDs, functionHash.bytes, Self.idBytes(id))
-        try txn.put(functionHashes, Self.idBytes(id), functionHash.bytes)
+        try txn.put(functionHashes, Self.idBytes(id), Self.functionHashRow(functionHash, name: name, version: version))
         return id
     }
 
@@ -101,17 +101,36 @@ struct V2CommitLayout: CommitLayout {
         return raw.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    /// The function record a row of function `id` expands with.
-    private func functionFields(_ id: UInt32, _ txn: LMDBTransaction) throws -> FunctionFields {
-        guard let hashBytes = try txn.get(functionHashes, Self.idBytes(id)) else {
-            throw CashetError(.corruptData, "function id \(id) names no function")
+    /// A `function_hashes` value: the hash, then the function record without its source.
+    static func functionHashRow(_ hash: ContentHash, name: String, version: String) -> [UInt8] {
+        hash.bytes + CanonicalCommit.encodeFunction(name: name, version: version, source: nil)
+    }
+
+    /// The function records a row of function `id` may expand with, most trusted first: the
+    /// copy in `function_hashes`, then `sources` (either may be damaged; the row's commit hash
+    /// decides). The source comes from `sources` when it reads.
+    private func functionFields(_ id: UInt32, _ txn: LMDBTransaction) throws -> [FunctionFields] {
+        let raw = try txn.get(functionHashes, Self.idBytes(id))
+        var hash = raw.flatMap { $0.count >= 32 ? try? ContentHash(bytes: $0.prefix(32)) : nil }
+        if hash == nil {
+            // The id's row is gone or damaged: the reverse table still names the function.
+            try txn.forEach(functionIDs) { key, value in
+                if value == Self.idBytes(id), let named = try? ContentHash(bytes: key) { hash = named }
+            }
         }
-        let hash = try ContentHash(bytes: hashBytes)
-        guard let record = try txn.get(sources, hashBytes) else {
-            throw CashetError(.corruptData, "function \(hash.shortHex) has commits but no function record")
+        guard let hash else { throw CashetError(.corruptData, "function id \(id) names no function") }
+        let record = try txn.get(sources, hash.bytes)
+        let source = record.flatMap { try? CanonicalCommit.decodeFunctionSource($0) } ?? nil
+        var candidates: [FunctionFields] = []
+        if let raw, raw.count > 32, let copy = try? CanonicalCommit.decodeCanonicalFunction(Array(raw[32...])) {
+            candidates.append(FunctionFields(hash: hash, name: copy.name, version: copy.version, source: source))
         }
-        let (name, version, source) = try CanonicalCommit.decodeCanonicalFunction(record)
-        return FunctionFields(hash: hash, name: name, version: version, source: source)
+        if let record, let stored = try? CanonicalCommit.decodeCanonicalFunction(record),
+           !candidates.contains(where: { $0.name == stored.name && $0.version == stored.version }) {
+            candidates.append(FunctionFields(hash: hash, name: stored.name, version: stored.version, source: stored.source))
+        }
+        guard !candidates.isEmpty else { throw CashetError(.corruptData, "function \(hash.shortHex) has commits but no readable function record") }
+        return candidates
     }
 
     // MARK: Reads
@@ -218,7 +237,12 @@ struct V2CommitLayout: CommitLayout {
 
     fileprivate func expand(_ row: CallRow, _ callKey: [UInt8], _ txn: LMDBTransaction, verify: Bool) throws -> Commit {
         let id = callKey[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
-        return try row.expand(function: try functionFields(id, txn), argumentsHash: try ContentHash(bytes: callKey[4...]), verify: verify).commit
+        let arguments = try ContentHash(bytes: callKey[4...])
+        let candidates = try functionFields(id, txn)
+        for function in candidates.dropLast() {
+            if let planned = try? row.expand(function: function, argumentsHash: arguments, verify: true) { return planned.commit }
+        }
+        return try row.expand(function: candidates.last!, argumentsHash: arguments, verify: verify).commit
     }
 
     func contains(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
@@ -399,10 +423,21 @@ extension V2CommitLayout {
         return unreadable.count
     }
 
-    /// Locations: every sound row has its `ids` row, and every `ids` row names a row holding its commit.
+    /// Locations: every sound row has its `ids` row, and every `ids` row names a row holding its
+    /// commit. Function ids: every id has its `function_hashes` row, with the hash and a record
+    /// that reads (rewritten from `function_ids` and `sources` when it is lost or damaged).
     func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,
                          sound: (ContentHash) throws -> Commit?) throws -> [LMDBStore.IndexFix] {
         var fixes: [LMDBStore.IndexFix] = []
+        try txn.forEach(functionIDs) { key, id in
+            guard let hash = try? ContentHash(bytes: key), id.count == 4 else { return }
+            let row = try txn.get(functionHashes, id)
+            if let row, row.count > 32, row.prefix(32).elementsEqual(key), (try? CanonicalCommit.decodeCanonicalFunction(Array(row.dropFirst(32)))) != nil { return }
+            // Rewritten only from a record that reads: otherwise rows expand through `sources` alone.
+            guard let record = try txn.get(sources, key), let stored = try? CanonicalCommit.decodeCanonicalFunction(record) else { return }
+            fixes.append(LMDBStore.IndexFix(action: .add, table: functionHashes, tableName: "function_hashes", key: id,
+                                            value: Self.functionHashRow(hash, name: stored.name, version: stored.version)))
+        }
         var located: Set<ContentHash> = []
         try forEachRow(txn) { _, _, callKey, value in
             guard let row = try? CallRow(decoding: value), !doomed.contains(row.commit), callKey.count == Self.callKeySize else { return }
