@@ -123,6 +123,8 @@ extension StoreCommand {
     func openStore() async throws(CashetError) -> any Store {
         if PostgresStore.Configuration.isURL(storePath) { return try await PostgresStore(url: storePath) }
         var configuration = LMDBStore.Configuration()
+        // Inspection and maintenance leave a store's schema alone: `cashet migrate` upgrades it.
+        configuration.migration = .manual
         configuration.create = Self.storeAccess == .create
         configuration.readOnly = Self.storeAccess == .readOnly
         // A command shows or writes a result once: worth its SHA-256 (~1.8 GB/s), never wrong bytes.

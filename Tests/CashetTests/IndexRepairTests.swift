@@ -11,17 +11,23 @@ struct IndexRepairTests {
     static func populated(_ count: Int) async throws -> (TemporaryDirectory, store: String, commits: [ContentHash]) {
         let directory = TemporaryDirectory()
         let store = directory.child("store")
-        var configuration = LMDBStore.Configuration()
-        configuration.schema = .v1   // these cases damage schema 1's tables (SchemaTwoTests damages schema 2's)
-        let client = Client(store: try LMDBStore(store, configuration: configuration))
+        let client = Client(store: try LMDBStore(store, configuration: schemaOne))
         let refs = try await client.map(triple, over: Array(0..<count), tags: ["batch": "one"])
         await client.close()
         return (directory, store, refs.map(\.commit))
     }
 
     /// Changes `store`'s rows directly, in one write transaction named `action`, and closes it.
+    /// Opens a schema-1 store as it is: these cases damage schema 1's tables (SchemaTwoTests damages schema 2's).
+    static var schemaOne: LMDBStore.Configuration {
+        var configuration = LMDBStore.Configuration()
+        configuration.schema = .v1
+        configuration.migration = .manual
+        return configuration
+    }
+
     static func damage(_ store: String, _ action: String, _ body: (LMDBStore.Tables, LMDBTransaction) throws -> Void) throws {
-        let opened = try LMDBStore(store)
+        let opened = try LMDBStore(store, configuration: schemaOne)
         try opened.writing(action) { txn in try body(opened.tables, txn) }
     }
 
@@ -70,7 +76,7 @@ struct IndexRepairTests {
         // A map a few pages larger than what the file uses: the repair runs out partway through
         // (having reported some removals), the map grows, and the transaction runs again.
         let usedPages = try StructureRepairTests.walker(of: store).meta.lastPage + 1
-        var settings = LMDBStore.Configuration()
+        var settings = Self.schemaOne
         settings.initialMapSize = Int(usedPages + 8) * 4096
         let opened = try LMDBStore(store, configuration: settings)
         let before = opened.env.mapSize
@@ -87,7 +93,7 @@ struct IndexRepairTests {
         defer { withExtendedLifetime(directory) {} }
         let lost = commits[5], misnamed = commits[9]
         do {
-            let opened = try LMDBStore(store)
+            let opened = try LMDBStore(store, configuration: Self.schemaOne)
             let client = Client(store: opened)
             let (lostCommit, misnamedCommit) = (try await client.show(lost.hex), try await client.show(misnamed.hex))
             try opened.writing("damaging index rows") { txn in
@@ -122,7 +128,7 @@ struct IndexRepairTests {
         defer { withExtendedLifetime(directory) {} }
         let cut = commits[4], headOfCutHistory = commits[11]
         do {
-            let opened = try LMDBStore(store)
+            let opened = try LMDBStore(store, configuration: Self.schemaOne)
             let fingerprint = try await Client(store: opened).show(headOfCutHistory.hex).fingerprint
             try opened.writing("cutting records short") { txn in
                 let record = try #require(try txn.get(opened.tables.commits, cut.bytes))

@@ -148,6 +148,39 @@ struct SchemaTwoTests {
         await client.close()
     }
 
+    @Test("a schema-1 store is migrated by its first writable opening that has it to itself; one in use is opened as it is and migrated by a later opening")
+    func migratedOnOpen() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var schemaOne = Self.configuration(.v1)
+        schemaOne.migration = .manual
+        var expected: [ContentHash] = []
+        do {
+            let client = Client(store: try LMDBStore(path, configuration: schemaOne))
+            for x in 0..<50 { expected.append(try await client.submit(Self.triple, x).commit) }
+            await client.close()
+        }
+        do {
+            let holder = try LMDBStore(path, configuration: schemaOne)   // another opening has the store
+            let store = try LMDBStore(path)
+            #expect(store.tables.layout.schema == .v1, "in use: opened as it is")
+            #expect(try await Client(store: store).submit(Self.triple, 7).wasCached)
+            await store.close()
+            await holder.close()
+        }
+        let progress = Locked<[Int]>([])
+        var settings = LMDBStore.Configuration()
+        settings.migrationProgress = { done, total in progress.withLock { $0.append(done) }; #expect(total == 50) }
+        let store = try LMDBStore(path, configuration: settings)
+        #expect(store.tables.layout.schema == .v2)
+        #expect(progress.withLock { $0.last } == 50)
+        #expect(Set(try await store.commits(matching: CommitQuery()).map(\.hash)) == Set(expected))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: path).contains { $0.hasPrefix("data.mdb.v1-") })
+        #expect(try await Client(store: store).submit(Self.triple, 7).wasCached)
+        #expect(try await Client(store: store).fsck().problems.isEmpty)
+        await store.close()
+    }
+
     @Test("cashet migrate killed at random moments leaves schema 1 or a complete schema 2, never in between; the next migrate finishes")
     func migrationKilledAnywhere() async throws {
         let directory = TemporaryDirectory()
@@ -172,7 +205,9 @@ struct SchemaTwoTests {
             kill(migrate.processIdentifier, SIGKILL)
             migrate.waitUntilExit()
             do {
-                let store = try LMDBStore(path)
+                var asFound = LMDBStore.Configuration()
+                asFound.migration = .manual
+                let store = try LMDBStore(path, configuration: asFound)
                 let schema = store.tables.layout.schema
                 outcomes["schema \(schema.rawValue)", default: 0] += 1
                 #expect(Set(try await store.commits(matching: CommitQuery()).map(\.hash)) == expected, "round \(round): schema \(schema.rawValue)")
@@ -189,6 +224,6 @@ struct SchemaTwoTests {
                 await migrated.close()
             }
         }
-        #expect(outcomes.count >= 1, "\(outcomes)")
+        #expect(outcomes.values.reduce(0, +) == 6, "\(outcomes)")
     }
 }

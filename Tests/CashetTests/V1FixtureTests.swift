@@ -63,7 +63,9 @@ struct V1FixtureTests {
         let shows = try #require(expected["show"] as? [String: Any])
         let histories = try #require(expected["history"] as? [String: Any])
         let results = try #require(expected["results"] as? [String: String])
-        let client = Client(store: try LMDBStore(store))
+        var configuration = LMDBStore.Configuration()
+        configuration.migration = .manual   // read as the test found it: schema 1, or migrated by `cashet migrate`
+        let client = Client(store: try LMDBStore(store, configuration: configuration))
         for case let commit as [String: Any] in commits {
             let hash = try #require(commit["hash"] as? String)
             let show = try Products.cashet("--store", store, "show", "--json", hash)

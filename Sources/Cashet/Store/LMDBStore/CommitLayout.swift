@@ -84,6 +84,21 @@ protocol CommitLayout: Sendable {
     func timeKeys(restoredBy fixes: [LMDBStore.IndexFix]) -> [[UInt8]: ContentHash]
 }
 
+extension CommitLayout {
+    /// Up to `limit` keys of `table` (keyed by commit hash) matching `prefix`, in hash order.
+    static func hashKeys(of table: LMDBDatabase, matching prefix: HashPrefix, limit: Int, _ txn: LMDBTransaction) throws -> [ContentHash] {
+        var found: [ContentHash] = []
+        try txn.withCursor(table) { cursor in
+            var entry = try cursor.move(.setRange, key: prefix.lowerBound)
+            while let current = entry, prefix.matches(current.key), found.count < limit {
+                found.append(try ContentHash(bytes: current.key))
+                entry = try cursor.move(.next)
+            }
+        }
+        return found
+    }
+}
+
 /// A commit a layout removed, and whether it held its result inline.
 struct RemovedCommit {
     let commit: Commit

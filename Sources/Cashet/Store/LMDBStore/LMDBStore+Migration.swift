@@ -34,6 +34,7 @@ extension LMDBStore {
         var settings = configuration
         settings.create = false
         settings.readOnly = false
+        settings.migration = .manual
         var report = MigrationReport()
         let expected: StoreRecords.Counters
         do {

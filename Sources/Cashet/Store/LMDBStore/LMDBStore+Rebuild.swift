@@ -69,6 +69,7 @@ extension LMDBStore {
         settings.create = true
         settings.readOnly = false
         settings.durability = .noSync   // synced once, before the swap
+        settings.migration = .manual
         settings.schema = schema ?? Self.schema(of: walker.namedTables(expected: Self.everyTableName))
         var report = RebuildReport()
         do throws(CashetError) {

@@ -68,8 +68,22 @@ public final class LMDBStore: Store {
         public var maxMapSize = 1 << 42
         /// Who may read the directories and files the store creates (default: the owner only).
         public var permissions = StorePermissions.owner
-        /// The schema a new store is created with (an existing store keeps its own).
+        /// The schema a new store is created with (an existing store keeps its own until migrated).
         public var schema = Schema(rawValue: LMDBStore.schemaVersion)!
+        /// What a writable opening does with a store of an older schema.
+        public enum Migration: Sendable {
+            /// Upgrades it (``LMDBStore/migrate(at:configuration:progress:)``) when this opening
+            /// has it to itself. When it cannot (another process or opening has the store, the
+            /// store is damaged, the disk is full), it opens the store as it is, which works as
+            /// before, and a later opening tries again; `cashet migrate` says why.
+            case onOpen
+            /// Opens it as it is; `cashet migrate` upgrades it.
+            case manual
+        }
+        /// ``Migration/onOpen`` by default.
+        public var migration = Migration.onOpen
+        /// Called during a migration on open with the commits copied so far and the total.
+        public var migrationProgress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
 
         /// The default configuration.
         public init() {}
@@ -211,6 +225,14 @@ public final class LMDBStore: Store {
         options.maxMapSize = configuration.maxMapSize
         options.fileMode = configuration.permissions.fileMode
         let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)
+        if configuration.migration == .onOpen && !configuration.readOnly,
+           (try? SharedEnvironments.withEnvironment(key, path: path, options: options, { env in try Self.checkSchema(env, path: path) })) == .v1 {
+            // The peek's environment is closed again unless another opening in this process holds
+            // it, in which case the migration finds the store in use and leaves it as it is.
+            var settings = configuration
+            settings.migration = .manual
+            _ = try? Self.migrate(at: path, configuration: settings, progress: configuration.migrationProgress)
+        }
         do {
             (env, tables) = try SharedEnvironments.withEnvironment(key, path: path, options: options) { env in
                 if env.isReadOnly && !configuration.readOnly {

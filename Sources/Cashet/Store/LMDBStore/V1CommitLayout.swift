@@ -93,15 +93,7 @@ struct V1CommitLayout: CommitLayout {
     }
 
     func candidates(_ prefix: HashPrefix, limit: Int, _ txn: LMDBTransaction) throws -> [ContentHash] {
-        var found: [ContentHash] = []
-        try txn.withCursor(commits) { cursor in
-            var entry = try cursor.move(.setRange, key: prefix.lowerBound)
-            while let current = entry, prefix.matches(current.key), found.count < limit {
-                found.append(try ContentHash(bytes: current.key))
-                entry = try cursor.move(.next)
-            }
-        }
-        return found
+        try Self.hashKeys(of: commits, matching: prefix, limit: limit, txn)
     }
 
     /// Fingerprints start with the function hash, so the first history key at or after it tells.

@@ -268,15 +268,7 @@ struct V2CommitLayout: CommitLayout {
     }
 
     func candidates(_ prefix: HashPrefix, limit: Int, _ txn: LMDBTransaction) throws -> [ContentHash] {
-        var found: [ContentHash] = []
-        try txn.withCursor(ids) { cursor in
-            var entry = try cursor.move(.setRange, key: prefix.lowerBound)
-            while let current = entry, prefix.matches(current.key), found.count < limit {
-                found.append(try ContentHash(bytes: current.key))
-                entry = try cursor.move(.next)
-            }
-        }
-        return found
+        try Self.hashKeys(of: ids, matching: prefix, limit: limit, txn)
     }
 
     func functionHasCommits(_ functionHash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
