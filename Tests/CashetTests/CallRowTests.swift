@@ -65,7 +65,7 @@ struct CallRowTests {
         await store.close()
     }
 
-    @Test("an altered row is refused: a changed result byte, an unknown flag, trailing bytes")
+    @Test("an altered row is refused: a changed result hash, an unknown flag, trailing bytes; a changed result byte is found by its hash")
     func alteredRows() throws {
         let function = FunctionFields(hash: SHA256Hasher.hash([2]), name: "g", version: "", source: nil)
         let output = Array("forty-two".utf8)
@@ -74,14 +74,19 @@ struct CallRowTests {
                                 status: .completed, createdAt: Date(timeIntervalSince1970: 1_800_000_000), tags: ["a": "b"])
         let commit = CommitPlanner.plan([draft], outputs: [ObjectRef(hash: SHA256Hasher.hash(output), size: output.count)], heads: [:])[0].commit
         let row = CallRow(commit, result: .inline(output), function: function)
+        // The result's hash is part of the record: a changed hash byte makes the row expand to
+        // another record; a changed result byte leaves the hash, and the row says it is not intact.
         var bytes = row.encoded()
-        let resultStart = 1 + 32 + 8 + 1
-        bytes[resultStart] ^= 1
-        let altered = try CallRow(decoding: bytes)
+        let hashStart = 1 + 32 + 8
+        bytes[hashStart] ^= 1
         let error = #expect(throws: CashetError.self) {
-            try altered.expand(function: function, argumentsHash: commit.fingerprint.argumentsHash)
+            try CallRow(decoding: bytes).expand(function: function, argumentsHash: commit.fingerprint.argumentsHash)
         }
         #expect(error?.code == .corruptData)
+        var resultByte = row.encoded()
+        resultByte[hashStart + 32 + 1] ^= 1
+        #expect(try CallRow(decoding: row.encoded()).inlineResultIsIntact)
+        #expect(try !CallRow(decoding: resultByte).inlineResultIsIntact)
         #expect(throws: CashetError.self) { try CallRow(decoding: row.encoded() + [0]) }
         var unknownOverride = row.encoded()
         unknownOverride[0] |= 1 << 7

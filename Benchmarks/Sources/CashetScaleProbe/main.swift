@@ -41,7 +41,10 @@ guard CommandLine.arguments.count == 2 else {
     FileHandle.standardError.write(Data("usage: CashetScaleProbe STORE\n".utf8))
     exit(2)
 }
-let client = Client(store: try LMDBStore(CommandLine.arguments[1]))
+// The store as the generator left it: a schema-1 store is measured as schema 1, not migrated.
+var configuration = LMDBStore.Configuration()
+configuration.migration = .manual
+let client = Client(store: try LMDBStore(CommandLine.arguments[1], configuration: configuration))
 let commits = try await client.stats().commits
 let functions = (0..<100).map(step)
 let clock = ContinuousClock()

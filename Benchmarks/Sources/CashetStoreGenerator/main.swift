@@ -31,6 +31,7 @@ func step(_ f: Int, rerun: Bool = false) -> CachedFunction<Int, Row> {
 
 var configuration = LMDBStore.Configuration()
 configuration.initialMapSize = 1 << 30
+configuration.migration = .manual   // a store grown in steps keeps the schema it was made with
 // CASHET_SCHEMA=2 creates a new store with schema 2 (an existing store keeps its own).
 if let schema = ProcessInfo.processInfo.environment["CASHET_SCHEMA"].flatMap(UInt32.init).flatMap(LMDBStore.Schema.init) {
     configuration.schema = schema

@@ -24,7 +24,8 @@ struct FunctionFields: Equatable, Sendable {
 ///            · 4 tags · 5 error · 6 parent · 7 overrides byte follows
 /// [overrides u8]  bit 0 name · bit 1 version (when they differ from the function's)
 /// commit hash [32] · created ns i64
-/// result: inline: varint size, bytes | zstd: varint size, varint length, frame | blob: hash [32], varint size
+/// result: inline: hash [32], varint size, bytes | zstd: hash [32], varint size, varint length, frame
+///         | blob: hash [32], varint size   (an inline result's hash is kept: a hit would otherwise pay its SHA-256)
 /// snapshot: varint length, UTF-8
 /// [tags: varint count, then key and value (varint length, UTF-8) each, in key order]
 /// [parent [32]] [error: varint, UTF-8] [name: varint, UTF-8] [version: varint, UTF-8]
@@ -46,6 +47,10 @@ struct CallRow: Equatable, Sendable {
     var cacheable: Bool
     var createdAt: Int64
     var result: Result
+    /// The SHA-256 of an inline result (nil for a blob result or none): part of the commit's
+    /// record, so the commit hash covers it; the bytes are checked against it by `fsck` and
+    /// `verifyOnLoad`, as a `blobs` row's are.
+    var inlineHash: ContentHash?
     var snapshot: String
     /// The tags (kept in key order).
     var tags: [String: String]
@@ -68,6 +73,11 @@ struct CallRow: Equatable, Sendable {
         cacheable = commit.task.cacheable
         createdAt = CanonicalCommit.nanoseconds(commit.createdAt)
         self.result = result
+        switch result {
+        case .inline(let bytes): inlineHash = commit.output?.hash ?? SHA256Hasher.hash(bytes)
+        case .inlineCompressed: inlineHash = commit.output?.hash
+        case .none, .blob: inlineHash = nil
+        }
         snapshot = commit.task.argumentsSnapshot
         tags = commit.tags
         parent = commit.parent
@@ -100,8 +110,11 @@ struct CallRow: Equatable, Sendable {
         w.appendFixedLittleEndian(UInt64(bitPattern: createdAt))
         switch result {
         case .none: break
-        case .inline(let bytes): w.appendLengthPrefixed(bytes)
+        case .inline(let bytes):
+            w.append(contentsOf: (inlineHash ?? SHA256Hasher.hash(bytes)).bytes)
+            w.appendLengthPrefixed(bytes)
         case .inlineCompressed(let size, let frame):
+            w.append(contentsOf: (inlineHash ?? SHA256Hasher.hash([])).bytes)
             w.appendVarint(UInt64(size))
             w.appendLengthPrefixed(frame)
         case .blob(let ref):
@@ -143,10 +156,14 @@ struct CallRow: Equatable, Sendable {
         status = flags & Flag.failed != 0 ? .failed : .completed
         cacheable = flags & Flag.notCacheable == 0
         createdAt = Int64(bitPattern: try r.readFixedLittleEndian())
+        inlineHash = nil
         switch flags & 3 {
         case 0: result = .none
-        case 1: result = .inline(try r.readLengthPrefixed())
+        case 1:
+            inlineHash = try ContentHash(bytes: try r.readBytes(ContentHash.byteCount))
+            result = .inline(try r.readLengthPrefixed())
         case 2:
+            inlineHash = try ContentHash(bytes: try r.readBytes(ContentHash.byteCount))
             let size = try r.readCount()
             result = .inlineCompressed(size: size, frame: try r.readLengthPrefixed())
         default:
@@ -187,12 +204,14 @@ struct CallRow: Equatable, Sendable {
         switch flags & 3 {
         case 0: break
         case 1:
+            let hash = try ContentHash(bytes: try r.readBytes(ContentHash.byteCount))
             let bytes = try r.readLengthPrefixed()
-            (output, inline) = (ObjectRef(hash: SHA256Hasher.hash(bytes), size: bytes.count), bytes)
+            (output, inline) = (ObjectRef(hash: hash, size: bytes.count), bytes)
         case 2:
+            let hash = try ContentHash(bytes: try r.readBytes(ContentHash.byteCount))
             let size = try r.readCount()
             let bytes = try Zstd.decompress(try r.readLengthPrefixed()[...], expectedSize: size)
-            (output, inline) = (ObjectRef(hash: SHA256Hasher.hash(bytes), size: size), bytes)
+            (output, inline) = (ObjectRef(hash: hash, size: size), bytes)
         default:
             output = ObjectRef(hash: try ContentHash(bytes: try r.readBytes(ContentHash.byteCount)), size: try r.readCount())
         }
@@ -204,15 +223,25 @@ struct CallRow: Equatable, Sendable {
 
     // MARK: Expansion
 
-    /// The result's reference: for an inline result, its SHA-256 is computed from the bytes
-    /// (they are not stored twice); the commit hash covers it, so a changed byte is caught.
+    /// The result's reference (an inline result's hash as the row keeps it).
     func outputRef() throws(CashetError) -> ObjectRef? {
         switch result {
         case .none: return nil
-        case .inline(let bytes): return ObjectRef(hash: SHA256Hasher.hash(bytes), size: bytes.count)
+        case .inline(let bytes): return ObjectRef(hash: inlineHash ?? SHA256Hasher.hash(bytes), size: bytes.count)
         case .inlineCompressed(let size, let frame):
+            if let inlineHash { return ObjectRef(hash: inlineHash, size: size) }
             return ObjectRef(hash: SHA256Hasher.hash(try Zstd.decompress(frame[...], expectedSize: size)), size: size)
         case .blob(let ref): return ref
+        }
+    }
+
+    /// Whether an inline result's bytes hash to the hash the row keeps (true for other results).
+    var inlineResultIsIntact: Bool {
+        switch result {
+        case .inline(let bytes): return inlineHash == SHA256Hasher.hash(bytes)
+        case .inlineCompressed(let size, let frame):
+            return (try? Zstd.decompress(frame[...], expectedSize: size)).map { SHA256Hasher.hash($0) == inlineHash } ?? false
+        case .none, .blob: return true
         }
     }
 

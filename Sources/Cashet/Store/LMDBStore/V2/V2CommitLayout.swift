@@ -374,6 +374,9 @@ extension V2CommitLayout {
                 guard let row, callKey.count == Self.callKeySize else {
                     throw CashetError(.corruptData, "a row of \(table == calls ? "calls" : "superseded") does not decode")
                 }
+                guard row.inlineResultIsIntact else {
+                    throw CashetError(.corruptData, "the result commit \(row.commit.shortHex) keeps in its row does not hash to its name (damaged)")
+                }
                 do { return try expand(row, callKey, txn, verify: true) } catch { throw LMDBStore.wrap(error, "expanding commit \(row.commit.shortHex)") }
             }
             let inline = if case .inline? = row?.result { true } else { false }
