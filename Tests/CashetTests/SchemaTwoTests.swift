@@ -181,6 +181,39 @@ struct SchemaTwoTests {
         await store.close()
     }
 
+    @Test("a lost function_hashes row does not free its id: a new function gets another, the old one's hits stay right, and fsck writes the row again (review finding)")
+    func lostFunctionRowKeepsItsID() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        let third = CachedFunction("third", version: "1") { (x: Int) -> Int in 1_000 + x }
+        do {
+            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
+            _ = try await client.submit(Self.triple, 5)
+            _ = try await client.submit(Self.wide, 5)
+            await client.close()
+        }
+        do {
+            let store = try LMDBStore(path)
+            let layout = try Self.layout(store)
+            try store.writing("losing the newest function's row") { txn in
+                let last = try #require(try txn.withCursor(layout.functionHashes) { cursor in try cursor.move(.last)?.key })
+                #expect(try txn.delete(layout.functionHashes, last))
+            }
+            await store.close()
+        }
+        let client = Client(store: try LMDBStore(path))
+        #expect(try await client.submit(third, 5).load() == 1_005, "a new function, with an id of its own")
+        #expect(try await client.submit(third, 5).wasCached)
+        let wide = try await client.submit(Self.wide, 5)
+        let wideValue = try await wide.load()
+        #expect(wide.wasCached && wideValue == Array(repeating: 5 * 1_000_003, count: 100))
+        #expect(try await client.submit(Self.triple, 5).load() == 15)
+        await client.close()
+        let fsck = try await Products.cli("fsck", "--repair", "--store", path)
+        #expect(fsck.status == 0 && fsck.stdout.contains("function_hashes"), "\(fsck.stdout)\(fsck.stderr)")
+        #expect(try await Products.cli("fsck", "--store", path).status == 0)
+    }
+
     @Test("cashet migrate killed at random moments leaves schema 1 or a complete schema 2, never in between; the next migrate finishes")
     func migrationKilledAnywhere() async throws {
         let directory = TemporaryDirectory()

@@ -101,6 +101,14 @@ struct DirectoryHandle: ~Copyable {
         }
     }
 
+    /// Gives the file `name` a second name `newName` in this directory (a hard link; a link
+    /// named `name` is linked itself, never followed).
+    func link(_ name: String, to newName: String) throws(CashetError) {
+        guard linkat(descriptor, name, descriptor, newName, 0) == 0 else {
+            throw PosixFile.error("cannot link \(child(name)) as", child(newName))
+        }
+    }
+
     /// Removes the entry `name` (a file or a link, never what a link points to); true when it
     /// was there. A directory in its place is removed with its contents, through descriptors.
     @discardableResult

@@ -89,7 +89,10 @@ extension LMDBStore {
         }
         try rewritten.setMode(mode)
         report.damagedFile = oldPrefix + Self.fileStamp(Date())
-        try root.handle.rename("data.mdb", to: report.damagedFile, in: root.handle)
+        // The old file keeps a second name, then the new one replaces `data.mdb` in one rename:
+        // killed at any moment, `data.mdb` names the old file or the complete new one.
+        if try root.handle.kind(of: report.damagedFile) != nil { try root.handle.remove(report.damagedFile) }
+        try root.handle.link("data.mdb", to: report.damagedFile)
         try scratchDirectory.rename("data.mdb", to: "data.mdb", in: root.handle)
         try root.handle.sync()
         // The reader table describes the old file: emptied, it is rebuilt by the next process to

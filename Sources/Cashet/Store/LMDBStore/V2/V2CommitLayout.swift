@@ -88,8 +88,15 @@ struct V2CommitLayout: CommitLayout {
     func functionID(_ functionHash: ContentHash, name: String, version: String, _ txn: LMDBTransaction) throws -> UInt32? {
         // Not cached here: this write transaction may yet be aborted.
         if let id = try existingFunctionID(functionHash, txn, cached: false) { return id }
-        let last = try txn.withCursor(functionHashes) { cursor in try cursor.move(.last)?.key }
-        let id = try last.map { key throws(CashetError) in try Self.decodeID(key, of: functionHash) &+ 1 } ?? 1
+        // Past every id either table names: a lost `function_hashes` row must not free its id.
+        var last: UInt32 = 0
+        if let key = try txn.withCursor(functionHashes, { cursor in try cursor.move(.last)?.key }), key.count == 4 {
+            last = key.reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        try txn.forEach(functionIDs) { _, value in
+            if value.count == 4 { last = max(last, value.reduce(0) { $0 << 8 | UInt32($1) }) }
+        }
+        let id = last &+ 1
         guard id != 0 else { throw CashetError(.outOfSpace, "the store has used every function id") }
         try txn.put(functionIDs, functionHash.bytes, Self.idBytes(id))
         try txn.put(functionHashes, Self.idBytes(id), Self.functionHashRow(functionHash, name: name, version: version))
@@ -411,7 +418,8 @@ extension V2CommitLayout {
         try forEachRow(txn) { table, key, callKey, value in
             if callKey.count != Self.callKeySize || (try? CallRow(decoding: value)) == nil { unreadable.append((table, key)) }
         }
-        for (table, key) in unreadable {
+        // Superseded rows first: restoring a head must not promote one that is going too.
+        for (table, key) in unreadable.sorted(by: { $0.0 == superseded && $1.0 != superseded }) {
             try txn.delete(table, key)
             if table == calls && key.count == Self.callKeySize { try restoreHead(key, txn) }
         }
@@ -428,6 +436,9 @@ extension V2CommitLayout {
             guard let hash = try? ContentHash(bytes: key), id.count == 4 else { return }
             let row = try txn.get(functionHashes, id)
             if let row, row.count > 32, row.prefix(32).elementsEqual(key), (try? CanonicalCommit.decodeCanonicalFunction(Array(row.dropFirst(32)))) != nil { return }
+            // A row naming another function is that function's: never overwritten from here.
+            if let row, row.count >= 32, !row.prefix(32).elementsEqual(key), let other = try? ContentHash(bytes: row.prefix(32)),
+               try txn.get(functionIDs, other.bytes) == id { return }
             // Rewritten only from a record that reads: otherwise rows expand through `sources` alone.
             guard let record = try txn.get(sources, key), let stored = try? CanonicalCommit.decodeCanonicalFunction(record) else { return }
             fixes.append(LMDBStore.IndexFix(action: .add, table: functionHashes, tableName: "function_hashes", key: id,
