@@ -68,16 +68,22 @@ extension LMDBStore {
     /// Applies index fixes: rows first, then heads (which are chosen from the `history` rows).
     func apply(_ fixes: [IndexFix], _ txn: LMDBTransaction) throws -> [String] {
         var added = 0, removed = 0, repointed = 0
+        var dropped = 0
         for fix in fixes {
             switch fix.action {
             case .add:
                 try txn.put(fix.table, fix.key, fix.value ?? [])
                 added += 1
             case .remove:
-                try txn.delete(fix.table, fix.key, value: fix.value)
+                // A duplicate whose flipped bytes put it out of order cannot be found by value:
+                // the key's rows all go, and the pass below writes the sound ones again.
+                if try !txn.delete(fix.table, fix.key, value: fix.value), fix.value != nil, try txn.delete(fix.table, fix.key) { dropped += 1 }
                 removed += 1
             case .repointHead: continue
             }
+        }
+        if dropped > 0 {
+            for fix in try indexFixes(txn, skipping: []) where fix.action == .add { try txn.put(fix.table, fix.key, fix.value ?? []) }
         }
         for fix in fixes where fix.action == .repointHead {
             try v1Layout().restoreHead(fix.key, txn)
