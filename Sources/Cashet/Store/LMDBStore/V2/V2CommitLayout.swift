@@ -117,8 +117,11 @@ struct V2CommitLayout: CommitLayout {
     /// copy in `function_hashes`, then `sources` (either may be damaged; the row's commit hash
     /// decides). The source comes from `sources` when it reads.
     private func functionFields(_ id: UInt32, _ txn: LMDBTransaction) throws -> [FunctionFields] {
-        let raw = try txn.get(functionHashes, Self.idBytes(id))
+        var raw = try txn.get(functionHashes, Self.idBytes(id))
         var hash = raw.flatMap { $0.count >= 32 ? try? ContentHash(bytes: $0.prefix(32)) : nil }
+        // The row must name a function whose id is this one (a flipped byte names another): if
+        // not, neither its hash nor its copy of the record is used.
+        if let named = hash, try txn.get(functionIDs, named.bytes) != Self.idBytes(id) { (hash, raw) = (nil, nil) }
         if hash == nil {
             // The id's row is gone or damaged: the reverse table still names the function.
             try txn.forEach(functionIDs) { key, value in
