@@ -201,11 +201,11 @@ extension LMDBStore {
         var functionHashes: [UInt32: ContentHash] = [:]
         var copies: [UInt32: FunctionFields] = [:]
         try each("function_ids") { key, value in
-            if value.count == 4, let hash = try? ContentHash(bytes: key) { functionHashes[value.reduce(0) { $0 << 8 | UInt32($1) }] = hash }
+            if value.count == 4, let hash = try? ContentHash(bytes: key) { functionHashes[V2CommitLayout.id(value)] = hash }
         }
         try each("function_hashes") { key, value in
             guard key.count == 4, value.count >= 32, let hash = try? ContentHash(bytes: value.prefix(32)) else { return }
-            let id = key.reduce(0) { $0 << 8 | UInt32($1) }
+            let id = V2CommitLayout.id(key)
             functionHashes[id] = hash
             if let copy = try? CanonicalCommit.decodeCanonicalFunction(Array(value.dropFirst(32))) {
                 copies[id] = FunctionFields(hash: hash, name: copy.name, version: copy.version, source: sources[hash])
@@ -217,7 +217,7 @@ extension LMDBStore {
             guard key.count == V2CommitLayout.callKeySize || key.count == V2CommitLayout.callKeySize + 40,
                   let row = try? CallRow(decoding: value),
                   let arguments = try? ContentHash(bytes: key[4..<V2CommitLayout.callKeySize]) else { return nil }
-            let id = key[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+            let id = V2CommitLayout.id(key)
             let candidates = [copies[id], functionHashes[id].flatMap { functions[$0] }].compactMap { $0 }
             guard let planned = candidates.lazy.compactMap({ try? row.expand(function: $0, argumentsHash: arguments) }).first else { return nil }
             let inline: [UInt8]? = if case .inline(let bytes) = row.result { bytes } else { nil }

@@ -51,6 +51,9 @@ struct V2CommitLayout: CommitLayout {
 
     static func idBytes(_ id: UInt32) -> [UInt8] { withUnsafeBytes(of: id.bigEndian) { Array($0) } }
 
+    /// The id ``idBytes(_:)`` wrote (the first four bytes of `bytes`, big-endian).
+    static func id(_ bytes: some Collection<UInt8>) -> UInt32 { bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) } }
+
     static func supersededKey(_ callKey: [UInt8], _ createdAt: Date, _ hash: ContentHash) -> [UInt8] {
         callKey + StoreRecords.timeBytes(createdAt) + hash.bytes
     }
@@ -71,7 +74,6 @@ struct V2CommitLayout: CommitLayout {
             (time, callKey) = (Array(bytes[0..<8]), Array(bytes[8...]))
         }
 
-        var functionID: UInt32 { callKey[0..<4].reduce(0) { $0 << 8 | UInt32($1) } }
     }
 
     // MARK: Functions
@@ -91,10 +93,10 @@ struct V2CommitLayout: CommitLayout {
         // Past every id either table names: a lost `function_hashes` row must not free its id.
         var last: UInt32 = 0
         if let key = try txn.withCursor(functionHashes, { cursor in try cursor.move(.last)?.key }), key.count == 4 {
-            last = key.reduce(0) { $0 << 8 | UInt32($1) }
+            last = Self.id(key)
         }
         try txn.forEach(functionIDs) { _, value in
-            if value.count == 4 { last = max(last, value.reduce(0) { $0 << 8 | UInt32($1) }) }
+            if value.count == 4 { last = max(last, Self.id(value)) }
         }
         let id = last &+ 1
         guard id != 0 else { throw CashetError(.outOfSpace, "the store has used every function id") }
@@ -105,7 +107,7 @@ struct V2CommitLayout: CommitLayout {
 
     private static func decodeID(_ raw: [UInt8], of functionHash: ContentHash) throws(CashetError) -> UInt32 {
         guard raw.count == 4 else { throw CashetError(.corruptData, "the id of function \(functionHash.shortHex) has \(raw.count) bytes, expected 4") }
-        return raw.reduce(0) { $0 << 8 | UInt32($1) }
+        return Self.id(raw)
     }
 
     /// A `function_hashes` value: the hash, then the function record without its source.
@@ -246,7 +248,7 @@ struct V2CommitLayout: CommitLayout {
     }
 
     fileprivate func expand(_ row: CallRow, _ callKey: [UInt8], _ txn: LMDBTransaction, verify: Bool) throws -> Commit {
-        let id = callKey[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+        let id = Self.id(callKey)
         let arguments = try ContentHash(bytes: callKey[4...])
         let candidates = try functionFields(id, txn)
         for function in candidates.dropLast() {
