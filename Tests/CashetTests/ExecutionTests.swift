@@ -219,3 +219,44 @@ struct ExecutionTests {
         #expect(try await fixture.client.submit(oddFails, 4).wasCached)
     }
 }
+
+/// Runs an actor's jobs on one dispatch queue, which a body can recognise by its specific key.
+final class QueueExecutor: SerialExecutor {
+    static let key = DispatchSpecificKey<Bool>()
+    let queue = DispatchQueue(label: "cashet-test-executor")
+    init() { queue.setSpecific(key: Self.key, value: true) }
+    static var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
+    }
+}
+
+/// A caller isolated to a ``QueueExecutor``, as code on the main actor is to the main queue.
+actor QueueIsolatedCaller {
+    private let executor = QueueExecutor()
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    func submit<Output>(_ function: CachedFunction<Int, Output>, _ argument: Int, on client: Client) async throws -> Output {
+        try await client.submit(function, argument).load()
+    }
+}
+
+@Suite("Execution: where a body runs")
+struct BodyExecutorTests {
+    @Test("a synchronous body runs on the caller's executor (no hop to the pool and back); an async body on the pool")
+    func synchronousBodyRunsInPlace() async throws {
+        let fixture = try Fixture()
+        let caller = QueueIsolatedCaller()
+        let synchronous = CachedFunction("where-sync", version: "1") { (_: Int) -> Bool in QueueExecutor.isCurrent }
+        let asynchronous = CachedFunction("where-async", version: "1") { (_: Int) async -> Bool in QueueExecutor.isCurrent }
+        #expect(try await caller.submit(synchronous, 1, on: fixture.client), "the synchronous body left the caller's executor")
+        #expect(try await !caller.submit(asynchronous, 1, on: fixture.client), "the async body ran on the caller's executor")
+        // Retries and a time limit keep it: the limit's timer is a task of its own, the body is not.
+        let options = CallOptions(retries: 1, timeout: .seconds(60))
+        #expect(try await caller.submit(CachedFunction("where-sync-limited", version: "1", options: options) { (_: Int) -> Bool in QueueExecutor.isCurrent },
+                                        2, on: fixture.client) == false,
+                "a body with a time limit runs in a task of its own")
+    }
+}

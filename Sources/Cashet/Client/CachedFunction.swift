@@ -16,10 +16,23 @@ public struct CachedFunction<each Argument: Sendable, Output: Codable & Sendable
     /// Retries, time limit, TTL and force for every call (a call's own options replace them).
     public let options: CallOptions
     let body: @Sendable (repeat each Argument) async throws -> Output
+    /// The body when it was given as a synchronous closure: a miss then runs it where `submit`
+    /// is awaited, with no hop to the global executor and back (two thread wake-ups, most of a
+    /// miss's time for a caller on the main actor).
+    let synchronousBody: (@Sendable (repeat each Argument) throws -> Output)?
 
-    /// A function identified by `name` and `version`.
+    /// A function identified by `name` and `version`, whose body is asynchronous: a miss awaits
+    /// it as any `async` call of a plain closure, on the global concurrent executor.
     public init(_ name: String, version: String = "", tags: [String: String] = [:], cache: Bool = true, options: CallOptions = CallOptions(),
                 _ body: @escaping @Sendable (repeat each Argument) async throws -> Output) {
+        self.init(identity: FunctionIdentity(name: name, version: version), tags: tags, cache: cache, options: options, body)
+    }
+
+    /// A function identified by `name` and `version`, whose body is synchronous: a miss runs it
+    /// in the calling task, on the caller's executor (wrap work that must leave the caller's
+    /// actor in an `async` closure, or call `submit` from a task of its own).
+    public init(_ name: String, version: String = "", tags: [String: String] = [:], cache: Bool = true, options: CallOptions = CallOptions(),
+                _ body: @escaping @Sendable (repeat each Argument) throws -> Output) {
         self.init(identity: FunctionIdentity(name: name, version: version), tags: tags, cache: cache, options: options, body)
     }
 
@@ -31,6 +44,19 @@ public struct CachedFunction<each Argument: Sendable, Output: Codable & Sendable
         self.cache = cache
         self.options = options
         self.body = body
+        self.synchronousBody = nil
+    }
+
+    /// A function with an identity computed elsewhere and a synchronous body, which a miss runs
+    /// in the calling task, on the caller's executor.
+    public init(identity: FunctionIdentity, tags: [String: String] = [:], cache: Bool = true, options: CallOptions = CallOptions(),
+                _ body: @escaping @Sendable (repeat each Argument) throws -> Output) {
+        self.identity = identity
+        self.tags = tags
+        self.cache = cache
+        self.options = options
+        self.body = { (arguments: repeat each Argument) async throws -> Output in try body(repeat each arguments) }
+        self.synchronousBody = body
     }
 }
 

@@ -4,7 +4,7 @@ extension Client {
     /// arguments are resolved only then: a `ResultRef` argument is loaded only on a miss).
     struct PreparedCall<Output: Codable & Sendable>: Sendable {
         let task: TaskDefinition
-        let makeRequest: @Sendable () async throws(CashetError) -> ExecutionRequest<Output>
+        let makeRequest: nonisolated(nonsending) @Sendable () async throws(CashetError) -> ExecutionRequest<Output>
     }
 
     func prepareCall<each Input: CashetArgument, each Argument, Output>(
@@ -17,9 +17,15 @@ extension Client {
                                   argumentsSnapshot: "(" + snapshot.joined(separator: ", ") + ")", cacheable: cacheable)
         return PreparedCall(task: task) { () async throws(CashetError) -> ExecutionRequest<Output> in
             let resolved = (repeat try await (each inputs).resolvedValue())
+            let body: nonisolated(nonsending) @Sendable () async throws -> Output
+            if let synchronous = function.synchronousBody {
+                body = { try synchronous(repeat each resolved) }
+            } else {
+                body = { try await function.body(repeat each resolved) }
+            }
             return ExecutionRequest(
                 task: task,
-                body: { try await function.body(repeat each resolved) },
+                body: body,
                 encodedArguments: {
                     var parts: [[UInt8]] = []
                     for value in repeat each resolved { parts.append(try WireCodec.encode(value)) }

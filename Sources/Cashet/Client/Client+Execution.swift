@@ -48,7 +48,7 @@ extension Client {
     /// lease is released after `run` returns, so its commit is visible before anyone else can
     /// take the lease.
     nonisolated(nonsending) func runLeased(_ fingerprint: Fingerprint, accept: (CommitHead) -> Bool,
-                                           run: () async throws(CashetError) -> Commit) async throws(CashetError) -> MissOutcome {
+                                           run: nonisolated(nonsending) () async throws(CashetError) -> Commit) async throws(CashetError) -> MissOutcome {
         var wait = Duration.milliseconds(1)
         while true {
             switch try await tryLease(fingerprint, accept: accept) {

@@ -70,7 +70,7 @@ public final class Client: Sendable {
         let call = prepareCall(function, repeat each inputs, cacheable: useCache)
         let draft = CommitDraft(fingerprint: fingerprint, task: call.task, status: .completed, createdAt: start,
                                 tags: function.tags.merging(tags) { _, call in call })
-        let run = { () async throws(CashetError) -> Commit in
+        let run: nonisolated(nonsending) () async throws(CashetError) -> Commit = {
             try await self.execute(try await call.makeRequest(), draft: draft, options: options)
         }
         // An uncached call always runs: nothing to share, so no lease.

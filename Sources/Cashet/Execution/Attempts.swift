@@ -11,7 +11,7 @@ enum Attempts {
     /// Runs `request` on `executor` until it succeeds or `options.retries` further attempts
     /// failed (throwing ``Exhausted``), waiting `retryDelay`, doubling, between attempts.
     /// Cancellation of the calling task throws `CancellationError` at once.
-    static func run<Output: Sendable>(_ request: ExecutionRequest<Output>, on executor: any Executor, options: CallOptions) async throws -> Output {
+    nonisolated(nonsending) static func run<Output: Sendable>(_ request: ExecutionRequest<Output>, on executor: any Executor, options: CallOptions) async throws -> Output {
         var delay = options.retryDelay
         var attempt = 1
         while true {

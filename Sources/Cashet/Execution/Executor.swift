@@ -2,8 +2,8 @@
 public struct ExecutionRequest<Output: Sendable>: Sendable {
     /// What runs (name, identity, version, source, argument snapshot).
     public let task: TaskDefinition
-    /// Runs the body in this process, with the resolved arguments.
-    public let body: @Sendable () async throws -> Output
+    /// Runs the body in this process, with the resolved arguments, on the executor of its caller.
+    public let body: nonisolated(nonsending) @Sendable () async throws -> Output
     /// The resolved arguments, each encoded with ``BinarySerializer`` (for executors that run
     /// the body elsewhere, such as ``ProcessExecutor``).
     public let encodedArguments: @Sendable () throws -> [[UInt8]]
@@ -11,7 +11,7 @@ public struct ExecutionRequest<Output: Sendable>: Sendable {
     public let decodeOutput: @Sendable ([UInt8]) throws -> Output
 
     /// Creates a request.
-    public init(task: TaskDefinition, body: @escaping @Sendable () async throws -> Output,
+    public init(task: TaskDefinition, body: nonisolated(nonsending) @escaping @Sendable () async throws -> Output,
                 encodedArguments: @escaping @Sendable () throws -> [[UInt8]], decodeOutput: @escaping @Sendable ([UInt8]) throws -> Output) {
         self.task = task
         self.body = body
@@ -22,7 +22,7 @@ public struct ExecutionRequest<Output: Sendable>: Sendable {
 
 extension ExecutionRequest where Output: Decodable {
     /// A request whose result, when produced elsewhere, arrives as ``BinarySerializer`` bytes.
-    init(task: TaskDefinition, body: @escaping @Sendable () async throws -> Output, encodedArguments: @escaping @Sendable () throws -> [[UInt8]]) {
+    init(task: TaskDefinition, body: nonisolated(nonsending) @escaping @Sendable () async throws -> Output, encodedArguments: @escaping @Sendable () throws -> [[UInt8]]) {
         self.init(task: task, body: body, encodedArguments: encodedArguments,
                   decodeOutput: { bytes in try BinarySerializer().decode(Output.self, from: bytes) })
     }
@@ -41,8 +41,9 @@ public protocol Executor: Sendable {
 
 /// Runs each body in the calling task, as an ordinary `await` of it.
 ///
-/// The body is a plain (`@concurrent`) async closure, so a miss runs the user's work on the
-/// global concurrent executor rather than on the caller's actor; hits never get this far.
+/// The request's body runs where `execute` is awaited: a function given a synchronous closure
+/// runs on the caller's executor (no thread hop), one given an `async` closure awaits it as a
+/// plain `async` call (on the global concurrent executor). Hits never get this far.
 public struct LocalExecutor: Executor {
     /// Creates the executor.
     public init() {}

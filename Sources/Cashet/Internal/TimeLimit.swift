@@ -14,7 +14,7 @@ package enum TimeLimit {
     /// Runs `body` in a task of its own and returns its result, or throws ``Exceeded``
     /// after `limit` (cancelling the task), or `CancellationError` as soon as the caller is
     /// cancelled, whichever comes first; without a limit, just awaits `body`.
-    package static func run<T: Sendable>(_ limit: Duration?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    package nonisolated(nonsending) static func run<T: Sendable>(_ limit: Duration?, _ body: nonisolated(nonsending) @escaping @Sendable () async throws -> T) async throws -> T {
         guard let limit else { return try await body() }
         let race = Race<T>()
         return try await withTaskCancellationHandler {
