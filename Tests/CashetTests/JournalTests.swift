@@ -153,4 +153,26 @@ struct JournalTests {
         #expect(try Self.journalSize(path) == JournalFormat.headerSize && after.commits == 12)
         await client.close()
     }
+
+    @Test("a lookup is answered while a writer holds the journal through an LMDB transaction and its sync (map's group commit, gc, a flush): lookups wait for no writer")
+    func lookupsDoNotWaitForWriters() async throws {
+        let (directory, _, store, client) = try Self.journaledStore()
+        defer { withExtendedLifetime(directory) {} }
+        let ref = try await client.submit(Self.triple, 7)
+        let fingerprint = try Self.triple.fingerprint(7)
+        let answered = DispatchSemaphore(value: 0)
+        let found = Locked<ContentHash?>(nil)
+        let answeredWhileHeld = try store.writing("holding the writer lock") { _ in
+            Thread {
+                let head = try? store.readHead(fingerprint)   // the journal's overlay, then LMDB
+                found.withLock { $0 = head?.head.commit }
+                answered.signal()
+            }.start()
+            // Not a timing: on a build where lookups wait for writers, this can only time out.
+            return answered.wait(timeout: .now() + 30) == .success
+        }
+        if !answeredWhileHeld { answered.wait() }
+        #expect(answeredWhileHeld, "the lookup waited until the writer let go")
+        #expect(found.withLock { $0 } == ref.commit, "the journaled commit was found")
+    }
 }

@@ -6,6 +6,11 @@
 final class CommitJournal: Sendable {
     let file: JournalFile
     private let view: Locked<View>
+    /// This process's writer lock (the file's `flock` is shared by every thread of the process).
+    /// Held for a whole write, LMDB transaction and sync included, while `view` is held only for
+    /// each short step: a lookup never waits for a writer's sync (map's group commit stalled
+    /// every lookup of the process for its fsync).
+    private let writer = Locked(())
 
     /// What this process has read of the current generation.
     struct View {
@@ -61,82 +66,82 @@ final class CommitJournal: Sendable {
     /// Whether records this process knows of are not known to be applied (no file access).
     var hasUnapplied: Bool { view.withLock { view in view.unapplied > 0 } }
 
-    /// Runs `body` holding this process's lock and the file's, caught up to the end of the file:
-    /// no other writer of any process appends or flushes until it returns.
+    /// Runs `body` holding this process's writer lock and the file's, caught up to the end of the
+    /// file: no other writer of any process appends or flushes until it returns. Lock order: the
+    /// writer lock, the file's, then (briefly, inside each step) the view's.
     func exclusively<T>(_ body: (inout Session) throws(CashetError) -> T) throws(CashetError) -> T {
         // The result goes out through a local: the lock's closure may only return what is Sendable.
         var result: T?
-        try view.withLock { (view: inout View) throws(CashetError) in
+        try writer.withLock { (_: inout Void) throws(CashetError) in
             try file.withLock { () throws(CashetError) in
-                try Self.catchUp(&view, file, toEndOfFile: true)
-                // The view moves into the session and back: a copy left behind would make every
-                // append copy the overlay's tables.
-                var session = Session(view: Self.take(&view), file: file)
-                defer { view = Self.take(&session.view) }
+                try view.withLock { (view: inout View) throws(CashetError) in try Self.catchUp(&view, file, toEndOfFile: true) }
+                var session = Session(view: view, file: file)
                 result = try body(&session)
             }
         }
         return result!
     }
 
-    /// What a holder of both locks may do.
+    /// What a holder of the writer locks may do. Each step takes the view's lock for itself, so
+    /// lookups of other threads go on between steps; they never see a step half done.
     struct Session: ~Copyable {
-        fileprivate(set) var view: View
+        fileprivate let view: Locked<View>
         fileprivate let file: JournalFile
 
         /// The journaled head of `fingerprint` (the overlay itself is not handed out: a copy
         /// held across an append would make it copy its tables).
-        func head(_ fingerprint: Fingerprint) -> CommitHead? { view.overlay.heads[fingerprint] }
+        func head(_ fingerprint: Fingerprint) -> CommitHead? { view.withLock { $0.overlay.heads[fingerprint] } }
         /// Whether a journaled commit names result `hash`.
-        func hasResult(_ hash: ContentHash) -> Bool { view.overlay.results.contains(hash) }
-        var header: JournalFormat.Header? { view.header }
+        func hasResult(_ hash: ContentHash) -> Bool { view.withLock { $0.overlay.results.contains(hash) } }
+        var header: JournalFormat.Header? { view.withLock { $0.header } }
         /// Records and payload bytes in the file.
-        var fileRecords: Int { view.records }
-        var fileBytes: Int { view.bytes }
+        var fileRecords: Int { view.withLock { $0.records } }
+        var fileBytes: Int { view.withLock { $0.bytes } }
         /// Where the next record goes, and the number it gets.
-        var end: Int { view.cursor.offset }
-        var nextSequence: UInt64 { view.cursor.nextSequence }
-        var unapplied: Int { view.unapplied }
+        var end: Int { view.withLock { $0.cursor.offset } }
+        var nextSequence: UInt64 { view.withLock { $0.cursor.nextSequence } }
+        var unapplied: Int { view.withLock { $0.unapplied } }
 
         /// Notes that every record numbered below `sequence` is applied.
-        mutating func noteApplied(below sequence: UInt64) { view.applied = max(view.applied, sequence) }
+        mutating func noteApplied(below sequence: UInt64) { view.withLock { $0.applied = max($0.applied, sequence) } }
 
         /// Appends one record of `commits` and publishes it: once this returns, every process's
-        /// next lookup sees them, and a crash of this process loses none of them.
+        /// next lookup sees them, and a crash of this process loses none of them. The write and
+        /// the view's update are one step: a lookup sees the commits once, from the view.
         mutating func append(_ commits: [JournaledCommit]) throws(CashetError) {
-            guard view.header != nil else { throw CashetError(.corruptData, "the journal \(file.file.path) has no valid header") }
             let payload = JournaledCommit.encode(commits)
-            let (bytes, checksum) = JournalFormat.encodeRecord(payload, sequence: view.cursor.nextSequence, previousChecksum: view.cursor.chain)
-            try file.append(bytes, at: view.cursor.offset)
-            view.cursor.offset += bytes.count
-            view.cursor.chain = checksum
-            view.cursor.nextSequence &+= 1
-            view.add(commits, payloadBytes: payload.count)
-            file.hints.publish(salt: view.header!.salt, end: view.cursor.offset)
-            view.observed = (view.header!.salt, UInt64(view.cursor.offset))
+            try view.withLock { [file] (view: inout View) throws(CashetError) in
+                guard let header = view.header else { throw CashetError(.corruptData, "the journal \(file.file.path) has no valid header") }
+                let (bytes, checksum) = JournalFormat.encodeRecord(payload, sequence: view.cursor.nextSequence, previousChecksum: view.cursor.chain)
+                try file.append(bytes, at: view.cursor.offset)
+                view.cursor.offset += bytes.count
+                view.cursor.chain = checksum
+                view.cursor.nextSequence &+= 1
+                view.add(commits, payloadBytes: payload.count)
+                file.hints.publish(salt: header.salt, end: view.cursor.offset)
+                view.observed = (header.salt, UInt64(view.cursor.offset))
+            }
         }
 
         /// The generation's bytes up to its last record, to decode with ``Snapshot/records()``
         /// (after the locks are let go, if the caller likes); nil when nothing is unapplied.
         func snapshot() throws(CashetError) -> Snapshot? {
-            guard let header = view.header, unapplied > 0 else { return nil }
-            return Snapshot(header: header, bytes: try file.bytes(from: 0, upTo: view.cursor.offset), end: view.cursor.offset)
+            let (header, end) = view.withLock { view in (view.unapplied > 0 ? view.header : nil, view.cursor.offset) }
+            guard let header else { return nil }
+            // Only this session appends, so the bytes up to `end` stay as they are after the lock.
+            return Snapshot(header: header, bytes: try file.bytes(from: 0, upTo: end), end: end)
         }
 
         /// Starts a new generation numbering its records from `sequence`: once every record is
         /// applied durably, or when the file has no valid header.
         mutating func reset(numberingFrom sequence: UInt64) throws(CashetError) {
             let header = JournalFile.freshHeader(after: sequence)
-            try file.reset(to: header)
-            view = View(header)
-            view.observed = (header.salt, UInt64(JournalFormat.headerSize))
+            try view.withLock { [file] (view: inout View) throws(CashetError) in
+                try file.reset(to: header)
+                view = View(header)
+                view.observed = (header.salt, UInt64(JournalFormat.headerSize))
+            }
         }
-    }
-
-    private static func take(_ view: inout View) -> View {
-        var taken = View(nil)
-        swap(&taken, &view)
-        return taken
     }
 
     /// A generation's records as read under the lock.
