@@ -17,7 +17,7 @@ let small = CachedFunction("small", version: "1") { (id: Int) in
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let iterations = Int(arguments[2]) else {
-    print("usage: CashetHotPath decode|fingerprint|head|blob|submit|submit-load|miss|miss-normal|miss-nosync[@pool] ITERATIONS")
+    print("usage: CashetHotPath decode|codable-floor|by-hand|fingerprint|head|blob|submit|submit-load|miss|miss-normal|miss-nosync[@pool] ITERATIONS")
     exit(2)
 }
 let path = NSTemporaryDirectory() + "cashet-hotpath-" + UUID().uuidString
@@ -47,6 +47,8 @@ func run(_ operation: String, _ setup: Setup) async throws -> Int {
     let (store, client, iterations) = (setup.store, setup.client, setup.iterations)
     switch operation {
     case "decode": for _ in 0..<iterations { sink &+= try BinarySerializer().decode(SmallResult.self, from: setup.bytes).id }
+    case "codable-floor": for _ in 0..<iterations { sink &+= try CodableFloor.decode(setup.bytes).id }
+    case "by-hand": for _ in 0..<iterations { sink &+= CodableFloor.byHand(setup.bytes).values.count }
     case "fingerprint": for _ in 0..<iterations { sink &+= try small.fingerprint(1).hashValue }
     case "head": for _ in 0..<iterations { sink &+= try await store.head(for: setup.fingerprint) == nil ? 0 : 1 }
     case "blob": for _ in 0..<iterations { sink &+= try await store.blob(setup.ref.hash).count }
