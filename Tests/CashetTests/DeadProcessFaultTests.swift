@@ -18,9 +18,12 @@ struct DeadProcessFaultTests {
         var acknowledged: [Int: String] = [:]   // input → commit, from earlier rounds' clients
         for round in 0..<5 {
             let log = directory.child("log-\(round)")
-            let start = round * 100_000
+            // A million calls (two minutes of work at 16 × 2 ms): the writer is still running when
+            // it is killed, even when this test's task is held up for seconds on a loaded machine
+            // (CI: with 100,000, a round's writer once finished before the kill).
+            let start = round * 1_000_000
             let output = directory.child("output-\(round)")
-            let writer = try Products.startHelper(["overlap", storePath, "\(start)", "\(start + 100_000)", log, "map"], output: output)
+            let writer = try Products.startHelper(["overlap", storePath, "\(start)", "\(start + 1_000_000)", log, "map"], output: output)
             while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 2_000 { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...150)))
             kill(writer.processIdentifier, SIGKILL)

@@ -117,6 +117,46 @@ struct SchemaTwoTests {
         await client.close()
     }
 
+    @Test("a lost `results` row (how a small result is found by its own hash) and a stray one: fsck reports both (exit 3), one repair writes the first again and drops the second, and the result loads by its hash again")
+    func resultsIndexIsChecked() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var refs: [ResultRef<Int>] = []
+        do {
+            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
+            for x in 0..<5 { refs.append(try await client.submit(Self.triple, x)) }
+            await client.close()
+        }
+        let lost = refs[3]
+        let stray = [UInt8](repeating: 0xAB, count: 16)
+        do {
+            let store = try LMDBStore(path)
+            let layout = try Self.layout(store)
+            try store.writing("damaging results") { txn in
+                #expect(try txn.delete(layout.results, Array(lost.hash.bytes.prefix(8)) + Array(lost.commit.bytes.prefix(8))))
+                try txn.put(layout.results, stray, [])
+            }
+            await #expect(throws: CashetError.self, "the premise: without its row the result is not found by its hash") {
+                try await store.blob(lost.hash)
+            }
+            await store.close()
+        }
+        let fsck = try await Products.cli("fsck", "--json", "--store", path)
+        #expect(fsck.status == 3, "\(fsck.stdout)")
+        for kind in ["missing-index-entry", "stale-index-entry"] { #expect(fsck.stdout.contains(kind), "\(kind): \(fsck.stdout)") }
+        #expect(fsck.stdout.contains("results"), "the table is named: \(fsck.stdout)")
+        let repair = try await Products.cli("fsck", "--repair", "--store", path)
+        #expect(repair.status == 0, "\(repair.stdout)\(repair.stderr)")
+        let again = try await Products.cli("fsck", "--store", path)
+        #expect(again.status == 0, "\(again.stdout)")
+        let store = try LMDBStore(path)
+        #expect(try await store.blob(lost.hash) == (try BinarySerializer().encode(9)))
+        let layout = try Self.layout(store)
+        let strayRow = try store.reading("looking for the stray row") { txn in try txn.get(layout.results, stray) }
+        #expect(strayRow == nil, "the stray row is gone")
+        await store.close()
+    }
+
     @Test("a function's record cut short in `sources` (flips seed 2026120104, case 434 lost every commit of the function): its rows still expand through the copy in `function_hashes`; fsck reports it (exit 3), one repair writes it again, nothing is lost")
     func damagedFunctionRecordLosesNothing() async throws {
         let directory = TemporaryDirectory()
@@ -240,6 +280,46 @@ struct SchemaTwoTests {
         #expect(try await Products.cli("fsck", "--store", path).status == 0)
         let client = Client(store: try LMDBStore(path))
         #expect(Set(try await client.log().map(\.hash)) == Set(commits))
+        await client.close()
+    }
+
+    @Test("a function_ids key whose hash was flipped (CI flips seed 1601983981 case 77 lost every commit of the function): rows expand through function_hashes; fsck names both rows of function_ids (exit 3), one repair puts the right key back and drops the flipped one, nothing is lost, and the calls hit again")
+    func flippedFunctionIDKeyLosesNothing() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        var commits: [ContentHash] = []
+        do {
+            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
+            for x in 0..<6 { commits.append(try await client.submit(Self.triple, x).commit) }
+            await client.close()
+        }
+        do {
+            let store = try LMDBStore(path)
+            let layout = try Self.layout(store)
+            try store.writing("flipping a function id's key") { txn in
+                let (key, id) = try #require(try txn.withCursor(layout.functionIDs) { cursor in try cursor.move(.first) })
+                var flipped = key
+                flipped[20] ^= 0x2E
+                #expect(try txn.delete(layout.functionIDs, key))
+                try txn.put(layout.functionIDs, flipped, id)
+            }
+            await store.close()
+        }
+        do {
+            let client = Client(store: try LMDBStore(path))
+            #expect(Set(try await client.log().map(\.hash)) == Set(commits), "before any repair, every commit still reads")
+            await client.close()
+        }
+        let fsck = try await Products.cli("fsck", "--json", "--store", path)
+        #expect(fsck.status == 3 && fsck.stdout.contains("function_ids"), "\(fsck.stdout)")
+        for kind in ["missing-index-entry", "stale-index-entry"] { #expect(fsck.stdout.contains(kind), "\(kind): \(fsck.stdout)") }
+        let repair = try await Products.cli("fsck", "--repair", "--store", path)
+        #expect(repair.status == 0, "\(repair.stdout)\(repair.stderr)")
+        #expect(try await Products.cli("fsck", "--store", path).status == 0)
+        let client = Client(store: try LMDBStore(path))
+        #expect(Set(try await client.log().map(\.hash)) == Set(commits))
+        let again = try await client.submit(Self.triple, 3)
+        #expect(again.wasCached && again.commit == commits[3], "the call hits its commit again")
         await client.close()
     }
 

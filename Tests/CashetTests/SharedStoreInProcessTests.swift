@@ -68,4 +68,30 @@ struct SharedStoreInProcessTests {
         #expect(durable.env === fast.env)
         _ = try await durable.putBlob([4, 5, 6])
     }
+
+    @Test("a store whose data.mdb was replaced while this process keeps the old file open is not opened on the old file (whose writes nobody else would see): the opening fails and names the cause; once the old store goes, it opens the new file")
+    func replacedDataFileIsNotShared() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        let triple = CachedFunction("replaced-triple", version: "1") { (x: Int) in 3 * x }
+        var old: Client? = Client(store: try LMDBStore(path))
+        _ = try await old!.submit(triple, 1)
+        await old!.close()
+        // Put a copy in place of the file, as a restore from backup would: a new inode, same name.
+        try FileManager.default.copyItem(atPath: path + "/data.mdb", toPath: path + "/restored.mdb")
+        #expect(rename(path + "/restored.mdb", path + "/data.mdb") == 0)
+        do {
+            _ = try LMDBStore(path)
+            Issue.record("the store opened on the replaced file, which this process still had open")
+        } catch {
+            #expect(error.code == .unavailable && error.message.contains("replaced"), "\(error)")
+        }
+        old = nil
+        let client = Client(store: try LMDBStore(path))
+        let ref = try await client.submit(triple, 2)
+        await client.close()
+        let shown = try await Products.cli("show", ref.commit.hex, "--store", path)
+        #expect(shown.status == 0, "the commit is in the file the store names: \(shown.stderr)")
+        #expect(try await client.submit(triple, 1).wasCached, "and the copy kept the first commit")
+    }
 }

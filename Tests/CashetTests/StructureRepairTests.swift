@@ -261,7 +261,7 @@ struct StructureRepairTests {
         do {
             let root = try StoreRoot(path)
             let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)
-            try SharedEnvironments.withEnvironment(key, path: path, options: LMDBOptions()) { _ in }   // data.mdb, no tables
+            try SharedEnvironments.withEnvironment(key, directory: root.handle.descriptor, path: path, options: LMDBOptions()) { _ in }   // data.mdb, no tables
         }
         #expect(try LMDBStore.checkStructure(at: path).isEmpty)
         let check = try await Products.cli("fsck", "--store", path)

@@ -113,6 +113,17 @@ final class LMDBEnvironment: @unchecked Sendable {
         _ = mdb_reader_check(env, &dead)
     }
 
+    /// Whether the file this environment has open is the one `directory` names `name` (not
+    /// unlinked, not replaced by another file since it was opened).
+    func isDataFile(named name: String, in directory: Int32) -> Bool {
+        var fd: Int32 = -1
+        var open = stat()
+        var named = stat()
+        guard mdb_env_get_fd(env, &fd) == 0, fstat(fd, &open) == 0,
+              fstatat(directory, name, &named, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        return open.st_dev == named.st_dev && open.st_ino == named.st_ino
+    }
+
     /// The bytes the newest snapshot needs and the file's size, when the file is shorter and
     /// lacks a page the snapshot uses. Pages LMDB allocated and freed in one transaction are
     /// never written, so a healthy file may end before the snapshot's last page: then the free

@@ -46,12 +46,21 @@ enum SharedEnvironments {
     /// Runs `setup` with the environment of the store directory `key` (opened with `options` when
     /// this process has none), holding the registry's lock, so that a store's setup (creating and
     /// opening tables, which LMDB allows one transaction at a time) never runs beside another's.
-    static func withEnvironment<T: Sendable>(_ key: Key, path: String, options: LMDBOptions,
+    ///
+    /// An environment this process holds is shared only while its data file is still the one the
+    /// directory (`directory`, open) names `data.mdb`: one removed or replaced meanwhile (the
+    /// directory deleted and its inode reused, a backup restored over the file) would take
+    /// writes that no other opening of the store sees.
+    static func withEnvironment<T: Sendable>(_ key: Key, directory: Int32, path: String, options: LMDBOptions,
                                    _ setup: (LMDBEnvironment) throws -> T) throws -> T {
         while true {
             let lookup = entries.withLock { entries -> Lookup<T> in
                 if let entry = entries[key] {
                     guard let environment = entry.environment else { return .closing }
+                    guard environment.isDataFile(named: "data.mdb", in: directory) else {
+                        let error = CashetError(.unavailable, "the data.mdb of the store at \(path) was removed or replaced while this process still has the old file open: close every store and client opened on it, then open it again")
+                        return .done(.failure(error), environment)
+                    }
                     return .done(Result { try setup(environment) }, environment)
                 }
                 let environment: LMDBEnvironment

@@ -18,7 +18,7 @@ extension LMDBStore {
         options.readOnly = true
         let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)
         do {
-            return try SharedEnvironments.withEnvironment(key, path: path, options: options) { env in
+            return try SharedEnvironments.withEnvironment(key, directory: root.handle.descriptor, path: path, options: options) { env in
                 try structureProblems(env, root: root)
             }
         } catch {

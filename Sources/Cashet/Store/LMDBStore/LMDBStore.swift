@@ -226,7 +226,7 @@ public final class LMDBStore: Store {
         options.fileMode = configuration.permissions.fileMode
         let key = try SharedEnvironments.Key(directory: root.handle.descriptor, path: path)
         if configuration.migration == .onOpen && !configuration.readOnly,
-           (try? SharedEnvironments.withEnvironment(key, path: path, options: options, { env in try Self.checkSchema(env, path: path) })) == .v1 {
+           (try? SharedEnvironments.withEnvironment(key, directory: root.handle.descriptor, path: path, options: options, { env in try Self.checkSchema(env, path: path) })) == .v1 {
             // The peek's environment is closed again unless another opening in this process holds
             // it, in which case the migration finds the store in use and leaves it as it is.
             var settings = configuration
@@ -234,7 +234,7 @@ public final class LMDBStore: Store {
             _ = try? Self.migrate(at: path, configuration: settings, progress: configuration.migrationProgress)
         }
         do {
-            (env, tables) = try SharedEnvironments.withEnvironment(key, path: path, options: options) { env in
+            (env, tables) = try SharedEnvironments.withEnvironment(key, directory: root.handle.descriptor, path: path, options: options) { env in
                 if env.isReadOnly && !configuration.readOnly {
                     throw CashetError(.invalidArgument, "the store at \(path) is already open read-only in this process, and LMDB cannot open it twice; open it writable first, or close the read-only store")
                 }

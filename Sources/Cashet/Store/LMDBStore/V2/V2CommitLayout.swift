@@ -115,34 +115,41 @@ struct V2CommitLayout: CommitLayout {
         hash.bytes + CanonicalCommit.encodeFunction(name: name, version: version, source: nil)
     }
 
-    /// The function records a row of function `id` may expand with, most trusted first: the
-    /// copy in `function_hashes`, then `sources` (either may be damaged; the row's commit hash
-    /// decides). The source comes from `sources` when it reads.
+    /// The function records a row of function `id` may expand with; the row's commit hash
+    /// decides between them (``expand(_:_:_:verify:)`` tries each, the last unverified only when
+    /// the caller asked for no verification). The hash is the one `function_hashes` names when
+    /// `function_ids` agrees. When they disagree a flipped byte hit one of them (a hash in
+    /// `function_hashes`, or a key in `function_ids`): every hash either names for this id is a
+    /// candidate, those with a record in `sources` last. For each hash, the name and version
+    /// come from the copy in `function_hashes` and from `sources` (either may be damaged).
     private func functionFields(_ id: UInt32, _ txn: LMDBTransaction) throws -> [FunctionFields] {
-        var raw = try txn.get(functionHashes, Self.idBytes(id))
-        var hash = raw.flatMap { $0.count >= 32 ? try? ContentHash(bytes: $0.prefix(32)) : nil }
-        // The row must name a function whose id is this one (a flipped byte names another): if
-        // not, neither its hash nor its copy of the record is used.
-        if let named = hash, try txn.get(functionIDs, named.bytes) != Self.idBytes(id) { (hash, raw) = (nil, nil) }
-        if hash == nil {
-            // The id's row is gone or damaged: the reverse table still names the function.
+        let idBytes = Self.idBytes(id)
+        let raw = try txn.get(functionHashes, idBytes)
+        let named = raw.flatMap { $0.count >= 32 ? try? ContentHash(bytes: $0.prefix(32)) : nil }
+        var hashes = named.map { [$0] } ?? []
+        if try named.map({ try txn.get(functionIDs, $0.bytes) != idBytes }) ?? true {
             try txn.forEach(functionIDs) { key, value in
-                if value == Self.idBytes(id), let named = try? ContentHash(bytes: key) { hash = named }
+                if value == idBytes, let hash = try? ContentHash(bytes: key), !hashes.contains(hash) { hashes.append(hash) }
             }
         }
-        guard let hash else { throw CashetError(.corruptData, "function id \(id) names no function") }
-        let record = try txn.get(sources, hash.bytes)
-        let source = record.flatMap { try? CanonicalCommit.decodeFunctionSource($0) } ?? nil
-        var candidates: [FunctionFields] = []
-        if let raw, raw.count > 32, let copy = try? CanonicalCommit.decodeCanonicalFunction(Array(raw[32...])) {
-            candidates.append(FunctionFields(hash: hash, name: copy.name, version: copy.version, source: source))
+        guard !hashes.isEmpty else { throw CashetError(.corruptData, "function id \(id) names no function") }
+        let copy = raw.flatMap { $0.count > 32 ? try? CanonicalCommit.decodeCanonicalFunction(Array($0[32...])) : nil }
+        var candidates: [(fields: FunctionFields, recorded: Bool)] = []
+        for hash in hashes {
+            let record = try txn.get(sources, hash.bytes)
+            let source = record.flatMap { try? CanonicalCommit.decodeFunctionSource($0) } ?? nil
+            let stored = record.flatMap { try? CanonicalCommit.decodeCanonicalFunction($0) }
+            if let copy {
+                candidates.append((FunctionFields(hash: hash, name: copy.name, version: copy.version, source: source), stored != nil))
+            }
+            if let stored, copy.map({ $0.name != stored.name || $0.version != stored.version }) ?? true {
+                candidates.append((FunctionFields(hash: hash, name: stored.name, version: stored.version, source: stored.source), true))
+            }
         }
-        if let record, let stored = try? CanonicalCommit.decodeCanonicalFunction(record),
-           !candidates.contains(where: { $0.name == stored.name && $0.version == stored.version }) {
-            candidates.append(FunctionFields(hash: hash, name: stored.name, version: stored.version, source: stored.source))
+        guard !candidates.isEmpty else {
+            throw CashetError(.corruptData, "function \(hashes[0].shortHex) has commits but no readable function record")
         }
-        guard !candidates.isEmpty else { throw CashetError(.corruptData, "function \(hash.shortHex) has commits but no readable function record") }
-        return candidates
+        return candidates.filter { !$0.recorded }.map(\.fields) + candidates.filter(\.recorded).map(\.fields)
     }
 
     // MARK: Reads
@@ -449,13 +456,34 @@ extension V2CommitLayout {
             fixes.append(LMDBStore.IndexFix(action: .add, table: functionHashes, tableName: "function_hashes", key: id,
                                             value: Self.functionHashRow(hash, name: stored.name, version: stored.version)))
         }
+        // A key of `function_ids` flipped: the function its `function_hashes` row names (one with a
+        // record in `sources`) has no id, so its calls would miss; the flipped key names nothing.
+        var keysByID: [[UInt8]: [[UInt8]]] = [:]
+        try txn.forEach(functionIDs) { key, id in keysByID[id, default: []].append(key) }
+        try txn.forEach(functionHashes) { id, row in
+            guard id.count == 4, row.count > 32, let hash = try? ContentHash(bytes: row.prefix(32)),
+                  try txn.get(functionIDs, hash.bytes) == nil, try txn.get(sources, hash.bytes) != nil else { return }
+            fixes.append(LMDBStore.IndexFix(action: .add, table: functionIDs, tableName: "function_ids", key: hash.bytes, value: id))
+            for key in keysByID[id] ?? [] where try txn.get(sources, key) == nil {
+                fixes.append(LMDBStore.IndexFix(action: .remove, table: functionIDs, tableName: "function_ids", key: key, value: nil))
+            }
+        }
         var located: Set<ContentHash> = []
+        var inlineResults = InlineResultKeys()
         try forEachRow(txn) { _, _, callKey, value in
             guard let row = try? CallRow(decoding: value), !doomed.contains(row.commit), callKey.count == Self.callKeySize else { return }
             located.insert(row.commit)
             let expected = Location(time: StoreRecords.timeBytes(CanonicalCommit.date(nanoseconds: row.createdAt)), callKey: callKey).bytes
             if try txn.get(ids, row.commit.bytes) != expected {
                 fixes.append(LMDBStore.IndexFix(action: .add, table: ids, tableName: "ids", key: row.commit.bytes, value: expected))
+            }
+            // An inline result is found by its hash through `results` only (`get HASH`, export).
+            if let result = row.inlineHash, row.inlineResultIsIntact {
+                let key = Self.resultKey(result, row.commit)
+                inlineResults.insert(key)
+                if try txn.get(results, key) == nil {
+                    fixes.append(LMDBStore.IndexFix(action: .add, table: results, tableName: "results", key: key, value: []))
+                }
             }
         }
         try txn.forEach(ids) { key, _ in
@@ -466,7 +494,33 @@ extension V2CommitLayout {
                 fixes.append(LMDBStore.IndexFix(action: .remove, table: ids, tableName: "ids", key: key, value: nil))
             }
         }
+        let doomedPrefixes = Set(doomed.map { InlineResultKeys.word($0.bytes[0..<8]) })
+        try txn.forEach(results) { key, _ in
+            // A doomed commit's key goes with the commit.
+            if key.count == 16, doomedPrefixes.contains(InlineResultKeys.word(key[8..<16])) { return }
+            if !inlineResults.contains(key) {
+                fixes.append(LMDBStore.IndexFix(action: .remove, table: results, tableName: "results", key: key, value: nil))
+            }
+        }
         return fixes
+    }
+
+    /// The `results` keys the rows call for, each held as two words (no array per key).
+    private struct InlineResultKeys {
+        private struct Key: Hashable {
+            let result: UInt64
+            let commit: UInt64
+        }
+        private var keys: Set<Key> = []
+
+        static func word(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
+
+        private static func key(_ bytes: [UInt8]) -> Key? {
+            bytes.count == 16 ? Key(result: word(bytes[0..<8]), commit: word(bytes[8..<16])) : nil
+        }
+
+        mutating func insert(_ bytes: [UInt8]) { if let key = Self.key(bytes) { keys.insert(key) } }
+        func contains(_ bytes: [UInt8]) -> Bool { Self.key(bytes).map { keys.contains($0) } ?? false }
     }
 }
 
