@@ -21,6 +21,23 @@ struct SchemaTwoTests {
         try #require(store.tables.layout as? V2CommitLayout)
     }
 
+    /// A new schema-2 store at `path` holding `triple(x)` for x in 0..<count, closed again.
+    static func storeOfTriples(_ path: String, count: Int) async throws -> [ResultRef<Int>] {
+        let client = Client(store: try LMDBStore(path, configuration: configuration(.v2)))
+        var refs: [ResultRef<Int>] = []
+        for x in 0..<count { refs.append(try await client.submit(triple, x)) }
+        await client.close()
+        return refs
+    }
+
+    /// Changes a closed store's rows in one write transaction, as damage on disk would.
+    static func damage(_ path: String, _ change: (LMDBTransaction, V2CommitLayout) throws -> Void) async throws {
+        let store = try LMDBStore(path)
+        let layout = try Self.layout(store)
+        try store.writing("damaging rows") { txn in try change(txn, layout) }
+        await store.close()
+    }
+
     @Test("the same calls give the same results, lineage, log, history and stats in both schemas (commit hashes differ: they cover the time); small results live in their rows, large ones in blobs")
     func sameAnswersAsSchemaOne() async throws {
         let directory = TemporaryDirectory()
@@ -121,21 +138,14 @@ struct SchemaTwoTests {
     func resultsIndexIsChecked() async throws {
         let directory = TemporaryDirectory()
         let path = directory.child("store")
-        var refs: [ResultRef<Int>] = []
-        do {
-            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
-            for x in 0..<5 { refs.append(try await client.submit(Self.triple, x)) }
-            await client.close()
-        }
-        let lost = refs[3]
+        let lost = try await Self.storeOfTriples(path, count: 5)[3]
         let stray = [UInt8](repeating: 0xAB, count: 16)
+        try await Self.damage(path) { txn, layout in
+            #expect(try txn.delete(layout.results, Array(lost.hash.bytes.prefix(8)) + Array(lost.commit.bytes.prefix(8))))
+            try txn.put(layout.results, stray, [])
+        }
         do {
             let store = try LMDBStore(path)
-            let layout = try Self.layout(store)
-            try store.writing("damaging results") { txn in
-                #expect(try txn.delete(layout.results, Array(lost.hash.bytes.prefix(8)) + Array(lost.commit.bytes.prefix(8))))
-                try txn.put(layout.results, stray, [])
-            }
             await #expect(throws: CashetError.self, "the premise: without its row the result is not found by its hash") {
                 try await store.blob(lost.hash)
             }
@@ -258,22 +268,12 @@ struct SchemaTwoTests {
     func flippedFunctionHashLosesNothing() async throws {
         let directory = TemporaryDirectory()
         let path = directory.child("store")
-        var commits: [ContentHash] = []
-        do {
-            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
-            for x in 0..<6 { commits.append(try await client.submit(Self.triple, x).commit) }
-            await client.close()
-        }
-        do {
-            let store = try LMDBStore(path)
-            let layout = try Self.layout(store)
-            try store.writing("flipping a function hash") { txn in
-                let key = try #require(try txn.withCursor(layout.functionHashes) { cursor in try cursor.move(.first)?.key })
-                var row = try #require(try txn.get(layout.functionHashes, key))
-                row[3] ^= 0x10
-                try txn.put(layout.functionHashes, key, row)
-            }
-            await store.close()
+        let commits = try await Self.storeOfTriples(path, count: 6).map(\.commit)
+        try await Self.damage(path) { txn, layout in
+            let key = try #require(try txn.withCursor(layout.functionHashes) { cursor in try cursor.move(.first)?.key })
+            var row = try #require(try txn.get(layout.functionHashes, key))
+            row[3] ^= 0x10
+            try txn.put(layout.functionHashes, key, row)
         }
         let repair = try await Products.cli("fsck", "--repair", "--store", path)
         #expect(repair.status == 0, "\(repair.stdout)\(repair.stderr)")
@@ -287,23 +287,13 @@ struct SchemaTwoTests {
     func flippedFunctionIDKeyLosesNothing() async throws {
         let directory = TemporaryDirectory()
         let path = directory.child("store")
-        var commits: [ContentHash] = []
-        do {
-            let client = Client(store: try LMDBStore(path, configuration: Self.configuration(.v2)))
-            for x in 0..<6 { commits.append(try await client.submit(Self.triple, x).commit) }
-            await client.close()
-        }
-        do {
-            let store = try LMDBStore(path)
-            let layout = try Self.layout(store)
-            try store.writing("flipping a function id's key") { txn in
-                let (key, id) = try #require(try txn.withCursor(layout.functionIDs) { cursor in try cursor.move(.first) })
-                var flipped = key
-                flipped[20] ^= 0x2E
-                #expect(try txn.delete(layout.functionIDs, key))
-                try txn.put(layout.functionIDs, flipped, id)
-            }
-            await store.close()
+        let commits = try await Self.storeOfTriples(path, count: 6).map(\.commit)
+        try await Self.damage(path) { txn, layout in
+            let (key, id) = try #require(try txn.withCursor(layout.functionIDs) { cursor in try cursor.move(.first) })
+            var flipped = key
+            flipped[20] ^= 0x2E
+            #expect(try txn.delete(layout.functionIDs, key))
+            try txn.put(layout.functionIDs, flipped, id)
         }
         do {
             let client = Client(store: try LMDBStore(path))
