@@ -39,24 +39,27 @@ public struct CachedFunction<each Argument: Sendable, Output: Codable & Sendable
     /// A function with an identity computed elsewhere (e.g. by the `@Cached` macro from its source).
     public init(identity: FunctionIdentity, tags: [String: String] = [:], cache: Bool = true, options: CallOptions = CallOptions(),
                 _ body: @escaping @Sendable (repeat each Argument) async throws -> Output) {
-        self.identity = identity
-        self.tags = tags
-        self.cache = cache
-        self.options = options
-        self.body = body
-        self.synchronousBody = nil
+        self.init(identity: identity, tags: tags, cache: cache, options: options, body: body, synchronousBody: nil)
     }
 
     /// A function with an identity computed elsewhere and a synchronous body, which a miss runs
     /// in the calling task, on the caller's executor.
     public init(identity: FunctionIdentity, tags: [String: String] = [:], cache: Bool = true, options: CallOptions = CallOptions(),
                 _ body: @escaping @Sendable (repeat each Argument) throws -> Output) {
+        self.init(identity: identity, tags: tags, cache: cache, options: options,
+                  body: { (arguments: repeat each Argument) async throws -> Output in try body(repeat each arguments) }, synchronousBody: body)
+    }
+
+    /// Every public initializer ends here.
+    private init(identity: FunctionIdentity, tags: [String: String], cache: Bool, options: CallOptions,
+                 body: @escaping @Sendable (repeat each Argument) async throws -> Output,
+                 synchronousBody: (@Sendable (repeat each Argument) throws -> Output)?) {
         self.identity = identity
         self.tags = tags
         self.cache = cache
         self.options = options
-        self.body = { (arguments: repeat each Argument) async throws -> Output in try body(repeat each arguments) }
-        self.synchronousBody = body
+        self.body = body
+        self.synchronousBody = synchronousBody
     }
 }
 
