@@ -111,3 +111,11 @@ extension Array where Element == UInt8 {
         return withUnsafeBufferPointer { memcmp($0.baseAddress! + start, utf8.baseAddress!, length) == 0 }
     }
 }
+
+extension Collection where Element == UInt8 {
+    /// The bytes read as one big-endian unsigned integer (keys that sort as numbers: function
+    /// ids, time keys, hash prefixes); bytes beyond the integer's width push out the first ones.
+    func bigEndianInteger<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) -> T {
+        reduce(0) { $0 << 8 | T($1) }
+    }
+}

@@ -64,7 +64,7 @@ final class CallLeases: Sendable {
     /// The byte that stands for `fingerprint`.
     static func offset(of fingerprint: Fingerprint) -> Int64 {
         let bytes = fingerprint.bytes
-        let word = bytes[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } ^ bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let word = bytes[32..<40].bigEndianInteger(UInt64.self) ^ bytes[0..<8].bigEndianInteger(UInt64.self)
         return Int64(word & (1 << 62 - 1))
     }
 

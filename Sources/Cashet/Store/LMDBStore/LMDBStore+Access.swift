@@ -28,6 +28,6 @@ extension LMDBStore {
 
     /// 8 big-endian time bytes (``StoreRecords/timeBytes(_:)``) as a number with the same order.
     private static func timeOrder(_ bytes: [UInt8]) -> UInt64 {
-        bytes.reduce(0) { $0 << 8 | UInt64($1) }
+        bytes.bigEndianInteger(UInt64.self)
     }
 }

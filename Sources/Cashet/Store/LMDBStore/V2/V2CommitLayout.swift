@@ -52,7 +52,7 @@ struct V2CommitLayout: CommitLayout {
     static func idBytes(_ id: UInt32) -> [UInt8] { withUnsafeBytes(of: id.bigEndian) { Array($0) } }
 
     /// The id ``idBytes(_:)`` wrote (the first four bytes of `bytes`, big-endian).
-    static func id(_ bytes: some Collection<UInt8>) -> UInt32 { bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) } }
+    static func id(_ bytes: some Collection<UInt8>) -> UInt32 { bytes.prefix(4).bigEndianInteger(UInt32.self) }
 
     static func supersededKey(_ callKey: [UInt8], _ createdAt: Date, _ hash: ContentHash) -> [UInt8] {
         callKey + StoreRecords.timeBytes(createdAt) + hash.bytes
@@ -444,7 +444,10 @@ extension V2CommitLayout {
     func derivedRowFixes(_ txn: LMDBTransaction, skipping doomed: Set<ContentHash>,
                          sound: (ContentHash) throws -> Commit?) throws -> [LMDBStore.IndexFix] {
         var fixes: [LMDBStore.IndexFix] = []
+        /// The keys of `function_ids` by id, for the pass over `function_hashes` below.
+        var keysByID: [[UInt8]: [[UInt8]]] = [:]
         try txn.forEach(functionIDs) { key, id in
+            keysByID[id, default: []].append(key)
             guard let hash = try? ContentHash(bytes: key), id.count == 4 else { return }
             let row = try txn.get(functionHashes, id)
             if let row, row.count > 32, row.prefix(32).elementsEqual(key), (try? CanonicalCommit.decodeCanonicalFunction(Array(row.dropFirst(32)))) != nil { return }
@@ -458,8 +461,6 @@ extension V2CommitLayout {
         }
         // A key of `function_ids` flipped: the function its `function_hashes` row names (one with a
         // record in `sources`) has no id, so its calls would miss; the flipped key names nothing.
-        var keysByID: [[UInt8]: [[UInt8]]] = [:]
-        try txn.forEach(functionIDs) { key, id in keysByID[id, default: []].append(key) }
         try txn.forEach(functionHashes) { id, row in
             guard id.count == 4, row.count > 32, let hash = try? ContentHash(bytes: row.prefix(32)),
                   try txn.get(functionIDs, hash.bytes) == nil, try txn.get(sources, hash.bytes) != nil else { return }
@@ -494,10 +495,10 @@ extension V2CommitLayout {
                 fixes.append(LMDBStore.IndexFix(action: .remove, table: ids, tableName: "ids", key: key, value: nil))
             }
         }
-        let doomedPrefixes = Set(doomed.map { InlineResultKeys.word($0.bytes[0..<8]) })
+        let doomedPrefixes = Set(doomed.map { $0.bytes[0..<8].bigEndianInteger(UInt64.self) })
         try txn.forEach(results) { key, _ in
             // A doomed commit's key goes with the commit.
-            if key.count == 16, doomedPrefixes.contains(InlineResultKeys.word(key[8..<16])) { return }
+            if key.count == 16, doomedPrefixes.contains(key[8..<16].bigEndianInteger(UInt64.self)) { return }
             if !inlineResults.contains(key) {
                 fixes.append(LMDBStore.IndexFix(action: .remove, table: results, tableName: "results", key: key, value: nil))
             }
@@ -513,10 +514,8 @@ extension V2CommitLayout {
         }
         private var keys: Set<Key> = []
 
-        static func word(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
-
         private static func key(_ bytes: [UInt8]) -> Key? {
-            bytes.count == 16 ? Key(result: word(bytes[0..<8]), commit: word(bytes[8..<16])) : nil
+            bytes.count == 16 ? Key(result: bytes[0..<8].bigEndianInteger(UInt64.self), commit: bytes[8..<16].bigEndianInteger(UInt64.self)) : nil
         }
 
         mutating func insert(_ bytes: [UInt8]) { if let key = Self.key(bytes) { keys.insert(key) } }
