@@ -4,5 +4,5 @@ import SwiftSyntaxMacros
 /// The compiler plugin that provides cashet's macros.
 @main
 struct CashetMacrosPlugin: CompilerPlugin {
-    let providingMacros: [any Macro.Type] = [CachedMacro.self]
+    let providingMacros: [any Macro.Type] = [CachedMacro.self, BinaryDecodableMacro.self]
 }

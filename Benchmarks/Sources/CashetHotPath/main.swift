@@ -11,13 +11,34 @@ struct SmallResult: Codable, Sendable {
     var values: [Double]
 }
 
+/// `SmallResult` with the fast path `@BinaryDecodable` gives it, written out as the macro expands
+/// it (BinaryDecodableMacroTests checks that expansion): the Benchmarks package does not build
+/// swift-syntax in release.
+struct FastSmallResult: Codable, Sendable {
+    var id: Int
+    var label: String
+    var values: [Double]
+}
+
+extension FastSmallResult: BinaryDecodable {
+    init(binaryFields fields: inout BinaryFields) throws {
+        self.id = try fields.next(#"id"#)
+        self.label = try fields.next(#"label"#)
+        self.values = try fields.next(#"values"#)
+    }
+}
+
 let small = CachedFunction("small", version: "1") { (id: Int) in
     SmallResult(id: id, label: "result-\(id)-abcdefghijklmnopqrstuvwxyz", values: [1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
 }
 
+let smallFast = CachedFunction("small-fast", version: "1") { (id: Int) in
+    FastSmallResult(id: id, label: "result-\(id)-abcdefghijklmnopqrstuvwxyz", values: [1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let iterations = Int(arguments[2]) else {
-    print("usage: CashetHotPath decode|codable-floor|by-hand|fingerprint|head|blob|submit|submit-load|miss|miss-normal|miss-nosync[@pool] ITERATIONS")
+    print("usage: CashetHotPath decode|decode-fast|codable-floor|by-hand|fingerprint|head|blob|submit|submit-load|submit-load-fast|miss|miss-normal|miss-nosync[@pool] ITERATIONS")
     exit(2)
 }
 let path = NSTemporaryDirectory() + "cashet-hotpath-" + UUID().uuidString
@@ -33,6 +54,7 @@ if let schema = ProcessInfo.processInfo.environment["CASHET_SCHEMA"].flatMap(UIn
 let store = try LMDBStore(path, configuration: configuration)
 let client = Client(store: store)
 let ref = try await client.submit(small, 1)
+_ = try await client.submit(smallFast, 1)
 let bytes = try await ref.loadBytes()
 let fingerprint = try small.fingerprint(1)
 
@@ -47,6 +69,7 @@ func run(_ operation: String, _ setup: Setup) async throws -> Int {
     let (store, client, iterations) = (setup.store, setup.client, setup.iterations)
     switch operation {
     case "decode": for _ in 0..<iterations { sink &+= try BinarySerializer().decode(SmallResult.self, from: setup.bytes).id }
+    case "decode-fast": for _ in 0..<iterations { sink &+= try BinarySerializer().decode(FastSmallResult.self, from: setup.bytes).id }
     case "codable-floor": for _ in 0..<iterations { sink &+= try CodableFloor.decode(setup.bytes).id }
     case "by-hand": for _ in 0..<iterations { sink &+= CodableFloor.byHand(setup.bytes).values.count }
     case "fingerprint": for _ in 0..<iterations { sink &+= try small.fingerprint(1).hashValue }
@@ -54,6 +77,7 @@ func run(_ operation: String, _ setup: Setup) async throws -> Int {
     case "blob": for _ in 0..<iterations { sink &+= try await store.blob(setup.ref.hash).count }
     case "submit": for _ in 0..<iterations { sink &+= try await client.submit(small, 1).size }
     case "submit-load": for _ in 0..<iterations { sink &+= try await client.submit(small, 1).load().id }
+    case "submit-load-fast": for _ in 0..<iterations { sink &+= try await client.submit(smallFast, 1).load().id }
     case "miss", "miss-normal", "miss-nosync": for i in 0..<iterations { sink &+= try await client.submit(small, i + 2).size }
     default: print("unknown operation \(operation)"); exit(2)
     }

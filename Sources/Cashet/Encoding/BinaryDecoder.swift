@@ -23,22 +23,43 @@ struct BinaryDecoder {
 // The helpers below return values and pass offsets `inout`: a generic function returning a
 // tuple such as `(T, Int)` looks up the tuple's metadata at run time on every call.
 
+/// The generic types `decodeValue` reads directly. Looked up once: `[Double].self` in a generic
+/// function asks the runtime's metadata cache on every call (~25 ns each, perf).
+private enum KnownTypes {
+    static let doubleArray = ObjectIdentifier([Double].self)
+    static let intArray = ObjectIdentifier([Int].self)
+    static let stringArray = ObjectIdentifier([String].self)
+    static let byteArray = ObjectIdentifier([UInt8].self)
+}
+
 /// Decodes the value at `offset`. Sets `end` to the offset just past it when reading it told
 /// (primitives); leaves it nil otherwise (``BinaryInput/endOfValue(at:depth:)`` finds it).
-private func decodeValue<T: Decodable>(_ type: T.Type, input: BinaryInput, offset: Int, depth: Int, end: inout Int?) throws -> T {
+func decodeValue<T: Decodable>(_ type: T.Type, input: BinaryInput, offset: Int, depth: Int, end: inout Int?) throws -> T {
     // Common fields and element types first, by metatype comparison (cheap): `[Double]`
     // decodes every element through here.
     if T.self == Double.self { return try primitiveValue(Double.self, as: T.self, input, offset, depth, &end) }
     if T.self == Int.self { return try primitiveValue(Int.self, as: T.self, input, offset, depth, &end) }
     if T.self == String.self { return try primitiveValue(String.self, as: T.self, input, offset, depth, &end) }
-    if T.self == [Double].self { return try primitiveArray(Double.self, as: T.self, input, offset, depth, &end) }
-    if T.self == [Int].self { return try primitiveArray(Int.self, as: T.self, input, offset, depth, &end) }
-    if T.self == [String].self { return try primitiveArray(String.self, as: T.self, input, offset, depth, &end) }
+    let type = ObjectIdentifier(T.self)
+    if type == KnownTypes.doubleArray { return try primitiveArray(Double.self, as: T.self, input, offset, depth, &end) }
+    if type == KnownTypes.intArray { return try primitiveArray(Int.self, as: T.self, input, offset, depth, &end) }
+    if type == KnownTypes.stringArray { return try primitiveArray(String.self, as: T.self, input, offset, depth, &end) }
     // Bytes have a tag of their own, which their `init(from:)` (an unkeyed container of
     // `UInt8`s) would not read. Every other primitive's `init(from:)` asks a single-value
     // container for itself, which reads it directly: cheaper than a conformance check here.
-    if T.self == [UInt8].self { return try primitiveValue([UInt8].self, as: T.self, input, offset, depth, &end) }
+    if type == KnownTypes.byteArray { return try primitiveValue([UInt8].self, as: T.self, input, offset, depth, &end) }
     if T.self == Data.self { return try primitiveValue(Data.self, as: T.self, input, offset, depth, &end) }
+    return try decodeStructured(T.self, input: input, offset: offset, depth: depth, end: &end)
+}
+
+/// A value with fields: through its ``BinaryDecodable`` fast path when it has one and the bytes
+/// are what that expects, else through `init(from:)`. Kept out of `decodeValue` so the
+/// primitives' path does not pay for this one's generic locals.
+@inline(never)
+private func decodeStructured<T: Decodable>(_ type: T.Type, input: BinaryInput, offset: Int, depth: Int, end: inout Int?) throws -> T {
+    if let fast = T.self as? any BinaryDecodable.Type {
+        do { return try decodeThroughFields(fast, as: T.self, input: input, offset: offset, depth: depth, end: &end) } catch {}
+    }
     return try T(from: NodeDecoder(input: input, offset: offset, depth: depth))
 }
 
