@@ -34,6 +34,10 @@ private struct Everything: Codable, Equatable {
     var étoile: [UInt8]
     var Upper: Point?
     var data: Data
+    var small: Int8
+    var flag: Bool?
+    var ratio: Float
+    var unsigned: UInt32?
     var computed: Int { zeta.count }
 }
 
@@ -48,6 +52,10 @@ private struct EverythingViaDecoder: Codable, Equatable {
     var étoile: [UInt8]
     var Upper: Point?
     var data: Data
+    var small: Int8
+    var flag: Bool?
+    var ratio: Float
+    var unsigned: UInt32?
 }
 
 /// A hand-written conformance that says which path decoded it.
@@ -75,7 +83,8 @@ struct BinaryDecodableTests {
     private func sample(maybe: Int? = 5) -> Everything {
         Everything(
             zeta: "z", default: 9, maybe: maybe, nothing: nil, points: [Point(x: 1, y: 2), Point(x: -0.0, y: .infinity)],
-            plain: Plain(name: "p"), étoile: [1, 2, 3], Upper: Point(x: 3, y: 4), data: Data([9, 8]))
+            plain: Plain(name: "p"), étoile: [1, 2, 3], Upper: Point(x: 3, y: 4), data: Data([9, 8]),
+            small: -3, flag: maybe.map { $0 > 0 }, ratio: 0.5, unsigned: maybe.map(UInt32.init))
     }
 
     @Test("a fast value decodes to what init(from:) decodes from the same bytes, coding paths included")
@@ -87,6 +96,7 @@ struct BinaryDecodableTests {
             #expect(fast.maybe == slow.maybe && fast.nothing == slow.nothing && fast.Upper == slow.Upper)
             #expect(fast.points == slow.points && fast.plain == slow.plain && fast.étoile == slow.étoile && fast.data == slow.data)
             #expect(fast.zeta == slow.zeta && fast.default == slow.default)
+            #expect(fast.small == slow.small && fast.flag == slow.flag && fast.ratio == slow.ratio && fast.unsigned == slow.unsigned)
             #expect(fast.plain.path == ["plain"])
             #expect(try serializer.encode(fast) == bytes)
         }

@@ -14,8 +14,8 @@ final class BinaryInput {
 
     /// The key under which each nested value being decoded sits in its parent: a coding path is
     /// built from these only when an error or a type asks for one.
-    @exclusivity(unchecked) private var topKey: (any CodingKey)?
-    @exclusivity(unchecked) private var deeperKeys: [any CodingKey] = []
+    @exclusivity(unchecked) private var topStep: PathStep?
+    @exclusivity(unchecked) private var deeperSteps: [PathStep] = []
     /// Where the keyed container open at each depth stands (see ``KeyCursor``).
     @exclusivity(unchecked) private var topCursor = KeyCursor()
     @exclusivity(unchecked) private var deeperCursors: [KeyCursor] = []
@@ -27,18 +27,32 @@ final class BinaryInput {
     // MARK: Coding paths
 
     func codingPath(depth: Int) -> [any CodingKey] {
-        guard depth > 0, let topKey else { return [] }
-        return [topKey] + deeperKeys.prefix(depth - 1)
+        guard depth > 0, let topStep else { return [] }
+        return ([topStep] + deeperSteps.prefix(depth - 1)).map(key(of:))
     }
 
     func codingPath(depth: Int, appending key: any CodingKey) -> [any CodingKey] { codingPath(depth: depth) + [key] }
 
     /// Records that the value at `depth + 1` is the one under `key` of its parent at `depth`.
-    func enter(_ key: any CodingKey, depth: Int) {
-        guard depth > 0 else { topKey = key; return }
-        if deeperKeys.count >= depth { deeperKeys[depth - 1] = key } else {
-            while deeperKeys.count < depth - 1 { deeperKeys.append(PathKey(intValue: deeperKeys.count)) }
-            deeperKeys.append(key)
+    func enter(_ key: any CodingKey, depth: Int) { record(.key(key), depth: depth) }
+
+    /// Records that the value at `depth + 1` is the one whose key is stored at
+    /// `start..<start + length`: what ``BinaryFields`` knows, kept as two integers until a path
+    /// is asked for.
+    func enter(storedKeyAt start: Int, length: Int, depth: Int) { record(.storedKey(start: start, length: length), depth: depth) }
+
+    private func record(_ step: PathStep, depth: Int) {
+        guard depth > 0 else { topStep = step; return }
+        if deeperSteps.count >= depth { deeperSteps[depth - 1] = step } else {
+            while deeperSteps.count < depth - 1 { deeperSteps.append(.key(PathKey(intValue: deeperSteps.count))) }
+            deeperSteps.append(step)
+        }
+    }
+
+    private func key(of step: PathStep) -> any CodingKey {
+        switch step {
+        case .key(let key): key
+        case .storedKey(let start, let length): PathKey(stringValue: String(decoding: bytes[start..<start + length], as: UTF8.self))
         }
     }
 
@@ -244,6 +258,14 @@ extension BinaryInput {
         }
         return names
     }
+}
+
+/// One step of a coding path as decoding records it.
+enum PathStep {
+    /// A key a container was asked for.
+    case key(any CodingKey)
+    /// A key read from the bytes, by where it is (bounds already checked when it was read).
+    case storedKey(start: Int, length: Int)
 }
 
 /// A coding key in a coding path: an element's index, or a name the decoder made up ("super").
