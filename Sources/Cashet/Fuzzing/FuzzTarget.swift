@@ -48,7 +48,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             ].filter { $0 }.count
             guard accepted > 0 else { throw CashetError(.corruptData, "no record decoder accepted the bytes") }
         case .binaryDecoder:
-            _ = try BinarySerializer().decode(FuzzValue.self, from: bytes)
+            // The fast path must agree with `init(from:)` on every input: both fail, or both
+            // give values that encode to the same bytes. A disagreement is a bug in the decoder,
+            // reported the way a fuzzer sees one: a crash.
+            let serializer = BinarySerializer()
+            let slow = Result { () throws(CashetError) in try serializer.decode(FuzzValue.self, from: bytes) }
+            let fast = Result { () throws(CashetError) in try serializer.decode(FastFuzzValue.self, from: bytes) }
+            switch (slow, fast) {
+            case (.success(let slow), .success(let fast)):
+                guard try serializer.encode(slow) == serializer.encode(fast) else {
+                    fatalError("the BinaryDecodable fast path decoded another value than init(from:)")
+                }
+            case (.failure(let error), .failure): throw error
+            default: fatalError("the BinaryDecodable fast path and init(from:) disagree on whether the bytes decode")
+            }
         case .archive:
             let path = FuzzScratch.file
             guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
@@ -85,6 +98,40 @@ struct FuzzValue: Codable {
     var set: Set<Int16>
     var bytes: [UInt8]
     var children: [FuzzValue]
+}
+
+/// `FuzzValue` with the fast path `@BinaryDecodable` writes (spelled out: this module does not
+/// use the macros).
+struct FastFuzzValue: Codable {
+    var name: String
+    var count: Int
+    var small: Int8
+    var unsigned: UInt64
+    var ratio: Double
+    var flag: Bool
+    var kind: FuzzValue.Kind
+    var optional: [Int?]?
+    var nested: [String: [Float]]
+    var set: Set<Int16>
+    var bytes: [UInt8]
+    var children: [FastFuzzValue]
+}
+
+extension FastFuzzValue: BinaryDecodable {
+    init(binaryFields fields: inout BinaryFields) throws {
+        self.bytes = try fields.next(#"bytes"#)
+        self.children = try fields.next(#"children"#)
+        self.count = try fields.next(#"count"#)
+        self.flag = try fields.next(#"flag"#)
+        self.kind = try fields.next(#"kind"#)
+        self.name = try fields.next(#"name"#)
+        self.nested = try fields.next(#"nested"#)
+        self.optional = try fields.nextIfPresent(#"optional"#)
+        self.ratio = try fields.next(#"ratio"#)
+        self.set = try fields.next(#"set"#)
+        self.small = try fields.next(#"small"#)
+        self.unsigned = try fields.next(#"unsigned"#)
+    }
 }
 
 /// One file per process for the archive target (libFuzzer runs inputs one after another).
