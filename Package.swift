@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-syntax.git", from: "603.0.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,6 +48,8 @@ let package = Package(
             dependencies: [
                 "CCashetLMDB", "CCashetZstd", "CCashetXXHash", "CCashetSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -117,7 +120,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CashetTests",
-            dependencies: ["Cashet", "CashetMacros", "CashetPostgres", "CashetTestSupport", "CashetTestHelper", "CashetCLI", "CashetIdentityTool"],
+            dependencies: [
+                "Cashet", "CashetMacros", "CashetPostgres", "CashetTestSupport", "CashetTestHelper", "CashetCLI", "CashetIdentityTool",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             // Stores written by earlier releases, read from the source tree (V1FixtureTests).
             exclude: ["Fixtures"]
         ),

@@ -5,7 +5,7 @@ import Foundation
 
 struct StatsCommand: StoreCommand {
     static var storeAccess: StoreAccess { .readOnly }
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show store counters (O(1), from counters kept on every write).")
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show store counters (O(1), from counters kept on every write) and the calls clients counted: hits, misses, hit rate.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
     @Flag(help: "Print one JSON object.") var json = false
@@ -18,9 +18,12 @@ struct StatsCommand: StoreCommand {
                 "functions": stats.functions, "blobs": stats.blobs, "file_blobs": stats.fileBlobs,
                 "logical_bytes": stats.logicalBytes, "stored_bytes": stats.storedBytes, "disk_bytes": stats.diskBytes,
                 "oldest": Output.iso(stats.oldest), "newest": Output.iso(stats.newest),
+                "hits": stats.hits, "misses": stats.misses, "hit_rate": stats.hitRate ?? NSNull(),
             ]))
             return
         }
+        let calls = stats.hits + stats.misses
+        let hitRate = stats.hitRate.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
         let ratio = stats.storedBytes > 0 ? String(format: "%.2f×", Double(stats.logicalBytes) / Double(stats.storedBytes)) : "-"
         let rows: [(String, String)] = [
             ("commits", "\(stats.commits) (\(stats.completed) completed, \(stats.failed) failed)"),
@@ -28,6 +31,7 @@ struct StatsCommand: StoreCommand {
             ("blobs", "\(stats.blobs) (\(stats.blobs - stats.fileBlobs) inline, \(stats.fileBlobs) in files)"),
             ("blob bytes", "\(Output.size(stats.logicalBytes)) logical, \(Output.size(stats.storedBytes)) stored (\(ratio))"),
             ("on disk", Output.size(stats.diskBytes)),
+            ("calls", "\(calls) (\(stats.hits) hits, \(stats.misses) misses; hit rate \(hitRate))"),
             ("oldest", stats.oldest.map { "\(Output.isoString($0)) (\(Output.relative($0)))" } ?? "-"),
             ("newest", stats.newest.map { "\(Output.isoString($0)) (\(Output.relative($0)))" } ?? "-"),
         ]

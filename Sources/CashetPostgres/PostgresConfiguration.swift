@@ -1,5 +1,6 @@
 import Cashet
 import Foundation
+import Logging
 
 extension PostgresStore {
     /// Where the PostgreSQL server is, and how the store behaves towards it.
@@ -27,6 +28,12 @@ extension PostgresStore {
         /// How long a lease on a running call lasts without a heartbeat. A holder renews its
         /// leases every third of this; a holder that dies is taken over once it passes.
         public var leaseDuration: Duration
+        /// Where the store reports what it recovers from or cannot do: lease heartbeats that
+        /// failed (`warning`) and recovered (`notice`), releases that failed, operations retried
+        /// while the server is unreachable (`notice`), migrations (`notice`), and PostgresNIO's
+        /// own connection-pool logging. Its metadata names the store by its URL without the
+        /// password. Quiet by default.
+        public var logger: Logger
 
         /// How the connection is encrypted (libpq's `sslmode` values).
         public enum TLSMode: String, Sendable {
@@ -41,7 +48,7 @@ extension PostgresStore {
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 5432, username: String, password: String? = nil, database: String,
                     tlsMode: TLSMode = .disable, maximumConnections: Int = 8, retryBudget: Duration = .seconds(15),
-                    leaseDuration: Duration = .seconds(30)) {
+                    leaseDuration: Duration = .seconds(30), logger: Logger = .cashetQuiet) {
             self.host = host
             self.port = port
             self.username = username
@@ -51,6 +58,7 @@ extension PostgresStore {
             self.maximumConnections = maximumConnections
             self.retryBudget = retryBudget
             self.leaseDuration = leaseDuration
+            self.logger = logger
         }
 
         /// Whether `text` names a PostgreSQL store rather than a directory.

@@ -21,10 +21,13 @@ final class PostgresHeartbeat: @unchecked Sendable {
     private let interval: TimeInterval
     private let renew: (PostgresConnection) throws -> Void
     private let connect: () throws -> PostgresConnection
+    private let logger: Logger
 
-    /// Calls `renew` every `interval` over a connection `connect` opens (again after a failure).
-    init(interval: Duration, connect: @escaping @Sendable () throws -> PostgresConnection,
+    /// Calls `renew` every `interval` over a connection `connect` opens (again after a failure),
+    /// logging failed beats to `logger`.
+    init(interval: Duration, logger: Logger, connect: @escaping @Sendable () throws -> PostgresConnection,
          renew: @escaping @Sendable (PostgresConnection) throws -> Void) {
+        self.logger = logger
         self.interval = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         self.connect = connect
         self.renew = renew
@@ -47,12 +50,18 @@ final class PostgresHeartbeat: @unchecked Sendable {
 
     private func run() {
         var connection: PostgresConnection?
+        var failures = 0
         while waitForNextBeat() {
             do {
                 if connection == nil { connection = try connect() }
                 try renew(connection!)
+                if failures > 0 { logger.notice("lease heartbeat recovered", metadata: ["failed_beats": "\(failures)"]) }
+                failures = 0
             } catch {
                 // The next beat connects again; leases last three beats.
+                failures += 1
+                logger.warning("lease heartbeat failed: held leases expire unless a beat succeeds, and another process may then run their calls",
+                               metadata: ["failed_beats": "\(failures)", "error": "\(PostgresFailure(error).logDescription)"])
                 try? connection?.close().wait()
                 connection = nil
             }

@@ -66,8 +66,12 @@ final class PostgresLeases: Sendable {
         let id = UUID()
         let owner = owner
         let task = Task {
-            _ = try? await store.perform("releasing the lease on \(fingerprint)") { [logger = store.logger] client, _ in
-                try await client.query("DELETE FROM cashet_leases WHERE fingerprint = \(fingerprint.bytea) AND owner = \(owner)", logger: logger)
+            do throws(CashetError) {
+                try await store.perform("releasing the lease on \(fingerprint)") { [logger = store.logger] client, _ in
+                    try await client.query("DELETE FROM cashet_leases WHERE fingerprint = \(fingerprint.bytea) AND owner = \(owner)", logger: logger)
+                }
+            } catch {
+                store.logger.warning("lease not released: other callers wait until it expires", metadata: ["fingerprint": fingerprint.logValue, "error": "\(error)"])
             }
             held.withLock { _ = $0.remove(fingerprint) }
             pendingReleases.withLock { _ = $0.removeValue(forKey: id) }
@@ -80,7 +84,7 @@ final class PostgresLeases: Sendable {
     func startHeartbeat(_ store: PostgresStore) {
         let seconds = store.configuration.leaseDuration.seconds
         let (owner, held, logger, configuration) = (owner, held, store.logger, store.directConfiguration)
-        let beat = PostgresHeartbeat(interval: store.configuration.leaseDuration / 3, connect: {
+        let beat = PostgresHeartbeat(interval: store.configuration.leaseDuration / 3, logger: logger, connect: {
             try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger).wait()
         }, renew: { connection in
             let fingerprints = held.withLock { Array($0) }.map(\.bytea)
@@ -99,8 +103,12 @@ final class PostgresLeases: Sendable {
         heartbeat.withLock { $0 }?.stop()
         for task in pendingReleases.withLock({ Array($0.values) }) { await task.value }
         let owner = owner
-        _ = try? await store.perform("releasing the leases of \(owner)") { [logger = store.logger] client, _ in
-            try await client.query("DELETE FROM cashet_leases WHERE owner = \(owner)", logger: logger)
+        do throws(CashetError) {
+            try await store.perform("releasing the leases of \(owner)") { [logger = store.logger] client, _ in
+                try await client.query("DELETE FROM cashet_leases WHERE owner = \(owner)", logger: logger)
+            }
+        } catch {
+            store.logger.warning("leases not released on close: other callers wait until they expire", metadata: ["owner": "\(owner)", "error": "\(error)"])
         }
     }
 }

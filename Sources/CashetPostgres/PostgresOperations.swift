@@ -28,6 +28,9 @@ extension PostgresStore {
             guard failure.isTransient, ContinuousClock.now + delay < deadline else {
                 throw failure.error(action, location: location, retriedFor: failure.isTransient ? configuration.retryBudget : nil)
             }
+            if attempt == 1 {
+                logger.notice("server unreachable, retrying", metadata: ["action": "\(action)", "error": "\(failure.logDescription)"])
+            }
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(1))
             attempt += 1
@@ -49,6 +52,12 @@ struct PostgresFailure {
     let sqlState: String?
     /// The server's message, if any.
     let serverMessage: String?
+
+    /// For logs: the server's SQLSTATE and message, else the error's description (PostgresNIO
+    /// keeps connection details, and so any password, out of that).
+    var logDescription: String {
+        serverMessage.map { "\(sqlState ?? "?"): \($0)" } ?? "\(underlying)"
+    }
 
     init(_ error: any Error) {
         var error = error

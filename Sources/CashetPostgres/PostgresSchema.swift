@@ -10,7 +10,7 @@ import PostgresNIO
 /// move between stores (the tiered store, `export`/`import`) unchanged.
 enum PostgresSchema {
     /// The version this build writes; a database at a higher one is refused.
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     /// The advisory lock key migrations take ("cashet" in ASCII, then 1).
     private static let migrationLock: Int64 = 0x6361_7368_6574_0001
@@ -116,6 +116,16 @@ enum PostgresSchema {
                 chunked_blobs bigint NOT NULL DEFAULT 0,
                 logical_bytes bigint NOT NULL DEFAULT 0,
                 stored_bytes bigint NOT NULL DEFAULT 0
+            )
+            """,
+        ],
+        [
+            // Calls answered from the cache and calls that ran, added by each client's flush.
+            """
+            CREATE TABLE cashet_usage (
+                shard smallint PRIMARY KEY,
+                hits bigint NOT NULL DEFAULT 0,
+                misses bigint NOT NULL DEFAULT 0
             )
             """,
         ],

@@ -28,21 +28,48 @@ extension PostgresStore {
         let now = CanonicalCommit.nanoseconds(Date())
         var flushDue = false
         for head in found.values where accessLog.note(head.commit, at: now) { flushDue = true }
-        if flushDue { Task { [self] in try? await flushAccessLog() } }
+        if flushDue { flushAccessLogInBackground() }
         return fingerprints.map { found[$0] }
     }
 
-    /// Writes the pending hit times to `cashet_commits.last_used_ns` (the order of `gc --max-size`).
+    public func noteCalls(hits: Int, misses: Int) {
+        if accessLog.count(hits: hits, misses: misses) { flushAccessLogInBackground() }
+    }
+
+    private func flushAccessLogInBackground() {
+        Task { [self] in
+            do throws(CashetError) { try await flushAccessLog() } catch {
+                logger.warning("hit times and call counts not written; kept for the next flush", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Writes the pending hit times to `cashet_commits.last_used_ns` (the order of `gc --max-size`)
+    /// and adds the call counts to `cashet_usage`; on failure they are kept for the next flush.
     func flushAccessLog() async throws(CashetError) {
         let pending = accessLog.drain()
         guard !pending.isEmpty else { return }
-        let hashes = pending.keys.map(\.bytea)
-        let times = Array(pending.values)
-        try await perform("recording \(pending.count) cache hits") { [logger] client, _ in
-            try await client.query("""
-                UPDATE cashet_commits c SET last_used_ns = greatest(c.last_used_ns, u.t)
-                FROM unnest(\(hashes)::bytea[], \(times)::int8[]) AS u(h, t) WHERE c.hash = u.h
-                """, logger: logger)
+        let hashes = pending.times.keys.map(\.bytea)
+        let times = Array(pending.times.values)
+        let (hits, misses) = (Int64(clamping: pending.hits), Int64(clamping: pending.misses))
+        do throws(CashetError) {
+            try await perform("recording \(pending.times.count) cache hits") { [logger] client, _ in
+                if !hashes.isEmpty {
+                    try await client.query("""
+                        UPDATE cashet_commits c SET last_used_ns = greatest(c.last_used_ns, u.t)
+                        FROM unnest(\(hashes)::bytea[], \(times)::int8[]) AS u(h, t) WHERE c.hash = u.h
+                        """, logger: logger)
+                }
+                if hits > 0 || misses > 0 {
+                    try await client.query("""
+                        INSERT INTO cashet_usage AS u (shard, hits, misses) VALUES (0, \(hits), \(misses))
+                        ON CONFLICT (shard) DO UPDATE SET hits = u.hits + excluded.hits, misses = u.misses + excluded.misses
+                        """, logger: logger)
+                }
+            }
+        } catch {
+            accessLog.restore(pending)
+            throw error
         }
     }
 
@@ -159,13 +186,16 @@ extension PostgresStore {
             let rows = try await client.query("""
                 SELECT \(unescaped: Self.counterTotals),
                        (SELECT coalesce(sum(pg_total_relation_size(oid)), 0)::int8 FROM pg_class WHERE relkind = 'r' AND relname LIKE 'cashet\\_%'),
-                       (SELECT min(created_ns) FROM cashet_commits), (SELECT max(created_ns) FROM cashet_commits)
+                       (SELECT min(created_ns) FROM cashet_commits), (SELECT max(created_ns) FROM cashet_commits),
+                       (SELECT coalesce(sum(hits), 0)::int8 FROM cashet_usage), (SELECT coalesce(sum(misses), 0)::int8 FROM cashet_usage)
                 FROM cashet_counters
                 """, logger: logger)
             var stats = StoreStats()
-            for try await (commits, completed, failed, functions, blobs, chunked, logical, stored, disk, oldest, newest)
-                in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64?, Int64?).self) {
-                stats = StoreStats(commits: Int(commits), completed: Int(completed), failed: Int(failed), functions: Int(functions),
+            let counted = self.accessLog.current
+            for try await (commits, completed, failed, functions, blobs, chunked, logical, stored, disk, oldest, newest, hits, misses)
+                in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64?, Int64?, Int64, Int64).self) {
+                stats = StoreStats(hits: Int(hits) + Int(clamping: counted.hits), misses: Int(misses) + Int(clamping: counted.misses),
+                                   commits: Int(commits), completed: Int(completed), failed: Int(failed), functions: Int(functions),
                                    blobs: Int(blobs), fileBlobs: Int(chunked), logicalBytes: Int(logical), storedBytes: Int(stored),
                                    diskBytes: Int(disk), oldest: oldest.map(CanonicalCommit.date(nanoseconds:)),
                                    newest: newest.map(CanonicalCommit.date(nanoseconds:)))

@@ -61,7 +61,7 @@ public final class PostgresStore: Store {
         var clientConfiguration = PostgresClient.Configuration(host: configuration.host, port: configuration.port, username: configuration.username,
                                                                password: configuration.password, database: configuration.database, tls: tls)
         clientConfiguration.options = options
-        logger = Logger(label: "cashet.postgres") { _ in SwiftLogNoOpLogHandler() }
+        logger = configuration.logger.with("store", configuration.redactedURL)
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
@@ -84,7 +84,9 @@ public final class PostgresStore: Store {
 
     /// Writes pending hit times, releases this store's leases and closes its connections.
     public nonisolated(nonsending) func close() async {
-        try? await flushAccessLog()
+        do throws(CashetError) { try await flushAccessLog() } catch {
+            logger.warning("hit times and call counts not written on close", metadata: ["error": "\(error)"])
+        }
         await leases.stop(self)
         runner.cancel()
     }

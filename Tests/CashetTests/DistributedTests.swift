@@ -2,6 +2,8 @@
 import CashetPostgres
 import CashetTestSupport
 import Foundation
+import InMemoryLogging
+import Logging
 import Testing
 
 /// Lines of a helper's log, split into fields.
@@ -131,6 +133,29 @@ struct DistributedTests {
         }
         #expect(try await store.check(repair: false).problems.isEmpty)
         await store.close()
+    }
+
+    @Test("a lease heartbeat that fails while PostgreSQL is stopped is logged as a warning, and its recovery as a notice")
+    func heartbeatFailureIsLogged() async throws {
+        let cluster = try await PostgresTestCluster.start()
+        let url = try await cluster.makeDatabase(options: "lease_seconds=3&retry_seconds=2")
+        let logs = InMemoryLogHandler()
+        var configuration = try PostgresStore.Configuration(url: url)
+        configuration.logger = Logger(label: "test") { _ in logs }
+        let store = try await PostgresStore(configuration)
+        let held = try #require(try await store.tryLease(try CachedFunction("held", version: "1") { (x: Int) in x }.fingerprint(1)))
+        try await cluster.stop()
+        let warned = await eventually(within: .seconds(30)) {
+            logs.entries.contains { $0.level == .warning && "\($0.message)".hasPrefix("lease heartbeat failed") }
+        }
+        #expect(warned, "\(logs.entries.map { "\($0.level) \($0.message)" })")
+        let warning = logs.entries.first { $0.level == .warning }
+        #expect(warning?.metadata["store"].map { "\($0)" }?.contains(cluster.password) == false, "the password is in the log")
+        try await cluster.restart()
+        #expect(await eventually(within: .seconds(30)) { logs.entries.contains { "\($0.message)" == "lease heartbeat recovered" } })
+        held.release()
+        await store.close()
+        #expect(!logs.entries.contains { "\($0)".contains(cluster.password) }, "the password is in the log")
     }
 
     @Test("the local tier serves hits while PostgreSQL is down; misses fail with .unavailable until it is back")

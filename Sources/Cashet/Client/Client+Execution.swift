@@ -73,8 +73,14 @@ extension Client {
                                                                     options: CallOptions) async throws(CashetError) -> Commit {
         let (entry, failure) = await attempt(request, draft: draft, options: options)
         if let failure, failure.code == .cancelled { throw failure.error(request.task, recordedAs: nil) }
+        let started = ContinuousClock.now
         let commit = try await store.record(entry.draft, output: entry.output)
-        if let failure { throw failure.error(request.task, recordedAs: commit) }
+        noteRecorded([entry], since: started)
+        if let failure {
+            let error = failure.error(request.task, recordedAs: commit)
+            logger.warning("call recorded as failed", metadata: ["function": "\(request.task.functionName)", "fingerprint": draft.fingerprint.logValue, "commit": "\(commit.hash.shortHex)", "error": "\(failure.detail)"])
+            throw error
+        }
         return commit
     }
 
@@ -98,7 +104,13 @@ extension Client {
         var draft = draft
         let failure: AttemptFailure
         do {
-            let output = try await Attempts.run(request, on: executor, options: options)
+            let output = try await Attempts.run(request, on: executor, options: options) { attempt, error, delay in
+                guard let error else { return self.metrics.executions.increment() }
+                self.logger.notice("attempt failed, retrying", metadata: [
+                    "function": "\(request.task.functionName)", "fingerprint": draft.fingerprint.logValue,
+                    "attempt": "\(attempt)", "retries": "\(options.retries)", "delay": "\(delay)", "error": "\(error)",
+                ])
+            }
             let bytes = try serializer.encode(output)
             draft.createdAt = Date()
             return (CommitEntry(draft, output: bytes), nil)

@@ -77,8 +77,12 @@ extension Client {
                 if let batch = state.takeDueBatch(callsRunning: running) {
                     group.addTask {
                         do throws(CashetError) {
-                            return [.committed(try await store.recordBatch(batch))]
+                            let started = ContinuousClock.now
+                            let commits = try await store.recordBatch(batch)
+                            self.noteRecorded(batch, since: started)
+                            return [.committed(commits)]
                         } catch {
+                            self.logger.error("map batch not recorded", metadata: ["function": "\(function.identity.name)", "batch": "\(batch.count)", "error": "\(error)"])
                             return [.commitFailed(error)]
                         }
                     }
@@ -95,10 +99,13 @@ extension Client {
         if let storageError = state.storageError { throw storageError }
         if let firstFailure = state.firstFailure { throw firstFailure }
         if Task.isCancelled { throw CashetError(.cancelled, "map of \(function.identity.name) was cancelled") }
-        return try state.results.enumerated().map { index, ref throws(CashetError) in
+        let results = try state.results.enumerated().map { index, ref throws(CashetError) in
             guard let ref else { throw CashetError(.executionFailed, "map of \(function.identity.name) has no result for input \(index)") }
             return ref
         }
+        let hits = results.count { $0.wasCached }   // not a key path: in this parameter-pack context the runtime crashes resolving one (Swift 6.3.1)
+        noteCalls(hits: hits, misses: results.count - hits)
+        return results
     }
 
     /// One distinct miss of a `map`.

@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import Logging
 
 /// The entry point: submits calls, answers hits from the store, runs and records misses.
 ///
@@ -17,17 +19,36 @@ public final class Client: Sendable {
     public let executor: any Executor
     /// How results become bytes.
     public let serializer: any Serializer
+    /// Where the client reports retries, failed runs and failed `map` batches (quiet by default).
+    public let logger: Logger
+    let metrics: CallMetrics
 
     /// A client over any store, executor and serializer.
-    public init(store: any Store, executor: any Executor = LocalExecutor(), serializer: any Serializer = BinarySerializer()) {
+    ///
+    /// - Parameters:
+    ///   - logger: receives retries (`notice`), calls recorded as failed and failed `map`
+    ///     batches (`warning`, `error`), with the function's name and fingerprint as metadata.
+    ///     Give the store its own logger (e.g. ``LMDBStore/Configuration/logger``) for what
+    ///     happens inside it.
+    ///   - metricsFactory: where the counters and timer of ``CallMetrics`` go; nil uses
+    ///     `MetricsSystem.factory` (bootstrap it before making the client).
+    public init(store: any Store, executor: any Executor = LocalExecutor(), serializer: any Serializer = BinarySerializer(),
+                logger: Logger = .cashetQuiet, metricsFactory: (any MetricsFactory)? = nil) {
         self.store = store
         self.executor = executor
         self.serializer = serializer
+        self.logger = logger
+        self.metrics = CallMetrics(factory: metricsFactory ?? MetricsSystem.factory)
     }
 
     /// A client over an ``LMDBStore`` in `path` (created when missing), default `.cashet`.
-    public convenience init(path: String = ".cashet", executor: any Executor = LocalExecutor(), serializer: any Serializer = BinarySerializer()) throws(CashetError) {
-        self.init(store: try LMDBStore(path), executor: executor, serializer: serializer)
+    /// `logger` goes to both the client and the store.
+    public convenience init(path: String = ".cashet", executor: any Executor = LocalExecutor(), serializer: any Serializer = BinarySerializer(),
+                            logger: Logger = .cashetQuiet, metricsFactory: (any MetricsFactory)? = nil) throws(CashetError) {
+        var configuration = LMDBStore.Configuration()
+        configuration.logger = logger
+        self.init(store: try LMDBStore(path, configuration: configuration), executor: executor, serializer: serializer,
+                  logger: logger, metricsFactory: metricsFactory)
     }
 
     /// Releases the store.
@@ -63,6 +84,7 @@ public final class Client: Sendable {
         let startedBeforeLookup = options.ttl == nil ? nil : Date()
         if useCache, !options.force, let hit = try await store.headAndOutput(for: fingerprint),
            options.accepts(hit.head, callStartedAt: startedBeforeLookup ?? .distantPast) {
+            noteCalls(hits: 1)
             return hitRef(hit.head, preloaded: hit.output)
         }
         let start = startedBeforeLookup ?? Date()
@@ -71,7 +93,8 @@ public final class Client: Sendable {
         let draft = CommitDraft(fingerprint: fingerprint, task: call.task, status: .completed, createdAt: start,
                                 tags: function.tags.merging(tags) { _, call in call })
         let run: nonisolated(nonsending) () async throws(CashetError) -> Commit = {
-            try await self.execute(try await call.makeRequest(), draft: draft, options: options)
+            self.noteCalls(misses: 1)
+            return try await self.execute(try await call.makeRequest(), draft: draft, options: options)
         }
         // An uncached call always runs: nothing to share, so no lease.
         let outcome = useCache
@@ -79,6 +102,7 @@ public final class Client: Sendable {
             : .ran(try await run())
         switch outcome {
         case .hit(let head):
+            noteCalls(hits: 1)
             return hitRef(head)
         case .ran(let commit):
             guard let ref: ResultRef<Output> = ranRef(commit) else {

@@ -114,10 +114,18 @@ public struct StoreStats: Hashable, Sendable, Codable {
     public var oldest: Date?
     /// Creation time of the newest commit, if any.
     public var newest: Date?
+    /// Calls answered from the cache, counted by clients (``Store/noteCalls(hits:misses:)``).
+    public var hits: Int
+    /// Calls that ran (on a miss, or uncached), counted by clients.
+    public var misses: Int
+    /// `hits / (hits + misses)`, nil before any call was counted.
+    public var hitRate: Double? { hits + misses > 0 ? Double(hits) / Double(hits + misses) : nil }
 
     /// Creates a stats value.
-    public init(commits: Int = 0, completed: Int = 0, failed: Int = 0, functions: Int = 0, blobs: Int = 0, fileBlobs: Int = 0,
+    public init(hits: Int = 0, misses: Int = 0, commits: Int = 0, completed: Int = 0, failed: Int = 0, functions: Int = 0, blobs: Int = 0, fileBlobs: Int = 0,
                 logicalBytes: Int = 0, storedBytes: Int = 0, diskBytes: Int = 0, oldest: Date? = nil, newest: Date? = nil) {
+        self.hits = hits
+        self.misses = misses
         self.commits = commits
         self.completed = completed
         self.failed = failed

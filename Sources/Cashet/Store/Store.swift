@@ -97,6 +97,11 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash
     /// Store-wide counters.
     nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats
+    /// Counts calls answered from the cache (`hits`) and calls that ran (`misses`), for
+    /// ``StoreStats/hits`` and ``StoreStats/misses``. Synchronous and cheap: a store keeps the
+    /// counts in memory and writes them with its next batch of writes (a hit writes nothing on
+    /// its own), so a crash may lose the counts since then. The default counts nothing.
+    func noteCalls(hits: Int, misses: Int)
     /// Removes the commits `policy` selects, then blobs nothing references. With `dryRun`, changes
     /// nothing and reports what would be removed.
     nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport
@@ -121,6 +126,8 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    public func noteCalls(hits: Int, misses: Int) {}
+
     /// Records the entries one by one: for stores without a batch write (not atomic as a batch).
     public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {
         var commits: [Commit] = []

@@ -2,20 +2,46 @@ import Foundation
 
 /// Last-use times for least-recently-used eviction (see ``AccessLog``).
 extension LMDBStore {
-    /// Writes the pending hit times in a transaction of their own.
+    /// Writes the pending hit times and call counts in a transaction of their own.
     func flushAccessLog() throws(CashetError) {
-        let pending = accessLog.drain()
-        guard !pending.isEmpty else { return }
-        try writing("recording the times of \(pending.count) cache hit(s)") { txn in try writeAccessTimes(pending, txn) }
+        try withPendingAccess { pending throws(CashetError) in
+            guard !pending.isEmpty else { return }
+            try writing("recording the times of \(pending.times.count) cache hit(s)") { txn in try writeAccessLog(pending, txn) }
+        }
     }
 
-    /// Records hit times of commits that still exist (a commit removed since its hit gets no row).
-    func writeAccessTimes(_ times: [ContentHash: Int64], _ txn: LMDBTransaction) throws {
-        guard let access = tables.access, !times.isEmpty else { return }
-        for (commit, nanoseconds) in times {
+    /// Runs `write` on what the access log holds, putting it back when the write fails (so a
+    /// failed flush loses neither hit times nor call counts).
+    func withPendingAccess<T>(_ write: (AccessLog.Pending) throws(CashetError) -> T) throws(CashetError) -> T {
+        let pending = accessLog.drain()
+        do {
+            return try write(pending)
+        } catch {
+            accessLog.restore(pending)
+            throw error
+        }
+    }
+
+    /// Records hit times of commits that still exist (a commit removed since its hit gets no
+    /// row), and adds the call counts to the `usage` record.
+    func writeAccessLog(_ pending: AccessLog.Pending, _ txn: LMDBTransaction) throws {
+        if pending.hits > 0 || pending.misses > 0 {
+            var usage = try readUsage(txn)
+            usage.hits &+= pending.hits
+            usage.misses &+= pending.misses
+            try txn.put(tables.meta, Self.usageKey, usage.bytes)
+        }
+        guard let access = tables.access, !pending.times.isEmpty else { return }
+        for (commit, nanoseconds) in pending.times {
             guard try tables.layout.contains(commit, txn) else { continue }
             try txn.put(access, commit.bytes, StoreRecords.timeBytes(CanonicalCommit.date(nanoseconds: nanoseconds)))
         }
+    }
+
+    /// The recorded call counts (zero when none are recorded, or the record is not 16 bytes:
+    /// they are statistics, and the next write replaces a damaged record).
+    func readUsage(_ txn: LMDBTransaction) throws -> CallUsage {
+        try txn.get(tables.meta, Self.usageKey).map(CallUsage.init) ?? CallUsage()
     }
 
     /// When `commit` was last used (its last recorded hit, or its creation), as a number that
@@ -29,5 +55,24 @@ extension LMDBStore {
     /// 8 big-endian time bytes (``StoreRecords/timeBytes(_:)``) as a number with the same order.
     private static func timeOrder(_ bytes: [UInt8]) -> UInt64 {
         bytes.bigEndianInteger(UInt64.self)
+    }
+}
+
+/// Calls answered from the cache and calls that ran, as the `usage` record of the `meta` table
+/// keeps them: two big-endian `UInt64`s.
+struct CallUsage {
+    var hits: UInt64 = 0
+    var misses: UInt64 = 0
+
+    init() {}
+
+    init(_ bytes: [UInt8]) {
+        guard bytes.count == 16 else { return }
+        hits = bytes[0..<8].bigEndianInteger(UInt64.self)
+        misses = bytes[8..<16].bigEndianInteger(UInt64.self)
+    }
+
+    var bytes: [UInt8] {
+        withUnsafeBytes(of: hits.bigEndian) { Array($0) } + withUnsafeBytes(of: misses.bigEndian) { Array($0) }
     }
 }

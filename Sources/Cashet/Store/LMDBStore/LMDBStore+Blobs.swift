@@ -155,19 +155,20 @@ extension LMDBStore {
     }
 
     /// A write transaction with counters read at the start and written at the end. It also
-    /// writes the pending hit times of the ``AccessLog``.
+    /// writes what the ``AccessLog`` holds.
     func writingState<T>(_ action: @autoclosure () -> String, _ body: (LMDBTransaction, inout WriteState) throws -> T) throws(CashetError) -> T {
-        let hitTimes = accessLog.drain()
-        return try writing(action()) { txn in try withWriteState(txn, hitTimes: hitTimes, body) }
+        try withPendingAccess { pending throws(CashetError) in
+            try writing(action()) { txn in try withWriteState(txn, access: pending, body) }
+        }
     }
 
     /// The inside of ``writingState(_:_:)``, for a transaction begun elsewhere (the journal's flush).
     /// Hit times go in after `body`: a hit on a commit the body applies (from the journal) counts.
-    func withWriteState<T>(_ txn: LMDBTransaction, hitTimes: [ContentHash: Int64], _ body: (LMDBTransaction, inout WriteState) throws -> T) throws -> T {
+    func withWriteState<T>(_ txn: LMDBTransaction, access: AccessLog.Pending, _ body: (LMDBTransaction, inout WriteState) throws -> T) throws -> T {
         var state = WriteState(counters: try readCounters(txn))
         let result = try body(txn, &state)
         try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
-        try writeAccessTimes(hitTimes, txn)
+        try writeAccessLog(access, txn)
         return result
     }
 

@@ -74,6 +74,8 @@ extension LMDBStore {
             guard repair, !survey.report.problems.isEmpty else { return report }
             report.repairs += try applyRepairs(survey)
             report.unrepaired = try self.survey().report.problems.filter(\.kind.isDamage)
+            for line in report.repairs { logger.notice("repaired", metadata: ["repair": "\(line)"]) }
+            for problem in report.unrepaired { logger.warning("damage left unrepaired", metadata: ["problem": "\(problem)"]) }
             return report
         }
     }

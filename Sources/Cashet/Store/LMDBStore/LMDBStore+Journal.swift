@@ -120,11 +120,10 @@ extension LMDBStore {
     /// so flushes of several threads or processes, aside or not, never apply a record twice.
     private func apply(_ snapshot: CommitJournal.Snapshot) throws(CashetError) -> UInt64 {
         let records = try snapshot.records()
-        let hitTimes = accessLog.drain()
         let count = records.reduce(0) { $0 + $1.commits.count }
-        return try writingDirectly("applying \(count) journaled commits", synced: true) { txn -> UInt64 in
+        return try withPendingAccess { pending throws(CashetError) in try writingDirectly("applying \(count) journaled commits", synced: true) { txn -> UInt64 in
             let applied = try journalMark(txn)?.next ?? 0
-            try withWriteState(txn, hitTimes: hitTimes) { txn, state in
+            try withWriteState(txn, access: pending) { txn, state in
                 for (sequence, commits) in records where sequence >= applied {
                     for entry in commits {
                         let blob = entry.result.map { result in
@@ -140,7 +139,7 @@ extension LMDBStore {
             let next = max(applied, (records.last?.sequence).map { $0 &+ 1 } ?? snapshot.header.baseSequence)
             try txn.put(tables.meta, Self.journalMarkKey, JournalMark(salt: snapshot.header.salt, next: next).bytes)
             return next
-        }
+        } }
     }
 
     /// Flushes aside after ``Configuration/journalFlushInterval`` unless a flush is on its way.
@@ -155,7 +154,11 @@ extension LMDBStore {
         Task.detached { [weak self] in
             try? await Task.sleep(for: interval)
             guard let self else { return }
-            try? flushJournalAside()
+            do {
+                try flushJournalAside()
+            } catch {
+                logger.warning("journal flush failed; its commits stay in the journal until a flush succeeds", metadata: ["error": "\(error)"])
+            }
             journalFlushScheduled.store(false, ordering: .releasing)
             if journal?.hasUnapplied == true { scheduleJournalFlush() }
         }

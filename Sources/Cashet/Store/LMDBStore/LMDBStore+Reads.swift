@@ -70,10 +70,18 @@ extension LMDBStore {
 
     /// Notes the time of a head read for least-recently-used eviction (in memory; see ``AccessLog``).
     private func noteHit(_ head: CommitHead) -> CommitHead {
-        if !configuration.readOnly && accessLog.note(head.commit, at: AccessLog.now()) {
-            Task.detached { [self] in try? flushAccessLog() }
-        }
+        if !configuration.readOnly && accessLog.note(head.commit, at: AccessLog.now()) { flushAccessLogInBackground() }
         return head
+    }
+
+    public func noteCalls(hits: Int, misses: Int) {
+        if !configuration.readOnly && accessLog.count(hits: hits, misses: misses) { flushAccessLogInBackground() }
+    }
+
+    private func flushAccessLogInBackground() {
+        Task.detached { [self] in
+            do { try flushAccessLog() } catch { logger.warning("hit times and call counts not written; kept for the next write", metadata: ["error": "\(error)"]) }
+        }
     }
 
     public nonisolated(nonsending) func blob(_ hash: ContentHash) async throws(CashetError) -> [UInt8] {
@@ -159,7 +167,12 @@ extension LMDBStore {
                 }
             }
             let newest = try pending.last?.createdAt ?? edge(.last)
+            var usage = try readUsage(txn)
+            let counted = accessLog.current
+            usage.hits &+= counted.hits
+            usage.misses &+= counted.misses
             return StoreStats(
+                hits: Int(clamping: usage.hits), misses: Int(clamping: usage.misses),
                 commits: counters.commits, completed: counters.completed, failed: counters.failed,
                 functions: counters.functions, blobs: counters.blobs, fileBlobs: counters.fileBlobs,
                 logicalBytes: counters.logicalBytes, storedBytes: counters.storedBytes,

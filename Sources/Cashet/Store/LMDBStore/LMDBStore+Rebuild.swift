@@ -234,9 +234,11 @@ extension LMDBStore {
         }
         var recorded: StoreRecords.Counters?
         var journalMark: [UInt8]?
+        var usage: [UInt8]?
         try each("meta") { key, value in
             if key == Self.countersKey { recorded = try? StoreRecords.Counters(value) }
             if key == Self.journalMarkKey, (try? JournalMark(value)) != nil { journalMark = value }
+            if key == Self.usageKey, value.count == 16 { usage = value }
         }
         var commits: [(commit: Commit, record: [UInt8], inline: [UInt8]?)] = []
         var restored: Set<ContentHash> = []
@@ -338,6 +340,7 @@ extension LMDBStore {
             }
             // Journal records below the old file's mark were applied to it, so to this one.
             if let journalMark { try txn.put(self.tables.meta, Self.journalMarkKey, journalMark) }
+            if let usage { try txn.put(self.tables.meta, Self.usageKey, usage) }
         }
 
         guard let access = self.tables.access else { return }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// The default store: one LMDB environment in a directory.
@@ -84,6 +85,11 @@ public final class LMDBStore: Store {
         public var migration = Migration.onOpen
         /// Called during a migration on open with the commits copied so far and the total.
         public var migrationProgress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+        /// Where the store reports what it does in the background or recovers from: journal and
+        /// access-log flushes that failed (`warning`), a migration on open (`notice`, or
+        /// `warning` when it could not run), repairs (`notice`). Its metadata names the store's
+        /// path. Quiet by default.
+        public var logger: Logger = .cashetQuiet
 
         /// The default configuration.
         public init() {}
@@ -104,8 +110,10 @@ public final class LMDBStore: Store {
     let files: BlobFiles
     /// SHA-256 of recently stored bytes, by XXH3-128.
     let prehash: PrehashMemo
-    /// Hit times not yet written to the `access` table.
+    /// Hit times and call counts not yet written.
     let accessLog = AccessLog()
+    /// ``Configuration/logger`` with the store's path in its metadata.
+    let logger: Logger
     /// Leases on running calls (nil when read-only).
     let leases: CallLeases?
     /// The commit journal (nil when read-only and none exists): see ``Configuration/Durability/normal``.
@@ -198,6 +206,8 @@ public final class LMDBStore: Store {
 
     static let schemaKey = Array("schema".utf8)
     static let countersKey = Array("counters".utf8)
+    /// Calls answered from the cache and calls that ran (``CallUsage``).
+    static let usageKey = Array("usage".utf8)
     /// The `schema` record of `schema`: its version as a varint.
     static func schemaRecord(_ schema: Schema) -> [UInt8] {
         var version = ByteWriter(capacity: 4)
@@ -212,6 +222,7 @@ public final class LMDBStore: Store {
     public init(_ path: String, configuration: Configuration = Configuration()) throws(CashetError) {
         self.path = path
         self.configuration = configuration
+        logger = configuration.logger.with("store", path)
         prehash = PrehashMemo(capacity: configuration.prehashCapacity)
         let mayCreate = configuration.create && !configuration.readOnly
         try Self.prepareDirectory(path, create: mayCreate, mode: configuration.permissions.directoryMode)
@@ -231,7 +242,12 @@ public final class LMDBStore: Store {
             // it, in which case the migration finds the store in use and leaves it as it is.
             var settings = configuration
             settings.migration = .manual
-            _ = try? Self.migrate(at: path, configuration: settings, progress: configuration.migrationProgress)
+            do {
+                let report = try Self.migrate(at: path, configuration: settings, progress: configuration.migrationProgress)
+                logger.notice("store upgraded to schema 2", metadata: ["commits": "\(report.commitsMigrated)", "blobs": "\(report.blobsMigrated)"])
+            } catch {
+                logger.warning("store left at schema 1; `cashet migrate` upgrades it", metadata: ["error": "\(error)"])
+            }
         }
         do {
             (env, tables) = try SharedEnvironments.withEnvironment(key, directory: root.handle.descriptor, path: path, options: options) { env in
@@ -260,11 +276,8 @@ public final class LMDBStore: Store {
 
     deinit {
         // The journal's commits are safe from a crash as they are; applied now, from a power cut
-        // too. Pending hit times are advisory. A failure of either is not worth reporting here.
-        if !configuration.readOnly {
-            try? flushJournal()
-            if !accessLog.isEmpty { try? flushAccessLog() }
-        }
+        // too. Pending hit times and counts are advisory.
+        if !configuration.readOnly { flushOnRelease(level: .debug) }
     }
 
     /// The `access` table, created when missing unless read-only (then nil when missing).
@@ -431,9 +444,14 @@ public final class LMDBStore: Store {
 
     /// Applies the journal and writes pending hit times; nothing else needs closing.
     public nonisolated(nonsending) func close() async {
-        if !configuration.readOnly {
-            try? flushJournal()
-            try? flushAccessLog()
-        }
+        if !configuration.readOnly { flushOnRelease(level: .warning) }
+    }
+
+    /// Applies the journal and writes the access log as the store is released, logging a
+    /// failure at `level` (the journal's commits stay safe in it; the next opening applies them).
+    private func flushOnRelease(level: Logger.Level) {
+        do { try flushJournal() } catch { logger.log(level: level, "journal not applied on close", metadata: ["error": "\(error)"]) }
+        guard !accessLog.isEmpty else { return }
+        do { try flushAccessLog() } catch { logger.log(level: level, "hit times and call counts not written on close", metadata: ["error": "\(error)"]) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// A local ``LMDBStore`` in front of a shared remote store (a `PostgresStore`): hits are
@@ -46,10 +47,14 @@ public final class TieredStore: Store {
     public struct Configuration: Sendable {
         /// Most stored bytes the local tier keeps (``StoreStats/storedBytes``); nil for no limit.
         public var localLimit: Int?
+        /// Where a local-tier step that failed after the remote one succeeded is reported
+        /// (`warning`; the call itself succeeds). Quiet by default.
+        public var logger: Logger
 
         /// Creates a configuration.
-        public init(localLimit: Int? = nil) {
+        public init(localLimit: Int? = nil, logger: Logger = .cashetQuiet) {
             self.localLimit = localLimit
+            self.logger = logger
         }
     }
 
@@ -128,6 +133,11 @@ public final class TieredStore: Store {
         try await remote.stats()
     }
 
+    /// Counted by the remote store, whose ``stats()`` this store reports.
+    public func noteCalls(hits: Int, misses: Int) {
+        remote.noteCalls(hits: hits, misses: misses)
+    }
+
     public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
         try await remote.check(repair: repair)
     }
@@ -172,13 +182,13 @@ public final class TieredStore: Store {
 
     public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
         let report = try await remote.evict(policy, dryRun: dryRun)
-        if !dryRun { await localAfterRemote { () throws(CashetError) in _ = try await self.local.evict(policy, dryRun: false) } }
+        if !dryRun { await localAfterRemote("evict") { () throws(CashetError) in _ = try await self.local.evict(policy, dryRun: false) } }
         return report
     }
 
     public nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {
         let report = try await remote.deleteCommit(hash)
-        await localAfterRemote { () throws(CashetError) in _ = try await self.local.deleteCommit(hash) }
+        await localAfterRemote("delete") { () throws(CashetError) in _ = try await self.local.deleteCommit(hash) }
         return report
     }
 
@@ -191,26 +201,35 @@ public final class TieredStore: Store {
 
     /// Copies commits the remote store has into the local tier, then trims it if it is over its limit.
     private nonisolated(nonsending) func writeLocally(_ items: [(commit: Commit, output: [UInt8]?)]) async {
-        await localAfterRemote { () throws(CashetError) in _ = try await self.local.importCommits(items) }
+        await localAfterRemote("copy down") { () throws(CashetError) in _ = try await self.local.importCommits(items) }
         trimIfNeeded()
     }
 
-    /// Runs a local-tier step that follows a successful remote one, counting its failure
-    /// instead of failing the call.
-    private nonisolated(nonsending) func localAfterRemote(_ step: () async throws(CashetError) -> Void) async {
+    /// Runs a local-tier step that follows a successful remote one, counting and logging its
+    /// failure instead of failing the call.
+    private nonisolated(nonsending) func localAfterRemote(_ operation: String, _ step: () async throws(CashetError) -> Void) async {
         do {
             try await step()
         } catch {
             failures.withLock { $0 = ($0.count + 1, error) }
+            configuration.logger.warning("local tier not updated; the remote store has the change", metadata: [
+                "store": "\(local.path)", "operation": "\(operation)", "error": "\(error)",
+            ])
         }
     }
 
     /// Starts one background eviction of the local tier when it holds more than its limit.
     private func trimIfNeeded() {
-        guard let limit = configuration.localLimit, (try? local.storedBytes()) ?? 0 > limit else { return }
+        guard let limit = configuration.localLimit else { return }
+        let stored: Int
+        do { stored = try local.storedBytes() } catch {
+            configuration.logger.warning("local tier's size unreadable; not trimmed", metadata: ["store": "\(local.path)", "error": "\(error)"])
+            return
+        }
+        guard stored > limit else { return }
         guard !trimming.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Task { [self] in
-            await localAfterRemote { () throws(CashetError) in _ = try await local.evict(EvictionPolicy(maxStoredBytes: limit / 10 * 9), dryRun: false) }
+            await localAfterRemote("trim") { () throws(CashetError) in _ = try await local.evict(EvictionPolicy(maxStoredBytes: limit / 10 * 9), dryRun: false) }
             trimming.store(false, ordering: .releasing)
         }
     }
