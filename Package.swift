@@ -95,7 +95,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "CashetCLI",
-            dependencies: ["Cashet", "CashetPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Cashet", "CashetPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "CashetDemo",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cashet
 import CashetPostgres
 import Foundation
+import Logging
 
 @main
 struct CashetCommand: AsyncParsableCommand {
@@ -75,7 +76,7 @@ final class StoreOpener {
 
     func client() async throws(CashetError) -> Client {
         if let opened { return opened }
-        let client = Client(store: try await open())
+        let client = Client(store: try await open(), logger: try CLILogging.logger())
         opened = client
         return client
     }
@@ -121,8 +122,14 @@ extension StoreCommand {
     /// store in that directory. Only `import` creates an LMDB store: a wrong --store must not
     /// leave one behind.
     func openStore() async throws(CashetError) -> any Store {
-        if PostgresStore.Configuration.isURL(storePath) { return try await PostgresStore(url: storePath) }
+        let logger = try CLILogging.logger()
+        if PostgresStore.Configuration.isURL(storePath) {
+            var configuration = try PostgresStore.Configuration(url: storePath)
+            configuration.logger = logger
+            return try await PostgresStore(configuration)
+        }
         var configuration = LMDBStore.Configuration()
+        configuration.logger = logger
         // Inspection and maintenance leave a store's schema alone: `cashet migrate` upgrades it.
         configuration.migration = .manual
         configuration.create = Self.storeAccess == .create

@@ -83,6 +83,9 @@ struct V1FixtureTests {
         let stats = try Products.cashet("--store", store, "stats", "--json")
         var counted = try #require(try Self.json(stats.stdout) as? [String: Any])
         var expectedStats = try #require(expected["stats"] as? [String: Any])
+        // Keys added since the fixture's release: no calls were counted in that store.
+        #expect(counted["hits"] as? Int == 0 && counted["misses"] as? Int == 0 && counted["hit_rate"] is NSNull)
+        (counted["hits"], counted["misses"], counted["hit_rate"]) = (nil, nil, nil)
         if migrated {
             // A new file; small results in their rows, without the encoding byte a blob row has.
             (counted["disk_bytes"], expectedStats["disk_bytes"]) = (nil, nil)
