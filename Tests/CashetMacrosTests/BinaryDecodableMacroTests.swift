@@ -5,11 +5,9 @@ import Testing
 
 private let macros: [String: MacroSpec] = ["BinaryDecodable": MacroSpec(type: BinaryDecodableMacro.self, conformances: ["BinaryDecodable"])]
 
-/// `assertMacroExpansion` reporting through Swift Testing.
+/// `expect(_:expandsTo:diagnostics:macros:)` with this file's macros.
 private func expect(_ source: String, expandsTo expanded: String, diagnostics: [DiagnosticSpec] = [], sourceLocation: SourceLocation = #_sourceLocation) {
-    assertMacroExpansion(source, expandedSource: expanded, diagnostics: diagnostics, macroSpecs: macros, indentationWidth: .spaces(4)) { failure in
-        Issue.record(Comment(rawValue: failure.message), sourceLocation: sourceLocation)
-    }
+    expect(source, expandsTo: expanded, diagnostics: diagnostics, macros: macros, sourceLocation: sourceLocation)
 }
 
 @Suite("@BinaryDecodable expansion")

@@ -7,9 +7,13 @@ import Foundation
 /// cost a scan of the container's keys. The allocations of a struct's decode are the input
 /// object, the standard library's keyed-container box, and the values' own storage.
 struct BinaryDecoder {
+    /// Whether ``BinaryDecodable`` types decode through their fast path; off only to check that
+    /// path against `init(from:)` (tests, the fuzz target).
+    var usesFastPaths = true
+
     /// Decodes one value that must span all of `bytes`.
     func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        let input = BinaryInput(bytes)
+        let input = BinaryInput(bytes, usesFastPaths: usesFastPaths)
         var knownEnd: Int?
         let value = try decodeValue(type, input: input, offset: 0, depth: 0, end: &knownEnd)
         let end = try knownEnd ?? input.endOfValue(at: 0, depth: 0)
@@ -57,7 +61,7 @@ func decodeValue<T: Decodable>(_ type: T.Type, input: BinaryInput, offset: Int, 
 /// primitives' path does not pay for this one's generic locals.
 @inline(never)
 private func decodeStructured<T: Decodable>(_ type: T.Type, input: BinaryInput, offset: Int, depth: Int, end: inout Int?) throws -> T {
-    if let fast = T.self as? any BinaryDecodable.Type {
+    if input.usesFastPaths, let fast = T.self as? any BinaryDecodable.Type {
         do { return try decodeThroughFields(fast, as: T.self, input: input, offset: offset, depth: depth, end: &end) } catch {}
     }
     return try T(from: NodeDecoder(input: input, offset: offset, depth: depth))

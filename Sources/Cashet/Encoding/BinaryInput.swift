@@ -20,7 +20,13 @@ final class BinaryInput {
     @exclusivity(unchecked) private var topCursor = KeyCursor()
     @exclusivity(unchecked) private var deeperCursors: [KeyCursor] = []
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// See ``BinaryDecoder/usesFastPaths``.
+    let usesFastPaths: Bool
+
+    init(_ bytes: [UInt8], usesFastPaths: Bool = true) {
+        self.bytes = bytes
+        self.usesFastPaths = usesFastPaths
+    }
 
     static let what: StaticString = "encoded value"
 
