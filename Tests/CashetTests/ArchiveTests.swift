@@ -56,7 +56,9 @@ struct ArchiveTests {
         let again = try Products.cashet("import", archive, "--json", "--store", target.child("store"))
         let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
         #expect(second["commits"] as? Int == 0 && second["commits_skipped"] as? Int == 8, "\(again.stdout)")
-        #expect(try await copy.stats() == b)
+        var unchanged = b
+        unchanged.hits += 1   // the hit above
+        #expect(try await copy.stats() == unchanged)
     }
 
     @Test("--func and --tag export a part; an imported older commit does not replace a newer head")

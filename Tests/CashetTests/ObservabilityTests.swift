@@ -77,6 +77,29 @@ struct ObservabilityTests {
         #expect(stats.hits == 5 && stats.misses == 2)
     }
 
+    @Test("a changed byte in the hits-and-misses record is found by fsck, shown as 0 by stats, and removed by repair")
+    func damagedUsageRecord() async throws {
+        let directory = TemporaryDirectory()
+        let store = try LMDBStore(directory.child("store"))
+        let client = Client(store: store)
+        let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
+        for x in [1, 1, 1] { _ = try await client.submit(square, x) }
+        await client.close()
+        var record = try #require(try store.reading("test") { txn in try txn.get(store.tables.meta, LMDBStore.usageKey) })
+        #expect(CallUsage(record) == { var usage = CallUsage(); (usage.hits, usage.misses) = (2, 1); return usage }())
+        record[3] ^= 0x10
+        _ = try store.writing("test") { txn in try txn.put(store.tables.meta, LMDBStore.usageKey, record) }
+        #expect(try await client.fsck().problems.map(\.kind) == [.damagedUsage])
+        let stats = try await client.stats()
+        #expect(stats.hits == 0 && stats.misses == 0)
+        let repaired = try await client.fsck(repair: true)
+        #expect(repaired.unrepaired.isEmpty && repaired.repairs.contains { $0.contains("hits and misses") })
+        #expect(try await client.fsck().problems.isEmpty)
+        _ = try await client.submit(square, 1)
+        await client.close()
+        #expect(try await client.stats().hits == 1)
+    }
+
     @Test("`stats --json` shows the hits and misses of two runs of the demo")
     func statsAfterTheDemoTwice() throws {
         let directory = TemporaryDirectory()

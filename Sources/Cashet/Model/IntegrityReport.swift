@@ -22,6 +22,8 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
         case wrongReferenceCount = "wrong-reference-count"
         /// The store-wide counters behind `stats` differ from the contents.
         case wrongCounters = "wrong-counters"
+        /// The record of the hits and misses clients counted does not match its checksum.
+        case damagedUsage = "damaged-usage"
         /// A file in `objects/` that no blob record names (left by a crash): garbage, not damage.
         case orphanFile = "orphan-file"
         /// A temporary file of a write whose process is gone: garbage, not damage.

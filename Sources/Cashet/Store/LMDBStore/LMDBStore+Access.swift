@@ -26,7 +26,8 @@ extension LMDBStore {
     /// row), and adds the call counts to the `usage` record.
     func writeAccessLog(_ pending: AccessLog.Pending, _ txn: LMDBTransaction) throws {
         if pending.hits > 0 || pending.misses > 0 {
-            var usage = try readUsage(txn)
+            // A damaged record starts again from zero: counts are statistics, and fsck said so.
+            var usage = try readUsage(txn) ?? CallUsage()
             usage.hits &+= pending.hits
             usage.misses &+= pending.misses
             try txn.put(tables.meta, Self.usageKey, usage.bytes)
@@ -38,10 +39,11 @@ extension LMDBStore {
         }
     }
 
-    /// The recorded call counts (zero when none are recorded, or the record is not 16 bytes:
-    /// they are statistics, and the next write replaces a damaged record).
-    func readUsage(_ txn: LMDBTransaction) throws -> CallUsage {
-        try txn.get(tables.meta, Self.usageKey).map(CallUsage.init) ?? CallUsage()
+    /// The recorded call counts: zero when none are recorded, nil when the record is damaged
+    /// (`fsck` reports it; `--repair` starts the counts again).
+    func readUsage(_ txn: LMDBTransaction) throws -> CallUsage? {
+        guard let bytes = try txn.get(tables.meta, Self.usageKey) else { return CallUsage() }
+        return CallUsage(bytes)
     }
 
     /// When `commit` was last used (its last recorded hit, or its creation), as a number that
@@ -59,20 +61,23 @@ extension LMDBStore {
 }
 
 /// Calls answered from the cache and calls that ran, as the `usage` record of the `meta` table
-/// keeps them: two big-endian `UInt64`s.
-struct CallUsage {
+/// keeps them: two big-endian `UInt64`s and the XXH3-64 of those 16 bytes (so a changed byte is
+/// found by `fsck`, not shown by `stats`).
+struct CallUsage: Equatable {
     var hits: UInt64 = 0
     var misses: UInt64 = 0
 
     init() {}
 
-    init(_ bytes: [UInt8]) {
-        guard bytes.count == 16 else { return }
+    /// Nil for a record of another size or whose checksum does not match.
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count == 24, XXHash.hash64(bytes, 0..<16, seed: 0) == bytes[16..<24].bigEndianInteger(UInt64.self) else { return nil }
         hits = bytes[0..<8].bigEndianInteger(UInt64.self)
         misses = bytes[8..<16].bigEndianInteger(UInt64.self)
     }
 
     var bytes: [UInt8] {
-        withUnsafeBytes(of: hits.bigEndian) { Array($0) } + withUnsafeBytes(of: misses.bigEndian) { Array($0) }
+        let counts = withUnsafeBytes(of: hits.bigEndian) { Array($0) } + withUnsafeBytes(of: misses.bigEndian) { Array($0) }
+        return counts + withUnsafeBytes(of: XXHash.hash64(counts, 0..<16, seed: 0).bigEndian) { Array($0) }
     }
 }

@@ -22,6 +22,8 @@ extension LMDBStore {
         /// Blob → (recorded references, counted references), where they differ.
         var referenceFixes: [ContentHash: (recorded: Int, counted: Int)] = [:]
         var countersWrong = false
+        /// The `usage` record does not match its checksum.
+        var usageDamaged = false
         /// The schema version record is gone (see ``IntegrityReport/Problem/Kind/missingSchemaRecord``).
         var schemaRecordMissing = false
         /// Garbage files to unlink on repair.
@@ -187,6 +189,11 @@ extension LMDBStore {
             survey.report.problems.append(.init(kind: .missingSchemaRecord, subject: path,
                                                 detail: "the meta table has no schema version (a damaged key); read as schema \(tables.layout.schema.rawValue), from its tables"))
         }
+        if try readUsage(txn) == nil {
+            survey.usageDamaged = true
+            survey.report.problems.append(.init(kind: .damagedUsage, subject: path,
+                                                detail: "the record of hits and misses does not match its checksum; stats shows them as 0"))
+        }
         let recordedCounters = try readCounters(txn)
         if recordedCounters != actual {
             survey.countersWrong = true
@@ -294,6 +301,10 @@ extension LMDBStore {
             state.counters = try countContents(txn)
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
             if survey.countersWrong { lines.append("recounted the store's statistics") }
+            if survey.usageDamaged {
+                try txn.delete(tables.meta, Self.usageKey)
+                lines.append("removed the damaged record of hits and misses (they count again from 0)")
+            }
             if survey.schemaRecordMissing {
                 if try txn.put(tables.meta, Self.schemaKey, Self.schemaRecord(tables.layout.schema), noOverwrite: true) {
                     lines.append("wrote back the store's schema version (\(tables.layout.schema.rawValue))")

@@ -167,7 +167,7 @@ extension LMDBStore {
                 }
             }
             let newest = try pending.last?.createdAt ?? edge(.last)
-            var usage = try readUsage(txn)
+            var usage = try readUsage(txn) ?? CallUsage()   // damaged: fsck reports it
             let counted = accessLog.current
             usage.hits &+= counted.hits
             usage.misses &+= counted.misses

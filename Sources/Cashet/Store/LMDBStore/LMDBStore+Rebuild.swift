@@ -238,7 +238,7 @@ extension LMDBStore {
         try each("meta") { key, value in
             if key == Self.countersKey { recorded = try? StoreRecords.Counters(value) }
             if key == Self.journalMarkKey, (try? JournalMark(value)) != nil { journalMark = value }
-            if key == Self.usageKey, value.count == 16 { usage = value }
+            if key == Self.usageKey, CallUsage(value) != nil { usage = value }
         }
         var commits: [(commit: Commit, record: [UInt8], inline: [UInt8]?)] = []
         var restored: Set<ContentHash> = []
