@@ -87,7 +87,10 @@ struct ShowCommand: StoreCommand {
         print("args        \(Output.clean(commit.task.argumentsSnapshot))")
         print("status      \(commit.status.rawValue)\(commit.task.cacheable ? "" : " (cache disabled)")")
         if let error = commit.error { print("error       \(Output.clean(error))") }
-        if let output = commit.output { print("output      \(output.hash.hex) (\(Output.size(output.size)))") }
+        if let output = commit.output {
+            print("output      \(output.hash.hex) (\(Output.size(output.size)))")
+            if output.size <= Output.previewLimit, let preview = Output.preview(try await client.get(commit.hash.hex)) { print("value       \(preview)") }
+        }
         print("created     \(Output.isoString(commit.createdAt)) (\(Output.relative(commit.createdAt)))")
         if !commit.tags.isEmpty { print("tags        \(Output.clean(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))") }
         print("parent      \(commit.parent?.hex ?? "-")")
@@ -97,12 +100,14 @@ struct ShowCommand: StoreCommand {
 
 struct GetCommand: StoreCommand {
     static var storeAccess: StoreAccess { .readOnly }
-    static let configuration = CommandConfiguration(commandName: "get", abstract: "Write a commit's raw result bytes to a file or stdout.")
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Write a commit's result: as JSON on a terminal (binary-format results), else its raw bytes to a file or stdout.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
     @Argument(help: "Commit hash or unique prefix.") var hash: String
-    @Option(name: .short, help: "Write to this file instead of stdout.") var output: String?
-    @Flag(help: "Write binary bytes even when stdout is a terminal.") var binary = false
+    @Option(name: [.short, .long], help: "Write the raw bytes to this file instead of stdout.") var output: String?
+    @Flag(help: "Write the raw bytes even when stdout is a terminal.") var binary = false
 
     func run(client: Client) async throws {
         // Streams: a large result never has to fit in memory.
@@ -111,6 +116,11 @@ struct GetCommand: StoreCommand {
         } else if isatty(STDOUT_FILENO) == 1 && !binary {
             // A terminal: refuse bytes that would garble it (and they are small enough to look at).
             let bytes = try await client.get(hash)
+            // The binary format describes itself: shown as JSON. Text (JSON or raw serializers) as it is.
+            if let json = try? BinaryJSON.render(bytes) {
+                print(json)
+                return
+            }
             if Output.looksBinary(bytes) {
                 throw CashetError(.invalidArgument, "the result of \(hash) is binary (\(Output.size(bytes.count))); use -o FILE, a pipe, or --binary to write it to the terminal")
             }

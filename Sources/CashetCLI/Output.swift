@@ -49,26 +49,38 @@ enum Output {
         }
     }
 
-    /// 1536 → "1.5 KiB".
+    /// Results up to this size get a preview in `show`.
+    static let previewLimit = 65_536
+
+    /// One line of a result for `show`: the binary format as JSON, text as it is (cut at 80
+    /// characters, escaped for the terminal); nil for other bytes.
+    static func preview(_ bytes: [UInt8]) -> String? {
+        if let json = BinaryJSON.preview(bytes) { return clean(json) }
+        guard !looksBinary(bytes) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        return clean(text.count <= 80 ? text : String(text.prefix(79)) + "…")
+    }
+
+    /// 1536 → "1.5 KiB"; 1,048,575 → "1.0 MiB" (a value that rounds to 1024.0 moves up a unit).
     static func size(_ bytes: Int) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes)
         var unit = 0
-        while value >= 1024, unit < units.count - 1 {
+        while unit < units.count - 1, unit == 0 ? value >= 1024 : (value * 10).rounded() / 10 >= 1024 {
             value /= 1024
             unit += 1
         }
         return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
     }
 
-    /// "3 min ago", "2 days ago".
+    /// "3 min ago", "1 day ago", "2 days ago".
     static func relative(_ date: Date, now: Date = Date()) -> String {
         let seconds = max(0, Int(now.timeIntervalSince(date)))
         switch seconds {
         case ..<60: return "\(seconds) s ago"
         case ..<3600: return "\(seconds / 60) min ago"
         case ..<86_400: return "\(seconds / 3600) h ago"
-        default: return "\(seconds / 86_400) days ago"
+        default: return seconds / 86_400 == 1 ? "1 day ago" : "\(seconds / 86_400) days ago"
         }
     }
 

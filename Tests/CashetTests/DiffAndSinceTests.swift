@@ -1,4 +1,5 @@
 @testable import Cashet
+@testable import CashetCLI
 import CashetTestSupport
 import Foundation
 import Testing
@@ -57,6 +58,16 @@ struct DiffAndSinceTests {
         #expect(Array(UnifiedDiff.lines(from: a, to: b).dropFirst(2)) == expected)
     }
 
+    @Test("two long sources that differ in one line give one short hunk, not the whole text replaced")
+    func longSourcesDiffByTheirChange() {
+        let old = (1...3_000).map { "    line \($0)" }.joined(separator: "\n")
+        let new = old.replacingOccurrences(of: "    line 1500\n", with: "    changed 1500\n")
+        let diff = UnifiedDiff.lines(from: old, to: new)
+        #expect(diff.count == 2 + 1 + 3 + 2 + 3, "\(diff.count) lines")
+        #expect(diff[2] == "@@ -1497,7 +1497,7 @@" && diff.contains("-    line 1500") && diff.contains("+    changed 1500"))
+        #expect(apply(diff, to: old) == new)
+    }
+
     @Test("cashet diff shows the source diff, arguments, output and status, in text and JSON")
     func diffCommand() async throws {
         let fixture = try Fixture()
@@ -102,5 +113,17 @@ struct DiffAndSinceTests {
             let bad = try Products.cashet("log", "--since=\(text)", "--store", fixture.storePath)
             #expect(bad.status == 2 && bad.stderr.contains("--since '\(text)' is not a date"), "\(bad.stderr)")
         }
+    }
+}
+
+@Suite("What the CLI prints for sizes and ages")
+struct HumanOutputTests {
+    @Test("a size just under a unit is shown in the next one, and one day is singular")
+    func sizesAndAges() {
+        #expect(Output.size(1_048_575) == "1.0 MiB")
+        #expect(Output.size(1_023) == "1023 B" && Output.size(1_536) == "1.5 KiB" && Output.size(1_048_576) == "1.0 MiB")
+        let now = Date()
+        #expect(Output.relative(now.addingTimeInterval(-86_400), now: now) == "1 day ago")
+        #expect(Output.relative(now.addingTimeInterval(-3 * 86_400), now: now) == "3 days ago")
     }
 }

@@ -50,36 +50,29 @@ public enum UnifiedDiff {
         let newLine: Int
     }
 
-    /// A shortest edit script by longest common subsequence. Function sources are short; past
-    /// four million cells the whole text is shown as replaced rather than spending the memory.
+    /// A shortest edit script: the standard library's `difference(from:)` (Myers, memory linear
+    /// in the lines plus the edits, so two long sources cost no table of every line pair).
     private static func script(_ a: [String], _ b: [String]) -> [Edit] {
-        let n = a.count, m = b.count
-        guard n * m <= 4_000_000 else {
-            return a.enumerated().map { Edit(kind: .removed, text: $0.element, oldLine: $0.offset, newLine: 0) }
-                + b.enumerated().map { Edit(kind: .added, text: $0.element, oldLine: n, newLine: $0.offset) }
-        }
-        // common[i][j]: length of the LCS of a[i...] and b[j...], in one flat array.
-        var common = [Int32](repeating: 0, count: (n + 1) * (m + 1))
-        for i in stride(from: n - 1, through: 0, by: -1) {
-            for j in stride(from: m - 1, through: 0, by: -1) {
-                common[i * (m + 1) + j] = a[i] == b[j]
-                    ? common[(i + 1) * (m + 1) + j + 1] + 1
-                    : max(common[(i + 1) * (m + 1) + j], common[i * (m + 1) + j + 1])
+        var removed = Set<Int>(), inserted = Set<Int>()
+        for change in b.difference(from: a) {
+            switch change {
+            case .remove(let offset, _, _): removed.insert(offset)
+            case .insert(let offset, _, _): inserted.insert(offset)
             }
         }
         var edits: [Edit] = []
         var i = 0, j = 0
-        while i < n || j < m {
-            if i < n, j < m, a[i] == b[j] {
-                edits.append(Edit(kind: .same, text: a[i], oldLine: i, newLine: j))
-                i += 1
-                j += 1
-            } else if i < n, j == m || common[(i + 1) * (m + 1) + j] >= common[i * (m + 1) + j + 1] {
-                // Removals before additions on a tie, as diff -u prints them.
+        while i < a.count || j < b.count {
+            // Removals before additions, as diff -u prints them.
+            if i < a.count, removed.contains(i) {
                 edits.append(Edit(kind: .removed, text: a[i], oldLine: i, newLine: j))
                 i += 1
-            } else {
+            } else if j < b.count, inserted.contains(j) {
                 edits.append(Edit(kind: .added, text: b[j], oldLine: i, newLine: j))
+                j += 1
+            } else {
+                edits.append(Edit(kind: .same, text: a[i], oldLine: i, newLine: j))
+                i += 1
                 j += 1
             }
         }

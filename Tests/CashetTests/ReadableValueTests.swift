@@ -1,0 +1,74 @@
+@testable import Cashet
+import CashetTestSupport
+import Foundation
+import Testing
+
+private struct Sample: Codable, Sendable {
+    var name: String
+    var values: [Double]
+    var flags: Set<Int>
+    var blob: Data
+    var missing: Int?
+    var nan: Double
+}
+
+private let sample = Sample(name: "a\"b\u{1B}[2J", values: [1, 2.5], flags: [3], blob: Data([1, 2]), missing: nil, nan: .nan)
+
+/// Runs `arguments` of the CLI on a pseudo-terminal (`script`), as a person at a terminal would.
+private func onTerminal(_ arguments: [String]) throws -> ProcessResult {
+    let command = ([Products.cli] + arguments).map { "'\($0)'" }.joined(separator: " ")
+    return try Products.run("/usr/bin/script", ["-qec", command, "/dev/null"])
+}
+
+@Suite("Results shown as values")
+struct ReadableValueTests {
+    @Test("a binary-format value renders as JSON: every kind of value, escapes, NaN")
+    func rendering() throws {
+        let bytes = try BinarySerializer().encode(sample)
+        #expect(try BinaryJSON.render(bytes, pretty: false) == #"{"blob":"AQI=","flags":[3],"name":"a\"b\u001b[2J","nan":"NaN","values":[1.0,2.5]}"#)
+        let pretty = try BinaryJSON.render(bytes)
+        #expect(pretty.hasPrefix("{\n  \"blob\": \"AQI=\",\n  \"flags\": [\n    3\n  ],"))
+        let parsed = try JSONSerialization.jsonObject(with: Data(pretty.utf8)) as? NSDictionary
+        #expect(parsed == (try JSONSerialization.jsonObject(with: Data(try BinaryJSON.render(bytes, pretty: false).utf8)) as? NSDictionary))
+        #expect(BinaryJSON.preview(bytes, limit: 20) == #"{"blob":"AQI=","fla…"#)
+    }
+
+    @Test("bytes that are not exactly one value (cut, trailing, too deep, unknown tag) are a typed error")
+    func notOneValue() throws {
+        let bytes = try BinarySerializer().encode(sample)
+        for length in 0..<bytes.count {
+            #expect(throws: CashetError.self) { try BinaryJSON.render(Array(bytes[..<length])) }
+        }
+        #expect(throws: CashetError.self) { try BinaryJSON.render(bytes + [0]) }
+        #expect(throws: CashetError.self) { try BinaryJSON.render([0x7F]) }
+        let deep: [UInt8] = Array(repeating: [BinaryTag.array.rawValue, UInt8(1)], count: 300).flatMap { $0 } + [BinaryTag.null.rawValue]
+        #expect(throws: CashetError.self) { try BinaryJSON.render(deep) }
+        #expect(BinaryJSON.preview(Array("plain text".utf8)) == nil)
+    }
+
+    @Test("get prints a result as JSON on a terminal and its raw bytes to a pipe; show previews it")
+    func getOnATerminal() async throws {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store")
+        let client = try Client(path: store)
+        let make = CachedFunction("make", version: "1") { (_: Int) in sample }
+        let ref = try await client.submit(make, 1)
+        await client.close()
+
+        let terminal = try onTerminal(["--store", store, "get", ref.commit.hex])
+        #expect(terminal.status == 0, "\(terminal.stdout) \(terminal.stderr)")
+        let shown = terminal.stdout.replacingOccurrences(of: "\r\n", with: "\n")
+        #expect(shown == (try BinaryJSON.render(try BinarySerializer().encode(sample))) + "\n", "\(shown)")
+        #expect(!shown.contains("\u{1B}"), "a control character reached the terminal")
+
+        let stored = try await ref.loadBytes()
+        let piped = try Products.run("/bin/sh", ["-c", "'\(Products.cli)' --store '\(store)' get \(ref.commit.hex) > '\(directory.child("piped"))'"])
+        #expect(piped.status == 0 && FileManager.default.contents(atPath: directory.child("piped")).map(Array.init) == stored)
+        let raw = try onTerminal(["--store", store, "get", "--binary", "--output", directory.child("out"), ref.commit.hex])
+        #expect(raw.status == 0 && FileManager.default.contents(atPath: directory.child("out")).map(Array.init) == stored)
+
+        let show = try Products.run(Products.cli, ["--store", store, "show", ref.commit.hex])
+        // One line of at most 80 characters.
+        #expect(show.stdout.contains(#"value       {"blob":"AQI=","flags":[3],"name":"a\"b\u001b[2J","nan":"NaN","values":[1.0,2.5…"# + "\n"), "\(show.stdout)")
+    }
+}
