@@ -45,7 +45,7 @@ struct LogCommand: StoreCommand {
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
     @OptionGroup var filter: CommitFilterOptions
-    @Option(name: .short, help: "At most this many commits.") var n: Int?
+    @Option(name: [.customShort("n"), .customLong("max-count")], help: "At most this many commits.") var n: Int?
     @Flag(help: "Print one JSON object per line.") var json = false
 
     func checkArguments() throws(CashetError) {
@@ -170,7 +170,7 @@ struct GCCommand: StoreCommand {
         discussion: "Without options, removes commits older than 30 days. --max-size bounds the stored result bytes (`stats`: stored); commits are removed by their last cache hit (or creation), oldest first.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
-    @Option(help: "Remove commits older than this many days (default 30 when --max-size is not given).") var olderThan: Double?
+    @Option(help: "Remove commits older than this: an age (90m, 12h, 7d, 2w), a date (2026-11-25, 2026-11-25T14:00:00Z) or a number of days (default 30 when --max-size is not given).") var olderThan: String?
     @Option(help: "Then remove least recently used commits until stored results take at most this: 500M, 2GiB, 10GB (K/M/G/T and KiB… are powers of 1024, KB/MB/GB/TB of 1000).") var maxSize: String?
     @Flag(help: "Report what would be removed; change nothing.") var dryRun = false
     @Flag(help: "Print one JSON object.") var json = false
@@ -178,11 +178,20 @@ struct GCCommand: StoreCommand {
     func checkArguments() throws(CashetError) { _ = try policy() }
 
     private func policy() throws(CashetError) -> EvictionPolicy {
-        let days = olderThan ?? (maxSize == nil ? 30 : nil)
-        if let days, !(days >= 0 && days.isFinite) {
-            throw CashetError(.invalidArgument, "--older-than must be a non-negative number of days, got \(days)")
+        let now = Date()
+        var cutoff: Date?
+        if let olderThan {
+            // A bare number is days, as before ages were accepted; anything else as `log --since` reads it.
+            if let days = Double(olderThan) {
+                guard days >= 0, days.isFinite else { throw CashetError(.invalidArgument, "--older-than must be a non-negative number of days, got \(olderThan)") }
+                cutoff = now.addingTimeInterval(-days * 86_400)
+            } else {
+                cutoff = try HumanInput.date(olderThan, option: "--older-than", now: now)
+            }
+        } else if maxSize == nil {
+            cutoff = now.addingTimeInterval(-30 * 86_400)
         }
-        return EvictionPolicy(olderThan: days.map { Date().addingTimeInterval(-$0 * 86_400) },
+        return EvictionPolicy(olderThan: cutoff,
                               maxStoredBytes: try maxSize.map { text throws(CashetError) in try HumanInput.size(text, option: "--max-size") })
     }
 

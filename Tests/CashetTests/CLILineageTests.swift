@@ -60,7 +60,7 @@ struct CLILineageTests {
             return try Self.objects(result.stdout)
         }
         #expect(try log().count == 8)
-        #expect(try log("-n", "3").count == 3)
+        #expect(try log("-n", "3").count == 3 && log("--max-count", "2").count == 2)
         #expect(try log("--func", "alpha").allSatisfy { $0["function"] as? String == "alpha" })
         let even = try log("--tag", "parity=even")
         #expect(even.count == 2 && even.allSatisfy { ($0["tags"] as? [String: String])?["parity"] == "even" })

@@ -129,4 +129,22 @@ struct GCSizeTests {
         }
         #expect(try await fixture.client.stats().commits == 10, "no bad size removed anything")
     }
+
+    @Test("gc --older-than takes the ages and dates log --since takes, and a bare number as days; client.gc() keeps 30 days")
+    func olderThanAges() async throws {
+        let fixture = try Fixture()
+        let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
+        for x in 0..<3 { _ = try await fixture.client.submit(square, x) }
+        func removed(_ olderThan: String) throws -> Int? {
+            let result = try Products.cashet("gc", "--older-than", olderThan, "--dry-run", "--json", "--store", fixture.storePath)
+            #expect(result.status == 0, "\(olderThan): \(result.stderr)")
+            return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["commits_removed"] as? Int
+        }
+        #expect(try removed("7d") == 0 && removed("30") == 0 && removed("2020-01-01") == 0)
+        #expect(try removed("0s") == 3 && removed("0") == 3 && removed("2999-01-01") == 3)
+        let bad = try Products.cashet("gc", "--older-than", "soon", "--store", fixture.storePath)
+        #expect(bad.status == 2 && bad.stderr.contains("--older-than 'soon' is not a date"), "\(bad.stderr)")
+        #expect(try await fixture.client.gc().commitsRemoved == 0)
+        #expect(try await fixture.client.stats().commits == 3)
+    }
 }

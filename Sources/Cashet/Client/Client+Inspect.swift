@@ -84,8 +84,9 @@ extension Client {
         try await store.evict(policy, dryRun: dryRun)
     }
 
-    /// Removes commits older than `days` days and unreferenced blobs.
-    public nonisolated(nonsending) func gc(olderThanDays days: Double) async throws(CashetError) -> EvictionReport {
+    /// Removes commits older than `days` days (30 by default, as the original's `gc()`) and
+    /// unreferenced blobs.
+    public nonisolated(nonsending) func gc(olderThanDays days: Double = 30) async throws(CashetError) -> EvictionReport {
         guard days >= 0, days.isFinite else { throw CashetError(.invalidArgument, "--older-than must be a non-negative number of days, got \(days)") }
         return try await gc(olderThan: Date().addingTimeInterval(-days * 86_400))
     }
