@@ -34,6 +34,21 @@ struct CachedCompileErrorTests {
         #expect(result.stderr.contains("'Opaque' conform to"), "\(result.stderr)")
     }
 
+    @Test("in a file that imports cashet, `Executor` is still Swift's concurrency protocol")
+    func executorIsSwifts() throws {
+        let result = try typecheck("import CashetMacros\nfunc run(_ executor: any Executor, _ job: consuming ExecutorJob) { executor.enqueue(job) }\n")
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test("@BinaryDecodable's expansion compiles for every kind of field, and custom CodingKeys are refused")
+    func binaryDecodableCompiles() throws {
+        let fields = "    var id: Int\n    var name: String?\n    var values: [Double]\n    var small: Int8 = 0\n    let fixed = 1\n    var nested: [String: [Float]]\n"
+        let good = try typecheck("import CashetMacros\n@BinaryDecodable\nstruct Point: Codable, Sendable {\n\(fields)}\n")
+        #expect(good.status == 0, "\(good.stderr)")
+        let refused = try typecheck("import CashetMacros\n@BinaryDecodable\nstruct Point: Codable {\n    var x: Int\n    enum CodingKeys: String, CodingKey { case x = \"y\" }\n}\n")
+        #expect(refused.status != 0 && refused.stderr.contains("@BinaryDecodable cannot mirror custom CodingKeys"), "\(refused.stderr)")
+    }
+
     @Test("a stored property is rejected by the compiler with the macro's message")
     func storedProperty() throws {
         let result = try typecheck("import CashetMacros\n@Cached var total = 0\n")

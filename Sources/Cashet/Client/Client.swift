@@ -16,7 +16,7 @@ public final class Client: Sendable {
     /// Where blobs and commits live.
     public let store: any Store
     /// How misses run.
-    public let executor: any Executor
+    public let executor: any CallExecutor
     /// How results become bytes.
     public let serializer: any Serializer
     /// Where the client reports retries, failed runs and failed `map` batches (quiet by default).
@@ -32,7 +32,7 @@ public final class Client: Sendable {
     ///     happens inside it.
     ///   - metricsFactory: where the counters and timer of ``CallMetrics`` go; nil uses
     ///     `MetricsSystem.factory` (bootstrap it before making the client).
-    public init(store: any Store, executor: any Executor = LocalExecutor(), serializer: any Serializer = BinarySerializer(),
+    public init(store: any Store, executor: any CallExecutor = LocalExecutor(), serializer: any Serializer = BinarySerializer(),
                 logger: Logger = .cashetQuiet, metricsFactory: (any MetricsFactory)? = nil) {
         self.store = store
         self.executor = executor
@@ -43,7 +43,7 @@ public final class Client: Sendable {
 
     /// A client over an ``LMDBStore`` in `path` (created when missing), default `.cashet`.
     /// `logger` goes to both the client and the store.
-    public convenience init(path: String = ".cashet", executor: any Executor = LocalExecutor(), serializer: any Serializer = BinarySerializer(),
+    public convenience init(path: String = ".cashet", executor: any CallExecutor = LocalExecutor(), serializer: any Serializer = BinarySerializer(),
                             logger: Logger = .cashetQuiet, metricsFactory: (any MetricsFactory)? = nil) throws(CashetError) {
         var configuration = LMDBStore.Configuration()
         configuration.logger = logger

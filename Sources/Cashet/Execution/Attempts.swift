@@ -13,7 +13,7 @@ enum Attempts {
     /// Cancellation of the calling task throws `CancellationError` at once. `report` is called
     /// as each attempt starts (with no error) and when one fails with a retry to come (with the
     /// failed attempt's number, its error and the wait before the next).
-    nonisolated(nonsending) static func run<Output: Sendable>(_ request: ExecutionRequest<Output>, on executor: any Executor, options: CallOptions,
+    nonisolated(nonsending) static func run<Output: Sendable>(_ request: ExecutionRequest<Output>, on executor: any CallExecutor, options: CallOptions,
                                                               report: (_ attempt: Int, _ error: (any Error)?, _ delay: Duration) -> Void) async throws -> Output {
         var delay = options.retryDelay
         var attempt = 1

@@ -11,7 +11,7 @@ import Foundation
 /// arguments it reads on stdin, and answers on its original stdout; what the body prints goes
 /// to stderr. Arguments and results cross as ``BinarySerializer`` bytes. Each call pays
 /// for a process start (milliseconds), so this suits calls that are long or may crash.
-public struct ProcessExecutor: Executor {
+public struct ProcessExecutor: CallExecutor {
     /// The program started for each call.
     public let executable: String
 

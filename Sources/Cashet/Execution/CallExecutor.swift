@@ -1,4 +1,4 @@
-/// One run of a cached function's body, as the client hands it to an ``Executor``.
+/// One run of a cached function's body, as the client hands it to a ``CallExecutor``.
 public struct ExecutionRequest<Output: Sendable>: Sendable {
     /// What runs (name, identity, version, source, argument snapshot).
     public let task: TaskDefinition
@@ -30,10 +30,13 @@ extension ExecutionRequest where Output: Decodable {
 
 /// Runs the body of a cached function on a cache miss.
 ///
+/// Not named `Executor`: that is the Swift concurrency protocol, and a module's own `Executor`
+/// would silently shadow it in every file that imports cashet.
+///
 /// The client computes the key, looks the call up, holds the call's lease and records the
 /// result; the executor only decides *how* the body runs: in this task (``LocalExecutor``), in
 /// a child process (``ProcessExecutor``), or anywhere else that can return its result.
-public protocol Executor: Sendable {
+public protocol CallExecutor: Sendable {
     /// Runs `request` and returns its result (or throws what it threw). Must honour task
     /// cancellation: a timed-out or cancelled call cancels the task that awaits this.
     nonisolated(nonsending) func execute<Output: Sendable>(_ request: ExecutionRequest<Output>) async throws -> Output
@@ -44,7 +47,7 @@ public protocol Executor: Sendable {
 /// The request's body runs where `execute` is awaited: a function given a synchronous closure
 /// runs on the caller's executor (no thread hop), one given an `async` closure awaits it as a
 /// plain `async` call (on the global concurrent executor). Hits never get this far.
-public struct LocalExecutor: Executor {
+public struct LocalExecutor: CallExecutor {
     /// Creates the executor.
     public init() {}
 
