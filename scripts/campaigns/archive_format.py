@@ -1,5 +1,5 @@
 """The cashet archive (Sources/Cashet/Archive/ArchiveFormat.swift) and the records it carries
-(Sources/Cashet/Store/LMDBStore/StoreRecords.swift, varints of Sources/Cashet/Encoding/ByteWriter.swift),
+(Sources/Cashet/Store/LMDBStore/StoreRecords.swift, varints of Sources/Cashet/BinaryFormat/ByteWriter.swift),
 read and written in Python so import_mutation.py can build archives that are valid except for
 one thing.
 
