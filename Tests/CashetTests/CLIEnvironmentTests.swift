@@ -21,6 +21,14 @@ struct CLIEnvironmentTests {
         return (fixture, newest)
     }
 
+    @Test("shell completion scripts for bash, zsh and fish name the subcommands")
+    func completionScripts() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try Products.run(Products.cli, ["--generate-completion-script", shell])
+            #expect(script.status == 0 && script.stdout.contains("fsck") && script.stdout.contains("gc"), "\(shell): \(script.stderr)")
+        }
+    }
+
     @Test("colour only on a terminal and without NO_COLOR; a progress line only when stderr is a terminal")
     func colourAndProgress() async throws {
         let (fixture, _) = try await Self.smallStore()

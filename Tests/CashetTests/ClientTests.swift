@@ -18,6 +18,23 @@ struct Fixture {
 
 @Suite("Client: hits, misses, lineage")
 struct ClientTests {
+    @Test("a bound function is called like the function: one run, then hits; ResultRefs of earlier steps work as arguments")
+    func boundFunction() async throws {
+        let directory = TemporaryDirectory()
+        let client = try Client(path: directory.child("store"))
+        let runs = ExecutionCounter()
+        let transform = client.bind(CachedFunction("transform", version: "1") { (data: [Double], scale: Double) in
+            runs.tick()
+            return data.map { $0 * scale }
+        })
+        #expect(try await transform([1, 2, 3], 2.0) == [2, 4, 6])
+        #expect(try await transform([1, 2, 3], 2.0) == [2, 4, 6])
+        #expect(runs.value == 1)
+        let earlier = try await client.submit(transform.function, [1.0], 3.0)
+        #expect(try await transform(earlier, 1.0) == [3.0])
+        await client.close()
+    }
+
     @Test("the second call with the same arguments is a hit and does not execute")
     func secondCallHits() async throws {
         let fixture = try Fixture()
