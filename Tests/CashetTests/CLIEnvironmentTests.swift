@@ -6,7 +6,8 @@ import Testing
 /// Runs `command` (already quoted for the shell) on a pseudo-terminal with `script`, so the
 /// CLI sees a terminal on stdin, stdout and stderr; `environment` entries are set first, after
 /// removing the `NO_COLOR` that swift test sets.
-private func onTerminal(_ command: String, environment: [String: String] = [:]) throws -> ProcessResult {
+/// Runs `command` on a pseudo-terminal (`script`), as a person at a terminal would.
+func onTerminal(_ command: String, environment: [String: String] = [:]) throws -> ProcessResult {
     let settings = environment.map { "\($0.key)=\($0.value)" }
     return try Products.run("/usr/bin/env", ["-u", "NO_COLOR"] + settings + ["TERM=xterm", "/usr/bin/script", "-qec", command, "/dev/null"])
 }
@@ -45,12 +46,16 @@ struct CLIEnvironmentTests {
         #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
     }
 
-    @Test("get refuses binary bytes to a terminal unless --binary; pipes and files get them")
+    @Test("get shows a binary-format result as JSON on a terminal and refuses other binary bytes unless --binary; pipes and files get the bytes")
     func binaryToTerminal() async throws {
         let (fixture, newest) = try await Self.smallStore()
-        let refused = try onTerminal("\(Products.cli) get \(newest) --store \(fixture.storePath)")
+        let shown = try onTerminal("\(Products.cli) get \(newest) --store \(fixture.storePath)")
+        #expect(shown.status == 0 && shown.stdout == "9\r\n", "\(shown.stdout)")
+        let bytes = CachedFunction("bytes", version: "1") { (x: Int) -> [UInt8] in [0, 0xFF, 0x80, UInt8(x)] }
+        let raw = try await Client(store: fixture.client.store, serializer: RawBytesSerializer()).submit(bytes, 1)
+        let refused = try onTerminal("\(Products.cli) get \(raw.commit.hex) --store \(fixture.storePath)")
         #expect(refused.status == 2 && refused.stdout.contains("is binary") && refused.stdout.contains("--binary"), "\(refused.stdout)")
-        let forced = try onTerminal("\(Products.cli) get \(newest) --binary --store \(fixture.storePath)")
+        let forced = try onTerminal("\(Products.cli) get \(raw.commit.hex) --binary --store \(fixture.storePath)")
         #expect(forced.status == 0)
         let piped = try Products.cashet("get", newest, "--store", fixture.storePath)
         let expected = try await fixture.client.get(newest)

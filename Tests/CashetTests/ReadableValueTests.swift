@@ -14,12 +14,6 @@ private struct Sample: Codable, Sendable {
 
 private let sample = Sample(name: "a\"b\u{1B}[2J", values: [1, 2.5], flags: [3], blob: Data([1, 2]), missing: nil, nan: .nan)
 
-/// Runs `arguments` of the CLI on a pseudo-terminal (`script`), as a person at a terminal would.
-private func onTerminal(_ arguments: [String]) throws -> ProcessResult {
-    let command = ([Products.cli] + arguments).map { "'\($0)'" }.joined(separator: " ")
-    return try Products.run("/usr/bin/script", ["-qec", command, "/dev/null"])
-}
-
 @Suite("Results shown as values")
 struct ReadableValueTests {
     @Test("a binary-format value renders as JSON: every kind of value, escapes, NaN")
@@ -55,7 +49,7 @@ struct ReadableValueTests {
         let ref = try await client.submit(make, 1)
         await client.close()
 
-        let terminal = try onTerminal(["--store", store, "get", ref.commit.hex])
+        let terminal = try onTerminal("\(Products.cli) --store \(store) get \(ref.commit.hex)")
         #expect(terminal.status == 0, "\(terminal.stdout) \(terminal.stderr)")
         let shown = terminal.stdout.replacingOccurrences(of: "\r\n", with: "\n")
         #expect(shown == (try BinaryJSON.render(try BinarySerializer().encode(sample))) + "\n", "\(shown)")
@@ -64,7 +58,7 @@ struct ReadableValueTests {
         let stored = try await ref.loadBytes()
         let piped = try Products.run("/bin/sh", ["-c", "'\(Products.cli)' --store '\(store)' get \(ref.commit.hex) > '\(directory.child("piped"))'"])
         #expect(piped.status == 0 && FileManager.default.contents(atPath: directory.child("piped")).map(Array.init) == stored)
-        let raw = try onTerminal(["--store", store, "get", "--binary", "--output", directory.child("out"), ref.commit.hex])
+        let raw = try onTerminal("\(Products.cli) --store \(store) get --binary --output \(directory.child("out")) \(ref.commit.hex)")
         #expect(raw.status == 0 && FileManager.default.contents(atPath: directory.child("out")).map(Array.init) == stored)
 
         let show = try Products.run(Products.cli, ["--store", store, "show", ref.commit.hex])
