@@ -41,6 +41,8 @@ struct CashetCommand: AsyncParsableCommand {
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The store directory, or a postgresql://user@host:port/database URL (password from the URL or $PGPASSWORD) (default: $CASHET_DIR or .cashet).")
     var store: String?
+    @Option(name: .customLong("color"), help: "Colour: auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces it), always or never.")
+    var colour: ColourMode?
 }
 
 /// How a subcommand opens the store.
@@ -100,6 +102,7 @@ extension StoreCommand {
     func run(client: Client) async throws {}
 
     func run() async throws {
+        Output.useColour(options.colour ?? parent.store.colour ?? .auto)
         do {
             try checkArguments()
             let store = StoreOpener { () async throws(CashetError) in try await openStore() }

@@ -1,5 +1,7 @@
+import ArgumentParser
 import Cashet
 import Foundation
+import Synchronization
 
 /// Rendering shared by the subcommands: JSON objects, sizes, times.
 enum Output {
@@ -130,11 +132,28 @@ enum Output {
         case none = "", red = "31", yellow = "33", green = "32"
     }
 
-    /// Colour only when standard output is a terminal, `NO_COLOR` is unset or empty
-    /// (https://no-color.org) and `TERM` is not `dumb`.
-    static let colourEnabled: Bool = {
+    /// What `--color` chose; `.auto` until a command sets it.
+    private static let colourMode = Atomic<UInt8>(ColourMode.auto.code)
+
+    /// Sets `--color` for this run.
+    static func useColour(_ mode: ColourMode) { colourMode.store(mode.code, ordering: .relaxed) }
+
+    /// `--color always` or `never` decides. Otherwise (`auto`) a non-empty `NO_COLOR`
+    /// (https://no-color.org) turns colour off, a non-empty `FORCE_COLOR` (https://force-color.org)
+    /// on, and without either, colour goes to a terminal whose `TERM` is not `dumb`.
+    static var colourEnabled: Bool {
+        switch colourMode.load(ordering: .relaxed) {
+        case ColourMode.always.code: true
+        case ColourMode.never.code: false
+        default: automaticColour
+        }
+    }
+
+    private static let automaticColour: Bool = {
         let environment = ProcessInfo.processInfo.environment
-        return isatty(STDOUT_FILENO) == 1 && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+        if !(environment["NO_COLOR"] ?? "").isEmpty { return false }
+        if !(environment["FORCE_COLOR"] ?? "").isEmpty { return true }
+        return isatty(STDOUT_FILENO) == 1 && environment["TERM"] != "dumb"
     }()
 
     /// `text` in `colour` when colour is enabled.
@@ -151,5 +170,18 @@ enum Output {
 extension String {
     fileprivate func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// `--color`: `auto` (the default), `always` or `never`.
+enum ColourMode: String, CaseIterable, ExpressibleByArgument {
+    case auto, always, never
+
+    var code: UInt8 {
+        switch self {
+        case .auto: 0
+        case .always: 1
+        case .never: 2
+        }
     }
 }

@@ -30,7 +30,7 @@ struct CLIEnvironmentTests {
         }
     }
 
-    @Test("colour only on a terminal and without NO_COLOR; a progress line only when stderr is a terminal")
+    @Test("colour on a terminal without NO_COLOR, or as --color and FORCE_COLOR say; a progress line only when stderr is a terminal")
     func colourAndProgress() async throws {
         let (fixture, _) = try await Self.smallStore()
         let log = "\(Products.cli) log --store \(fixture.storePath)"
@@ -39,6 +39,13 @@ struct CLIEnvironmentTests {
         #expect(!(try onTerminal(log, environment: ["NO_COLOR": "1"]).stdout.contains("\u{1B}[")))
         let piped = try Products.cashet("log", "--store", fixture.storePath)
         #expect(piped.status == 0 && !piped.stdout.contains("\u{1B}["))
+        // --color beats the environment; FORCE_COLOR colours a pipe unless NO_COLOR says no.
+        #expect(!(try onTerminal(log + " --color never").stdout.contains("\u{1B}[")))
+        #expect(try Products.cashet("--color", "always", "log", "--store", fixture.storePath).stdout.contains("\u{1B}[33m"))
+        #expect(try Products.run("/usr/bin/env", ["-u", "NO_COLOR", "FORCE_COLOR=1", Products.cli, "log", "--store", fixture.storePath]).stdout.contains("\u{1B}[33m"))
+        #expect(!(try Products.run(Products.cli, ["log", "--store", fixture.storePath], environment: ["FORCE_COLOR": "1", "NO_COLOR": "1"]).stdout.contains("\u{1B}[")))
+        let bad = try Products.cashet("log", "--color", "sometimes", "--store", fixture.storePath)
+        #expect(bad.status == 2 && bad.stderr.contains("sometimes"), "\(bad.stderr)")
 
         let gc = try onTerminal("\(Products.cli) gc --dry-run --store \(fixture.storePath)")
         #expect(gc.status == 0 && gc.stdout.contains("gc…") && gc.stdout.contains("would remove"), "\(gc.stdout)")
