@@ -47,6 +47,7 @@ struct LogCommand: StoreCommand {
     @OptionGroup var filter: CommitFilterOptions
     @Option(name: [.customShort("n"), .customLong("max-count")], help: "At most this many commits.") var n: Int?
     @Flag(help: "Print one JSON object per line.") var json = false
+    @Flag(help: "Print directly, not through the pager ($CASHET_PAGER, $PAGER or less).") var noPager = false
 
     func checkArguments() throws(CashetError) {
         if let n, n < 0 { throw CashetError(.invalidArgument, "-n must be zero or more, got \(n)") }
@@ -59,6 +60,8 @@ struct LogCommand: StoreCommand {
             FileHandle.standardError.write(Data("no commits match\n".utf8))
             throw ExitCode(ExitStatus.notFound)
         }
+        let pager = Pager.start(disabled: noPager || json)
+        defer { Pager.finish(pager) }
         Output.printCommits(commits, json: json) { commit in
             let output = commit.output.map { Output.size($0.size) } ?? "-"
             let tagText = Output.clean(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
@@ -138,9 +141,13 @@ struct HistoryCommand: StoreCommand {
     @OptionGroup var options: StoreOptions
     @Argument(help: "Commit hash or unique prefix.") var hash: String
     @Flag(help: "Print one JSON object per line.") var json = false
+    @Flag(help: "Print directly, not through the pager ($CASHET_PAGER, $PAGER or less).") var noPager = false
 
     func run(client: Client) async throws {
-        Output.printCommits(try await client.history(hash), json: json) { commit in
+        let history = try await client.history(hash)
+        let pager = Pager.start(disabled: noPager || json)
+        defer { Pager.finish(pager) }
+        Output.printCommits(history, json: json) { commit in
             "\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.isoString(commit.createdAt))  parent \(commit.parent?.shortHex ?? "-")"
         }
     }
@@ -290,6 +297,7 @@ struct DiffCommand: StoreCommand {
     @Argument(help: "The first commit (hash or unique prefix).") var a: String
     @Argument(help: "The second commit (hash or unique prefix).") var b: String
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Print directly, not through the pager ($CASHET_PAGER, $PAGER or less).") var noPager = false
 
     func run(client: Client) async throws {
         let diff = try await client.diff(a, b)
@@ -310,6 +318,8 @@ struct DiffCommand: StoreCommand {
             ]))
             return
         }
+        let pager = Pager.start(disabled: noPager)
+        defer { Pager.finish(pager) }
         print("a           \(old.hash.hex)  \(Output.clean(old.task.functionName))  \(Output.isoString(old.createdAt))")
         print("b           \(new.hash.hex)  \(Output.clean(new.task.functionName))  \(Output.isoString(new.createdAt))")
         if diff.isEmpty { print("same function, arguments, output and status") }

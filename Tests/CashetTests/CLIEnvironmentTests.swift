@@ -7,8 +7,9 @@ import Testing
 /// CLI sees a terminal on stdin, stdout and stderr; `environment` entries are set first, after
 /// removing the `NO_COLOR` that swift test sets.
 /// Runs `command` on a pseudo-terminal (`script`), as a person at a terminal would.
+/// `PAGER=cat` unless `environment` names a pager: a real pager would wait for keys no test presses.
 func onTerminal(_ command: String, environment: [String: String] = [:]) throws -> ProcessResult {
-    let settings = environment.map { "\($0.key)=\($0.value)" }
+    let settings = environment.merging(["PAGER": "cat"]) { given, _ in given }.map { "\($0.key)=\($0.value)" }
     return try Products.run("/usr/bin/env", ["-u", "NO_COLOR"] + settings + ["TERM=xterm", "/usr/bin/script", "-qec", command, "/dev/null"])
 }
 
@@ -51,6 +52,26 @@ struct CLIEnvironmentTests {
         #expect(gc.status == 0 && gc.stdout.contains("gc…") && gc.stdout.contains("would remove"), "\(gc.stdout)")
         let quiet = try Products.cashet("gc", "--dry-run", "--store", fixture.storePath)
         #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+    }
+
+    @Test("log, history and diff go through $PAGER on a terminal; --no-pager and pipes print directly")
+    func pager() async throws {
+        let (fixture, newest) = try await Self.smallStore()
+        let directory = TemporaryDirectory()
+        let short = String(newest.prefix(12))
+        for (index, command) in [["log"], ["history", newest], ["diff", newest, newest]].enumerated() {
+            let line = "\(Products.cli) \(command.joined(separator: " ")) --store \(fixture.storePath)"
+            let paged = directory.child("paged-\(index)")
+            let shown = try onTerminal(line, environment: ["PAGER": "cat > \(paged)"])
+            #expect(shown.status == 0 && !shown.stdout.contains(short), "\(command): \(shown.stdout)")
+            #expect(((try? String(contentsOfFile: paged, encoding: .utf8)) ?? "").contains(short), "\(command) did not reach the pager")
+            let skipped = directory.child("skipped-\(index)")
+            let direct = try onTerminal(line + " --no-pager", environment: ["PAGER": "cat > \(skipped)"])
+            #expect(direct.stdout.contains(short) && !FileManager.default.fileExists(atPath: skipped), "\(command) --no-pager")
+        }
+        let notATerminal = directory.child("piped")
+        let piped = try Products.run("/usr/bin/env", ["PAGER=cat > \(notATerminal)", Products.cli, "log", "--store", fixture.storePath])
+        #expect(piped.stdout.contains(short) && !FileManager.default.fileExists(atPath: notATerminal))
     }
 
     @Test("get shows a binary-format result as JSON on a terminal and refuses other binary bytes unless --binary; pipes and files get the bytes")
