@@ -39,7 +39,7 @@ struct ExportCommand: StoreCommand {
         let report = try await Progress.during("export") { progress in
             try await client.exportArchive(to: file, matching: query, progress: progress.update)
         }
-        ArchiveCommands.print(report, verb: "exported", to: file, json: json)
+        try ArchiveCommands.print(report, verb: "exported", to: file, json: json)
     }
 }
 
@@ -66,14 +66,14 @@ struct ImportCommand: StoreCommand {
             let archive = try ArchiveFile.open(file, maxResultSize: limit) { read, total in progress.update(done: read, total: 2 * total) }
             return try await store.client().importArchive(archive) { read, total in progress.update(done: total + read, total: 2 * total) }
         }
-        ArchiveCommands.print(report, verb: "imported", to: file, json: json)
+        try ArchiveCommands.print(report, verb: "imported", to: file, json: json)
     }
 }
 
 enum ArchiveCommands {
-    static func print(_ report: ArchiveReport, verb: String, to file: String, json: Bool) {
+    static func print(_ report: ArchiveReport, verb: String, to file: String, json: Bool) throws(CashetError) {
         if json {
-            Swift.print(Output.json([
+            Swift.print(try Output.json([
                 "file": file, "commits": report.commits, "commits_skipped": report.commitsSkipped,
                 "blobs": report.blobs, "blob_bytes": report.blobBytes,
             ]))

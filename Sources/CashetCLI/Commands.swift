@@ -13,7 +13,7 @@ struct StatsCommand: StoreCommand {
     func run(client: Client) async throws {
         let stats = try await client.stats()
         if json {
-            print(Output.json([
+            print(try Output.json([
                 "commits": stats.commits, "completed": stats.completed, "failed": stats.failed,
                 "functions": stats.functions, "blobs": stats.blobs, "file_blobs": stats.fileBlobs,
                 "logical_bytes": stats.logicalBytes, "stored_bytes": stats.storedBytes, "disk_bytes": stats.diskBytes,
@@ -62,7 +62,7 @@ struct LogCommand: StoreCommand {
         }
         let pager = Pager.start(disabled: noPager || json)
         defer { Pager.finish(pager) }
-        Output.printCommits(commits, json: json) { commit in
+        try Output.printCommits(commits, json: json) { commit in
             let output = commit.output.map { Output.size($0.size) } ?? "-"
             let tagText = Output.clean(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
             return "\(Output.paint(commit.hash.shortHex, .yellow))  \(Output.paint(Output.padded(commit.status.rawValue, 9), commit.status == .failed ? .red : .none)) \(Output.padded(Output.relative(commit.createdAt), 13)) \(Output.padded(output, 10)) \(Output.clean(commit.task.functionName + commit.task.argumentsSnapshot.prefix(60)))\(tagText.isEmpty ? "" : "  [\(tagText)]")"
@@ -81,7 +81,7 @@ struct ShowCommand: StoreCommand {
     func run(client: Client) async throws {
         let commit = try await client.show(hash)
         if json {
-            print(Output.json(Output.commitObject(commit, withSource: true)))
+            print(try Output.json(Output.commitObject(commit, withSource: true)))
             return
         }
         print("commit      \(commit.hash.hex)")
@@ -147,7 +147,7 @@ struct HistoryCommand: StoreCommand {
         let history = try await client.history(hash)
         let pager = Pager.start(disabled: noPager || json)
         defer { Pager.finish(pager) }
-        Output.printCommits(history, json: json) { commit in
+        try Output.printCommits(history, json: json) { commit in
             "\(commit.hash.shortHex)  \(Output.padded(commit.status.rawValue, 9)) \(Output.isoString(commit.createdAt))  parent \(commit.parent?.shortHex ?? "-")"
         }
     }
@@ -206,7 +206,7 @@ struct GCCommand: StoreCommand {
         let policy = try policy()
         let report = try await Progress.during("gc") { _ in try await client.gc(policy, dryRun: dryRun) }
         if json {
-            print(Output.json([
+            print(try Output.json([
                 "dry_run": dryRun, "commits_removed": report.commitsRemoved, "blobs_removed": report.blobsRemoved,
                 "bytes_freed": report.bytesFreed, "stored_bytes_freed": report.storedBytesFreed,
                 "leftover_files_removed": report.leftoverFilesRemoved,
@@ -258,7 +258,7 @@ struct FsckCommand: StoreCommand {
             func objects(_ problems: [IntegrityReport.Problem]) -> [[String: Any]] {
                 problems.map { ["kind": $0.kind.rawValue, "subject": $0.subject, "detail": $0.detail, "damage": $0.kind.isDamage] }
             }
-            print(Output.json([
+            print(try Output.json([
                 "commits_checked": report.commitsChecked, "blobs_checked": report.blobsChecked,
                 "bytes_verified": report.bytesVerified, "files_checked": report.filesChecked,
                 "problems": objects(report.problems), "repairs": report.repairs, "unrepaired": objects(report.unrepaired),
@@ -303,7 +303,7 @@ struct DiffCommand: StoreCommand {
         let diff = try await client.diff(a, b)
         let (old, new) = (diff.old, diff.new)
         if json {
-            print(Output.json([
+            print(try Output.json([
                 "a": old.hash.hex, "b": new.hash.hex,
                 "function_changed": diff.functionChanged,
                 "function": ["a": old.task.functionName, "b": new.task.functionName],
@@ -355,7 +355,7 @@ struct MigrateCommand: StoreCommand {
             try LMDBStore.migrate(at: path) { done, total in progress.update(done: done, total: total) }
         }
         if json {
-            print(Output.json(["from_schema": Int(report.fromSchema), "to_schema": 2, "commits_migrated": report.commitsMigrated,
+            print(try Output.json(["from_schema": Int(report.fromSchema), "to_schema": 2, "commits_migrated": report.commitsMigrated,
                                "blobs_migrated": report.blobsMigrated, "previous_file": report.previousFile]))
         } else if report.previousFile.isEmpty {
             print("the store at \(Output.clean(path)) already has schema \(report.fromSchema); nothing to do")

@@ -11,9 +11,13 @@ enum Output {
 
     static func iso(_ date: Date?) -> Any { date.map(isoString) ?? NSNull() }
 
-    /// One JSON object on one line, keys sorted.
-    static func json(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    /// One JSON object on one line, keys sorted; a value JSON cannot hold (NaN, an infinity) is
+    /// an error naming it, never a silent `{}`.
+    static func json(_ object: [String: Any]) throws(CashetError) -> String {
+        guard JSONSerialization.isValidJSONObject(object),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            throw CashetError(.serialization, "cannot print this output as JSON: it holds a value JSON cannot (NaN or an infinity): \(clean(String(describing: object).prefix(200).description))")
+        }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -45,9 +49,9 @@ enum Output {
     }
 
     /// One line per commit: a JSON object (`--json`), or the command's human rendering.
-    static func printCommits(_ commits: [Commit], json: Bool, human: (Commit) -> String) {
+    static func printCommits(_ commits: [Commit], json: Bool, human: (Commit) -> String) throws(CashetError) {
         for commit in commits {
-            print(json ? Output.json(commitObject(commit, withSource: false)) : human(commit))
+            print(json ? try Output.json(commitObject(commit, withSource: false)) : human(commit))
         }
     }
 

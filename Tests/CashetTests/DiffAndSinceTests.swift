@@ -116,7 +116,7 @@ struct DiffAndSinceTests {
     }
 }
 
-@Suite("What the CLI prints for sizes and ages")
+@Suite("What the CLI prints for sizes, ages and JSON")
 struct HumanOutputTests {
     @Test("a size just under a unit is shown in the next one, and one day is singular")
     func sizesAndAges() {
@@ -125,5 +125,11 @@ struct HumanOutputTests {
         let now = Date()
         #expect(Output.relative(now.addingTimeInterval(-86_400), now: now) == "1 day ago")
         #expect(Output.relative(now.addingTimeInterval(-3 * 86_400), now: now) == "3 days ago")
+    }
+
+    @Test("JSON output that cannot be written is an error naming why, never a silent {}")
+    func unwritableJSON() throws {
+        #expect(try Output.json(["b": 1, "a": "x"]) == #"{"a":"x","b":1}"#)
+        #expect(throws: CashetError.self) { try Output.json(["rate": Double.nan]) }
     }
 }
