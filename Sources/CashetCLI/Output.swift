@@ -11,15 +11,8 @@ enum Output {
 
     static func iso(_ date: Date?) -> Any { date.map(isoString) ?? NSNull() }
 
-    /// One JSON object on one line, keys sorted; a value JSON cannot hold (NaN, an infinity) is
-    /// an error naming it, never a silent `{}`.
-    static func json(_ object: [String: Any]) throws(CashetError) -> String {
-        guard JSONSerialization.isValidJSONObject(object),
-              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            throw CashetError(.serialization, "cannot print this output as JSON: it holds a value JSON cannot (NaN or an infinity): \(clean(String(describing: object).prefix(200).description))")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
+    /// One JSON object on one line, keys sorted (``HumanOutput/jsonLine(_:)``).
+    static func json(_ object: [String: Any]) throws(CashetError) -> String { try HumanOutput.jsonLine(object) }
 
     /// A result reference as JSON: `{hash, size}`, or null for a failed commit.
     static func outputObject(_ output: ObjectRef?) -> Any {
@@ -67,28 +60,11 @@ enum Output {
         return clean(text.count <= 80 ? text : String(text.prefix(79)) + "…")
     }
 
-    /// 1536 → "1.5 KiB"; 1,048,575 → "1.0 MiB" (a value that rounds to 1024.0 moves up a unit).
-    static func size(_ bytes: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while unit < units.count - 1, unit == 0 ? value >= 1024 : (value * 10).rounded() / 10 >= 1024 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    /// See ``HumanOutput/size(_:)``.
+    static func size(_ bytes: Int) -> String { HumanOutput.size(bytes) }
 
-    /// "3 min ago", "1 day ago", "2 days ago".
-    static func relative(_ date: Date, now: Date = Date()) -> String {
-        let seconds = max(0, Int(now.timeIntervalSince(date)))
-        switch seconds {
-        case ..<60: return "\(seconds) s ago"
-        case ..<3600: return "\(seconds / 60) min ago"
-        case ..<86_400: return "\(seconds / 3600) h ago"
-        default: return seconds / 86_400 == 1 ? "1 day ago" : "\(seconds / 86_400) days ago"
-        }
-    }
+    /// See ``HumanOutput/relative(_:now:)``.
+    static func relative(_ date: Date, now: Date = Date()) -> String { HumanOutput.relative(date, now: now) }
 
     /// Whether bytes would garble a terminal: control characters other than tab, newline,
     /// carriage return and form feed, or invalid UTF-8, in the first 8 KiB (a character cut by

@@ -1,5 +1,4 @@
 @testable import Cashet
-@testable import CashetCLI
 import CashetTestSupport
 import Foundation
 import Testing
@@ -120,16 +119,16 @@ struct DiffAndSinceTests {
 struct HumanOutputTests {
     @Test("a size just under a unit is shown in the next one, and one day is singular")
     func sizesAndAges() {
-        #expect(Output.size(1_048_575) == "1.0 MiB")
-        #expect(Output.size(1_023) == "1023 B" && Output.size(1_536) == "1.5 KiB" && Output.size(1_048_576) == "1.0 MiB")
+        #expect(HumanOutput.size(1_048_575) == "1.0 MiB")
+        #expect(HumanOutput.size(1_023) == "1023 B" && HumanOutput.size(1_536) == "1.5 KiB" && HumanOutput.size(1_048_576) == "1.0 MiB")
         let now = Date()
-        #expect(Output.relative(now.addingTimeInterval(-86_400), now: now) == "1 day ago")
-        #expect(Output.relative(now.addingTimeInterval(-3 * 86_400), now: now) == "3 days ago")
+        #expect(HumanOutput.relative(now.addingTimeInterval(-86_400), now: now) == "1 day ago")
+        #expect(HumanOutput.relative(now.addingTimeInterval(-3 * 86_400), now: now) == "3 days ago")
     }
 
     @Test("JSON output that cannot be written is an error naming why, never a silent {}")
     func unwritableJSON() throws {
-        #expect(try Output.json(["b": 1, "a": "x"]) == #"{"a":"x","b":1}"#)
-        #expect(throws: CashetError.self) { try Output.json(["rate": Double.nan]) }
+        #expect(try HumanOutput.jsonLine(["b": 1, "a": "x"]) == #"{"a":"x","b":1}"#)
+        #expect(throws: CashetError.self) { try HumanOutput.jsonLine(["rate": Double.nan]) }
     }
 }
