@@ -69,16 +69,21 @@ protocol StoreCommand: AsyncParsableCommand {
     func run(client: Client) async throws
 }
 
-/// Opens the store when a command first asks for it, and closes it afterwards.
+/// Opens the store when a command first asks for it, and closes it afterwards. The client and
+/// the store log to the same `logger`.
 final class StoreOpener {
-    private let open: () async throws(CashetError) -> any Store
+    private let logger: Logger
+    private let open: (Logger) async throws(CashetError) -> any Store
     private var opened: Client?
 
-    init(_ open: @escaping () async throws(CashetError) -> any Store) { self.open = open }
+    init(logger: Logger, _ open: @escaping (Logger) async throws(CashetError) -> any Store) {
+        self.logger = logger
+        self.open = open
+    }
 
     func client() async throws(CashetError) -> Client {
         if let opened { return opened }
-        let client = Client(store: try await open(), logger: try CLILogging.logger())
+        let client = Client(store: try await open(logger), logger: logger)
         opened = client
         return client
     }
@@ -105,7 +110,7 @@ extension StoreCommand {
         Output.useColour(options.colour ?? parent.store.colour ?? .auto)
         do {
             try checkArguments()
-            let store = StoreOpener { () async throws(CashetError) in try await openStore() }
+            let store = StoreOpener(logger: try CLILogging.logger()) { logger async throws(CashetError) in try await openStore(logger: logger) }
             do {
                 try await run(opening: store)
             } catch {
@@ -124,8 +129,7 @@ extension StoreCommand {
     /// The store `--store` names: a PostgreSQL store for a `postgresql://` URL, else an LMDB
     /// store in that directory. Only `import` creates an LMDB store: a wrong --store must not
     /// leave one behind.
-    func openStore() async throws(CashetError) -> any Store {
-        let logger = try CLILogging.logger()
+    func openStore(logger: Logger) async throws(CashetError) -> any Store {
         if PostgresStore.Configuration.isURL(storePath) {
             var configuration = try PostgresStore.Configuration(url: storePath)
             configuration.logger = logger

@@ -113,19 +113,19 @@ enum Output {
     }
 
     /// What `--color` chose; `.auto` until a command sets it.
-    private static let colourMode = Atomic<UInt8>(ColourMode.auto.code)
+    private static let colourMode = Mutex(ColourMode.auto)
 
     /// Sets `--color` for this run.
-    static func useColour(_ mode: ColourMode) { colourMode.store(mode.code, ordering: .relaxed) }
+    static func useColour(_ mode: ColourMode) { colourMode.withLock { $0 = mode } }
 
     /// `--color always` or `never` decides. Otherwise (`auto`) a non-empty `NO_COLOR`
     /// (https://no-color.org) turns colour off, a non-empty `FORCE_COLOR` (https://force-color.org)
     /// on, and without either, colour goes to a terminal whose `TERM` is not `dumb`.
     static var colourEnabled: Bool {
-        switch colourMode.load(ordering: .relaxed) {
-        case ColourMode.always.code: true
-        case ColourMode.never.code: false
-        default: automaticColour
+        switch colourMode.withLock({ $0 }) {
+        case .always: true
+        case .never: false
+        case .auto: automaticColour
         }
     }
 
@@ -156,12 +156,4 @@ extension String {
 /// `--color`: `auto` (the default), `always` or `never`.
 enum ColourMode: String, CaseIterable, ExpressibleByArgument {
     case auto, always, never
-
-    var code: UInt8 {
-        switch self {
-        case .auto: 0
-        case .always: 1
-        case .never: 2
-        }
-    }
 }

@@ -191,7 +191,7 @@ extension PostgresStore {
                 FROM cashet_counters
                 """, logger: logger)
             var stats = StoreStats()
-            let counted = self.accessLog.current
+            let counted = self.accessLog.pendingCalls
             for try await (commits, completed, failed, functions, blobs, chunked, logical, stored, disk, oldest, newest, hits, misses)
                 in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64?, Int64?, Int64, Int64).self) {
                 stats = StoreStats(hits: Int(hits) + Int(clamping: counted.hits), misses: Int(misses) + Int(clamping: counted.misses),

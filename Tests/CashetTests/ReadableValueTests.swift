@@ -25,6 +25,8 @@ struct ReadableValueTests {
         let parsed = try JSONSerialization.jsonObject(with: Data(pretty.utf8)) as? NSDictionary
         #expect(parsed == (try JSONSerialization.jsonObject(with: Data(try BinaryJSON.render(bytes, pretty: false).utf8)) as? NSDictionary))
         #expect(BinaryJSON.preview(bytes, limit: 20) == #"{"blob":"AQI=","fla…"#)
+        let reference = [BinaryTag.resultRef.rawValue] + (0..<32).map { UInt8($0 * 8) }
+        #expect(try BinaryJSON.render(reference) == #"{"result":"# + "\"" + (0..<32).map { String(format: "%02x", $0 * 8) }.joined() + "\"}")
     }
 
     @Test("bytes that are not exactly one value (cut, trailing, too deep, unknown tag) are a typed error")

@@ -61,7 +61,7 @@ package enum BinaryJSON {
                 string(Data(try bytes.readSlice(length, at: &offset, what: Self.what)).base64EncodedString())
             case .resultRef:
                 let hash = try bytes.readSlice(ContentHash.byteCount, at: &offset, what: Self.what)
-                text += "{\"result\":\"" + hash.map { String(format: "%02x", $0) }.joined() + "\"}"
+                text += "{\"result\":\"" + Hex.encode(Array(hash)) + "\"}"
             case .array:
                 try elements(try bytes.readLength(at: &offset, what: Self.what), group: 1, at: &offset, depth: depth)
             case .unordered:

@@ -77,9 +77,8 @@ extension Client {
         let commit = try await store.record(entry.draft, output: entry.output)
         noteRecorded([entry], since: started)
         if let failure {
-            let error = failure.error(request.task, recordedAs: commit)
-            logger.warning("call recorded as failed", metadata: ["function": "\(request.task.functionName)", "fingerprint": draft.fingerprint.logValue, "commit": "\(commit.hash.shortHex)", "error": "\(failure.detail)"])
-            throw error
+            logRecordedFailure(failure, of: request.task, call: draft.fingerprint, commit: commit)
+            throw failure.error(request.task, recordedAs: commit)
         }
         return commit
     }

@@ -10,6 +10,13 @@ extension Client {
         store.noteCalls(hits: hits, misses: misses)
     }
 
+    /// Logs a call recorded as a failed commit (the `submit` and `map` paths both end here).
+    func logRecordedFailure(_ failure: AttemptFailure, of task: TaskDefinition, call: Fingerprint, commit: Commit) {
+        logger.warning("call recorded as failed", metadata: [
+            "function": "\(task.functionName)", "fingerprint": call.logValue, "commit": "\(commit.hash.shortHex)", "error": "\(failure.detail)",
+        ])
+    }
+
     /// Counts what a write that began at `start` recorded: its time, the result bytes of its new
     /// commits, and its failed commits.
     func noteRecorded(_ entries: [CommitEntry], since start: ContinuousClock.Instant) {

@@ -60,9 +60,7 @@ struct MapGroupCommit<Output: Codable & Sendable> {
             for (run, commit) in zip(committing ?? [], commits) {
                 run.lease?.release()
                 if let failure = run.failure {
-                    client.logger.warning("call recorded as failed", metadata: [
-                        "function": "\(commit.task.functionName)", "fingerprint": run.call.logValue, "commit": "\(commit.hash.shortHex)", "error": "\(failure.detail)",
-                    ])
+                    client.logRecordedFailure(failure, of: commit.task, call: run.call, commit: commit)
                     firstFailure = firstFailure ?? failure.error(commit.task, recordedAs: commit)
                 } else {
                     answer(run.call, with: client.ranRef(commit))

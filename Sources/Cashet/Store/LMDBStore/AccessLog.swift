@@ -82,9 +82,9 @@ package final class AccessLog: Sendable {
         misses.wrappingAdd(taken.misses, ordering: .relaxed)
     }
 
-    /// What is pending, left in place.
-    package var current: Pending {
-        Pending(times: times.withLock { $0 }, hits: hits.load(ordering: .relaxed), misses: misses.load(ordering: .relaxed))
+    /// The calls counted and not yet written (`stats` adds them to the written counts).
+    package var pendingCalls: (hits: UInt64, misses: UInt64) {
+        (hits.load(ordering: .relaxed), misses.load(ordering: .relaxed))
     }
 
     /// Whether anything waits to be written.

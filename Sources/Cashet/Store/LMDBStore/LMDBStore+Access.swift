@@ -77,7 +77,10 @@ struct CallUsage: Equatable {
     }
 
     var bytes: [UInt8] {
-        let counts = withUnsafeBytes(of: hits.bigEndian) { Array($0) } + withUnsafeBytes(of: misses.bigEndian) { Array($0) }
-        return counts + withUnsafeBytes(of: XXHash.hash64(counts, 0..<16, seed: 0).bigEndian) { Array($0) }
+        var writer = ByteWriter(capacity: 24)
+        writer.appendFixedBigEndian(hits)
+        writer.appendFixedBigEndian(misses)
+        writer.appendFixedBigEndian(XXHash.hash64(writer.bytes, 0..<16, seed: 0))
+        return writer.bytes
     }
 }

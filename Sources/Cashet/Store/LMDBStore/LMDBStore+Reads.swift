@@ -168,7 +168,7 @@ extension LMDBStore {
             }
             let newest = try pending.last?.createdAt ?? edge(.last)
             var usage = try readUsage(txn) ?? CallUsage()   // damaged: fsck reports it
-            let counted = accessLog.current
+            let counted = accessLog.pendingCalls
             usage.hits &+= counted.hits
             usage.misses &+= counted.misses
             return StoreStats(

@@ -42,6 +42,8 @@ public final class TieredStore: Store {
     /// Whether a trim of the local tier is running (one at a time).
     private let trimming = Atomic<Bool>(false)
     private let failures = Locked<(count: Int, last: CashetError?)>((0, nil))
+    /// ``Configuration/logger`` with the local tier's path in its metadata.
+    private let logger: Logger
 
     /// How the local tier is bounded.
     public struct Configuration: Sendable {
@@ -63,6 +65,7 @@ public final class TieredStore: Store {
         self.local = local
         self.remote = remote
         self.configuration = configuration
+        logger = configuration.logger.with("store", local.path)
     }
 
     /// How many times filling or trimming the local tier failed after the remote operation
@@ -212,9 +215,7 @@ public final class TieredStore: Store {
             try await step()
         } catch {
             failures.withLock { $0 = ($0.count + 1, error) }
-            configuration.logger.warning("local tier not updated; the remote store has the change", metadata: [
-                "store": "\(local.path)", "operation": "\(operation)", "error": "\(error)",
-            ])
+            logger.warning("local tier not updated; the remote store has the change", metadata: ["operation": "\(operation)", "error": "\(error)"])
         }
     }
 
@@ -223,7 +224,7 @@ public final class TieredStore: Store {
         guard let limit = configuration.localLimit else { return }
         let stored: Int
         do { stored = try local.storedBytes() } catch {
-            configuration.logger.warning("local tier's size unreadable; not trimmed", metadata: ["store": "\(local.path)", "error": "\(error)"])
+            logger.warning("local tier's size unreadable; not trimmed", metadata: ["error": "\(error)"])
             return
         }
         guard stored > limit else { return }
