@@ -4,14 +4,17 @@ import Foundation
 import Testing
 
 /// Faults other processes leave behind: the locks and leases of a writer killed mid-batch, and
-/// a copy of the store taken while a writer was busy.
+/// a copy of the store taken while a writer was busy. Both load the machine (a writer of a million
+/// calls, eight copies of a busy store), so they run among the heavy suites, one at a time: beside
+/// the other campaigns on CI a round once took five minutes of waiting, with nothing wrong.
+extension HeavySuites {
 @Suite("Faults left by other processes")
 struct DeadProcessFaultTests {
     /// The overlap helper's function, by the same name and version.
     static let slow = CachedFunction("slow", version: "1") { (x: Int) -> Int in x * 3 }
 
     @Test("a map writer SIGKILLed mid-batch (LMDB's write lock, objects lock and thousands of leases held) blocks nobody: the next writer goes on at once",
-          .timeLimit(.minutes(5)))
+          .timeLimit(.minutes(10)))
     func killedBatchWriterLeavesNoStaleLock() async throws {
         let directory = TemporaryDirectory()
         let storePath = directory.child("store")
@@ -49,7 +52,7 @@ struct DeadProcessFaultTests {
     }
 
     @Test("a copy of the store taken while a writer is busy is never a crash: fsck and stats on it answer with a status; the original stays intact",
-          .timeLimit(.minutes(5)))
+          .timeLimit(.minutes(10)))
     func storeCopiedWhileWritten() async throws {
         let directory = TemporaryDirectory()
         let storePath = directory.child("store")
@@ -85,4 +88,5 @@ extension Sequence {
         for element in self { results.append(try await transform(element)) }
         return results
     }
+}
 }
