@@ -11,8 +11,6 @@ let package = Package(
         // The shared PostgreSQL store, a product of its own so users of the local store never build
         // the PostgreSQL client.
         .library(name: "CashetPostgres", targets: ["CashetPostgres"]),
-        // Temp directories, counters and subprocess runners shared by the two test packages.
-        .library(name: "CashetTestSupport", targets: ["CashetTestSupport"]),
         .plugin(name: "CashetIdentityPlugin", targets: ["CashetIdentityPlugin"]),
         .executable(name: "cashet", targets: ["CashetCLI"]),
         .executable(name: "cashet-demo", targets: ["CashetDemo"]),
@@ -106,8 +104,11 @@ let package = Package(
             name: "CashetDemo",
             dependencies: ["Cashet", "CashetPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // A small program the tests run as a real second process (restarts, cross-process hashing).
+        // Temp directories, counters and subprocess runners for the tests. Not a product: users never
+        // see it. Benchmarks/ and IntegrationTests/ build the same sources as a target of their own
+        // through a symbolic link (Sources/CashetTestSupport in each).
         .target(name: "CashetTestSupport"),
+        // A small program the tests run as a real second process (restarts, cross-process hashing).
         .executableTarget(
             name: "CashetTestHelper",
             dependencies: ["Cashet", "CashetPostgres", "CashetTestSupport"]

@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The root package's test support, through a symbolic link: it is not a product.
+        .target(name: "CashetTestSupport", path: "Sources/CashetTestSupport"),
         .executableTarget(
             name: "CashetBenchmarks",
             dependencies: [
@@ -43,7 +45,7 @@ let package = Package(
         // The compare-peers workloads on cashet-swift (scripts/compare-peers.sh).
         .executableTarget(
             name: "CashetPeerWorkloads",
-            dependencies: [.product(name: "Cashet", package: "cashet"), .product(name: "CashetTestSupport", package: "cashet")],
+            dependencies: [.product(name: "Cashet", package: "cashet"), "CashetTestSupport"],
             path: "Sources/CashetPeerWorkloads"
         ),
         // Builds stores of N small commits for the CLI and scale benchmarks.
@@ -66,7 +68,7 @@ let package = Package(
             name: "CashetLargeBlobs",
             dependencies: [
                 .product(name: "Cashet", package: "cashet"),
-                .product(name: "CashetTestSupport", package: "cashet"),
+                "CashetTestSupport",
             ],
             path: "Sources/CashetLargeBlobs"
         ),

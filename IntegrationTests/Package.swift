@@ -13,6 +13,8 @@ let package = Package(
         .package(name: "cashet", path: ".."),
     ],
     targets: [
+        // The root package's test support, through a symbolic link: it is not a product.
+        .target(name: "CashetTestSupport"),
         .executableTarget(
             name: "IdentityProbe",
             dependencies: [.product(name: "CashetMacros", package: "cashet")],
@@ -23,7 +25,7 @@ let package = Package(
             dependencies: [
                 "IdentityProbe",
                 .product(name: "CashetMacros", package: "cashet"),
-                .product(name: "CashetTestSupport", package: "cashet"),
+                "CashetTestSupport",
             ],
             plugins: [.plugin(name: "CashetIdentityPlugin", package: "cashet")]
         ),

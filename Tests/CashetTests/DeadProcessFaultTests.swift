@@ -80,6 +80,7 @@ struct DeadProcessFaultTests {
         print("copies taken mid-write: statuses \(statuses)")
     }
 }
+}
 
 extension Sequence {
     /// `map` with an async transform, in order.
@@ -88,5 +89,4 @@ extension Sequence {
         for element in self { results.append(try await transform(element)) }
         return results
     }
-}
 }
