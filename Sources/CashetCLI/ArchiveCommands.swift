@@ -73,10 +73,8 @@ struct ImportCommand: StoreCommand {
 enum ArchiveCommands {
     static func print(_ report: ArchiveReport, verb: String, to file: String, json: Bool) throws(CashetError) {
         if json {
-            Swift.print(try Output.json([
-                "file": file, "commits": report.commits, "commits_skipped": report.commitsSkipped,
-                "blobs": report.blobs, "blob_bytes": report.blobBytes,
-            ]))
+            Swift.print(try Output.json(ArchiveJSON(file: file, commits: report.commits, commitsSkipped: report.commitsSkipped,
+                                                    blobs: report.blobs, blobBytes: report.blobBytes)))
             return
         }
         let skipped = report.commitsSkipped > 0 ? " (\(report.commitsSkipped) already present)" : ""

@@ -13,13 +13,7 @@ struct StatsCommand: StoreCommand {
     func run(client: Client) async throws {
         let stats = try await client.stats()
         if json {
-            print(try Output.json([
-                "commits": stats.commits, "completed": stats.completed, "failed": stats.failed,
-                "functions": stats.functions, "blobs": stats.blobs, "file_blobs": stats.fileBlobs,
-                "logical_bytes": stats.logicalBytes, "stored_bytes": stats.storedBytes, "disk_bytes": stats.diskBytes,
-                "oldest": Output.iso(stats.oldest), "newest": Output.iso(stats.newest),
-                "hits": stats.hits, "misses": stats.misses, "hit_rate": stats.hitRate ?? NSNull(),
-            ]))
+            print(try Output.json(StatsJSON(stats)))
             return
         }
         let calls = stats.hits + stats.misses
@@ -72,17 +66,27 @@ struct LogCommand: StoreCommand {
 
 struct ShowCommand: StoreCommand {
     static var storeAccess: StoreAccess { .readOnly }
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one commit: function, source, arguments, output, lineage.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one commit: function, source, arguments, output, lineage.",
+        discussion: "A result's hash (what a program prints as `ref.hash`) shows the newest commit that produced it, and lists the others (the store may read every commit to find them).")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
-    @Argument(help: "Commit hash or unique prefix (≥ 4 hex characters).") var hash: String
+    @Argument(help: "Commit hash, result hash, or a unique prefix of either (≥ 4 hex characters).") var hash: String
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(client: Client) async throws {
-        let commit = try await client.show(hash)
+        let commits = try await client.commits(named: hash)
+        let commit = commits[0]
+        let producers = commit.hash.hex.hasPrefix(hash.lowercased()) ? nil : commits.map(\.hash.hex)
         if json {
-            print(try Output.json(Output.commitObject(commit, withSource: true)))
+            var object = CommitJSON(commit, withSource: true)
+            object.resultProducers = producers
+            print(try Output.json(object))
             return
+        }
+        if let producers, let output = commit.output {
+            let others = producers.count > 11 ? producers[1..<11].map { String($0.prefix(12)) }.joined(separator: ", ") + ", …" : producers.dropFirst().map { String($0.prefix(12)) }.joined(separator: ", ")
+            print("result      \(output.hash.hex), produced by \(producers.count) commit(s)\(others.isEmpty ? "" : "; the newest is shown, the others are \(others)")")
         }
         print("commit      \(commit.hash.hex)")
         print("function    \(Output.clean(commit.task.functionName))\(commit.task.functionVersion.isEmpty ? "" : " (version \(Output.clean(commit.task.functionVersion)))")")
@@ -108,7 +112,7 @@ struct GetCommand: StoreCommand {
         abstract: "Write a commit's result: as JSON on a terminal (binary-format results), else its raw bytes to a file or stdout.")
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
-    @Argument(help: "Commit hash or unique prefix.") var hash: String
+    @Argument(help: "Commit hash, result hash (`ref.hash`), or a unique prefix of either.") var hash: String
     @Option(name: [.short, .long], help: "Write the raw bytes to this file instead of stdout.") var output: String?
     @Flag(help: "Write the raw bytes even when stdout is a terminal.") var binary = false
 
@@ -158,14 +162,19 @@ struct RmCommand: StoreCommand {
     @ParentCommand var parent: CashetCommand
     @OptionGroup var options: StoreOptions
     @Argument(help: "Commit hashes or unique prefixes.") var hashes: [String]
+    @Flag(help: "Report what would be removed; change nothing.") var dryRun = false
+    @Flag(help: "Print one JSON object.") var json = false
 
     func run(client: Client) async throws {
-        // Resolve every prefix first, so a typo in the last one removes nothing.
+        // Every prefix is resolved first, so a typo in the last one removes nothing.
         var resolved: [ContentHash] = []
         for hash in hashes { resolved.append(try await client.resolve(hash)) }
-        for hash in resolved {
-            let report = try await client.rm(hash.hex)
-            print("removed \(hash.shortHex) (\(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) freed)")
+        let names = resolved.map(\.hex).uniqued()
+        let report = try await client.rm(names, dryRun: dryRun)
+        if json {
+            print(try Output.json(RemovalJSON(dryRun: dryRun, commits: names, report: report)))
+        } else {
+            print("\(dryRun ? "would remove" : "removed") \(report.commitsRemoved) commit(s) (\(names.map { String($0.prefix(12)) }.joined(separator: ", "))) and \(report.blobsRemoved) blob(s), \(Output.size(report.bytesFreed)) \(dryRun ? "to free" : "freed")")
         }
     }
 }
@@ -204,13 +213,9 @@ struct GCCommand: StoreCommand {
 
     func run(client: Client) async throws {
         let policy = try policy()
-        let report = try await Progress.during("gc") { _ in try await client.gc(policy, dryRun: dryRun) }
+        let report = try await Progress.during("gc") { progress in try await client.gc(policy, dryRun: dryRun, progress: progress.update) }
         if json {
-            print(try Output.json([
-                "dry_run": dryRun, "commits_removed": report.commitsRemoved, "blobs_removed": report.blobsRemoved,
-                "bytes_freed": report.bytesFreed, "stored_bytes_freed": report.storedBytesFreed,
-                "leftover_files_removed": report.leftoverFilesRemoved,
-            ]))
+            print(try Output.json(RemovalJSON(dryRun: dryRun, report: report)))
             return
         }
         let leftovers = report.leftoverFilesRemoved > 0 ? ", and \(report.leftoverFilesRemoved) leftover file(s) of interrupted writes" : ""
@@ -230,9 +235,9 @@ struct FsckCommand: StoreCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(opening store: StoreOpener) async throws {
-        let report = try await Progress.during(repair ? "fsck --repair" : "fsck") { _ in
+        let report = try await Progress.during(repair ? "fsck --repair" : "fsck") { progress in
             // data.mdb's pages are checked before LMDB reads a table: on damaged ones it could fault.
-            guard !PostgresStore.Configuration.isURL(storePath) else { return try await store.client().fsck(repair: repair) }
+            guard !PostgresStore.Configuration.isURL(storePath) else { return try await store.client().fsck(repair: repair, progress: progress.update) }
             var report = IntegrityReport()
             report.problems = try LMDBStore.checkStructure(at: storePath)
             if !report.problems.isEmpty {
@@ -245,7 +250,7 @@ struct FsckCommand: StoreCommand {
                 let rebuilt = try LMDBStore.rebuild(at: storePath)
                 report.repairs.append("rebuilt data.mdb from its readable records: kept \(rebuilt.commitsKept) commit(s) and \(rebuilt.blobsKept) blob(s), lost at least \(rebuilt.commitsLost) commit(s); the damaged file is kept as \(storePath)/\(rebuilt.damagedFile) (remove it once satisfied)")
             }
-            let checked = try await store.client().fsck(repair: repair)
+            let checked = try await store.client().fsck(repair: repair, progress: progress.update)
             report.problems += checked.problems
             report.repairs += checked.repairs
             report.unrepaired = checked.unrepaired
@@ -255,15 +260,7 @@ struct FsckCommand: StoreCommand {
         }
         let damaged = repair ? !report.unrepaired.isEmpty : report.foundDamage
         if json {
-            func objects(_ problems: [IntegrityReport.Problem]) -> [[String: Any]] {
-                problems.map { ["kind": $0.kind.rawValue, "subject": $0.subject, "detail": $0.detail, "damage": $0.kind.isDamage] }
-            }
-            print(try Output.json([
-                "commits_checked": report.commitsChecked, "blobs_checked": report.blobsChecked,
-                "bytes_verified": report.bytesVerified, "files_checked": report.filesChecked,
-                "problems": objects(report.problems), "repairs": report.repairs, "unrepaired": objects(report.unrepaired),
-                "damaged": damaged,
-            ]))
+            print(try Output.json(FsckJSON(report, damaged: damaged)))
         } else {
             print("checked \(report.commitsChecked) commit(s), \(report.blobsChecked) blob(s) (\(Output.size(report.bytesVerified)) verified), \(report.filesChecked) file(s)")
             for problem in report.problems {
@@ -303,19 +300,7 @@ struct DiffCommand: StoreCommand {
         let diff = try await client.diff(a, b)
         let (old, new) = (diff.old, diff.new)
         if json {
-            print(try Output.json([
-                "a": old.hash.hex, "b": new.hash.hex,
-                "function_changed": diff.functionChanged,
-                "function": ["a": old.task.functionName, "b": new.task.functionName],
-                "function_hash": ["a": old.fingerprint.functionHash.hex, "b": new.fingerprint.functionHash.hex],
-                "source_diff": diff.sourceDiff,
-                "args_changed": diff.argumentsChanged,
-                "args": ["a": old.task.argumentsSnapshot, "b": new.task.argumentsSnapshot],
-                "output_changed": diff.outputChanged,
-                "output": ["a": Output.outputObject(old.output), "b": Output.outputObject(new.output)],
-                "status_changed": diff.statusChanged,
-                "status": ["a": old.status.rawValue, "b": new.status.rawValue],
-            ]))
+            print(try Output.json(DiffJSON(diff)))
             return
         }
         let pager = Pager.start(disabled: noPager)
@@ -355,8 +340,8 @@ struct MigrateCommand: StoreCommand {
             try LMDBStore.migrate(at: path) { done, total in progress.update(done: done, total: total) }
         }
         if json {
-            print(try Output.json(["from_schema": Int(report.fromSchema), "to_schema": 2, "commits_migrated": report.commitsMigrated,
-                               "blobs_migrated": report.blobsMigrated, "previous_file": report.previousFile]))
+            print(try Output.json(MigrationJSON(fromSchema: Int(report.fromSchema), toSchema: 2, commitsMigrated: report.commitsMigrated,
+                                                blobsMigrated: report.blobsMigrated, previousFile: report.previousFile)))
         } else if report.previousFile.isEmpty {
             print("the store at \(Output.clean(path)) already has schema \(report.fromSchema); nothing to do")
         } else {

@@ -9,42 +9,13 @@ enum Output {
         Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
     }
 
-    static func iso(_ date: Date?) -> Any { date.map(isoString) ?? NSNull() }
-
-    /// One JSON object on one line, keys sorted (``HumanOutput/jsonLine(_:)``).
-    static func json(_ object: [String: Any]) throws(CashetError) -> String { try HumanOutput.jsonLine(object) }
-
-    /// A result reference as JSON: `{hash, size}`, or null for a failed commit.
-    static func outputObject(_ output: ObjectRef?) -> Any {
-        output.map { ["hash": $0.hash.hex, "size": $0.size] as [String: Any] } ?? NSNull()
-    }
-
-    static func commitObject(_ commit: Commit, withSource: Bool) -> [String: Any] {
-        var object: [String: Any] = [
-            "hash": commit.hash.hex,
-            "function": commit.task.functionName,
-            "function_hash": commit.fingerprint.functionHash.hex,
-            "fingerprint": commit.fingerprint.description,
-            "status": commit.status.rawValue,
-            "created_at": iso(commit.createdAt),
-            "args": commit.task.argumentsSnapshot,
-            "tags": commit.tags,
-            "parent": commit.parent?.hex ?? NSNull(),
-            "error": commit.error ?? NSNull(),
-            "cached": commit.task.cacheable,
-            "output": outputObject(commit.output),
-        ]
-        if withSource {
-            object["source"] = commit.task.source ?? NSNull()
-            object["version"] = commit.task.functionVersion
-        }
-        return object
-    }
+    /// One JSON object on one line (``HumanOutput/jsonLine(_:)``): see JSONOutput.swift.
+    static func json<Value: Encodable>(_ value: Value) throws(CashetError) -> String { try HumanOutput.jsonLine(value) }
 
     /// One line per commit: a JSON object (`--json`), or the command's human rendering.
     static func printCommits(_ commits: [Commit], json: Bool, human: (Commit) -> String) throws(CashetError) {
         for commit in commits {
-            print(json ? try Output.json(commitObject(commit, withSource: false)) : human(commit))
+            print(json ? try Output.json(CommitJSON(commit)) : human(commit))
         }
     }
 

@@ -5,12 +5,16 @@ import PostgresNIO
 /// `fsck`: reads every commit and blob back and checks them against their hashes, and the
 /// counters against a recount. Foreign keys already rule out dangling heads and references.
 extension PostgresStore {
-    public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
+    public nonisolated(nonsending) func check(repair: Bool, progress: ProgressHandler?) async throws(CashetError) -> IntegrityReport {
         var report = IntegrityReport()
         var damagedCommits: [ContentHash] = []
         var damagedBlobs: [ContentHash] = []
+        // The counters say how much there is to read; damaged ones only make the total wrong.
+        let counted = progress == nil ? nil : try? await stats()
+        var checked = ProgressCount(total: (counted?.commits ?? 0) + (counted?.blobs ?? 0), handler: progress)
         try await forEachPage(of: "cashet_commits", column: "record") { hash, record in
             report.commitsChecked += 1
+            checked.advance()
             do throws(CashetError) {
                 _ = try CanonicalCommit.decodeVerifiedCommit(hash: hash, record.array, source: nil)
             } catch {
@@ -19,6 +23,7 @@ extension PostgresStore {
             }
         }
         try await forEachPage(of: "cashet_blobs", column: "hash") { (hash: ContentHash, _: ByteBuffer) async throws(CashetError) in
+            checked.advance()
             do throws(CashetError) {
                 let bytes = try await blob(hash)
                 report.blobsChecked += 1

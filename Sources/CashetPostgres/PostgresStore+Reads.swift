@@ -181,6 +181,27 @@ extension PostgresStore {
         return try prefix.single(of: Array(candidates.prefix(10)), more: candidates.count > 10, in: location)
     }
 
+    public nonisolated(nonsending) func commitsProducing(_ prefix: HashPrefix) async throws(CashetError) -> [Commit] {
+        let lowerBound = prefix.lowerBound.bytea
+        let (results, hashes) = try await perform("finding the commits of result \(prefix)") { [logger] client, _ in
+            // The output index in hash order: the results matching the prefix come first, and
+            // 11 of them are enough to call it ambiguous.
+            var results: [ContentHash] = []
+            let rows = try await client.query("SELECT DISTINCT output FROM cashet_commits WHERE output >= \(lowerBound) ORDER BY output LIMIT 11", logger: logger)
+            for try await output in rows.decode(ByteBuffer.self) where prefix.matches(output.array) {
+                results.append(try ContentHash(bytea: output))
+            }
+            guard results.count == 1 else { return (results, [ContentHash]()) }
+            var found: [ContentHash] = []
+            for try await hash in try await client.query("SELECT hash FROM cashet_commits WHERE output = \(results[0].bytea)", logger: logger).decode(ByteBuffer.self) {
+                found.append(try ContentHash(bytea: hash))
+            }
+            return (results, found)
+        }
+        _ = try prefix.single(of: Array(results.prefix(10)), more: results.count > 10, in: location, noun: "result")
+        return try Self.single(result: prefix, try await commits(hashes).compactMap { $0 }, in: location)
+    }
+
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         try await perform("reading store statistics") { [logger] client, _ in
             let rows = try await client.query("""

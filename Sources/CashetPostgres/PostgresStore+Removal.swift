@@ -11,7 +11,28 @@ extension PostgresStore {
         try await removeCommits([hash], "deleting commit \(hash.shortHex)")
     }
 
-    public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
+    public nonisolated(nonsending) func plannedRemoval(of hashes: [ContentHash]) async throws(CashetError) -> EvictionReport {
+        let keys = hashes.uniqued().map(\.bytea)
+        return try await perform("planning the removal of \(keys.count) commit(s)") { [logger] client, _ in
+            var plan = EvictionPlan(storedBytes: 0)
+            // Each commit's result, with the number of commits (listed or not) that use it.
+            let rows = try await client.query("""
+                SELECT c.hash, c.output, b.size, b.stored_size, (SELECT count(*) FROM cashet_commits r WHERE r.output = c.output)::int8
+                FROM cashet_commits c LEFT JOIN cashet_blobs b ON b.hash = c.output WHERE c.hash = ANY(\(keys)::bytea[])
+                """, logger: logger)
+            for try await (hash, output, size, stored, count) in rows.decode((ByteBuffer, ByteBuffer?, Int64?, Int64?, Int64).self) {
+                var use: ResultUse?
+                if let output, let size, let stored {
+                    use = ResultUse(hash: try ContentHash(bytea: output), size: Int(size), storedSize: Int(stored), references: Int(count))
+                }
+                plan.remove(try ContentHash(bytea: hash), output: use)
+            }
+            try plan.requireAll(of: hashes)
+            return plan.report
+        }
+    }
+
+    public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool, progress: ProgressHandler?) async throws(CashetError) -> EvictionReport {
         let policy = try policy.validated()
         try await flushAccessLog()
         let plan = try await planEviction(policy)
@@ -20,6 +41,7 @@ extension PostgresStore {
         for start in stride(from: 0, to: plan.commits.count, by: 1000) {
             let batch = Array(plan.commits[start..<min(start + 1000, plan.commits.count)])
             report = report + (try await removeCommits(batch, "evicting \(batch.count) commit(s)"))
+            progress?(start + batch.count, plan.commits.count)
         }
         return report + (try await removeUnreferencedBlobs())
     }

@@ -48,10 +48,25 @@ struct CLIEnvironmentTests {
         let bad = try Products.cashet("log", "--color", "sometimes", "--store", fixture.storePath)
         #expect(bad.status == 2 && bad.stderr.contains("sometimes"), "\(bad.stderr)")
 
-        let gc = try onTerminal("\(Products.cli) gc --dry-run --store \(fixture.storePath)")
+        // Work that ends within CASHET_PROGRESS_DELAY (1 s by default) draws no line at all.
+        let brief = try onTerminal("\(Products.cli) gc --dry-run --store \(fixture.storePath)")
+        #expect(brief.status == 0 && !brief.stdout.contains("gc…") && brief.stdout.contains("would remove"), "\(brief.stdout)")
+        let noDelay = ["CASHET_PROGRESS_DELAY": "0"]
+        let gc = try onTerminal("\(Products.cli) gc --dry-run --store \(fixture.storePath)", environment: noDelay)
         #expect(gc.status == 0 && gc.stdout.contains("gc…") && gc.stdout.contains("would remove"), "\(gc.stdout)")
-        let quiet = try Products.cashet("gc", "--dry-run", "--store", fixture.storePath)
+        // Counted: n/N, the rate and the time left, then erased.
+        let fsck = try onTerminal("\(Products.cli) fsck --store \(fixture.storePath)", environment: noDelay)
+        #expect(fsck.status == 0 && fsck.stdout.contains("] 100% 3/3 ") && fsck.stdout.contains("/s ETA 0 s\r\u{1B}[K"), "\(fsck.stdout)")
+        let quiet = try Products.run(Products.cli, ["gc", "--dry-run", "--store", fixture.storePath], environment: noDelay)
         #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+    }
+
+    @Test("every error is written as git writes one, \"error: …\", usage errors from the argument parser too")
+    func oneErrorStyle() throws {
+        let usage = try Products.cashet("diff", "a", "b", "c")
+        #expect(usage.status == 2 && usage.stderr.hasPrefix("error: ") && !usage.stderr.contains("Error: "), "\(usage.stderr)")
+        let missing = try Products.cashet("show", "--store", TemporaryDirectory().child("none"))
+        #expect(missing.status != 0 && missing.stderr.hasPrefix("error: "), "\(missing.stderr)")
     }
 
     @Test("log, history and diff go through $PAGER on a terminal; --no-pager and pipes print directly")

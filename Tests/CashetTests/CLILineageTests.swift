@@ -38,9 +38,23 @@ struct CLILineageTests {
         #expect(typo.status == 1 && typo.stderr.contains("ffff0000"), "\(typo.stderr)")
         #expect(try await fixture.client.stats().commits == 3)
 
-        let removed = try Products.cashet("rm", String(commits[0].prefix(10)), commits[1], "--store", fixture.storePath)
+        // A dry run names the commits and what would go, as JSON too, and changes nothing.
+        let dry = try Products.cashet("rm", "--dry-run", "--json", String(commits[0].prefix(10)), commits[1], "--store", fixture.storePath)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])
+        #expect(plan["dry_run"] as? Bool == true && plan["commits"] as? [String] == [commits[0], commits[1]])
+        #expect(plan["commits_removed"] as? Int == 2 && plan["blobs_removed"] as? Int == 2, "\(plan)")
+        #expect(try await fixture.client.stats().commits == 3)
+        let dryText = try Products.cashet("rm", "--dry-run", commits[2], "--store", fixture.storePath)
+        #expect(dryText.stdout.hasPrefix("would remove 1 commit(s) (\(commits[2].prefix(12))) and 1 blob(s)"), "\(dryText.stdout)")
+
+        let removed = try Products.cashet("rm", "--json", String(commits[0].prefix(10)), commits[1], "--store", fixture.storePath)
         #expect(removed.status == 0, "\(removed.stderr)")
-        #expect(removed.stdout.contains("removed \(commits[0].prefix(12))") && removed.stdout.contains("removed \(commits[1].prefix(12))"))
+        let done = try #require(try JSONSerialization.jsonObject(with: Data(removed.stdout.utf8)) as? [String: Any])
+        for key in ["commits_removed", "blobs_removed", "bytes_freed", "stored_bytes_freed"] {
+            #expect(done[key] as? Int == plan[key] as? Int, "\(key): the dry run said \(plan[key] ?? "nothing"), the removal \(done[key] ?? "nothing")")
+        }
+        #expect(done["dry_run"] as? Bool == false)
         #expect(try await fixture.client.log().map(\.hash.hex) == [commits[2]])
         #expect(try Products.cashet("show", commits[0], "--store", fixture.storePath).status == 1)
     }

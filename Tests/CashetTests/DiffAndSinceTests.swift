@@ -128,7 +128,8 @@ struct HumanOutputTests {
 
     @Test("JSON output that cannot be written is an error naming why, never a silent {}")
     func unwritableJSON() throws {
-        #expect(try HumanOutput.jsonLine(["b": 1, "a": "x"]) == #"{"a":"x","b":1}"#)
-        #expect(throws: CashetError.self) { try HumanOutput.jsonLine(["rate": Double.nan]) }
+        struct Line: Encodable { let b: Int; let sizeLimit: String; let rate: Double }
+        #expect(try HumanOutput.jsonLine(Line(b: 1, sizeLimit: "x", rate: 0.5)) == #"{"b":1,"rate":0.5,"size_limit":"x"}"#)
+        #expect(throws: CashetError.self) { try HumanOutput.jsonLine(Line(b: 1, sizeLimit: "x", rate: .nan)) }
     }
 }

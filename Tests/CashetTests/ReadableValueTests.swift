@@ -67,4 +67,34 @@ struct ReadableValueTests {
         // One line of at most 80 characters.
         #expect(show.stdout.contains(#"value       {"blob":"AQI=","flags":[3],"name":"a\"b\u001b[2J","nan":"NaN","values":[1.0,2.5…"# + "\n"), "\(show.stdout)")
     }
+
+    @Test("a result's hash, as a program prints it, works where a commit's does: show lists its producers, get writes it, client.get decodes it")
+    func resultHashes() async throws {
+        let directory = TemporaryDirectory()
+        let store = directory.child("store")
+        let client = try Client(path: store)
+        let same = CachedFunction("same", version: "1") { (x: Int) in x >= 0 ? "non-negative" : "negative" }
+        let first = try await client.submit(same, 1)
+        let second = try await client.submit(same, 2)
+        #expect(first.hash == second.hash && first.commit != second.commit, "two calls, one result")
+        #expect(try await client.get(first.hash.hex, as: String.self) == "non-negative")
+        #expect(try await client.get(String(first.commit.hex.prefix(10)), as: String.self) == "non-negative")
+        #expect(try await client.commits(producing: first.hash.hex).map(\.hash) == [second.commit, first.commit])
+        await #expect(throws: CashetError.self) { try await client.get(first.hash.hex, as: Int.self) }
+        await client.close()
+
+        let prefix = String(first.hash.hex.prefix(10))
+        let show = try Products.cashet("--store", store, "show", prefix)
+        #expect(show.status == 0 && show.stdout.contains("result      \(first.hash.hex), produced by 2 commit(s)") && show.stdout.contains("commit      \(second.commit.hex)"), "\(show.stdout)\(show.stderr)")
+        let json = try Products.cashet("--store", store, "show", "--json", prefix)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["hash"] as? String == second.commit.hex && object["result_producers"] as? [String] == [second.commit.hex, first.commit.hex])
+        let plainShow = try Products.cashet("--store", store, "show", "--json", first.commit.hex)
+        #expect(!plainShow.stdout.contains("result_producers"), "a commit's own hash lists no producers")
+        let get = try Products.cashet("--store", store, "get", prefix)
+        let bytes = try await first.loadBytes()
+        #expect(get.status == 0 && get.stdout.utf8.elementsEqual(bytes), "\(get.stderr)")
+        let missing = try Products.cashet("--store", store, "get", "abcdef0123")
+        #expect(missing.status != 0 && missing.stderr.hasPrefix("error: no commit matches 'abcdef0123'") && missing.stderr.contains("nor any result"), "\(missing.stderr)")
+    }
 }

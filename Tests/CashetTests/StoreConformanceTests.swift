@@ -2,6 +2,7 @@ import Cashet
 import CashetPostgres
 import CashetTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The stores a conformance case runs against: each must behave alike through `Store`.
@@ -172,6 +173,50 @@ extension HeavySuites {
             await store.close()
         }
 
+        @Test("rm: a planned removal reports what removing the same commits frees, changing nothing; a missing commit is notFound", arguments: StoreKind.allCases)
+        func plannedRemoval(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            let first = try await store.record(try Drafts.draft(20, at: 0), output: Drafts.output("shared by two"))
+            let second = try await store.record(try Drafts.draft(21, at: 1), output: Drafts.output("shared by two"))
+            let failed = try await store.record(try Drafts.draft(22, at: 2, status: .failed), output: nil)
+            // One of two users of a result frees nothing; both (named twice, too) free it once.
+            let one = try await store.plannedRemoval(of: [first.hash])
+            #expect(one.commitsRemoved == 1 && one.blobsRemoved == 0 && one.bytesFreed == 0)
+            let both = try await store.plannedRemoval(of: [first.hash, second.hash, first.hash, failed.hash])
+            #expect(both.commitsRemoved == 3 && both.blobsRemoved == 1 && both.bytesFreed == "shared by two".utf8.count)
+            #expect(try await store.stats().commits == 3, "a plan changes nothing")
+            let absent = try ContentHash(hex: String(repeating: "ab", count: 32))
+            await #expect(throws: CashetError.self) { try await store.plannedRemoval(of: [first.hash, absent]) }
+            await store.close()
+        }
+
+        @Test("a result's hash (or a prefix) finds the commits that produced it, newest first; progress counts what fsck and gc do", arguments: StoreKind.allCases)
+        func commitsByResult(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            let older = try await store.record(try Drafts.draft(30, at: 0), output: Drafts.output("same result"))
+            let newer = try await store.record(try Drafts.draft(31, at: 5), output: Drafts.output("same result"))
+            let other = try await store.record(try Drafts.draft(32, at: 9), output: Drafts.output("another result"))
+            let result = try #require(older.output).hash
+            let found = try await store.commitsProducing(try HashPrefix(result.hex))
+            #expect(found.map(\.hash) == [newer.hash, older.hash])
+            #expect(try await store.commitsProducing(try HashPrefix(String(result.hex.prefix(12)))).map(\.hash) == [newer.hash, older.hash])
+            #expect(try await store.commitsProducing(try HashPrefix(try #require(other.output).hash.hex)).map(\.hash) == [other.hash])
+            // A commit's own hash is no result's.
+            await #expect(throws: CashetError.self) { try await store.commitsProducing(try HashPrefix(older.hash.hex)) }
+
+            let counts = Counts()
+            let report = try await store.check(repair: false, progress: { done, total in counts.add(done, total) })
+            #expect(report.problems.filter(\.kind.isDamage).isEmpty)
+            let last = try #require(counts.last)
+            #expect(last.done == last.total && last.done >= 3, "fsck's last count: \(last)")
+            let removals = Counts()
+            _ = try await store.evict(EvictionPolicy(olderThan: Drafts.epoch.addingTimeInterval(7)), dryRun: false, progress: { done, total in removals.add(done, total) })
+            #expect(removals.last.map { $0.done == 2 && $0.total == 2 } == true, "gc's last count: \(String(describing: removals.last))")
+            await store.close()
+        }
+
         @Test("a blob put on its own is kept until a gc sweeps it; a failed commit is a head without a result", arguments: StoreKind.allCases)
         func loneBlobsAndFailures(kind: StoreKind) async throws {
             let opened = try await kind.make()
@@ -189,4 +234,13 @@ extension HeavySuites {
             await store.close()
         }
     }
+}
+
+/// The progress counts an operation reported, the last one kept.
+private final class Counts: Sendable {
+    private let state = Mutex<(done: Int, total: Int)?>(nil)
+
+    func add(_ done: Int, _ total: Int) { state.withLock { $0 = (done, total) } }
+
+    var last: (done: Int, total: Int)? { state.withLock { $0 } }
 }

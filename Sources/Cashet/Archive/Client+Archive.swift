@@ -15,9 +15,6 @@ public struct ArchiveReport: Hashable, Sendable, Codable {
     public init() {}
 }
 
-/// Reports progress: work done and total, in units the operation chooses (commits, bytes).
-public typealias ProgressHandler = @Sendable (_ done: Int, _ total: Int) -> Void
-
 /// `cashet export` / `cashet import`: moving a store, or part of it, as one portable file.
 extension Client {
     /// Writes the commits matching `query` (all by default), with their functions' sources and

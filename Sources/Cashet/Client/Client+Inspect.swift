@@ -1,7 +1,8 @@
 import Foundation
 
 /// Inspection and clean-up, the library side of `cashet log/show/get/diff/history/rm/gc/stats`.
-/// Every `hash` accepts a unique prefix of at least 4 hex characters, like git.
+/// Every `hash` accepts a unique prefix of at least 4 hex characters, like git. Where a result
+/// will do (`get`), it may also be a result's hash (``ResultRef/hash``, which a program prints).
 extension Client {
     /// Commits matching `query`, newest first.
     public nonisolated(nonsending) func log(_ query: CommitQuery = CommitQuery()) async throws(CashetError) -> [Commit] {
@@ -22,9 +23,21 @@ extension Client {
         return commit
     }
 
-    /// The serialized output of the commit named by `hash`.
+    /// The commits that produced the result whose hash starts with `hash` (a ``ResultRef/hash``),
+    /// newest first. ``LMDBStore`` reads every commit to answer.
+    public nonisolated(nonsending) func commits(producing hash: String) async throws(CashetError) -> [Commit] {
+        try await store.commitsProducing(try HashPrefix(hash))
+    }
+
+    /// The serialized output of the commit named by `hash`, or the result with that hash.
     public nonisolated(nonsending) func get(_ hash: String) async throws(CashetError) -> [UInt8] {
         try await store.blob(try await output(of: hash).hash)
+    }
+
+    /// The output of the commit named by `hash` (or the result with that hash), decoded as
+    /// `type` by the client's serializer: what ``ResultRef/load()`` gave the program that ran it.
+    public nonisolated(nonsending) func get<T: Decodable>(_ hash: String, as type: T.Type) async throws(CashetError) -> T {
+        try serializer.decode(type, from: try await get(hash))
     }
 
     /// Writes the serialized output of the commit named by `hash` to the file at `path`. Large
@@ -44,8 +57,24 @@ extension Client {
         try await store.exportBlob(try await output(of: hash).hash, toFileDescriptor: descriptor)
     }
 
+    /// The commit named by `hash`; when no commit is, the commits that produced the result with
+    /// that hash (a ``ResultRef/hash``), newest first. Never empty: `.notFound` when neither matches.
+    public nonisolated(nonsending) func commits(named hash: String) async throws(CashetError) -> [Commit] {
+        do throws(CashetError) {
+            return [try await show(hash)]
+        } catch where error.code == .notFound {
+            let noCommit = error
+            do throws(CashetError) {
+                return try await commits(producing: hash)
+            } catch where error.code == .notFound {
+                throw CashetError(.notFound, noCommit.message + ", nor any result")
+            }
+        }
+    }
+
+    /// The result of the commit named by `hash`, or the result with that hash.
     private nonisolated(nonsending) func output(of hash: String) async throws(CashetError) -> ObjectRef {
-        let commit = try await show(hash)
+        let commit = try await commits(named: hash)[0]
         guard let output = commit.output else {
             throw CashetError(.notFound, "commit \(commit.hash.shortHex) failed and has no output: \(commit.error ?? "no error recorded")")
         }
@@ -54,8 +83,9 @@ extension Client {
 
     /// Verifies every stored result (SHA-256, size) and every reference; with `repair`, removes
     /// what cannot be trusted and fixes counts, never deleting a valid result.
-    public nonisolated(nonsending) func fsck(repair: Bool = false) async throws(CashetError) -> IntegrityReport {
-        try await store.check(repair: repair)
+    /// `progress` hears records checked out of the records to check.
+    public nonisolated(nonsending) func fsck(repair: Bool = false, progress: ProgressHandler? = nil) async throws(CashetError) -> IntegrityReport {
+        try await store.check(repair: repair, progress: progress)
     }
 
     /// What differs between two commits.
@@ -73,6 +103,18 @@ extension Client {
         try await store.deleteCommit(try await resolve(hash))
     }
 
+    /// Deletes the commits named by `hashes`, and the blobs nothing else references; every hash is
+    /// resolved first, so a typo in the last one removes nothing. With `dryRun`, changes nothing
+    /// and reports what would be removed and freed.
+    public nonisolated(nonsending) func rm(_ hashes: [String], dryRun: Bool = false) async throws(CashetError) -> EvictionReport {
+        var resolved: [ContentHash] = []
+        for hash in hashes { resolved.append(try await resolve(hash)) }
+        if dryRun { return try await store.plannedRemoval(of: resolved) }
+        var report = EvictionReport()
+        for hash in resolved.uniqued() { report = report + (try await store.deleteCommit(hash)) }
+        return report
+    }
+
     /// Removes commits created before `cutoff` and every blob no commit references.
     public nonisolated(nonsending) func gc(olderThan cutoff: Date) async throws(CashetError) -> EvictionReport {
         try await store.evict(EvictionPolicy(olderThan: cutoff), dryRun: false)
@@ -80,8 +122,9 @@ extension Client {
 
     /// Removes what `policy` selects (old commits, then least recently used ones beyond a size),
     /// unreferenced blobs and leftover files; with `dryRun`, only reports what would go.
-    public nonisolated(nonsending) func gc(_ policy: EvictionPolicy, dryRun: Bool = false) async throws(CashetError) -> EvictionReport {
-        try await store.evict(policy, dryRun: dryRun)
+    /// `progress` hears commits removed out of those planned.
+    public nonisolated(nonsending) func gc(_ policy: EvictionPolicy, dryRun: Bool = false, progress: ProgressHandler? = nil) async throws(CashetError) -> EvictionReport {
+        try await store.evict(policy, dryRun: dryRun, progress: progress)
     }
 
     /// Removes commits older than `days` days (30 by default, as the original's `gc()`) and

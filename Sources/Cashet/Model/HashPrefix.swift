@@ -46,17 +46,17 @@ public struct HashPrefix: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { hex }
 
-    /// The one commit a store found for this prefix: `.notFound` for none, `.ambiguousHash`
-    /// listing them for several (`more`: the store stopped looking after these).
-    package func single(of candidates: [ContentHash], more: Bool, in location: String) throws(CashetError) -> ContentHash {
+    /// The one commit (or result) a store found for this prefix: `.notFound` for none,
+    /// `.ambiguousHash` listing them for several (`more`: the store stopped looking after these).
+    package func single(of candidates: [ContentHash], more: Bool, in location: String, noun: String = "commit") throws(CashetError) -> ContentHash {
         switch candidates.count {
         case 0:
-            throw CashetError(.notFound, "no commit matches '\(self)' in \(location)")
+            throw CashetError(.notFound, "no \(noun) matches '\(self)' in \(location)")
         case 1:
             return candidates[0]
         default:
             let list = candidates.map(\.shortHex).joined(separator: ", ")
-            throw CashetError(.ambiguousHash, "'\(self)' matches several commits: \(list)\(more ? ", …" : ""); give more characters")
+            throw CashetError(.ambiguousHash, "'\(self)' matches several \(noun)s: \(list)\(more ? ", …" : ""); give more characters")
         }
     }
 }

@@ -25,13 +25,17 @@ package enum HumanOutput {
         }
     }
 
-    /// One JSON object on one line, keys sorted; a value JSON cannot hold (NaN, an infinity) is
-    /// an error naming it, never a silent `{}`.
-    package static func jsonLine(_ object: [String: Any]) throws(CashetError) -> String {
-        guard JSONSerialization.isValidJSONObject(object),
-              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            throw CashetError(.serialization, "cannot print this output as JSON: it holds a value JSON cannot (NaN or an infinity)")
+    /// One JSON value on one line: object keys in snake case (`functionHash` → `function_hash`)
+    /// and sorted. A value JSON cannot hold (NaN, an infinity) is an error naming it, never a
+    /// silent `{}`.
+    package static func jsonLine<Value: Encodable>(_ value: Value) throws(CashetError) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw CashetError(.serialization, "cannot print this output as JSON: it holds a value JSON cannot (NaN or an infinity)", underlying: error)
         }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -95,6 +95,10 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func history(of fingerprint: Fingerprint) async throws(CashetError) -> [Commit]
     /// The one commit whose hash starts with `prefix`; `.notFound` or `.ambiguousHash` otherwise.
     nonisolated(nonsending) func resolveCommit(_ prefix: HashPrefix) async throws(CashetError) -> ContentHash
+    /// The commits whose result's hash starts with `prefix` (a ``ResultRef/hash``, as a program
+    /// prints it), newest first: `.notFound` when no result matches, `.ambiguousHash` when
+    /// several do. ``LMDBStore`` keeps no index by result, so it reads every commit to answer.
+    nonisolated(nonsending) func commitsProducing(_ prefix: HashPrefix) async throws(CashetError) -> [Commit]
     /// Store-wide counters.
     nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats
     /// Counts calls answered from the cache (`hits`) and calls that ran (`misses`), for
@@ -103,10 +107,15 @@ public protocol Store: Sendable {
     /// its own), so a crash may lose the counts since then. The default counts nothing.
     func noteCalls(hits: Int, misses: Int)
     /// Removes the commits `policy` selects, then blobs nothing references. With `dryRun`, changes
-    /// nothing and reports what would be removed.
-    nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport
+    /// nothing and reports what would be removed. `progress`, when given, hears commits removed
+    /// out of those planned.
+    nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool, progress: ProgressHandler?) async throws(CashetError) -> EvictionReport
     /// Removes one commit (and its blob if nothing else references it).
     nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport
+    /// What removing these commits with ``deleteCommit(_:)`` would remove and free, changing
+    /// nothing (`cashet rm --dry-run`): a result counts as freed when no other commit, in the
+    /// list or not, still uses it. `.notFound` when a commit is not in the store.
+    nonisolated(nonsending) func plannedRemoval(of hashes: [ContentHash]) async throws(CashetError) -> EvictionReport
     /// Writes a blob's bytes to an open file descriptor, at its current position, leaving it
     /// open. ``LMDBStore`` streams large blobs with bounded memory; the default implementation
     /// loads, then writes. On an error, some bytes may have been written.
@@ -117,8 +126,9 @@ public protocol Store: Sendable {
     /// otherwise). The commit becomes its fingerprint's head only if it is newer than the head.
     nonisolated(nonsending) func importCommit(_ commit: Commit, output: [UInt8]?) async throws(CashetError) -> Bool
     /// Verifies every stored result and reference; with `repair`, removes what cannot be trusted
-    /// (never a valid result) and fixes counts. See ``IntegrityReport``.
-    nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport
+    /// (never a valid result) and fixes counts. See ``IntegrityReport``. `progress`, when given,
+    /// hears records checked out of the records to check.
+    nonisolated(nonsending) func check(repair: Bool, progress: ProgressHandler?) async throws(CashetError) -> IntegrityReport
     /// Releases what the store holds that is not released when it is deinitialized (network
     /// connections, for instance). ``LMDBStore`` needs nothing here: its environment closes
     /// when the last reference to it goes away.
@@ -127,6 +137,25 @@ public protocol Store: Sendable {
 
 extension Store {
     public func noteCalls(hits: Int, misses: Int) {}
+
+    /// The commits of `candidates` (commits whose result matches `prefix`), newest first, when
+    /// they share one result; `.notFound` or `.ambiguousHash` otherwise. Every store's
+    /// ``commitsProducing(_:)`` ends here.
+    package static func single(result prefix: HashPrefix, _ candidates: [Commit], in location: String) throws(CashetError) -> [Commit] {
+        let results = candidates.compactMap(\.output?.hash).uniqued()
+        let result = try prefix.single(of: Array(results.prefix(10)), more: results.count > 10, in: location, noun: "result")
+        return candidates.filter { $0.output?.hash == result }.sorted { ($0.createdAt, $0.hash.hex) > ($1.createdAt, $1.hash.hex) }
+    }
+
+    /// ``check(repair:progress:)`` without progress.
+    public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
+        try await check(repair: repair, progress: nil)
+    }
+
+    /// ``evict(_:dryRun:progress:)`` without progress.
+    public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
+        try await evict(policy, dryRun: dryRun, progress: nil)
+    }
 
     /// Records the entries one by one: for stores without a batch write (not atomic as a batch).
     public nonisolated(nonsending) func recordBatch(_ entries: [CommitEntry]) async throws(CashetError) -> [Commit] {

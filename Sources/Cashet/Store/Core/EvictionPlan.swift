@@ -58,6 +58,15 @@ package struct EvictionPlan: Sendable {
         if left == 0 { free(size: output.size, storedSize: output.storedSize) }
     }
 
+    /// Throws `.notFound` naming the first of `hashes` the plan does not remove: a commit the
+    /// store does not hold (`plannedRemoval(of:)`).
+    package func requireAll(of hashes: [ContentHash]) throws(CashetError) {
+        let planned = Set(commits)
+        if let missing = hashes.first(where: { !planned.contains($0) }) {
+            throw CashetError(.notFound, "no commit \(missing.hex) in the store")
+        }
+    }
+
     /// Adds removals whose freed results a store counted itself (PostgreSQL frees the results of
     /// aged commits with one query): `freed` counts results and bytes, not commits.
     package mutating func add(removed commits: [ContentHash], freeing freed: EvictionReport) {

@@ -30,6 +30,8 @@ extension LMDBStore {
         var garbageFiles: [BlobFiles.Leftover] = []
         /// Symbolic links to unlink on repair (paths relative to the store root).
         var links: [String] = []
+        /// Commits and blobs checked, out of those the counters list.
+        var checked = ProgressCount(total: 0, handler: nil)
 
         /// The blob a row of a blob table names; nil (reported, removed on repair) when its key
         /// is no hash.
@@ -47,7 +49,7 @@ extension LMDBStore {
         }
     }
 
-    public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
+    public nonisolated(nonsending) func check(repair: Bool, progress: ProgressHandler?) async throws(CashetError) -> IntegrityReport {
         // A link in place of `objects/` or its lock file keeps the lock from being taken through
         // it: a repair removes those links first; a check looks without the lock.
         let links = try files.linksInTheLockPath()
@@ -70,7 +72,7 @@ extension LMDBStore {
         // them (read-only, a full map) checks what LMDB holds; the journal is not damage.
         try? flushJournal()
         return try await withObjectsLockIfPossible(lockable) { () throws(CashetError) -> IntegrityReport in
-            let survey = try survey()
+            let survey = try survey(progress: progress)
             var report = survey.report
             report.repairs = removedLinks
             guard repair, !survey.report.problems.isEmpty else { return report }
@@ -90,7 +92,7 @@ extension LMDBStore {
         return try await files.withLock(body)
     }
 
-    private func survey() throws(CashetError) -> Survey {
+    private func survey(progress: ProgressHandler? = nil) throws(CashetError) -> Survey {
         var survey = Survey()
         // Every table in one snapshot, so records written meanwhile cannot look inconsistent.
         let (infos, stored) = try reading("checking the tables of \(path)") { txn in
@@ -113,12 +115,19 @@ extension LMDBStore {
                     survey.distrust(hash, error.message)
                 }
             }
+            if progress != nil {
+                let counters = try? readCounters(txn)
+                survey.checked = ProgressCount(total: (counters?.commits ?? 0) + infos.count, handler: progress)
+            }
             try surveyCommits(txn, infos: infos, stored: stored, &survey)
             for fix in try indexFixes(txn, skipping: survey.doomedCommits) { survey.report.problems.append(Self.problem(fix)) }
             return (infos, stored)
         }
         // Blob bytes, outside the transaction: no blob is removed meanwhile, as the lock is held.
-        for (hash, _) in infos { verifyBlob(hash, isFile: stored[hash] == true, &survey) }
+        for (hash, _) in infos {
+            verifyBlob(hash, isFile: stored[hash] == true, &survey)
+            survey.checked.advance()
+        }
         let recorded = Set(infos.map(\.0))
         for hash in stored.keys where !recorded.contains(hash) {
             survey.untrusted.insert(hash)
@@ -151,6 +160,7 @@ extension LMDBStore {
         var inlineResults: [ContentHash: Int] = [:]   // hash → size
         try tables.layout.forEachCommit(txn) { hash, decoded, inline in
             survey.report.commitsChecked += 1
+            survey.checked.advance()
             let commit: Commit
             switch decoded {
             case .success(let sound): commit = sound

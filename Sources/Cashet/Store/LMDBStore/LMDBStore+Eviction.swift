@@ -3,7 +3,7 @@ import Foundation
 /// `gc`: age- and size-based eviction. One plan, made in one read snapshot, serves both the
 /// dry run (which reports it) and the real run (which removes the planned commits in batches).
 extension LMDBStore {
-    public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
+    public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool, progress: ProgressHandler?) async throws(CashetError) -> EvictionReport {
         let policy = try policy.validated()
         try flushJournal()   // the plan sees every commit, journaled ones too
         if !dryRun && !configuration.readOnly { try flushAccessLog() }
@@ -24,6 +24,7 @@ extension LMDBStore {
                 for hash in batch { removed = removed + (try removeCommit(hash, txn, &state)) }
                 return removed
             })
+            progress?(start + batch.count, plan.commits.count)
         }
         return report + (try await sweepUnreferencedBlobs()) + (try await sweepLeftoverFiles())
     }
@@ -65,6 +66,19 @@ extension LMDBStore {
         }
     }
 
+    public nonisolated(nonsending) func plannedRemoval(of hashes: [ContentHash]) async throws(CashetError) -> EvictionReport {
+        try flushJournal()   // a journaled commit is in the store too
+        return try reading("planning the removal of \(hashes.count) commit(s)") { txn in
+            var plan = EvictionPlan(storedBytes: 0)
+            for hash in hashes.uniqued() {
+                guard let commit = try tables.layout.commit(hash, verified: false, txn) else { continue }
+                plan.remove(hash, output: try resultUse(of: commit.output, txn))
+            }
+            try plan.requireAll(of: hashes)
+            return plan.report
+        }
+    }
+
     /// Commits removed per write transaction.
     static let evictionBatch = 25_000
 
@@ -73,7 +87,9 @@ extension LMDBStore {
     func planEviction(_ policy: EvictionPolicy) throws(CashetError) -> EvictionPlan {
         try reading("planning an eviction") { txn in
             var plan = EvictionPlan(storedBytes: try readCounters(txn).storedBytes)
-            func remove(_ commit: ContentHash) throws { plan.remove(commit, output: try resultUse(of: commit, txn)) }
+            func remove(_ commit: ContentHash) throws {
+                plan.remove(commit, output: try resultUse(of: try tables.layout.commit(commit, verified: false, txn)?.output, txn))
+            }
 
             try txn.forEach(tables.unreferenced) { key, _ in
                 if let raw = try txn.get(tables.blobInfo, key), case let info = try StoreRecords.BlobInfo(raw), info.references == 0 {
@@ -107,9 +123,10 @@ extension LMDBStore {
         }
     }
 
-    /// The result of `commit` as an eviction plan counts it (nil: a failed commit, or its result is gone).
-    private func resultUse(of commit: ContentHash, _ txn: LMDBTransaction) throws -> ResultUse? {
-        guard let output = try tables.layout.commit(commit, verified: false, txn)?.output else { return nil }
+    /// A commit's result as an eviction plan counts it (nil: a failed or missing commit, or its
+    /// result is gone).
+    private func resultUse(of output: ObjectRef?, _ txn: LMDBTransaction) throws -> ResultUse? {
+        guard let output else { return nil }
         guard let info = try txn.get(tables.blobInfo, output.hash.bytes).map(StoreRecords.BlobInfo.init) else {
             let holders = output.size <= tables.layout.inlineResultLimit ? try tables.layout.inlineReferences(output.hash, txn) : 0
             return holders == 0 ? nil : ResultUse(hash: output.hash, size: output.size, storedSize: output.size, references: holders)

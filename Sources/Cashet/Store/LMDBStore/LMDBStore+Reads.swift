@@ -152,6 +152,23 @@ extension LMDBStore {
         return try prefix.single(of: candidates, more: candidates.count == 10, in: path)
     }
 
+    public nonisolated(nonsending) func commitsProducing(_ prefix: HashPrefix) async throws(CashetError) -> [Commit] {
+        let journaled = try journaledForListing()
+        let producers = try reading("finding the commits of result \(prefix)") { txn in
+            // A full hash that no blob row and no inline result names needs no walk.
+            if let full = prefix.fullHash, try txn.get(tables.blobInfo, full.bytes) == nil, try tables.layout.inlineReferences(full, txn) == 0,
+               !journaled.contains(where: { $0.output?.hash == full }) {
+                return [Commit]()
+            }
+            var found: [Commit] = []
+            try tables.layout.forEachCommit(txn) { _, decoded, _ in
+                if case .success(let commit) = decoded, let output = commit.output, prefix.matches(output.hash.bytes) { found.append(commit) }
+            }
+            return found + (try unapplied(journaled, txn).filter { $0.output.map { prefix.matches($0.hash.bytes) } == true })
+        }
+        return try Self.single(result: prefix, producers, in: path)
+    }
+
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         // Exact once the journal is applied; a store that cannot apply it (read-only, or a full
         // map) adds the journal's commits to the commit counts.

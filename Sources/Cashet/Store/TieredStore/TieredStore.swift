@@ -141,8 +141,8 @@ public final class TieredStore: Store {
         remote.noteCalls(hits: hits, misses: misses)
     }
 
-    public nonisolated(nonsending) func check(repair: Bool) async throws(CashetError) -> IntegrityReport {
-        try await remote.check(repair: repair)
+    public nonisolated(nonsending) func check(repair: Bool, progress: ProgressHandler?) async throws(CashetError) -> IntegrityReport {
+        try await remote.check(repair: repair, progress: progress)
     }
 
     public nonisolated(nonsending) func exportBlob(_ hash: ContentHash, toFileDescriptor descriptor: Int32) async throws(CashetError) {
@@ -183,10 +183,18 @@ public final class TieredStore: Store {
         await remote.waitForLease(fingerprint, atMost: limit)
     }
 
-    public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool) async throws(CashetError) -> EvictionReport {
-        let report = try await remote.evict(policy, dryRun: dryRun)
+    public nonisolated(nonsending) func evict(_ policy: EvictionPolicy, dryRun: Bool, progress: ProgressHandler?) async throws(CashetError) -> EvictionReport {
+        let report = try await remote.evict(policy, dryRun: dryRun, progress: progress)
         if !dryRun { await localAfterRemote("evict") { () throws(CashetError) in _ = try await self.local.evict(policy, dryRun: false) } }
         return report
+    }
+
+    public nonisolated(nonsending) func commitsProducing(_ prefix: HashPrefix) async throws(CashetError) -> [Commit] {
+        try await remote.commitsProducing(prefix)
+    }
+
+    public nonisolated(nonsending) func plannedRemoval(of hashes: [ContentHash]) async throws(CashetError) -> EvictionReport {
+        try await remote.plannedRemoval(of: hashes)
     }
 
     public nonisolated(nonsending) func deleteCommit(_ hash: ContentHash) async throws(CashetError) -> EvictionReport {
