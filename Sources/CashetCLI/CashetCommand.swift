@@ -33,7 +33,7 @@ struct CashetCommand: AsyncParsableCommand {
         abstract: "Inspect and clean up a cashet store: a content-addressable compute cache with git semantics.",
         version: "0.1.0",
         subcommands: [LogCommand.self, ShowCommand.self, GetCommand.self, DiffCommand.self, HistoryCommand.self, RmCommand.self, GCCommand.self,
-                      StatsCommand.self, FsckCommand.self, ExportCommand.self, ImportCommand.self, MigrateCommand.self]
+                      StatsCommand.self, FsckCommand.self, CompactCommand.self, ExportCommand.self, ImportCommand.self, MigrateCommand.self]
     )
 
     @OptionGroup var store: StoreOptions

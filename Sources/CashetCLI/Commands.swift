@@ -349,3 +349,26 @@ struct MigrateCommand: StoreCommand {
         }
     }
 }
+
+struct CompactCommand: StoreCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Give back the disk space data.mdb keeps after a large gc or rm (LMDB's compacting copy, swapped in atomically).",
+        discussion: "LMDB reuses the pages removals free but never shrinks its file. compact writes a copy holding only the pages in use, checks it, syncs it and renames it over data.mdb: killed at any point, the store is the old file or the new one. Needs the store to itself and free disk space for the copy; result files in objects/ are not touched. A PostgreSQL store gives space back with its own VACUUM.")
+    @ParentCommand var parent: CashetCommand
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run(opening store: StoreOpener) async throws {
+        guard !PostgresStore.Configuration.isURL(storePath) else {
+            throw CashetError(.invalidArgument, "compact rewrites LMDB stores; a PostgreSQL store gives space back with VACUUM (FULL)")
+        }
+        let path = storePath
+        let report = try await Progress.during("compacting \(path)") { _ in try LMDBStore.compact(at: path) }
+        if json {
+            print(try Output.json(CompactionJSON(bytesBefore: report.bytesBefore, bytesAfter: report.bytesAfter, bytesFreed: report.bytesFreed)))
+        } else {
+            print("compacted \(Output.clean(path))/data.mdb: \(Output.size(report.bytesBefore)) → \(Output.size(report.bytesAfter)) (\(Output.size(report.bytesFreed)) given back)")
+        }
+    }
+}

@@ -169,6 +169,11 @@ struct MigrationJSON: Encodable {
     let previousFile: String
 }
 
+/// `compact --json`.
+struct CompactionJSON: Encodable {
+    let bytesBefore, bytesAfter, bytesFreed: Int
+}
+
 /// `export --json` and `import --json`.
 struct ArchiveJSON: Encodable {
     let file: String

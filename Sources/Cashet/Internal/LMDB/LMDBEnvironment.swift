@@ -144,6 +144,28 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (needed, Int(file.st_size))
     }
 
+    /// Writes a compacted copy of the `data.mdb` in `directory` to the open file `destination`:
+    /// LMDB's `mdb_env_copyfd2` with `MDB_CP_COMPACT` copies the pages of the newest snapshot
+    /// that are in use, renumbered, and leaves free pages out. The environment is opened
+    /// read-only without LMDB's lock file (`MDB_NOLOCK`) and closed before returning.
+    /// Invariant: the caller holds the store to itself (no process writes it meanwhile, which
+    /// `MDB_NOLOCK` would not notice), and has checked its structure (LMDB trusts its pages).
+    static func writeCompactedCopy(of directory: String, to destination: Int32) throws(CashetError) {
+        var options = LMDBOptions()
+        options.readOnly = true
+        let flags = UInt32(MDB_RDONLY) | UInt32(MDB_NOLOCK) | UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
+        switch open(directory, options, flags: flags) {
+        case .failure(let code):
+            throw lmdbError(code.rc, "opening data.mdb to compact it", path: directory)
+        case .success(let env):
+            defer { mdb_env_close(env) }
+            if let shortage = truncation(env) {
+                throw CashetError(.corruptData, "\(directory)/data.mdb is damaged: its newest snapshot uses \(shortage.needed) bytes, but the file has \(shortage.size)")
+            }
+            try lmdbCheck(mdb_env_copyfd2(env, destination, UInt32(MDB_CP_COMPACT)), "writing a compacted copy of data.mdb", path: directory)
+        }
+    }
+
     /// Creates and opens an environment, or returns the LMDB code of the step that failed
     /// (having closed the half-made handle, as LMDB requires).
     private static func open(_ path: String, _ options: LMDBOptions, flags: UInt32) -> Result<OpaquePointer, LMDBCode> {

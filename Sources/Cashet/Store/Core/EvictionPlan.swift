@@ -33,7 +33,9 @@ package struct EvictionPlan: Sendable {
     package private(set) var report = EvictionReport()
     /// Stored bytes left once the plan so far is carried out.
     package private(set) var storedBytesLeft: Int
-    private var referencesLeft: [ContentHash: Int] = [:]
+    /// The results the plan has met, each with the commits still referring to it (nil: the
+    /// store holds no such result).
+    private var results: [ContentHash: (use: ResultUse, left: Int)?] = [:]
 
     /// A plan for a store whose results take `storedBytes`.
     package init(storedBytes: Int) { storedBytesLeft = storedBytes }
@@ -50,12 +52,23 @@ package struct EvictionPlan: Sendable {
     /// Plans the removal of `commit`, whose result is `output` (nil for a failed commit, or one
     /// whose result is gone already).
     package mutating func remove(_ commit: ContentHash, output: ResultUse?) {
+        remove(commit, output: output?.hash) { _ in output }
+    }
+
+    /// Plans the removal of `commit`, whose result has the hash `output` (nil for a failed
+    /// commit). `use` reads how the store holds that result (nil: it is gone), and is asked once
+    /// per result: a result shared by thousands of commits is read once, not for each of them
+    /// (counting its holders may itself walk them).
+    package mutating func remove<Failure: Error>(_ commit: ContentHash, output: ContentHash?,
+                                                  use: (ContentHash) throws(Failure) -> ResultUse?) throws(Failure) {
         commits.append(commit)
         report.commitsRemoved += 1
         guard let output else { return }
-        let left = (referencesLeft[output.hash] ?? output.references) - 1
-        referencesLeft[output.hash] = left
-        if left == 0 { free(size: output.size, storedSize: output.storedSize) }
+        if results[output] == nil { results[output] = .some(try use(output).map { ($0, $0.references) }) }
+        guard case var known?? = results[output] else { return }
+        known.left -= 1
+        results[output] = known
+        if known.left == 0 { free(size: known.use.size, storedSize: known.use.storedSize) }
     }
 
     /// Throws `.notFound` naming the first of `hashes` the plan does not remove: a commit the

@@ -72,7 +72,7 @@ extension LMDBStore {
             var plan = EvictionPlan(storedBytes: 0)
             for hash in hashes.uniqued() {
                 guard let commit = try tables.layout.commit(hash, verified: false, txn) else { continue }
-                plan.remove(hash, output: try resultUse(of: commit.output, txn))
+                try plan.remove(hash, output: commit.output?.hash) { _ in try resultUse(of: commit.output, txn) }
             }
             try plan.requireAll(of: hashes)
             return plan.report
@@ -88,7 +88,8 @@ extension LMDBStore {
         try reading("planning an eviction") { txn in
             var plan = EvictionPlan(storedBytes: try readCounters(txn).storedBytes)
             func remove(_ commit: ContentHash) throws {
-                plan.remove(commit, output: try resultUse(of: try tables.layout.commit(commit, verified: false, txn)?.output, txn))
+                let output = try tables.layout.commit(commit, verified: false, txn)?.output
+                try plan.remove(commit, output: output?.hash) { _ in try resultUse(of: output, txn) }
             }
 
             try txn.forEach(tables.unreferenced) { key, _ in

@@ -46,24 +46,59 @@ extension LMDBStore {
     static func rewrite(at path: String, configuration: Configuration, schema: Schema?, keepingOldAs oldPrefix: String,
                         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?,
                         accept: (RebuildReport) throws(CashetError) -> Void) throws(CashetError) -> RebuildReport {
+        try withStoreToItself(at: path, configuration: configuration) { root, lockFile throws(CashetError) in
+            try rewrite(root, lockFile, path: path, configuration: configuration, schema: schema, keepingOldAs: oldPrefix, progress: progress, accept: accept)
+        }
+    }
+
+    /// Runs `body` with the store at `path` used by no one else, this process included: it holds
+    /// the lock byte of `lock.mdb` that every LMDB user of the store holds shared while it has the
+    /// store open (an OFD lock: it conflicts with this process's own LMDB lock too). `body` gets
+    /// the store's root and the lock file; `.unavailable` when the store is in use.
+    static func withStoreToItself<T>(at path: String, configuration: Configuration,
+                                     _ body: (StoreRoot, borrowing PosixFile) throws(CashetError) -> T) throws(CashetError) -> T {
         let root = try StoreRoot(path)
         guard try root.handle.kind(of: "data.mdb") == .regularFile,
               let lockFile = try root.handle.openFile("lock.mdb", flags: O_RDWR | O_CREAT, mode: configuration.permissions.fileMode) else {
             throw CashetError(.notAStore, "\(path) has no data.mdb; it is not a cashet store")
         }
-        // LMDB holds a shared lock on this byte for as long as a process has the store open.
         guard try lockFile.tryLockByte(at: 0) else {
             throw CashetError(.unavailable, "the store at \(path) is open in another process (or in this one); rewriting data.mdb needs it to itself: stop every program using it and try again")
         }
         // Released explicitly: the lock belongs to the open file, which a child process spawned
         // meanwhile by another thread may still share (until its exec) after this one closes it.
         defer { lockFile.unlockByte(at: 0) }
+        for name in try root.handle.entries() where name.hasPrefix(rebuildPrefix) { try root.handle.remove(name) }
+        return try body(root, lockFile)
+    }
+
+    /// Swaps the complete `data.mdb` of the scratch directory `scratch` in for the store's, in one
+    /// rename (killed at any moment, `data.mdb` names the old file or the complete new one), then
+    /// resets the lock file, whose reader table describes the old file: emptied, it is rebuilt by
+    /// the next process to open the store alone, and refused by one that was waiting for the lock.
+    /// With `oldName`, the old file keeps that second name; without, it is gone.
+    static func swapIn(_ scratch: String, _ root: StoreRoot, _ lockFile: borrowing PosixFile, keepingOldAs oldName: String?) throws(CashetError) {
+        guard let scratchDirectory = try root.handle.directory(scratch) else {
+            throw CashetError(.storage, "the new data.mdb vanished from \(root.path)/\(scratch)")
+        }
+        if let oldName {
+            if try root.handle.kind(of: oldName) != nil { try root.handle.remove(oldName) }
+            try root.handle.link("data.mdb", to: oldName)
+        }
+        try scratchDirectory.rename("data.mdb", to: "data.mdb", in: root.handle)
+        try root.handle.sync()
+        try lockFile.rewind()
+        try root.handle.remove(scratch)
+    }
+
+    private static func rewrite(_ root: StoreRoot, _ lockFile: borrowing PosixFile, path: String, configuration: Configuration, schema: Schema?,
+                                keepingOldAs oldPrefix: String, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?,
+                                accept: (RebuildReport) throws(CashetError) -> Void) throws(CashetError) -> RebuildReport {
         guard let old = try root.handle.openFile("data.mdb", flags: O_RDONLY) else {
             throw CashetError(.notAStore, "\(path) has no data.mdb")
         }
         let mode = try old.mode()
         let walker = try LMDBFileWalker(file: old, salvaging: true)
-        for name in try root.handle.entries() where name.hasPrefix(rebuildPrefix) { try root.handle.remove(name) }
         let scratch = rebuildPrefix + UUID().uuidString
         var settings = configuration
         settings.create = true
@@ -89,16 +124,7 @@ extension LMDBStore {
         }
         try rewritten.setMode(mode)
         report.damagedFile = oldPrefix + Self.fileStamp(Date())
-        // The old file keeps a second name, then the new one replaces `data.mdb` in one rename:
-        // killed at any moment, `data.mdb` names the old file or the complete new one.
-        if try root.handle.kind(of: report.damagedFile) != nil { try root.handle.remove(report.damagedFile) }
-        try root.handle.link("data.mdb", to: report.damagedFile)
-        try scratchDirectory.rename("data.mdb", to: "data.mdb", in: root.handle)
-        try root.handle.sync()
-        // The reader table describes the old file: emptied, it is rebuilt by the next process to
-        // open the store alone, and refused by one that was waiting for this lock.
-        try lockFile.rewind()
-        try root.handle.remove(scratch)
+        try swapIn(scratch, root, lockFile, keepingOldAs: report.damagedFile)
         return report
     }
 
