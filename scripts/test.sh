@@ -7,3 +7,5 @@ swift --version
 swift test
 # @Cached as users apply it (macro + build-tool plugin), in its own package: see its Package.swift.
 swift test --package-path IntegrationTests
+# The DocC catalogs of Cashet and CashetPostgres, with no warning allowed (about 30 s after the build above).
+bash scripts/docs.sh

@@ -11,7 +11,7 @@ import PostgresNIO
 /// ```
 ///
 /// Commits, heads, tags, function sources and blobs live in `cashet_*` tables, created on first
-/// use and migrated by version (see ``PostgresSchema``). Every statement is parameterized.
+/// use and migrated by version (see `PostgresSchema`). Every statement is parameterized.
 /// Blobs are deduplicated by SHA-256 and verified when read; blobs above 1 MiB are
 /// zstd-compressed and split into 1 MiB rows. Operations retry while the server is unreachable
 /// or restarting, for at most ``Configuration/retryBudget``, then fail with `.unavailable`;

@@ -26,11 +26,17 @@ public final class Client: Sendable {
     /// A client over any store, executor and serializer.
     ///
     /// - Parameters:
+    ///   - store: where commits and results live: an ``LMDBStore``, a ``TieredStore``, a
+    ///     `PostgresStore`, or any ``Store``.
+    ///   - executor: runs the body of a call on a miss (``LocalExecutor``: in this process).
+    ///   - serializer: turns results into bytes and back (``BinarySerializer`` by default).
     ///   - logger: receives retries (`notice`), calls recorded as failed and failed `map`
     ///     batches (`warning`, `error`), with the function's name and fingerprint as metadata.
     ///     Give the store its own logger (e.g. ``LMDBStore/Configuration/logger``) for what
     ///     happens inside it.
-    ///   - metricsFactory: where the counters and timer of ``CallMetrics`` go; nil uses
+    ///   - metricsFactory: where the counters (`cashet_hits`, `cashet_misses`,
+    ///     `cashet_executions`, `cashet_failures`, `cashet_stored_bytes`) and the timer
+    ///     (`cashet_commit_duration`) go; nil uses
     ///     `MetricsSystem.factory` (bootstrap it before making the client).
     public init(store: any Store, executor: any CallExecutor = LocalExecutor(), serializer: any Serializer = BinarySerializer(),
                 logger: Logger = .cashetQuiet, metricsFactory: (any MetricsFactory)? = nil) {

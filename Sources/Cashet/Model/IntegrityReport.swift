@@ -36,7 +36,7 @@ public struct IntegrityReport: Hashable, Sendable, Codable {
         case unreadable = "unreadable"
         /// `data.mdb`'s pages are damaged (a pointer out of the file, a page that is not what its
         /// place calls for, keys out of order, counts that disagree): LMDB cannot be trusted to
-        /// read it. ``LMDBStore/rebuild(at:)`` (`cashet fsck --repair`) rebuilds the file from
+        /// read it. ``LMDBStore/rebuild(at:configuration:)`` (`cashet fsck --repair`) rebuilds the file from
         /// every record still readable.
         case damagedStructure = "damaged-structure"
         /// The `meta` table has the store's counters but not its schema version (a damaged key):

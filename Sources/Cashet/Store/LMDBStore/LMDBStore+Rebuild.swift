@@ -33,7 +33,7 @@ extension LMDBStore {
     /// The store must be used by no other process, nor opened in this one: the rebuild takes the
     /// lock that every LMDB user of the store holds, and fails with `.unavailable` when it cannot.
     /// A process that opens the store during the swap fails to open it (the lock file is reset)
-    /// instead of reading the old file. Run ``Client/fsck(repair:)`` afterwards: it checks every
+    /// instead of reading the old file. Run ``Client/fsck(repair:progress:)`` afterwards: it checks every
     /// result the rebuild kept and removes files whose records were lost.
     public static func rebuild(at path: String, configuration: Configuration = Configuration()) throws(CashetError) -> RebuildReport {
         try rewrite(at: path, configuration: configuration, schema: nil, keepingOldAs: "data.mdb.damaged-", progress: nil) { _ in }

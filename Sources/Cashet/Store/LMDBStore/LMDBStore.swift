@@ -126,9 +126,9 @@ public final class LMDBStore: Store {
     /// its schema until ``LMDBStore/migrate(at:configuration:progress:)`` upgrades it. A damaged
     /// schema-2 file cannot be rebuilt yet (`fsck --repair --rebuild` refuses it).
     public enum Schema: UInt32, Sendable, CaseIterable {
-        /// Commits by hash, heads by fingerprint, history by fingerprint (``V1CommitLayout``).
+        /// Commits by hash, heads by fingerprint, history by fingerprint (`V1CommitLayout`).
         case v1 = 1
-        /// A row per call holding its head, superseded rows, ids by hash (``V2CommitLayout``).
+        /// A row per call holding its head, superseded rows, ids by hash (`V2CommitLayout`).
         case v2 = 2
     }
 
