@@ -99,6 +99,13 @@ extension StoreCommand {
         options.store ?? parent.store.store ?? ProcessInfo.processInfo.environment["CASHET_DIR"] ?? ".cashet"
     }
 
+    /// ``storePath`` for a command that rewrites an LMDB store's file (`migrate`, `compact`); a
+    /// PostgreSQL URL is a usage error saying `why not`.
+    func lmdbStorePath(_ whyNot: String) throws(CashetError) -> String {
+        guard !PostgresStore.Configuration.isURL(storePath) else { throw CashetError(.invalidArgument, whyNot) }
+        return storePath
+    }
+
     static var storeAccess: StoreAccess { .readWrite }
 
     func checkArguments() throws(CashetError) {}

@@ -332,10 +332,7 @@ struct MigrateCommand: StoreCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(opening store: StoreOpener) async throws {
-        guard !PostgresStore.Configuration.isURL(storePath) else {
-            throw CashetError(.invalidArgument, "migrate upgrades LMDB stores; a PostgreSQL store has its own schema")
-        }
-        let path = storePath
+        let path = try lmdbStorePath("migrate upgrades LMDB stores; a PostgreSQL store has its own schema")
         let report = try await Progress.during("migrating \(path)") { progress in
             try LMDBStore.migrate(at: path) { done, total in progress.update(done: done, total: total) }
         }
@@ -360,10 +357,7 @@ struct CompactCommand: StoreCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(opening store: StoreOpener) async throws {
-        guard !PostgresStore.Configuration.isURL(storePath) else {
-            throw CashetError(.invalidArgument, "compact rewrites LMDB stores; a PostgreSQL store gives space back with VACUUM (FULL)")
-        }
-        let path = storePath
+        let path = try lmdbStorePath("compact rewrites LMDB stores; a PostgreSQL store gives space back with VACUUM (FULL)")
         let report = try await Progress.during("compacting \(path)") { _ in try LMDBStore.compact(at: path) }
         if json {
             print(try Output.json(CompactionJSON(bytesBefore: report.bytesBefore, bytesAfter: report.bytesAfter, bytesFreed: report.bytesFreed)))

@@ -117,12 +117,7 @@ extension HeavySuites {
             for round in 0..<12 {
                 let copy = directory.child("copy-\(round)")
                 _ = try Products.run("/bin/cp", ["-r", path, copy])
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: Products.cli)
-                process.arguments = ["compact", "--store", copy]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let process = try Products.startCLI(["compact", "--store", copy])
                 let window = max(fullRun * 2, .milliseconds(40))
                 try await Task.sleep(for: window * Double.random(in: 0...1))
                 kill(process.processIdentifier, SIGKILL)

@@ -327,12 +327,7 @@ struct SchemaTwoTests {
         for round in 0..<6 {
             let path = directory.child("round-\(round)")
             try FileManager.default.copyItem(atPath: original, toPath: path)
-            let migrate = Process()
-            migrate.executableURL = URL(fileURLWithPath: Products.cli)
-            migrate.arguments = ["migrate", "--store", path]
-            migrate.standardOutput = FileHandle.nullDevice
-            migrate.standardError = FileHandle.nullDevice
-            try migrate.run()
+            let migrate = try Products.startCLI(["migrate", "--store", path])
             try await Task.sleep(for: .milliseconds(50 + round * 150))
             kill(migrate.processIdentifier, SIGKILL)
             migrate.waitUntilExit()

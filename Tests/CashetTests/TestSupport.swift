@@ -12,8 +12,17 @@ extension Products {
     /// Starts the test helper with `arguments` without waiting; its stdout and stderr go to the
     /// file `output` (created), or nowhere.
     static func startHelper(_ arguments: [String], output: String? = nil) throws -> Process {
+        try start(helper, arguments, output: output)
+    }
+
+    /// Starts `cashet ARGUMENTS` without waiting (to kill it mid-work); output as ``startHelper(_:output:)``.
+    static func startCLI(_ arguments: [String], output: String? = nil) throws -> Process {
+        try start(cli, arguments, output: output)
+    }
+
+    private static func start(_ executable: String, _ arguments: [String], output: String?) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: helper)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let output, FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) {
             process.standardOutput = file

@@ -71,13 +71,15 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // The hit path: submit (fingerprint + head lookup) and load (blob get + decode).
-    Benchmark("hit: submit", configuration: latency) { benchmark async throws in
+    var hit = latency
+    hit.thresholds = hitThresholds
+    Benchmark("hit: submit", configuration: hit) { benchmark async throws in
         for _ in benchmark.scaledIterations { blackHole(try await hitStore.client.submit(small, 1)) }
     } setup: {
         _ = try await hitStore.client.submit(small, 1)
     }
 
-    Benchmark("hit: submit + load (~100 B result)", configuration: latency) { benchmark async throws in
+    Benchmark("hit: submit + load (~100 B result)", configuration: hit) { benchmark async throws in
         for _ in benchmark.scaledIterations { blackHole(try await hitStore.client.submit(small, 1).load()) }
     } setup: {
         _ = try await hitStore.client.submit(small, 1)
