@@ -150,9 +150,10 @@ extension LMDBStore {
         guard !journalFlushScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let interval = configuration.journalFlushInterval
         // Weak: a store its owner let go of closes now, not when the timer fires (and its
-        // environment, shared in the process, goes with it).
-        Task.detached { [weak self] in
-            try? await Task.sleep(for: interval)
+        // environment, shared in the process, goes with it). Cancelled by `close()`, which
+        // applies the journal itself.
+        let started = backgroundFlushes.start { [weak self] in
+            do { try await Task.sleep(for: interval) } catch { return }
             guard let self else { return }
             do {
                 try flushJournalAside()
@@ -162,6 +163,7 @@ extension LMDBStore {
             journalFlushScheduled.store(false, ordering: .releasing)
             if journal?.hasUnapplied == true { scheduleJournalFlush() }
         }
+        if !started { journalFlushScheduled.store(false, ordering: .releasing) }
     }
 
     /// The journal's commits, for listings and counts to merge with what LMDB has (see

@@ -78,8 +78,9 @@ extension LMDBStore {
         if !configuration.readOnly && accessLog.count(hits: hits, misses: misses) { flushAccessLogInBackground() }
     }
 
+    /// After `close()`, no flush starts: the times and counts are written when the store is released.
     private func flushAccessLogInBackground() {
-        Task.detached { [self] in
+        _ = backgroundFlushes.start { [self] in
             do { try flushAccessLog() } catch { logger.warning("hit times and call counts not written; kept for the next write", metadata: ["error": "\(error)"]) }
         }
     }

@@ -120,6 +120,8 @@ public final class LMDBStore: Store {
     let journal: CommitJournal?
     /// Whether a timed flush of the journal is on its way.
     let journalFlushScheduled = Atomic<Bool>(false)
+    /// Flushes running aside, which ``close()`` waits for.
+    let backgroundFlushes = BackgroundFlushes()
 
     /// The store's layout on disk (docs/design/storage-v2.md §1). New stores are created with
     /// ``LMDBStore/schemaVersion`` unless ``Configuration/schema`` asks for another; a store keeps
@@ -443,7 +445,12 @@ public final class LMDBStore: Store {
     }
 
     /// Applies the journal and writes pending hit times; nothing else needs closing.
+    /// Waits for the flushes running aside and starts no more, then applies the journal and
+    /// writes the access log. Once it returns, a store its owner lets go of is released at once
+    /// (so this process can `rebuild`, `migrate` or `compact` it). A store used after `close()`
+    /// still works; its journal and hit times are then written when it is released.
     public nonisolated(nonsending) func close() async {
+        await backgroundFlushes.closeAndWait()
         if !configuration.readOnly { flushOnRelease(level: .warning) }
     }
 
