@@ -170,7 +170,7 @@ struct RmCommand: StoreCommand {
         var resolved: [ContentHash] = []
         for hash in hashes { resolved.append(try await client.resolve(hash)) }
         let names = resolved.map(\.hex).uniqued()
-        let report = try await client.rm(names, dryRun: dryRun)
+        let report = try await client.rm(resolved: resolved, dryRun: dryRun)
         if json {
             print(try Output.json(RemovalJSON(dryRun: dryRun, commits: names, report: report)))
         } else {

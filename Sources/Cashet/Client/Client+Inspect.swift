@@ -109,6 +109,11 @@ extension Client {
     public nonisolated(nonsending) func rm(_ hashes: [String], dryRun: Bool = false) async throws(CashetError) -> EvictionReport {
         var resolved: [ContentHash] = []
         for hash in hashes { resolved.append(try await resolve(hash)) }
+        return try await rm(resolved: resolved, dryRun: dryRun)
+    }
+
+    /// ``rm(_:dryRun:)`` of commits already resolved to their full hashes (the CLI prints them).
+    package nonisolated(nonsending) func rm(resolved: [ContentHash], dryRun: Bool) async throws(CashetError) -> EvictionReport {
         if dryRun { return try await store.plannedRemoval(of: resolved) }
         var report = EvictionReport()
         for hash in resolved.uniqued() { report = report + (try await store.deleteCommit(hash)) }
