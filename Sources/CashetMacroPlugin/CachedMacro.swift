@@ -5,8 +5,8 @@ import SwiftSyntaxBuilder
 import SwiftSyntaxMacros
 
 /// `@Cached`: generates `$name`, a `CachedFunction` whose identity is the function's name,
-/// the SHA-256 of its normalized source, the hash of the same-module helpers it reaches (from
-/// the CashetIdentityPlugin build-tool plugin) and an optional `version:`.
+/// the SHA-256 of its normalized source, the manifest of the code and package versions it
+/// reaches (from the CashetIdentityPlugin build-tool plugin) and an optional `version:`.
 ///
 /// Free functions get a global `let $name`; functions in a type get `static let $name`.
 /// Instance methods take the receiver as the first argument, so its value is part of the key.
@@ -152,7 +152,7 @@ public struct CachedMacro: PeerMacro {
             let effects = (isThrowing ? "try " : "") + (isAsync ? "await " : "")
             let genericArguments = ([receiver].compactMap { $0 } + parameters.map(\.type) + [result]).joined(separator: ", ")
             let displayName = arguments.name ?? StringLiteralExprSyntax(content: qualifiedName).description
-            let helpers = "__CashetIdentityPlugin.\(ModuleIndex.helperSymbol(for: qualifiedName))"
+            let manifest = "__CashetIdentityPlugin.\(CodeIndex.helperSymbol(for: qualifiedName))"
             let binding = typeName == nil ? "let" : "static let"
             return """
                 /// The cached form of `\(raw: name)`: pass it to `Client.submit`.
@@ -160,7 +160,7 @@ public struct CachedMacro: PeerMacro {
                     identity: Cashet.FunctionIdentity(
                         name: \(raw: displayName),
                         sourceHash: \(literal: sourceHash),
-                        helpersHash: \(raw: helpers),
+                        manifest: \(raw: manifest),
                         version: \(raw: arguments.version),
                         source: \(literal: source)
                     ),

@@ -16,7 +16,7 @@ extension PostgresStore {
             report.commitsChecked += 1
             checked.advance()
             do throws(CashetError) {
-                _ = try CanonicalCommit.decodeVerifiedCommit(hash: hash, record.array, source: nil)
+                _ = try CanonicalCommit.decodeVerifiedCommit(hash: hash, record.array, details: .none)
             } catch {
                 damagedCommits.append(hash)
                 report.problems.append(.init(kind: .damagedCommit, subject: hash.hex, detail: "commit \(hash.shortHex): \(error.message)"))

@@ -162,8 +162,8 @@ extension PostgresStore {
             return rows
         }
         return try rows.map { hash, record, function throws(CashetError) in
-            let source = try function.flatMap { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionSource(bytes.array) }
-            return try CanonicalCommit.decodeVerifiedCommit(hash: try ContentHash(bytea: hash), record.array, source: source)
+            let details = try function.map { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionDetails(bytes.array) }
+            return try CanonicalCommit.decodeVerifiedCommit(hash: try ContentHash(bytea: hash), record.array, details: details ?? .none)
         }
     }
 

@@ -88,8 +88,8 @@ struct NormalizationTests {
     }
 }
 
-@Suite("Module index: transitive helpers")
-struct ModuleIndexTests {
+@Suite("Code index: transitive helpers")
+struct CodeIndexTests {
     static let module = """
         @Cached func pipeline(_ x: Int) -> Int { step(x) + 1 }
         func step(_ x: Int) -> Int { deep(x) * 2 }
@@ -104,14 +104,14 @@ struct ModuleIndexTests {
         @Cached func bouncy(_ n: Int) -> Int { ping(n) + Swift.max(n, 0) }
         """
 
-    func helpersHash(_ source: String, _ name: String) -> String { ModuleIndex(sources: [source]).helpersHash(of: name) }
+    func helpersHash(_ source: String, _ name: String) -> String { CodeIndex(sources: [source]).identityInputs(of: name, in: "Module", packages: []).hash }
 
     @Test("helpers are found directly, two levels down, and inside types")
     func reachability() {
-        let index = ModuleIndex(sources: [Self.module])
-        #expect(index.helpers(of: "pipeline").map(\.qualifiedName) == ["deep", "step"])
-        #expect(index.helpers(of: "Math.area").map(\.qualifiedName) == ["Math.square"])
-        #expect(Set(index.functions.filter(\.isCached).map(\.qualifiedName)) == ["pipeline", "Math.area", "bouncy"])
+        let index = CodeIndex(sources: [Self.module])
+        #expect(index.reached(from: "pipeline", in: "Module").map(\.qualifiedName) == ["deep", "step"])
+        #expect(index.reached(from: "Math.area", in: "Module").map(\.qualifiedName) == ["Math.square"])
+        #expect(Set(index.cachedFunctions(in: "Module").map(\.qualifiedName)) == ["pipeline", "Math.area", "bouncy"])
     }
 
     @Test("editing a direct or a two-levels-down helper changes the identity; an unrelated edit does not")
@@ -125,17 +125,16 @@ struct ModuleIndexTests {
 
     @Test("mutual recursion terminates and both partners count")
     func mutualRecursion() {
-        let index = ModuleIndex(sources: [Self.module])
-        #expect(index.helpers(of: "bouncy").map(\.qualifiedName) == ["ping", "pong"])
-        let edited = ModuleIndex(sources: [Self.module.replacingOccurrences(of: "? 1 :", with: "? 2 :")])
-        #expect(edited.helpersHash(of: "bouncy") != index.helpersHash(of: "bouncy"))
+        let index = CodeIndex(sources: [Self.module])
+        #expect(index.reached(from: "bouncy", in: "Module").map(\.qualifiedName) == ["ping", "pong"])
+        #expect(helpersHash(Self.module.replacingOccurrences(of: "? 1 :", with: "? 2 :"), "bouncy") != helpersHash(Self.module, "bouncy"))
         // A function that calls itself is not its own helper.
-        #expect(ModuleIndex(sources: ["func f(_ n: Int) -> Int { n == 0 ? 0 : f(n - 1) }"]).helpers(of: "f").isEmpty)
+        #expect(CodeIndex(sources: ["func f(_ n: Int) -> Int { n == 0 ? 0 : f(n - 1) }"]).reached(from: "f", in: "Module").isEmpty)
     }
 
     @Test("the same sources give the same hashes (no process-seeded hashing)")
     func deterministic() {
-        #expect(ModuleIndex(sources: [Self.module]).helpersHash(of: "pipeline") == ModuleIndex(sources: [Self.module]).helpersHash(of: "pipeline"))
-        #expect(ModuleIndex.helperSymbol(for: "Math.area") == "Math__area")
+        #expect(helpersHash(Self.module, "pipeline") == helpersHash(Self.module, "pipeline"))
+        #expect(CodeIndex.helperSymbol(for: "Math.area") == "Math__area")
     }
 }

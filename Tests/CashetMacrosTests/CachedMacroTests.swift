@@ -30,7 +30,7 @@ struct CachedMacroTests {
                 identity: Cashet.FunctionIdentity(
                     name: "scale",
                     sourceHash: "\(SHA256.hex(hash))",
-                    helpersHash: __CashetIdentityPlugin.scale,
+                    manifest: __CashetIdentityPlugin.scale,
                     version: "2",
                     source: #"@Cached(version: "2", tags: ["team": "ml"])\\#n\(function)"#
                 ),
@@ -64,7 +64,7 @@ struct CachedMacroTests {
                     identity: Cashet.FunctionIdentity(
                         name: "Geometry.area",
                         sourceHash: "\(SHA256.hex(SourceNormalizer.normalize(source: function)))",
-                        helpersHash: __CashetIdentityPlugin.Geometry__area,
+                        manifest: __CashetIdentityPlugin.Geometry__area,
                         version: "",
                         source: "@Cached\\n    \(function)"
                     ),
@@ -98,7 +98,7 @@ struct CachedMacroTests {
                     identity: Cashet.FunctionIdentity(
                         name: "meter.scaled",
                         sourceHash: "\(SHA256.hex(SourceNormalizer.normalize(source: function)))",
-                        helpersHash: __CashetIdentityPlugin.Meter__scaled,
+                        manifest: __CashetIdentityPlugin.Meter__scaled,
                         version: "",
                         source: #"@Cached(name: "meter.scaled")\\#n    \(function)"#
                     ),

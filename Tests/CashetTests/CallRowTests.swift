@@ -21,7 +21,7 @@ struct CallRowTests {
     @Test("random commits (failed, uncached, tagged, re-run, renamed, inline raw, inline zstd, blob results) expand to their own records")
     func randomCommits() throws {
         var generator = SystemRandomNumberGenerator()
-        let function = FunctionFields(hash: SHA256Hasher.hash([1]), name: "f", version: "2", source: "func f() {}")
+        let function = FunctionFields(hash: SHA256Hasher.hash([1]), name: "f", version: "2", details: FunctionDetails(source: "func f() {}"))
         for round in 0..<500 {
             let failed = round % 7 == 0
             let output = Array("result \(round) ".utf8) + (0..<(round % 40)).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -34,7 +34,7 @@ struct CallRowTests {
             var tags: [String: String] = [:]
             for index in 0..<(round % 4) { tags["k\(index)é"] = "v\(round % 5)" }
             let task = TaskDefinition(functionName: round % 11 == 0 ? "renamed" : "f", functionHash: function.hash,
-                                      functionVersion: round % 13 == 0 ? "other" : "2", source: function.source,
+                                      functionVersion: round % 13 == 0 ? "other" : "2", source: function.details.source,
                                       argumentsSnapshot: "(\(round), \"ü\")", cacheable: round % 5 != 0)
             let draft = CommitDraft(fingerprint: Fingerprint(functionHash: function.hash, argumentsHash: SHA256Hasher.hash([UInt8(round % 256), 9])),
                                     task: task, status: failed ? .failed : .completed, error: failed ? "boom \(round)" : nil,
@@ -55,7 +55,7 @@ struct CallRowTests {
         #expect(commits.count == 22)
         for commit in commits {
             let function = FunctionFields(hash: commit.fingerprint.functionHash, name: commit.task.functionName,
-                                          version: commit.task.functionVersion, source: commit.task.source)
+                                          version: commit.task.functionVersion, details: commit.task.details)
             var result = CallRow.Result.none
             if let output = commit.output {
                 result = output.size <= 256 ? .inline(try await store.blob(output.hash)) : .blob(output)
@@ -67,7 +67,7 @@ struct CallRowTests {
 
     @Test("an altered row is refused: a changed result hash, an unknown flag, trailing bytes; a changed result byte is found by its hash")
     func alteredRows() throws {
-        let function = FunctionFields(hash: SHA256Hasher.hash([2]), name: "g", version: "", source: nil)
+        let function = FunctionFields(hash: SHA256Hasher.hash([2]), name: "g", version: "", details: .none)
         let output = Array("forty-two".utf8)
         let task = TaskDefinition(functionName: "g", functionHash: function.hash, argumentsSnapshot: "(1)")
         let draft = CommitDraft(fingerprint: Fingerprint(functionHash: function.hash, argumentsHash: SHA256Hasher.hash([3])), task: task,

@@ -4,8 +4,9 @@ import Testing
 
 @Suite("CashetIdentityTool (the build-tool plugin's program), run for real")
 struct IdentityToolTests {
-    /// Writes `files` to a temp dir, runs the tool, returns the generated Swift.
-    func generate(_ files: [String: String]) throws -> String {
+    /// Writes `files` to a temp dir as the files of target `Module`, runs the tool with
+    /// `extra` arguments after them, returns the generated Swift.
+    func generate(_ files: [String: String], extra: [String] = []) throws -> String {
         let directory = TemporaryDirectory()
         var paths: [String] = []
         for (name, text) in files.sorted(by: { $0.key < $1.key }) {
@@ -14,7 +15,7 @@ struct IdentityToolTests {
             paths.append(path)
         }
         let output = directory.child("CashetIdentities.swift")
-        let result = try Products.run(Products.executable("CashetIdentityTool"), [output] + paths)
+        let result = try Products.run(Products.executable("CashetIdentityTool"), [output, "--target", "Module", directory.path] + paths + extra)
         #expect(result.status == 0, "\(result.stderr)")
         return try String(contentsOfFile: output, encoding: .utf8)
     }
@@ -70,5 +71,61 @@ struct IdentityToolTests {
         #expect(generated.contains("#warning(\"@Cached function 'scaled' reads mutable state 'Settings.scale' (s.swift:2)"))
         #expect(!generated.contains("function 'quiet'"))
         #expect(!generated.contains("function 'shadowed'"))
+    }
+
+    @Test("external package versions and local packages' sources enter the identity; ignoringDependencies must name one")
+    func dependencies() throws {
+        let local = TemporaryDirectory()
+        let localFile = local.child("Dep.swift")
+        let source = """
+            @Cached func plain(_ x: Int) -> Int { x }
+            @Cached(ignoringDependencies: ["swift-numerics"]) func ignoring(_ x: Int) -> Int { x }
+            """
+        func run(numerics: String, local text: String, extra source2: String = "") throws -> String {
+            try text.write(toFile: localFile, atomically: true, encoding: .utf8)
+            return try generate(["a.swift": source + source2], extra: ["--package", "swift-numerics", numerics, "abc", "--local-package", "Dep", local.path, localFile])
+        }
+        let base = try run(numerics: "1.0.2", local: "public func dep() -> Int { 1 }")
+        let upgraded = try run(numerics: "1.0.3", local: "public func dep() -> Int { 1 }")
+        let localEdit = try run(numerics: "1.0.2", local: "public func dep() -> Int { 2 }")
+        let localComment = try run(numerics: "1.0.2", local: "// a comment\npublic func dep() -> Int { 1 }")
+        #expect(helperHash(upgraded, "plain") != helperHash(base, "plain"))
+        #expect(helperHash(upgraded, "ignoring") == helperHash(base, "ignoring"))
+        #expect(helperHash(localEdit, "plain") != helperHash(base, "plain") && helperHash(localEdit, "ignoring") != helperHash(base, "ignoring"))
+        #expect(helperHash(localComment, "plain") == helperHash(base, "plain"))
+        #expect(base.contains("dependency\\tswift-numerics\\t1.0.2\\tabc") && base.contains("dependency\\tDep\\tlocal\\t"))
+        let wrong = try run(numerics: "1.0.2", local: "", extra: "\n@Cached(ignoringDependencies: [\"swift-nothing\"]) func typo(_ x: Int) -> Int { x }")
+        #expect(wrong.contains("#error(\"@Cached function 'typo' ignores dependency 'swift-nothing', which is not a package its target depends on (its packages: Dep, swift-numerics)\")"))
+    }
+
+    @Test("the summary cache: an unchanged file is not parsed again, an edited one is, and the output follows the edit")
+    func summaryCache() throws {
+        let directory = TemporaryDirectory()
+        let files = ["a.swift": Self.pipeline, "b.swift": Self.helpers, "c.swift": "func other() -> Int { 1 }"]
+        let old = Date(timeIntervalSinceNow: -60)
+        for (name, text) in files {
+            try text.write(toFile: directory.child(name), atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: directory.child(name))
+        }
+        let output = directory.child("out.swift")
+        let arguments = [output, "--cache", directory.child("summaries.cache"), "--target", "Module", directory.path] + files.keys.sorted().map(directory.child)
+        func run() throws -> (stats: String, hash: String?) {
+            let result = try Products.run(Products.executable("CashetIdentityTool"), arguments, environment: ["CASHET_IDENTITY_STATS": "1"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return (result.stderr, helperHash(try String(contentsOfFile: output, encoding: .utf8), "pipeline"))
+        }
+        let first = try run()
+        let second = try run()
+        #expect(first.stats.contains("3 files, 3 parsed") && second.stats.contains("3 files, 0 parsed"), "\(first.stats) \(second.stats)")
+        #expect(first.hash == second.hash)
+        try Self.helpers.replacingOccurrences(of: "x - 1", with: "x - 2").write(toFile: directory.child("b.swift"), atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -30)], ofItemAtPath: directory.child("b.swift"))
+        let edited = try run()
+        #expect(edited.stats.contains("3 files, 1 parsed"), "\(edited.stats)")
+        #expect(edited.hash != first.hash)
+        // A damaged cache is dropped, not trusted.
+        try "cashet-identity-cache 1\nF\tgarbage".write(toFile: directory.child("summaries.cache"), atomically: true, encoding: .utf8)
+        let afterDamage = try run()
+        #expect(afterDamage.stats.contains("3 parsed") && afterDamage.hash == edited.hash)
     }
 }

@@ -67,7 +67,7 @@ struct ImportAtomicityTests {
     /// A commit whose function name is longer than any store accepts, under a correct hash.
     static func overlongName(_ records: inout [ArchiveReader.Record]) {
         let index = records.lastIndex { $0.kind == .commit }!
-        var commit = try! CanonicalCommit.decodeCommit(hash: records[index].hash, records[index].body, source: nil)
+        var commit = try! CanonicalCommit.decodeCommit(hash: records[index].hash, records[index].body, details: .none)
         commit.task.functionName = String(repeating: "n", count: 600)
         let body = CanonicalCommit.encodeCommit(commit.draft, output: commit.output, parent: commit.parent)
         records[index] = ArchiveReader.Record(kind: .commit, hash: SHA256Hasher.hash(body), body: body)

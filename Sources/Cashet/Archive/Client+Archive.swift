@@ -71,7 +71,7 @@ extension Client {
         var reader = try archive.reader()
         var report = ArchiveReport()
         var added: [ContentHash] = []
-        var sources: [ContentHash: String?] = [:]   // function hash → source
+        var sources: [ContentHash: FunctionDetails] = [:]   // function hash → source and manifest
         var pending: Commit?
         func flush(with output: [UInt8]?) async throws(CashetError) {
             guard let commit = pending else { return }
@@ -92,11 +92,11 @@ extension Client {
                 switch record.kind {
                 case .function:
                     try await flush(with: nil)
-                    sources[record.hash] = try Self.archivedFunctionSource(record, reader)
+                    sources[record.hash] = try Self.archivedFunctionDetails(record, reader)
                 case .commit:
                     try await flush(with: nil)
                     var commit = try Self.archivedCommit(record, reader)
-                    commit.task.source = sources[commit.fingerprint.functionHash] ?? nil
+                    commit.task.details = sources[commit.fingerprint.functionHash] ?? .none
                     if try await store.commit(commit.hash) == nil {
                         pending = commit
                     } else {
@@ -154,7 +154,7 @@ extension Client {
             }
             switch record.kind {
             case .function:
-                _ = try Self.archivedFunctionSource(record, reader)
+                _ = try Self.archivedFunctionDetails(record, reader)
                 functions.insert(record.hash)
             case .commit:
                 let commit = try Self.archivedCommit(record, reader)
@@ -196,15 +196,15 @@ extension Client {
             throw reader.damaged("commit \(record.hash.shortHex) does not match its SHA-256")
         }
         return try archived(reader) { () throws(CashetError) -> Commit in
-            let commit = try CanonicalCommit.decodeCommit(hash: record.hash, record.body, source: nil)
+            let commit = try CanonicalCommit.decodeCommit(hash: record.hash, record.body, details: .none)
             _ = try CanonicalCommit.importableRecord(of: commit)
             return commit
         }
     }
 
-    /// A function record's source, checked: the record decodes and is canonical.
-    private static func archivedFunctionSource(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader) throws(CashetError) -> String? {
-        try archived(reader) { () throws(CashetError) in try CanonicalCommit.decodeCanonicalFunction(record.body).source }
+    /// A function record's source and manifest, checked: the record decodes and is canonical.
+    private static func archivedFunctionDetails(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader) throws(CashetError) -> FunctionDetails {
+        try archived(reader) { () throws(CashetError) in try CanonicalCommit.decodeCanonicalFunction(record.body).details }
     }
 
     private static func archivedBlob(_ record: ArchiveReader.Record, _ reader: borrowing ArchiveReader, maxSize: Int) throws(CashetError) -> [UInt8] {

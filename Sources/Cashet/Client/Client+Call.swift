@@ -13,7 +13,7 @@ extension Client {
         var snapshot: [String] = []
         for input in repeat each inputs { snapshot.append(input.argumentDescription) }
         let task = TaskDefinition(functionName: function.identity.name, functionHash: function.identity.hash,
-                                  functionVersion: function.identity.version, source: function.identity.source,
+                                  functionVersion: function.identity.version, source: function.identity.source, identityManifest: function.identity.manifest,
                                   argumentsSnapshot: "(" + snapshot.joined(separator: ", ") + ")", cacheable: cacheable)
         return PreparedCall(task: task) { () async throws(CashetError) -> ExecutionRequest<Output> in
             let resolved = (repeat try await (each inputs).resolvedValue())

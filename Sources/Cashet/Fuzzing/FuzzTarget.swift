@@ -39,9 +39,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let hash = ContentHash(hashing: bytes)
             func accepts(_ decode: () throws -> Void) -> Bool { (try? decode()) != nil }
             let accepted = [
-                accepts { _ = try CanonicalCommit.decodeCommit(hash: hash, bytes, source: nil) },
+                accepts { _ = try CanonicalCommit.decodeCommit(hash: hash, bytes, details: .none) },
                 accepts { _ = try StoreRecords.decodeHead(bytes) },
-                accepts { _ = try CanonicalCommit.decodeFunctionSource(bytes) },
+                accepts { _ = try CanonicalCommit.decodeFunctionDetails(bytes) },
                 accepts { _ = try StoreRecords.decodeBlobLocation(bytes, hash: hash) },
                 accepts { _ = try StoreRecords.BlobInfo(bytes) },
                 accepts { _ = try StoreRecords.Counters(bytes) },

@@ -57,11 +57,11 @@ package enum CanonicalCommit {
     /// Decodes a commit record read back from a store, after checking that it hashes to its name:
     /// a record altered on disk (or by a peer of a shared store) decodes fine, so without the
     /// check it would be served as if it were the commit.
-    package static func decodeVerifiedCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
+    package static func decodeVerifiedCommit(hash: ContentHash, _ bytes: [UInt8], details: FunctionDetails) throws(CashetError) -> Commit {
         guard SHA256Hasher.hash(bytes) == hash else {
             throw CashetError(.corruptData, "commit \(hash.hex) is damaged: its record does not hash to its name (altered); `cashet fsck --repair` removes it")
         }
-        return try decodeCommit(hash: hash, bytes, source: source)
+        return try decodeCommit(hash: hash, bytes, details: details)
     }
 
     /// The function a commit record names, read without decoding the rest (to look up its
@@ -76,16 +76,16 @@ package enum CanonicalCommit {
         }
     }
 
-    /// Decodes a commit record; `source` comes from the function table (stored once per function).
-    package static func decodeCommit(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
+    /// Decodes a commit record; `details` come from the function table (stored once per function).
+    package static func decodeCommit(hash: ContentHash, _ bytes: [UInt8], details: FunctionDetails) throws(CashetError) -> Commit {
         do {
-            return try decodeCommitRecord(hash: hash, bytes, source: source)
+            return try decodeCommitRecord(hash: hash, bytes, details: details)
         } catch {
             throw CashetError(.corruptData, "commit \(hash.hex) cannot be read: \(error.message)")
         }
     }
 
-    private static func decodeCommitRecord(hash: ContentHash, _ bytes: [UInt8], source: String?) throws(CashetError) -> Commit {
+    private static func decodeCommitRecord(hash: ContentHash, _ bytes: [UInt8], details: FunctionDetails) throws(CashetError) -> Commit {
         var r = ByteReader(bytes, what: "commit record")
         let version = try r.readByte()
         guard version == recordVersion else {
@@ -110,39 +110,48 @@ package enum CanonicalCommit {
             tags[key] = try r.readString()
         }
         guard r.isAtEnd else { throw CashetError(.corruptData, "commit \(hash.shortHex) has trailing bytes") }
-        let task = TaskDefinition(functionName: name, functionHash: fingerprint.functionHash, functionVersion: functionVersion, source: source, argumentsSnapshot: snapshot, cacheable: cacheable)
+        let task = TaskDefinition(functionName: name, functionHash: fingerprint.functionHash, functionVersion: functionVersion, source: details.source,
+                                  identityManifest: details.manifest, argumentsSnapshot: snapshot, cacheable: cacheable)
         return Commit(hash: hash, fingerprint: fingerprint, task: task, output: output, status: status, error: error, createdAt: createdAt, tags: tags, parent: parent)
     }
 
-    // MARK: Functions (source stored once per identity)
+    // MARK: Functions (source and identity manifest stored once per identity)
 
     package static func encodeFunction(_ task: TaskDefinition) -> [UInt8] {
-        encodeFunction(name: task.functionName, version: task.functionVersion, source: task.source)
+        encodeFunction(name: task.functionName, version: task.functionVersion, details: task.details)
     }
 
-    package static func encodeFunction(name: String, version: String, source: String?) -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + (source?.utf8.count ?? 0))
+    /// The record: name, version, the source if known, then the identity manifest if known.
+    /// A record without a manifest is byte for byte what releases before manifests wrote.
+    package static func encodeFunction(name: String, version: String, details: FunctionDetails) -> [UInt8] {
+        let manifestText = details.manifest?.encoded
+        var w = ByteWriter(capacity: 64 + (details.source?.utf8.count ?? 0) + (manifestText?.utf8.count ?? 0))
         w.append(recordVersion)
         w.appendString(name)
         w.appendString(version)
-        w.append(source == nil ? 0 : 1)
-        if let source { w.appendString(source) }
+        w.append(details.source == nil ? 0 : 1)
+        if let source = details.source { w.appendString(source) }
+        if let manifest = details.manifest, let manifestText {
+            w.append(1)
+            w.appendString(manifest.hash)
+            w.appendString(manifestText)
+        }
         return w.bytes
     }
 
     /// Decodes a function record that must be exactly what ``encodeFunction(_:)`` writes (an
     /// archive's: a non-canonical or trailing byte is refused).
-    package static func decodeCanonicalFunction(_ bytes: [UInt8]) throws(CashetError) -> (name: String, version: String, source: String?) {
+    package static func decodeCanonicalFunction(_ bytes: [UInt8]) throws(CashetError) -> (name: String, version: String, details: FunctionDetails) {
         var r = ByteReader(bytes, what: "function record")
         let version = try r.readByte()
         guard version == recordVersion else { throw CashetError(.corruptData, "a function record has version \(version), expected \(recordVersion)") }
         let name = try r.readString()
         let functionVersion = try r.readString()
-        let source: String? = try r.readByte() == 1 ? try r.readString() : nil
-        guard r.isAtEnd, encodeFunction(name: name, version: functionVersion, source: source) == bytes else {
+        let details = try readDetails(&r)
+        guard r.isAtEnd, encodeFunction(name: name, version: functionVersion, details: details) == bytes else {
             throw CashetError(.corruptData, "the function record of '\(name.prefix(40))' is not in canonical form")
         }
-        return (name, functionVersion, source)
+        return (name, functionVersion, details)
     }
 
     /// The record a store writes for `commit`, after checking the limits every store enforces and
@@ -157,11 +166,20 @@ package enum CanonicalCommit {
         return record
     }
 
-    package static func decodeFunctionSource(_ bytes: [UInt8]) throws(CashetError) -> String? {
+    /// The source and manifest of a function record, without the canonical-form check.
+    package static func decodeFunctionDetails(_ bytes: [UInt8]) throws(CashetError) -> FunctionDetails {
         var r = ByteReader(bytes, what: "function record")
         _ = try r.readByte()
         _ = try r.readString()
         _ = try r.readString()
-        return try r.readByte() == 1 ? try r.readString() : nil
+        return try readDetails(&r)
+    }
+
+    private static func readDetails(_ r: inout ByteReader) throws(CashetError) -> FunctionDetails {
+        let source: String? = try r.readByte() == 1 ? try r.readString() : nil
+        guard !r.isAtEnd else { return FunctionDetails(source: source) }
+        guard try r.readByte() == 1 else { throw CashetError(.corruptData, "a function record has a manifest marker that is not 1") }
+        let hash = try r.readString()
+        return FunctionDetails(source: source, manifest: try IdentityManifest.decode(hash: hash, try r.readString()))
     }
 }

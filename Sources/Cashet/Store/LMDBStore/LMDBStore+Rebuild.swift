@@ -166,7 +166,7 @@ extension LMDBStore {
             try walker.walk(tree, name: name, reading: true, visit)
         }
         func verified(_ key: [UInt8], _ value: [UInt8]) -> (ContentHash, Commit)? {
-            guard let hash = try? ContentHash(bytes: key), let commit = try? CanonicalCommit.decodeVerifiedCommit(hash: hash, value, source: nil) else { return nil }
+            guard let hash = try? ContentHash(bytes: key), let commit = try? CanonicalCommit.decodeVerifiedCommit(hash: hash, value, details: .none) else { return nil }
             return (hash, commit)
         }
         let batchSize = 4096
@@ -214,13 +214,13 @@ extension LMDBStore {
         }
         infos = [:]
 
-        var sources: [ContentHash: String] = [:]
+        var sources: [ContentHash: FunctionDetails] = [:]
         var functions: [ContentHash: FunctionFields] = [:]   // schema 2's rows expand with them
         try each("sources") { key, value in
             guard let hash = try? ContentHash(bytes: key) else { return }
-            if let source = try? CanonicalCommit.decodeFunctionSource(value) { sources[hash] = source }
-            if let (name, version, source) = try? CanonicalCommit.decodeCanonicalFunction(value) {
-                functions[hash] = FunctionFields(hash: hash, name: name, version: version, source: source)
+            if let source = try? CanonicalCommit.decodeFunctionDetails(value) { sources[hash] = source }
+            if let (name, version, details) = try? CanonicalCommit.decodeCanonicalFunction(value) {
+                functions[hash] = FunctionFields(hash: hash, name: name, version: version, details: details)
             }
         }
         // Function ids: from `function_hashes` (with its copy of the name and version), else from `function_ids`.
@@ -234,7 +234,7 @@ extension LMDBStore {
             let id = V2CommitLayout.id(key)
             functionHashes[id] = hash
             if let copy = try? CanonicalCommit.decodeCanonicalFunction(Array(value.dropFirst(32))) {
-                copies[id] = FunctionFields(hash: hash, name: copy.name, version: copy.version, source: sources[hash])
+                copies[id] = FunctionFields(hash: hash, name: copy.name, version: copy.version, details: sources[hash] ?? .none)
             }
         }
         /// A schema-2 row (of `calls` or `superseded`) that expands to the record of its commit's
@@ -293,7 +293,7 @@ extension LMDBStore {
             guard !restored.contains(hash) else { return true }
             guard inline != nil || bare.output.map({ kept.contains($0.hash) }) ?? true else { return false }
             var commit = bare
-            commit.task.source = sources[bare.fingerprint.functionHash]
+            commit.task.details = sources[bare.fingerprint.functionHash] ?? .none
             commits.append((commit, record, inline))
             restored.insert(hash)
             if commits.count == batchSize { try storeCommits() }

@@ -58,16 +58,19 @@ extension LMDBStore {
         if try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(task), noOverwrite: true) {
             state.counters.functions += 1
         } else if tables.layout.schema == .v1 {
-            // Schema 1 reads only the source from this record.
-            if task.source != nil, let stored = try txn.get(tables.sources, key), try CanonicalCommit.decodeFunctionSource(stored) == nil {
-                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(task))
+            // Schema 1 reads only the source and manifest from this record.
+            if let stored = try txn.get(tables.sources, key) {
+                let details = try CanonicalCommit.decodeFunctionDetails(stored)
+                let filled = details.filled(from: task.details)
+                if filled != details { try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: name, version: version, details: filled)) }
             }
         } else if let stored = try txn.get(tables.sources, key) {
             // Rows of schema 2 store the name and version relative to the record: keep them.
             let fields = try CanonicalCommit.decodeCanonicalFunction(stored)
             (name, version) = (fields.name, fields.version)
-            if task.source != nil && fields.source == nil {
-                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: name, version: version, source: task.source))
+            let filled = fields.details.filled(from: task.details)
+            if filled != fields.details {
+                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: name, version: version, details: filled))
             }
         }
         let function = StoredFunction(hash: task.functionHash, name: name, version: version, id: try tables.layout.functionID(task.functionHash, name: name, version: version, txn))

@@ -17,10 +17,10 @@ struct V1CommitLayout: CommitLayout {
 
     func commit(_ hash: ContentHash, verified: Bool, _ txn: LMDBTransaction) throws -> Commit? {
         guard let raw = try txn.get(commits, hash.bytes) else { return nil }
-        guard verified else { return try CanonicalCommit.decodeCommit(hash: hash, raw, source: nil) }
+        guard verified else { return try CanonicalCommit.decodeCommit(hash: hash, raw, details: .none) }
         let functionHash = try CanonicalCommit.functionHash(ofRecord: raw, hash: hash)
-        let source = try txn.get(sources, functionHash.bytes).flatMap { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionSource(bytes) }
-        return try CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, source: source)
+        let details = try txn.get(sources, functionHash.bytes).map { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionDetails(bytes) }
+        return try CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, details: details ?? .none)
     }
 
     func contains(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> Bool {
@@ -51,7 +51,7 @@ struct V1CommitLayout: CommitLayout {
 
     func remove(_ hash: ContentHash, _ txn: LMDBTransaction) throws -> RemovedCommit? {
         guard let raw = try txn.get(commits, hash.bytes) else { return nil }
-        let commit = try CanonicalCommit.decodeCommit(hash: hash, raw, source: nil)
+        let commit = try CanonicalCommit.decodeCommit(hash: hash, raw, details: .none)
         try txn.delete(commits, hash.bytes)
         // The head falls back to the newest commit left, so this one's history row goes first.
         try txn.delete(history, commit.fingerprint.bytes, value: StoreRecords.timeKey(commit.createdAt, hash))
@@ -69,7 +69,7 @@ struct V1CommitLayout: CommitLayout {
             return try cursor.move(.lastDuplicate)?.value
         }
         if let newest, case let hash = try StoreRecords.commitHash(fromTimeKey: newest), let previous = try txn.get(commits, hash.bytes) {
-            try setHead(try CanonicalCommit.decodeCommit(hash: hash, previous, source: nil), txn)
+            try setHead(try CanonicalCommit.decodeCommit(hash: hash, previous, details: .none), txn)
         } else {
             try txn.delete(heads, fingerprintKey)
         }
@@ -114,7 +114,7 @@ struct V1CommitLayout: CommitLayout {
             guard let hash = try? ContentHash(bytes: key) else {
                 return try body(nil, .failure(CashetError(.corruptData, "a commit row has a key of \(key.count) bytes")), false)
             }
-            let decoded = Result { () throws(CashetError) in try CanonicalCommit.decodeVerifiedCommit(hash: hash, value, source: nil) }
+            let decoded = Result { () throws(CashetError) in try CanonicalCommit.decodeVerifiedCommit(hash: hash, value, details: .none) }
             try body(hash, decoded, false)
         }
     }

@@ -79,8 +79,8 @@ struct JournaledCommit {
             case let tag:
                 throw CashetError(.corruptData, "a journal record names a result of unknown kind \(tag)")
             }
-            let source = try CanonicalCommit.decodeFunctionSource(function)
-            let commit = try CanonicalCommit.decodeCommit(hash: hash, record, source: source)
+            let details = try CanonicalCommit.decodeFunctionDetails(function)
+            let commit = try CanonicalCommit.decodeCommit(hash: hash, record, details: details)
             commits.append(JournaledCommit(commit: commit, record: record, function: function, result: result))
         }
         guard r.isAtEnd else { throw CashetError(.corruptData, "a journal record has trailing bytes") }

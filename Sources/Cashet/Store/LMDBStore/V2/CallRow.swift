@@ -7,7 +7,7 @@ struct FunctionFields: Equatable, Sendable {
     let name: String
     let version: String
     /// Not part of any commit's record (so of no hash); joined to the commits it expands.
-    let source: String?
+    let details: FunctionDetails
 }
 
 /// A commit as schema 2 keeps it (the head of its call in `calls`, a superseded commit in
@@ -250,7 +250,7 @@ struct CallRow: Equatable, Sendable {
     /// stored commit hash (a removal, which only needs the commit's rows, does not ask).
     func expand(function: FunctionFields, argumentsHash: ContentHash, verify: Bool = true) throws(CashetError) -> PlannedCommit {
         let task = TaskDefinition(functionName: name ?? function.name, functionHash: function.hash, functionVersion: version ?? function.version,
-                                  source: function.source, argumentsSnapshot: snapshot, cacheable: cacheable)
+                                  source: function.details.source, identityManifest: function.details.manifest, argumentsSnapshot: snapshot, cacheable: cacheable)
         let draft = CommitDraft(fingerprint: Fingerprint(functionHash: function.hash, argumentsHash: argumentsHash), task: task,
                                 status: status, error: error, createdAt: CanonicalCommit.date(nanoseconds: createdAt), tags: tags)
         let output = try outputRef()

@@ -112,7 +112,7 @@ struct V2CommitLayout: CommitLayout {
 
     /// A `function_hashes` value: the hash, then the function record without its source.
     static func functionHashRow(_ hash: ContentHash, name: String, version: String) -> [UInt8] {
-        hash.bytes + CanonicalCommit.encodeFunction(name: name, version: version, source: nil)
+        hash.bytes + CanonicalCommit.encodeFunction(name: name, version: version, details: .none)
     }
 
     /// The function records a row of function `id` may expand with; the row's commit hash
@@ -137,13 +137,13 @@ struct V2CommitLayout: CommitLayout {
         var candidates: [(fields: FunctionFields, recorded: Bool)] = []
         for hash in hashes {
             let record = try txn.get(sources, hash.bytes)
-            let source = record.flatMap { try? CanonicalCommit.decodeFunctionSource($0) } ?? nil
+            let details = record.flatMap { try? CanonicalCommit.decodeFunctionDetails($0) } ?? .none
             let stored = record.flatMap { try? CanonicalCommit.decodeCanonicalFunction($0) }
             if let copy {
-                candidates.append((FunctionFields(hash: hash, name: copy.name, version: copy.version, source: source), stored != nil))
+                candidates.append((FunctionFields(hash: hash, name: copy.name, version: copy.version, details: details), stored != nil))
             }
             if let stored, copy.map({ $0.name != stored.name || $0.version != stored.version }) ?? true {
-                candidates.append((FunctionFields(hash: hash, name: stored.name, version: stored.version, source: stored.source), true))
+                candidates.append((FunctionFields(hash: hash, name: stored.name, version: stored.version, details: stored.details), true))
             }
         }
         guard !candidates.isEmpty else {
@@ -304,7 +304,7 @@ struct V2CommitLayout: CommitLayout {
     func insert(_ commit: Commit, record: [UInt8], function: StoredFunction, inline: [UInt8]?, keepNewerHead: Bool, _ txn: LMDBTransaction) throws -> Bool {
         guard let id = function.id else { throw CashetError(.storage, "schema 2 needs a function id for commit \(commit.hash.shortHex)") }
         let callKey = Self.callKey(id, commit.fingerprint.argumentsHash)
-        let fields = FunctionFields(hash: function.hash, name: function.name, version: function.version, source: nil)
+        let fields = FunctionFields(hash: function.hash, name: function.name, version: function.version, details: .none)
         let result: CallRow.Result
         var newResult = false
         if let inline, let output = commit.output {

@@ -1,0 +1,56 @@
+/// An external package as the build uses it: its version enters the identity of every cached
+/// function of a target that depends on it.
+public struct PackageVersion: Hashable, Sendable {
+    /// The package's name (`swift-numerics`).
+    public let name: String
+    /// Its resolved version or branch (`1.0.2`), or `local` for a package referenced by path.
+    public let version: String
+    /// The revision the build uses: the commit for a Git package, a hash of the sources for a
+    /// local one, empty when the package graph gives none (a registry package).
+    public let revision: String
+
+    /// A package version.
+    public init(name: String, version: String, revision: String) {
+        self.name = name
+        self.version = version
+        self.revision = revision
+    }
+}
+
+/// Everything that enters a cached function's identity besides its own source and `version:`.
+public struct IdentityInputs: Hashable, Sendable {
+    /// The declarations it reaches, sorted by module, signature and hash.
+    public let helpers: [Declaration]
+    /// The external packages its target depends on, minus those it ignores, sorted by name.
+    public let dependencies: [PackageVersion]
+    /// The packages `ignoringDependencies:` names, as written.
+    public let ignoredDependencies: [String]
+    /// `ignoringDependencies:` names that are no dependency of the target (a mistake to report).
+    public let unknownIgnoredDependencies: [String]
+
+    /// SHA-256 (hex) over every helper's module, kind, signature and normalized-source hash
+    /// and every dependency's name, version and revision: changes when any of them changes,
+    /// and only then (moving code to another line or file does not change it).
+    public var hash: String {
+        var text = ""
+        for helper in helpers { text += "helper\t\(helper.module)\t\(helper.kind.rawValue)\t\(helper.signature)\t\(helper.ownHash)\n" }
+        for dependency in dependencies { text += "dependency\t\(dependency.name)\t\(dependency.version)\t\(dependency.revision)\n" }
+        return SHA256.hex(text)
+    }
+}
+
+extension CodeIndex {
+    /// The identity inputs of the cached function `qualifiedName` of `module`, whose target
+    /// depends on `packages`.
+    public func identityInputs(of qualifiedName: String, in module: String, packages: [PackageVersion]) -> IdentityInputs {
+        let ignored = declarations.filter { $0.module == module && $0.qualifiedName == qualifiedName }
+            .flatMap { $0.cached?.ignoredDependencies ?? [] }
+        let ignoredKeys = Set(ignored.map { $0.lowercased() })
+        let known = Set(packages.map { $0.name.lowercased() })
+        return IdentityInputs(
+            helpers: reached(from: qualifiedName, in: module),
+            dependencies: packages.filter { !ignoredKeys.contains($0.name.lowercased()) }.sorted { ($0.name, $0.version, $0.revision) < ($1.name, $1.version, $1.revision) },
+            ignoredDependencies: ignored,
+            unknownIgnoredDependencies: ignored.filter { !known.contains($0.lowercased()) })
+    }
+}
