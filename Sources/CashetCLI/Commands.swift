@@ -91,6 +91,7 @@ struct ShowCommand: StoreCommand {
         print("commit      \(commit.hash.hex)")
         print("function    \(Output.clean(commit.task.functionName))\(commit.task.functionVersion.isEmpty ? "" : " (version \(Output.clean(commit.task.functionVersion)))")")
         print("identity    \(commit.fingerprint.functionHash.hex)")
+        if let manifest = commit.task.identityManifest { Self.printManifest(manifest) }
         print("args        \(Output.clean(commit.task.argumentsSnapshot))")
         print("status      \(commit.status.rawValue)\(commit.task.cacheable ? "" : " (cache disabled)")")
         if let error = commit.error { print("error       \(Output.clean(error))") }
@@ -102,6 +103,21 @@ struct ShowCommand: StoreCommand {
         if !commit.tags.isEmpty { print("tags        \(Output.clean(commit.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))") }
         print("parent      \(commit.parent?.hex ?? "-")")
         if let source = commit.task.source { print("source\n\(Output.clean(source, multiline: true))") }
+    }
+
+    /// At most this many helpers are listed; `show --json` lists them all.
+    static let helpersShown = 40
+
+    /// The helpers and packages that went into the identity, one a line.
+    static func printManifest(_ manifest: IdentityManifest) {
+        let helpers = manifest.helpers.prefix(helpersShown).map { "\($0.kind) \(Output.clean($0.signature))  \(Output.clean($0.file)):\($0.line)" }
+        let more = manifest.helpers.count > helpersShown ? ["… and \(manifest.helpers.count - helpersShown) more (show --json lists them all)"] : []
+        for (number, line) in (helpers + more).enumerated() { print((number == 0 ? "reaches     " : "            ") + line) }
+        if manifest.helpers.isEmpty { print("reaches     no other declaration") }
+        for (number, d) in manifest.dependencies.enumerated() {
+            print((number == 0 ? "packages    " : "            ") + Output.clean("\(d.package) \(d.version)\(d.revision.isEmpty ? "" : " (\(d.revision.prefix(12)))")"))
+        }
+        if !manifest.ignoredDependencies.isEmpty { print("ignores     " + Output.clean(manifest.ignoredDependencies.joined(separator: ", "))) }
     }
 }
 
@@ -311,8 +327,9 @@ struct DiffCommand: StoreCommand {
         print("function    " + (diff.functionChanged
             ? "changed: \(old.fingerprint.functionHash.shortHex) → \(new.fingerprint.functionHash.shortHex)"
             : "same (\(old.fingerprint.functionHash.shortHex))"))
+        for change in diff.identityChanges where change.kind != .source { print("  " + Output.clean(change.description)) }
         for line in diff.sourceDiff { print("  " + Output.clean(line)) }
-        if diff.functionChanged && diff.sourceDiff.isEmpty && old.task.source != nil && old.task.source == new.task.source {
+        if diff.functionChanged && diff.identityChanges.isEmpty && old.task.source != nil && old.task.source == new.task.source {
             print("  (same source; the version or the helpers it calls changed)")
         }
         print("args        " + (diff.argumentsChanged ? "changed:\n  - \(Output.clean(old.task.argumentsSnapshot))\n  + \(Output.clean(new.task.argumentsSnapshot))" : "same \(Output.clean(old.task.argumentsSnapshot))"))

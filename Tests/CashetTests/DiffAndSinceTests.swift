@@ -95,6 +95,47 @@ struct DiffAndSinceTests {
         #expect(missing.status == 1 && missing.stderr.contains("ffff0000"))
     }
 
+    @Test("cashet show lists what went into an identity; cashet diff says which helper or package changed")
+    func identityExplained() async throws {
+        let fixture = try Fixture()
+        let source = "func shaped(_ x: Int) -> Int { normalize(x) }"
+        func helper(_ signature: String, _ file: String, _ line: Int, _ hash: String, kind: String = "func") -> IdentityManifest.Helper {
+            IdentityManifest.Helper(module: "Core", kind: kind, signature: signature, file: file, line: line, hash: String(repeating: hash, count: 64))
+        }
+        func function(_ helpers: [IdentityManifest.Helper], numerics: String, manifestHash: String) -> CachedFunction<Int, Int> {
+            let manifest = IdentityManifest(hash: manifestHash, helpers: helpers,
+                                            dependencies: [IdentityManifest.Dependency(package: "swift-numerics", version: numerics, revision: "r" + numerics)])
+            return CachedFunction(identity: FunctionIdentity(name: "shaped", sourceHash: "5f1e", manifest: manifest, version: "", source: source)) { x in x }
+        }
+        let old = function([helper("normalize(_:)", "Core/Text.swift", 12, "a"), helper("Shape", "Core/Shape.swift", 3, "b", kind: "type"), helper("gone()", "Core/Old.swift", 1, "c")],
+                           numerics: "1.0.2", manifestHash: "1")
+        let new = function([helper("normalize(_:)", "Core/Text.swift", 14, "d"), helper("Shape", "Core/Shape.swift", 3, "b", kind: "type"), helper("added()", "Core/New.swift", 5, "e")],
+                           numerics: "1.0.3", manifestHash: "2")
+        let a = try await fixture.client.submit(old, 1)
+        let b = try await fixture.client.submit(new, 1)
+
+        let show = try Products.cashet("show", a.commit.hex, "--store", fixture.storePath)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("reaches     func normalize(_:)  Core/Text.swift:12\n            type Shape  Core/Shape.swift:3"), "\(show.stdout)")
+        #expect(show.stdout.contains("packages    swift-numerics 1.0.2 (r1.0.2)"), "\(show.stdout)")
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(try Products.cashet("show", "--json", b.commit.hex, "--store", fixture.storePath).stdout.utf8)) as? [String: Any])
+        let identity = try #require(shown["identity"] as? [String: Any])
+        #expect((identity["helpers"] as? [[String: Any]])?.first?["signature"] as? String == "normalize(_:)")
+        #expect((identity["helpers"] as? [[String: Any]])?.first?["line"] as? Int == 14)
+        #expect((identity["dependencies"] as? [[String: Any]])?.first?["version"] as? String == "1.0.3")
+
+        let diff = try Products.cashet("diff", a.commit.hex, b.commit.hex, "--store", fixture.storePath)
+        #expect(diff.status == 0, "\(diff.stderr)")
+        for sentence in ["helper `normalize(_:)` in Core/Text.swift changed", "helper `added()` in Core/New.swift is now reached",
+                         "helper `gone()` in Core/Old.swift is no longer reached", "package swift-numerics 1.0.2 (r1.0.2) → 1.0.3 (r1.0.3)"] {
+            #expect(diff.stdout.contains(sentence), "\(sentence) in \(diff.stdout)")
+        }
+        #expect(!diff.stdout.contains("Shape"), "an unchanged helper is not listed: \(diff.stdout)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(try Products.cashet("diff", "--json", a.commit.hex, b.commit.hex, "--store", fixture.storePath).stdout.utf8)) as? [String: Any])
+        let changes = try #require(json["identity_changes"] as? [[String: String]])
+        #expect(changes.map { $0["kind"] ?? "" } == ["helper_added", "helper_removed", "helper_changed", "dependency_changed"])
+    }
+
     @Test("log --since takes dates, date-times and ages, and rejects anything else by name")
     func since() async throws {
         let fixture = try Fixture()

@@ -217,6 +217,37 @@ extension HeavySuites {
             await store.close()
         }
 
+        @Test("a function's source and identity manifest are kept once and joined to every commit, through export and import too", arguments: StoreKind.allCases)
+        func identityManifests(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let manifest = IdentityManifest(
+                hash: String(repeating: "ab", count: 32),
+                helpers: [IdentityManifest.Helper(module: "Core", kind: "func", signature: "normalize(_:)", file: "Core/Text.swift", line: 12, hash: String(repeating: "cd", count: 32)),
+                          IdentityManifest.Helper(module: "Core", kind: "type", signature: "Shape", file: "Core/Shape.swift", line: 3, hash: String(repeating: "ef", count: 32))],
+                dependencies: [IdentityManifest.Dependency(package: "swift-numerics", version: "1.0.2", revision: "0123456789abcdef")],
+                ignoredDependencies: ["swift-log"])
+            let identity = FunctionIdentity(name: "shaped", sourceHash: "5f1e", manifest: manifest, version: "", source: "func shaped(_ x: Int) -> Int { x }")
+            let function = CachedFunction(identity: identity) { (x: Int) in x }
+            let client = Client(store: opened.store)
+            let first = try await client.submit(function, 1)
+            let second = try await client.submit(function, 2)
+            for ref in [first, second] {
+                let commit = try #require(try await opened.store.commit(ref.commit))
+                #expect(commit.task.identityManifest == manifest && commit.task.source == identity.source)
+            }
+            #expect(try await opened.store.stats().functions == 1)
+            let archive = opened.directory.child("manifest.cashet")
+            _ = try await client.exportArchive(to: archive)
+            let copy = try await kind.make()
+            let imported = Client(store: copy.store)
+            _ = try await imported.importArchive(from: archive)
+            #expect(try await copy.store.commit(second.commit)?.task.identityManifest == manifest)
+            let report = try await copy.store.check(repair: false)
+            #expect(report.problems.filter(\.kind.isDamage).isEmpty, "\(report.problems)")
+            await imported.close()
+            await client.close()
+        }
+
         @Test("a blob put on its own is kept until a gc sweeps it; a failed commit is a head without a result", arguments: StoreKind.allCases)
         func loneBlobsAndFailures(kind: StoreKind) async throws {
             let opened = try await kind.make()

@@ -69,7 +69,11 @@ struct V1FixtureTests {
         for case let commit as [String: Any] in commits {
             let hash = try #require(commit["hash"] as? String)
             let show = try Products.cashet("--store", store, "show", "--json", hash)
-            #expect(Self.same(try Self.json(show.stdout), shows[hash]), "show \(hash)")
+            var shown = try #require(try Self.json(show.stdout) as? [String: Any])
+            // A key added since the fixture's release: its functions recorded no manifest.
+            #expect(shown["identity"] is NSNull, "show \(hash)")
+            shown["identity"] = nil
+            #expect(Self.same(shown, shows[hash]), "show \(hash)")
             let history = try Products.cashet("--store", store, "history", "--json", hash)
             #expect(Self.same(try Self.jsonLines(history.stdout), histories[hash]), "history \(hash)")
             if commit["output"] is NSNull {
