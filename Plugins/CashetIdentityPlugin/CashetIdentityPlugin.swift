@@ -96,7 +96,9 @@ struct DependencyReach {
                 localIndex[owner.id] = position
                 if let module = target as? SourceModuleTarget { local[position].targets.append(module) }
             case .repository(_, let version, let revision):
-                if versionedIDs.insert(owner.id).inserted { versioned.append(Versioned(name: owner.displayName, version: version, revision: revision)) }
+                // SwiftPM says "no revision" when it has none to show.
+                let known = revision == "no revision" ? "" : revision
+                if versionedIDs.insert(owner.id).inserted { versioned.append(Versioned(name: owner.displayName, version: version, revision: known)) }
             case .registry(_, let version):
                 if versionedIDs.insert(owner.id).inserted { versioned.append(Versioned(name: owner.displayName, version: version, revision: "")) }
             case .root:

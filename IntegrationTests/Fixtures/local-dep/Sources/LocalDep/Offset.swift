@@ -1,0 +1,2 @@
+/// A constant from a package referenced by path.
+public func offset() -> Int { 1 }
