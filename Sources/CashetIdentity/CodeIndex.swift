@@ -13,7 +13,13 @@ public struct CodeIndex: Sendable {
     public private(set) var mutableGlobals: [MutableGlobal] = []
     private var byName: [String: [Int]] = [:]
     private var byEnclosingType: [String: [Int]] = [:]
+    /// Functions by module and qualified name: where a cached function's reach starts.
+    private var functionsByQualifiedName: [FunctionKey: [Int]] = [:]
     private var globalsByName: [String: [MutableGlobal]] = [:]
+
+    private struct FunctionKey: Hashable {
+        let module, qualifiedName: String
+    }
 
     /// An empty index.
     public init() {}
@@ -32,6 +38,9 @@ public struct CodeIndex: Sendable {
             declarations.append(declaration)
             if !declaration.name.isEmpty { byName[declaration.name, default: []].append(position) }
             if let type = declaration.enclosingType { byEnclosingType[type, default: []].append(position) }
+            if declaration.kind == .function {
+                functionsByQualifiedName[FunctionKey(module: declaration.module, qualifiedName: declaration.qualifiedName), default: []].append(position)
+            }
         }
         mutableGlobals += summary.mutableGlobals
         for global in summary.mutableGlobals { globalsByName[global.name, default: []].append(global) }
@@ -42,32 +51,46 @@ public struct CodeIndex: Sendable {
         declarations.filter { $0.module == module && $0.cached != nil }
     }
 
+    /// The functions named `qualifiedName` in `module` (overloads share it).
+    public func functions(named qualifiedName: String, in module: String) -> [Declaration] {
+        (functionsByQualifiedName[FunctionKey(module: module, qualifiedName: qualifiedName)] ?? []).map { declarations[$0] }
+    }
+
     /// Everything reachable from the functions named `qualifiedName` in `module` (not
     /// including them), sorted by module, signature and hash. Cycles are fine: this is plain
     /// reachability.
     public func reached(from qualifiedName: String, in module: String) -> [Declaration] {
-        let start = declarations.indices.filter { declarations[$0].module == module && declarations[$0].kind == .function && declarations[$0].qualifiedName == qualifiedName }
+        reachedPositions(from: qualifiedName, in: module).map { declarations[$0] }.sorted { ($0.module, $0.signature, $0.ownHash) < ($1.module, $1.signature, $1.ownHash) }
+    }
+
+    /// ``reached(from:in:)`` as positions in ``declarations``, in no particular order.
+    public func reachedPositions(from qualifiedName: String, in module: String) -> [Int] {
+        let start = functionsByQualifiedName[FunctionKey(module: module, qualifiedName: qualifiedName)] ?? []
         var seen = Set(start)
         var queue = start
         var reached: [Int] = []
         while let next = queue.popLast() {
             let declaration = declarations[next]
-            var targets = declaration.references.flatMap { byName[$0] ?? [] }
-            if declaration.kind == .type { targets += byEnclosingType[declaration.name] ?? [] }
-            for target in targets where seen.insert(target).inserted {
+            for name in declaration.references {
+                for target in byName[name] ?? [] where seen.insert(target).inserted {
+                    reached.append(target)
+                    queue.append(target)
+                }
+            }
+            guard declaration.kind == .type else { continue }
+            for target in byEnclosingType[declaration.name] ?? [] where seen.insert(target).inserted {
                 reached.append(target)
                 queue.append(target)
             }
         }
-        return reached.map { declarations[$0] }.sorted { ($0.module, $0.signature, $0.ownHash) < ($1.module, $1.signature, $1.ownHash) }
+        return reached
     }
 
-    /// Mutable globals that the function or anything it reaches reads (by name, minus the
-    /// names a function declares itself), sorted. Their values are not in the key.
-    public func mutableState(readBy qualifiedName: String, in module: String) -> [MutableGlobal] {
-        let own = declarations.filter { $0.module == module && $0.kind == .function && $0.qualifiedName == qualifiedName }
+    /// Mutable globals that the function or what it reaches (`reached`, or computed) reads, by
+    /// name, minus the names a declaration declares itself; sorted. Their values are not in the key.
+    public func mutableState(readBy qualifiedName: String, in module: String, reached: [Declaration]? = nil) -> [MutableGlobal] {
         var found = Set<MutableGlobal>()
-        for declaration in own + reached(from: qualifiedName, in: module) {
+        for declaration in functions(named: qualifiedName, in: module) + (reached ?? self.reached(from: qualifiedName, in: module)) {
             for name in declaration.unshadowedReferences { found.formUnion(globalsByName[name] ?? []) }
         }
         return found.sorted { ($0.file, $0.line) < ($1.file, $1.line) }

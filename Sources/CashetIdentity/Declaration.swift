@@ -62,6 +62,9 @@ public struct Declaration: Hashable, Sendable {
     public let line: Int
     /// Its `@Cached` attribute, for cached functions.
     public let cached: CachedAttribute?
+    /// `Type.name` for members, `name` otherwise (the signature without its labels): how the
+    /// macro names a cached function.
+    public let qualifiedName: String
 
     /// A declaration (the index builds these; tests and caches may too).
     public init(module: String, kind: DeclarationKind, name: String, signature: String, enclosingType: String?, ownHash: String,
@@ -77,11 +80,7 @@ public struct Declaration: Hashable, Sendable {
         self.file = file
         self.line = line
         self.cached = cached
-    }
-
-    /// `Type.name` for members, `name` otherwise: how the macro names a cached function.
-    public var qualifiedName: String {
-        signature.firstIndex(of: "(").map { String(signature[..<$0]) } ?? signature
+        self.qualifiedName = signature.firstIndex(of: "(").map { String(signature[..<$0]) } ?? signature
     }
 }
 

@@ -53,7 +53,8 @@ private final class DeclarationCollector: SyntaxVisitor {
     }
 
     override func visit(_ node: ExtensionDeclSyntax) -> SyntaxVisitorContinueKind {
-        let extended = node.extendedType.trimmedDescription
+        // One line, whatever the source's layout: signatures are fields of line-based formats.
+        let extended = node.extendedType.trimmedDescription.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let base = Self.baseName(of: extended)
         // An extension is a member of the type it extends: reaching the type reaches it.
         record(node, kind: .extensionBlock, name: "", signature: extended, enclosingType: base)
@@ -161,6 +162,10 @@ private final class DeclarationCollector: SyntaxVisitor {
                 for element in array.elements {
                     guard let literal = element.expression.as(StringLiteralExprSyntax.self), let name = literal.representedLiteralValue else {
                         result.problems.append("ignoringDependencies: '\(element.expression.trimmedDescription)' is not a string literal")
+                        continue
+                    }
+                    guard !name.isEmpty, !name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 }) else {
+                        result.problems.append("ignoringDependencies: '\(element.expression.trimmedDescription)' is not a package name")
                         continue
                     }
                     result.ignoredDependencies.append(name)

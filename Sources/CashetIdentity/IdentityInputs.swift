@@ -32,23 +32,38 @@ public struct IdentityInputs: Hashable, Sendable {
     /// and every dependency's name, version and revision: changes when any of them changes,
     /// and only then (moving code to another line or file does not change it).
     public var hash: String {
-        var text = ""
-        for helper in helpers { text += "helper\t\(helper.module)\t\(helper.kind.rawValue)\t\(helper.signature)\t\(helper.ownHash)\n" }
-        for dependency in dependencies { text += "dependency\t\(dependency.name)\t\(dependency.version)\t\(dependency.revision)\n" }
-        return SHA256.hex(text)
+        Self.hash(helperDigests: helpers.map(\.identityDigest), dependencies: dependencies)
+    }
+
+    /// The hash of helpers given by their ``Declaration/identityDigest`` (in order), and of
+    /// `dependencies`: SHA-256 over the digests, then one line per dependency. A caller with
+    /// many functions reaching the same declarations computes each digest once.
+    public static func hash(helperDigests: [[UInt8]], dependencies: [PackageVersion]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(helperDigests.count * 32 + dependencies.count * 64)
+        for digest in helperDigests { bytes += digest }
+        for dependency in dependencies { bytes += Array("dependency\t\(dependency.name)\t\(dependency.version)\t\(dependency.revision)\n".utf8) }
+        return SHA256.hex(bytes)
+    }
+}
+
+extension Declaration {
+    /// SHA-256 of what stands for the declaration in an identity: module, kind, signature and
+    /// normalized-source hash (not where it is).
+    public var identityDigest: [UInt8] {
+        SHA256.digest(Array("helper\t\(module)\t\(kind.rawValue)\t\(signature)\t\(ownHash)".utf8))
     }
 }
 
 extension CodeIndex {
     /// The identity inputs of the cached function `qualifiedName` of `module`, whose target
-    /// depends on `packages`.
-    public func identityInputs(of qualifiedName: String, in module: String, packages: [PackageVersion]) -> IdentityInputs {
-        let ignored = declarations.filter { $0.module == module && $0.qualifiedName == qualifiedName }
-            .flatMap { $0.cached?.ignoredDependencies ?? [] }
+    /// depends on `packages`; `reached` is what ``reached(from:in:)`` returns, if known.
+    public func identityInputs(of qualifiedName: String, in module: String, packages: [PackageVersion], reached: [Declaration]? = nil) -> IdentityInputs {
+        let ignored = functions(named: qualifiedName, in: module).flatMap { $0.cached?.ignoredDependencies ?? [] }
         let ignoredKeys = Set(ignored.map { $0.lowercased() })
         let known = Set(packages.map { $0.name.lowercased() })
         return IdentityInputs(
-            helpers: reached(from: qualifiedName, in: module),
+            helpers: reached ?? self.reached(from: qualifiedName, in: module),
             dependencies: packages.filter { !ignoredKeys.contains($0.name.lowercased()) }.sorted { ($0.name, $0.version, $0.revision) < ($1.name, $1.version, $1.revision) },
             ignoredDependencies: ignored,
             unknownIgnoredDependencies: ignored.filter { !known.contains($0.lowercased()) })

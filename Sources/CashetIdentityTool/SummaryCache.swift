@@ -30,16 +30,16 @@ struct SummaryCache {
     /// The cache at `path`, or an empty one.
     init(contentsOf path: String?) {
         guard let path, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).makeIterator()
-        guard lines.next() == Self.header[...] else { return }
+        var lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).lazy.map { String(decoding: $0, as: UTF8.self) }.makeIterator()
+        guard lines.next() == Self.header else { return }
         while let line = lines.next(), !line.isEmpty {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { SummaryText.unescape(String($0)) }
+            let fields = SummaryText.fields(line)
             guard fields.count == 6, fields[0] == "F", let size = Int64(fields[2]), let modified = Int64(fields[3]),
                   let count = Int(fields[5]), count >= 0 else { entries = [:]; return }
             var body: [String] = []
             for _ in 0..<count {
                 guard let next = lines.next() else { entries = [:]; return }
-                body.append(String(next))
+                body.append(next)
             }
             entries[fields[1]] = Entry(size: size, modified: modified, key: fields[4], lines: body)
         }

@@ -24,12 +24,14 @@ do {
 func display(_ path: String, module: String, directory: String) -> String {
     let prefix = directory.hasSuffix("/") ? directory : directory + "/"
     let relative = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : (path.split(separator: "/").last.map(String.init) ?? path)
-    return "\(module)/\(relative)"
+    // One line: file names are fields of the manifest's line format.
+    return "\(module)/\(relative)".split(omittingEmptySubsequences: false) { $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }.joined(separator: " ")
 }
 
 let started = Date()
 var cache = SummaryCache(contentsOf: arguments.cache)
 var index = CodeIndex()
+let cacheLoaded = Date()
 var packages = arguments.packages.map { PackageVersion(name: $0.name, version: $0.version, revision: $0.revision) }
 do {
     for target in arguments.targets {
@@ -49,8 +51,10 @@ do {
     fail("cannot read a source file: \(error)", status: 1)
 }
 
+let indexed = Date()
 let fileCount = arguments.targets.reduce(0) { $0 + $1.files.count }
 let text = GeneratedIdentities.text(index: index, module: arguments.targets[0].module, packages: packages, fileCount: fileCount)
+let generated = Date()
 do {
     try cache.write(to: arguments.cache)
 } catch {
@@ -65,6 +69,7 @@ if (try? String(contentsOfFile: arguments.output, encoding: .utf8)) != text {
     }
 }
 if ProcessInfo.processInfo.environment["CASHET_IDENTITY_STATS"] != nil {
-    let milliseconds = Int(Date().timeIntervalSince(started) * 1000)
-    FileHandle.standardError.write(Data("CashetIdentityTool: \(fileCount) files, \(cache.parsed) parsed, \(milliseconds) ms\n".utf8))
+    func ms(_ from: Date, _ to: Date) -> Int { Int(to.timeIntervalSince(from) * 1000) }
+    let now = Date()
+    FileHandle.standardError.write(Data("CashetIdentityTool: \(fileCount) files, \(cache.parsed) parsed, \(ms(started, now)) ms (cache read \(ms(started, cacheLoaded)), summaries \(ms(cacheLoaded, indexed)), manifests \(ms(indexed, generated)), writes \(ms(generated, now)))\n".utf8))
 }

@@ -166,6 +166,19 @@ package enum CanonicalCommit {
         return record
     }
 
+    /// A function record's name and version, and whether it holds a source and a manifest,
+    /// read without decoding either (what a write checks on every miss).
+    package static func functionHeader(_ bytes: [UInt8]) throws(CashetError) -> (name: String, version: String, hasSource: Bool, hasManifest: Bool) {
+        var r = ByteReader(bytes, what: "function record")
+        let version = try r.readByte()
+        guard version == recordVersion else { throw CashetError(.corruptData, "a function record has version \(version), expected \(recordVersion)") }
+        let name = try r.readString()
+        let functionVersion = try r.readString()
+        let hasSource = try r.readByte() == 1
+        if hasSource { try r.skip(try r.readLength()) }
+        return (name, functionVersion, hasSource, !r.isAtEnd)
+    }
+
     /// The source and manifest of a function record, without the canonical-form check.
     package static func decodeFunctionDetails(_ bytes: [UInt8]) throws(CashetError) -> FunctionDetails {
         var r = ByteReader(bytes, what: "function record")

@@ -49,29 +49,26 @@ extension LMDBStore {
         state.counters.count(commit.status, +1)
     }
 
-    /// The function's record, written when missing (with the source, when the stored one has
-    /// none and `task` brings it: an import), and its id in the layout's keys.
+    /// The function's record, written when missing (with the source and manifest, when the
+    /// stored one lacks them and `task` brings them: an import, or a build with the plugin), and
+    /// its id in the layout's keys. A stored record is probed, not decoded: this runs on every
+    /// miss, and a manifest can be large.
     private func ensureFunction(_ task: TaskDefinition, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> StoredFunction {
         if let known = state.functions[task.functionHash] { return known }
         let key = task.functionHash.bytes
         var (name, version) = (task.functionName, task.functionVersion)
-        if try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(task), noOverwrite: true) {
+        if let stored = try txn.get(tables.sources, key) {
+            let header = try CanonicalCommit.functionHeader(stored)
+            // Rows of schema 2 store the name and version relative to the record: keep them
+            // (schema 1 reads only the source and manifest from it).
+            if tables.layout.schema != .v1 { (name, version) = (header.name, header.version) }
+            if (task.source != nil && !header.hasSource) || (task.identityManifest != nil && !header.hasManifest) {
+                let filled = try CanonicalCommit.decodeFunctionDetails(stored).filled(from: task.details)
+                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: header.name, version: header.version, details: filled))
+            }
+        } else {
+            try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(task))
             state.counters.functions += 1
-        } else if tables.layout.schema == .v1 {
-            // Schema 1 reads only the source and manifest from this record.
-            if let stored = try txn.get(tables.sources, key) {
-                let details = try CanonicalCommit.decodeFunctionDetails(stored)
-                let filled = details.filled(from: task.details)
-                if filled != details { try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: name, version: version, details: filled)) }
-            }
-        } else if let stored = try txn.get(tables.sources, key) {
-            // Rows of schema 2 store the name and version relative to the record: keep them.
-            let fields = try CanonicalCommit.decodeCanonicalFunction(stored)
-            (name, version) = (fields.name, fields.version)
-            let filled = fields.details.filled(from: task.details)
-            if filled != fields.details {
-                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: name, version: version, details: filled))
-            }
         }
         let function = StoredFunction(hash: task.functionHash, name: name, version: version, id: try tables.layout.functionID(task.functionHash, name: name, version: version, txn))
         state.functions[task.functionHash] = function
