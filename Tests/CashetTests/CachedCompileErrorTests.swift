@@ -18,7 +18,7 @@ private func typecheck(_ source: String) throws -> ProcessResult {
 
 @Suite("@Cached misuse, compiled for real")
 struct CachedCompileErrorTests {
-    static let plugin = "enum __CashetIdentityPlugin { static let measure = \"\" }\n"
+    static let plugin = "enum __CashetIdentityPlugin { static let measure = Cashet.IdentityManifest(hash: \"\", encoded: \"\") }\n"
 
     @Test("a parameter type that is not encodable fails to compile, naming the type")
     func nonEncodableParameter() throws {

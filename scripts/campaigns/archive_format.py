@@ -196,7 +196,30 @@ def decode_function(body: bytes) -> Fields:
     out.fields.append(Field("source_flag", "raw", bytes([flag])))
     if flag == 1:
         out.fields.append(Field("source", "string", r.string()))
+    # The identity manifest, when the function was built with the plugin: a 1, its hash, its lines.
+    if r.offset != len(body):
+        out.fields.append(Field("manifest_flag", "raw", r.take(1)))
+        out.fields.append(Field("manifest_hash", "string", r.string()))
+        out.fields.append(Field("manifest", "string", r.string()))
+    if r.offset != len(body):
+        raise ValueError("trailing bytes in a function record")
     return out
+
+
+def manifest_json(fields: "Fields") -> dict | None:
+    """A function record's manifest as `show --json` prints it under `identity`, or None."""
+    if not any(field.name == "manifest" for field in fields.fields):
+        return None
+    helpers, dependencies, ignored = [], [], []
+    for line in fields.get("manifest").value.decode().split("\n"):
+        parts = line.split("\t")
+        if parts[0] == "helper":
+            helpers.append({"module": parts[1], "kind": parts[2], "signature": parts[3], "file": parts[4], "line": int(parts[5]), "hash": parts[6]})
+        elif parts[0] == "dependency":
+            dependencies.append({"package": parts[1], "version": parts[2], "revision": parts[3]})
+        elif parts[0] == "ignored":
+            ignored.append(parts[1])
+    return {"hash": fields.get("manifest_hash").value.decode(), "helpers": helpers, "dependencies": dependencies, "ignored_dependencies": ignored}
 
 
 def encode_function(name: bytes, version: bytes, source: bytes | None) -> bytes:

@@ -206,7 +206,7 @@ class Flips:
             if self.tally(index, case_info, "show", shown) and shown.ok:
                 try:
                     obj = json.loads(shown.text())
-                    obj.pop("source", None), obj.pop("version", None)
+                    obj.pop("source", None), obj.pop("version", None), obj.pop("identity", None)
                     if obj != sample.log[commit]:
                         c.fail(index, case_info, "show", f"show {commit[:16]} exited 0 with an altered commit: "
                                f"{common.first_difference(sample.log[commit], obj)}", shown)

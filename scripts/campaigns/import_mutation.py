@@ -136,6 +136,7 @@ class ImportMutation:
             source = function.get("source").value.decode() if function and function.get("source_flag").value == b"\x01" else None
             obj["source"] = source
             obj["version"] = fields.get("function_version").value.decode()
+            obj["identity"] = af.manifest_json(function) if function else None
             expected[commit] = obj
         return expected
 
@@ -473,7 +474,7 @@ class ImportMutation:
             if commit not in log:
                 c.fail(index, info, command, f"accepted, but commit {commit[:16]} of the archive is missing")
                 continue
-            want = {k: v for k, v in obj.items() if k not in ("source", "version")}
+            want = {k: v for k, v in obj.items() if k not in ("source", "version", "identity")}
             if log[commit] != want:
                 c.fail(index, info, command, f"commit {commit[:16]} imported altered: {common.first_difference(want, log[commit])}")
         for commit, obj in own.items():
