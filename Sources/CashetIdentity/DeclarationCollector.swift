@@ -190,48 +190,26 @@ private final class ReferenceCollector: SyntaxVisitor {
         return (collector.names, collector.declared)
     }
 
-    override func visit(_ node: DeclReferenceExprSyntax) -> SyntaxVisitorContinueKind {
-        names.insert(node.baseName.text)
+    // Names used: identifiers and members, type names, operators.
+    override func visit(_ node: DeclReferenceExprSyntax) -> SyntaxVisitorContinueKind { use(node.baseName) }
+    override func visit(_ node: IdentifierTypeSyntax) -> SyntaxVisitorContinueKind { use(node.name) }
+    override func visit(_ node: MemberTypeSyntax) -> SyntaxVisitorContinueKind { use(node.name) }
+    override func visit(_ node: BinaryOperatorExprSyntax) -> SyntaxVisitorContinueKind { use(node.operator) }
+    override func visit(_ node: PrefixOperatorExprSyntax) -> SyntaxVisitorContinueKind { use(node.operator) }
+    override func visit(_ node: PostfixOperatorExprSyntax) -> SyntaxVisitorContinueKind { use(node.operator) }
+
+    // Names declared: locals and closure parameters.
+    override func visit(_ node: IdentifierPatternSyntax) -> SyntaxVisitorContinueKind { declare(node.identifier) }
+    override func visit(_ node: ClosureShorthandParameterSyntax) -> SyntaxVisitorContinueKind { declare(node.name) }
+    override func visit(_ node: ClosureParameterSyntax) -> SyntaxVisitorContinueKind { declare(node.secondName ?? node.firstName) }
+
+    private func use(_ token: TokenSyntax) -> SyntaxVisitorContinueKind {
+        names.insert(token.text)
         return .visitChildren
     }
 
-    override func visit(_ node: IdentifierTypeSyntax) -> SyntaxVisitorContinueKind {
-        names.insert(node.name.text)
-        return .visitChildren
-    }
-
-    override func visit(_ node: MemberTypeSyntax) -> SyntaxVisitorContinueKind {
-        names.insert(node.name.text)
-        return .visitChildren
-    }
-
-    override func visit(_ node: BinaryOperatorExprSyntax) -> SyntaxVisitorContinueKind {
-        names.insert(node.operator.text)
-        return .visitChildren
-    }
-
-    override func visit(_ node: PrefixOperatorExprSyntax) -> SyntaxVisitorContinueKind {
-        names.insert(node.operator.text)
-        return .visitChildren
-    }
-
-    override func visit(_ node: PostfixOperatorExprSyntax) -> SyntaxVisitorContinueKind {
-        names.insert(node.operator.text)
-        return .visitChildren
-    }
-
-    override func visit(_ node: IdentifierPatternSyntax) -> SyntaxVisitorContinueKind {
-        declared.insert(node.identifier.text)
-        return .visitChildren
-    }
-
-    override func visit(_ node: ClosureShorthandParameterSyntax) -> SyntaxVisitorContinueKind {
-        declared.insert(node.name.text)
-        return .visitChildren
-    }
-
-    override func visit(_ node: ClosureParameterSyntax) -> SyntaxVisitorContinueKind {
-        declared.insert((node.secondName ?? node.firstName).text)
+    private func declare(_ token: TokenSyntax) -> SyntaxVisitorContinueKind {
+        declared.insert(token.text)
         return .visitChildren
     }
 }
