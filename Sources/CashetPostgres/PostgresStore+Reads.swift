@@ -149,21 +149,30 @@ extension PostgresStore {
         try await loadCommits("reading the history of \(fingerprint)", where: "c.fingerprint = \(fingerprint.bytea) ORDER BY c.created_ns, c.hash")
     }
 
-    /// Commits selected by `condition` (a WHERE clause, with any ORDER BY and LIMIT), each
-    /// joined with its function's source and decoded from its record.
+    /// Commits selected by `condition` (a WHERE clause, with any ORDER BY and LIMIT), decoded
+    /// from their records and joined with their functions' source and manifest. Each function's
+    /// row is fetched and decoded once, in a second query, not once per commit: a manifest can
+    /// list thousands of helpers.
     private func loadCommits(_ action: String, where condition: PostgresQuery) async throws(CashetError) -> [Commit] {
         let query = PostgresQuery(unsafeSQL: """
-            SELECT c.hash, c.record, f.record FROM cashet_commits c LEFT JOIN cashet_functions f ON f.hash = c.function_hash
+            SELECT c.hash, c.record, c.function_hash FROM cashet_commits c
             WHERE \(condition.sql)
             """, binds: condition.binds)
-        let rows = try await perform(action) { [logger] client, _ in
-            var rows: [(ByteBuffer, ByteBuffer, ByteBuffer?)] = []
-            for try await row in try await client.query(query, logger: logger).decode((ByteBuffer, ByteBuffer, ByteBuffer?).self) { rows.append(row) }
-            return rows
+        let (rows, functions) = try await perform(action) { [logger] client, _ in
+            var rows: [(ByteBuffer, ByteBuffer, ByteBuffer)] = []
+            for try await row in try await client.query(query, logger: logger).decode((ByteBuffer, ByteBuffer, ByteBuffer).self) { rows.append(row) }
+            let hashes = Array(Set(rows.map { $0.2.array }))
+            var functions: [[UInt8]: ByteBuffer] = [:]
+            if !hashes.isEmpty {
+                let selected = try await client.query("SELECT hash, record FROM cashet_functions WHERE hash = ANY(\(hashes.map(\.bytea))::bytea[])", logger: logger)
+                for try await (hash, record) in selected.decode((ByteBuffer, ByteBuffer).self) { functions[hash.array] = record }
+            }
+            return (rows, functions)
         }
+        var details: [[UInt8]: FunctionDetails] = [:]
+        for (hash, record) in functions { details[hash] = try CanonicalCommit.decodeFunctionDetails(record.array) }
         return try rows.map { hash, record, function throws(CashetError) in
-            let details = try function.map { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionDetails(bytes.array) }
-            return try CanonicalCommit.decodeVerifiedCommit(hash: try ContentHash(bytea: hash), record.array, details: details ?? .none)
+            try CanonicalCommit.decodeVerifiedCommit(hash: try ContentHash(bytea: hash), record.array, details: details[function.array] ?? .none)
         }
     }
 

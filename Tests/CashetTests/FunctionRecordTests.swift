@@ -69,4 +69,24 @@ struct FunctionRecordTests {
         _ = try LMDBStore.rebuild(at: path)
         #expect(try await manifest(of: second) == Self.manifest)
     }
+
+    @Test("a large manifest goes to data.mdb once, not into the journal with every miss; commits read from the journal still show it, in this process and in a read-only cashet")
+    func manifestsStayOutOfTheJournal() async throws {
+        let helpers = (0..<2_000).map { IdentityManifest.Helper(module: "Core", kind: "var", signature: "Model\($0).doubled", file: "Core/File\($0).swift", line: 6, hash: String(repeating: "ab", count: 32)) }
+        let manifest = IdentityManifest(hash: String(repeating: "34", count: 32), helpers: helpers)
+        #expect(manifest.encoded.utf8.count > 200_000)
+        let identity = FunctionIdentity(name: "wide", sourceHash: "5f1e", manifest: manifest, version: "", source: "func wide(_ x: Int) -> Int { x }")
+        let (directory, path, _, client) = try JournalTests.journaledStore()
+        _ = directory
+        var commits: [ContentHash] = []
+        for x in 0..<20 { commits.append(try await client.submit(CachedFunction(identity: identity) { (x: Int) in x }, x).commit) }
+        // Twenty journal entries, each far smaller than the manifest.
+        let journal = try JournalTests.journalSize(path)
+        #expect(journal < 20 * 1_000, "journal of \(journal) bytes")
+        #expect(try await client.show(commits[7].hex).task.identityManifest == manifest)
+        let shown = try Products.cashet("--store", path, "show", "--json", commits[3].hex)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(((object["identity"] as? [String: Any])?["helpers"] as? [Any])?.count == 2_000, "\(shown.stderr)")
+        await client.close()
+    }
 }

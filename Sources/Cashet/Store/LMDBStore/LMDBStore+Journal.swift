@@ -53,7 +53,10 @@ extension LMDBStore {
             }
             guard let planned else { return nil }
             let journaled = zip(planned, blobs).map { planned, blob in
-                JournaledCommit(commit: planned.commit, record: planned.record, function: CanonicalCommit.encodeFunction(planned.commit.task),
+                // Without the manifest: ensureManifests(of:) wrote it to data.mdb.
+                JournaledCommit(commit: planned.commit, record: planned.record,
+                                function: CanonicalCommit.encodeFunction(name: planned.commit.task.functionName, version: planned.commit.task.functionVersion,
+                                                                         details: FunctionDetails(source: planned.commit.task.source)),
                                 result: blob.map { blob in blob.record.map { .inline(blob.ref, row: $0.stored) } ?? .stored(blob.ref) })
             }
             try session.append(journaled)
@@ -173,9 +176,27 @@ extension LMDBStore {
         try journaled { overlay in Array(overlay.commits.values) } ?? []
     }
 
-    /// Those of `journaled` that LMDB does not have yet, oldest first.
+    /// Those of `journaled` that LMDB does not have yet, oldest first, with their functions'
+    /// manifests joined.
     func unapplied(_ journaled: [Commit], _ txn: LMDBTransaction) throws -> [Commit] {
-        try journaled.filter { try !tables.layout.contains($0.hash, txn) }.sorted { $0.createdAt < $1.createdAt }
+        var manifests: [ContentHash: IdentityManifest?] = [:]   // one row read per function
+        return try journaled.filter { try !tables.layout.contains($0.hash, txn) }.sorted { $0.createdAt < $1.createdAt }.map { commit in
+            try withManifest(commit, txn, &manifests)
+        }
+    }
+
+    /// A journaled commit with its function's manifest, which the journal does not hold (see
+    /// ``ensureManifests(of:)``), from data.mdb's row; `known` remembers rows already read.
+    func withManifest(_ commit: Commit, _ txn: LMDBTransaction, _ known: inout [ContentHash: IdentityManifest?]) throws -> Commit {
+        let function = commit.fingerprint.functionHash
+        guard commit.task.identityManifest == nil else { return commit }
+        if known[function] == nil {
+            known[function] = .some(try tables.functionDetails.row(of: function, in: tables.sources, txn)?.details.manifest)
+        }
+        guard let manifest = known[function] ?? nil else { return commit }
+        var joined = commit
+        joined.task.identityManifest = manifest
+        return joined
     }
 
     /// A journal lookup for point reads: the overlay's answer, or nil to ask LMDB.

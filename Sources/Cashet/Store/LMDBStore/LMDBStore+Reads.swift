@@ -90,8 +90,11 @@ extension LMDBStore {
     }
 
     public nonisolated(nonsending) func commit(_ hash: ContentHash) async throws(CashetError) -> Commit? {
-        if let commit = try journaled({ $0.commits[hash] }) { return commit }
-        return try reading("reading commit \(hash.shortHex)") { txn in try tables.layout.commit(hash, verified: true, txn) }
+        let journaled = try journaled({ $0.commits[hash] })
+        return try reading("reading commit \(hash.shortHex)") { txn in
+            var known: [ContentHash: IdentityManifest?] = [:]
+            return try journaled.map { try withManifest($0, txn, &known) } ?? tables.layout.commit(hash, verified: true, txn)
+        }
     }
 
     public nonisolated(nonsending) func commits(matching query: CommitQuery) async throws(CashetError) -> [Commit] {

@@ -17,6 +17,7 @@ extension LMDBStore {
         let outputs = entries.map(\.output)
         var prepared = try await prepareBlobs(outputs, reuse: true)
         if configuration.durability == .normal && entries.count <= Self.journalBatchLimit && Self.journalable(prepared) {
+            try ensureManifests(of: drafts)
             if let commits = try recordJournaled(drafts, prepared) { return commits }
             prepared = try await prepareBlobs(outputs, reuse: false)   // a result found stored is gone
             if Self.journalable(prepared), let commits = try recordJournaled(drafts, prepared) { return commits }
@@ -53,6 +54,24 @@ extension LMDBStore {
     /// stored one lacks them and `task` brings them: an import, or a build with the plugin), and
     /// its id in the layout's keys. A stored record is probed, not decoded: this runs on every
     /// miss, and a manifest can be large.
+    /// Writes the function rows of `drafts` whose identity carries a manifest straight to
+    /// data.mdb, once per function for this instance. The journal's rows leave manifests out:
+    /// every miss writes its function's row to the journal, and a manifest can list thousands
+    /// of helpers; a read of a journaled commit joins the manifest from data.mdb. (Lost in a
+    /// power cut before data.mdb syncs, a manifest is written again by the function's next
+    /// miss in a new process; commits and results never depend on it.)
+    func ensureManifests(of drafts: [CommitDraft]) throws(CashetError) {
+        var pending: [ContentHash: TaskDefinition] = [:]
+        for draft in drafts where draft.task.identityManifest != nil { pending[draft.task.functionHash] = draft.task }
+        let written = manifestsWritten.withLock { $0 }
+        let tasks = pending.filter { !written.contains($0.key) }.values
+        guard let first = tasks.first else { return }
+        try writingState("recording the identity manifest of \(first.functionName)") { txn, state in
+            for task in tasks { _ = try ensureFunction(task, txn, &state) }
+        }
+        manifestsWritten.withLock { $0.formUnion(tasks.map(\.functionHash)) }
+    }
+
     private func ensureFunction(_ task: TaskDefinition, _ txn: LMDBTransaction, _ state: inout WriteState) throws -> StoredFunction {
         if let known = state.functions[task.functionHash] { return known }
         let key = task.functionHash.bytes

@@ -122,6 +122,9 @@ public final class LMDBStore: Store {
     let journalFlushScheduled = Atomic<Bool>(false)
     /// Flushes running aside, which ``close()`` waits for.
     let backgroundFlushes = BackgroundFlushes()
+    /// Functions whose identity manifest this instance has written to data.mdb (see
+    /// ``ensureManifests(of:)``).
+    let manifestsWritten = Mutex<Set<ContentHash>>([])
 
     /// The store's layout on disk (docs/design/storage-v2.md §1). New stores are created with
     /// ``LMDBStore/schemaVersion`` unless ``Configuration/schema`` asks for another; a store keeps
@@ -145,6 +148,8 @@ public final class LMDBStore: Store {
         let access: LMDBDatabase?
         /// Where commits and heads live.
         let layout: any CommitLayout
+        /// Function rows decoded once (the layout joins one to every commit it reads).
+        let functionDetails = FunctionDetailsCache()
         /// The tables a gc of everything empties: every table but `meta` and schema 2's function
         /// ids (which other processes may have cached).
         let contents: [LMDBDatabase]
@@ -196,10 +201,11 @@ public final class LMDBStore: Store {
             self.access = access
             switch schema {
             case .v1:
-                layout = V1CommitLayout(commits: commits, heads: heads, history: history, sources: sources)
+                layout = V1CommitLayout(commits: commits, heads: heads, history: history, sources: sources, functionDetails: functionDetails)
             case .v2:
                 layout = V2CommitLayout(calls: table("calls"), superseded: table("superseded"), ids: table("ids"),
-                                        functionIDs: table("function_ids"), functionHashes: table("function_hashes"), results: table("results"), sources: sources)
+                                        functionIDs: table("function_ids"), functionHashes: table("function_hashes"), results: table("results"), sources: sources,
+                                        functionDetails: functionDetails)
             }
             let kept: Set<String> = ["meta", "function_ids", "function_hashes"]
             contents = Self.specs(schema).filter { !kept.contains($0.name) }.compactMap { byName[$0.name] } + [access].compactMap { $0 }

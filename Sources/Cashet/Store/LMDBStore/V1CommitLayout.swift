@@ -7,6 +7,7 @@ struct V1CommitLayout: CommitLayout {
     let heads: LMDBDatabase
     let history: LMDBDatabase
     let sources: LMDBDatabase
+    let functionDetails: FunctionDetailsCache
 
     var schema: LMDBStore.Schema { .v1 }
 
@@ -19,7 +20,7 @@ struct V1CommitLayout: CommitLayout {
         guard let raw = try txn.get(commits, hash.bytes) else { return nil }
         guard verified else { return try CanonicalCommit.decodeCommit(hash: hash, raw, details: .none) }
         let functionHash = try CanonicalCommit.functionHash(ofRecord: raw, hash: hash)
-        let details = try txn.get(sources, functionHash.bytes).map { bytes throws(CashetError) in try CanonicalCommit.decodeFunctionDetails(bytes) }
+        let details = try functionDetails.row(of: functionHash, in: sources, txn)?.details
         return try CanonicalCommit.decodeVerifiedCommit(hash: hash, raw, details: details ?? .none)
     }
 

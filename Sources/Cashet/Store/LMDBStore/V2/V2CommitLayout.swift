@@ -19,6 +19,7 @@ struct V2CommitLayout: CommitLayout {
     let functionHashes: LMDBDatabase
     let results: LMDBDatabase
     let sources: LMDBDatabase
+    let functionDetails: FunctionDetailsCache
     /// Function ids read from committed snapshots (ids never change once committed).
     let cache = FunctionIDCache()
 
@@ -136,11 +137,11 @@ struct V2CommitLayout: CommitLayout {
         let copy = raw.flatMap { $0.count > 32 ? try? CanonicalCommit.decodeCanonicalFunction(Array($0[32...])) : nil }
         var candidates: [(fields: FunctionFields, recorded: Bool)] = []
         for hash in hashes {
-            let record = try txn.get(sources, hash.bytes)
-            let details = record.flatMap { try? CanonicalCommit.decodeFunctionDetails($0) } ?? .none
-            let stored = record.flatMap { try? CanonicalCommit.decodeCanonicalFunction($0) }
+            // Decoded once per row, not once per commit (a manifest can be large).
+            let stored = (try? functionDetails.row(of: hash, in: sources, txn)) ?? nil
+            let recorded = stored != nil
             if let copy {
-                candidates.append((FunctionFields(hash: hash, name: copy.name, version: copy.version, details: details), stored != nil))
+                candidates.append((FunctionFields(hash: hash, name: copy.name, version: copy.version, details: stored?.details ?? .none), recorded))
             }
             if let stored, copy.map({ $0.name != stored.name || $0.version != stored.version }) ?? true {
                 candidates.append((FunctionFields(hash: hash, name: stored.name, version: stored.version, details: stored.details), true))
