@@ -63,6 +63,7 @@ extension LMDBStore {
     func ensureManifests(of drafts: [CommitDraft]) throws(CashetError) {
         var pending: [ContentHash: TaskDefinition] = [:]
         for draft in drafts where draft.task.identityManifest != nil { pending[draft.task.functionHash] = draft.task }
+        guard !pending.isEmpty else { return }
         let written = manifestsWritten.withLock { $0 }
         let tasks = pending.filter { !written.contains($0.key) }.values
         guard let first = tasks.first else { return }
