@@ -115,7 +115,7 @@ struct ShowCommand: StoreCommand {
         for (number, line) in (helpers + more).enumerated() { print((number == 0 ? "reaches     " : "            ") + line) }
         if manifest.helpers.isEmpty { print("reaches     no other declaration") }
         for (number, d) in manifest.dependencies.enumerated() {
-            print((number == 0 ? "packages    " : "            ") + Output.clean("\(d.package) \(d.version)\(d.revision.isEmpty ? "" : " (\(d.revision.prefix(12)))")"))
+            print((number == 0 ? "packages    " : "            ") + Output.clean("\(d.package) \(d.versionDescription)"))
         }
         if !manifest.ignoredDependencies.isEmpty { print("ignores     " + Output.clean(manifest.ignoredDependencies.joined(separator: ", "))) }
     }
@@ -327,9 +327,10 @@ struct DiffCommand: StoreCommand {
         print("function    " + (diff.functionChanged
             ? "changed: \(old.fingerprint.functionHash.shortHex) → \(new.fingerprint.functionHash.shortHex)"
             : "same (\(old.fingerprint.functionHash.shortHex))"))
-        for change in diff.identityChanges where change.kind != .source { print("  " + Output.clean(change.description)) }
+        let identityChanges = diff.identityChanges
+        for change in identityChanges where change.kind != .source { print("  " + Output.clean(change.description)) }
         for line in diff.sourceDiff { print("  " + Output.clean(line)) }
-        if diff.functionChanged && diff.identityChanges.isEmpty && old.task.source != nil && old.task.source == new.task.source {
+        if diff.functionChanged && identityChanges.isEmpty && old.task.source != nil && old.task.source == new.task.source {
             print("  (same source; the version or the helpers it calls changed)")
         }
         print("args        " + (diff.argumentsChanged ? "changed:\n  - \(Output.clean(old.task.argumentsSnapshot))\n  + \(Output.clean(new.task.argumentsSnapshot))" : "same \(Output.clean(old.task.argumentsSnapshot))"))

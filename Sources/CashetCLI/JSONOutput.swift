@@ -49,7 +49,7 @@ struct CommitJSON: Encodable {
     /// `show` of a result hash only: every commit that produced it, newest first.
     var resultProducers: [String]?
     /// `show` only: what went into the function's identity (null when not recorded).
-    var identity: Nullable<IdentityJSON>?
+    var identity: Nullable<IdentityManifest>?
 
     init(_ commit: Commit, withSource: Bool = false) {
         hash = commit.hash.hex
@@ -67,7 +67,7 @@ struct CommitJSON: Encodable {
         if withSource {
             source = Nullable(wrappedValue: commit.task.source)
             version = commit.task.functionVersion
-            identity = Nullable(wrappedValue: commit.task.identityManifest.map(IdentityJSON.init))
+            identity = Nullable(wrappedValue: commit.task.identityManifest)
         }
     }
 }
@@ -149,7 +149,7 @@ struct DiffJSON: Encodable {
     let output: Pair<Nullable<ResultJSON>>
     let statusChanged: Bool
     let status: Pair<String>
-    let identityChanges: [IdentityChangeJSON]
+    let identityChanges: [IdentityChange]
 
     init(_ diff: CommitDiff) {
         let (old, new) = (diff.old, diff.new)
@@ -164,7 +164,7 @@ struct DiffJSON: Encodable {
         output = Pair(a: Nullable(wrappedValue: ResultJSON(old.output)), b: Nullable(wrappedValue: ResultJSON(new.output)))
         statusChanged = diff.statusChanged
         status = Pair(a: old.status.rawValue, b: new.status.rawValue)
-        identityChanges = diff.identityChanges.map { IdentityChangeJSON(kind: $0.kind.rawValue, subject: $0.subject, description: $0.description) }
+        identityChanges = diff.identityChanges
     }
 }
 
@@ -183,34 +183,4 @@ struct CompactionJSON: Encodable {
 struct ArchiveJSON: Encodable {
     let file: String
     let commits, commitsSkipped, blobs, blobBytes: Int
-}
-
-/// `show --json`'s `identity`: the helpers and packages a function's identity covers.
-struct IdentityJSON: Encodable {
-    struct Helper: Encodable {
-        let module, kind, signature, file: String
-        let line: Int
-        let hash: String
-    }
-
-    struct Dependency: Encodable {
-        let package, version, revision: String
-    }
-
-    let hash: String
-    let helpers: [Helper]
-    let dependencies: [Dependency]
-    let ignoredDependencies: [String]
-
-    init(_ manifest: IdentityManifest) {
-        hash = manifest.hash
-        helpers = manifest.helpers.map { Helper(module: $0.module, kind: $0.kind, signature: $0.signature, file: $0.file, line: $0.line, hash: $0.hash) }
-        dependencies = manifest.dependencies.map { Dependency(package: $0.package, version: $0.version, revision: $0.revision) }
-        ignoredDependencies = manifest.ignoredDependencies
-    }
-}
-
-/// `diff --json`'s `identity_changes`.
-struct IdentityChangeJSON: Encodable {
-    let kind, subject, description: String
 }

@@ -19,9 +19,9 @@ struct FunctionRecordTests {
         let full = CanonicalCommit.encodeFunction(name: "f", version: "2", details: FunctionDetails(source: "func f() {}", manifest: Self.manifest))
         let decoded = try CanonicalCommit.decodeCanonicalFunction(full)
         #expect(decoded.name == "f" && decoded.version == "2" && decoded.details.manifest == Self.manifest)
-        let header = try CanonicalCommit.functionHeader(full)
-        #expect(header.name == "f" && header.hasSource && header.hasManifest)
-        #expect(try CanonicalCommit.functionHeader(legacy).hasManifest == false)
+        let read = try CanonicalCommit.decodeFunction(full)
+        #expect(read.name == "f" && read.details.source != nil && read.details.manifest != nil)
+        #expect(try CanonicalCommit.decodeFunction(legacy).details.manifest == nil)
         let bare = CanonicalCommit.encodeFunction(name: "g", version: "", details: FunctionDetails(manifest: Self.manifest))
         #expect(try CanonicalCommit.decodeCanonicalFunction(bare).details == FunctionDetails(manifest: Self.manifest))
     }

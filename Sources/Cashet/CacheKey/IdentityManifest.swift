@@ -5,9 +5,9 @@
 /// it and `cashet diff` says which part of it changed between two commits of a function. The
 /// locations (`file`, `line`) are as of the build that first recorded the identity: moving
 /// code does not change an identity, so it does not update them either.
-public struct IdentityManifest: Hashable, Sendable {
+public struct IdentityManifest: Hashable, Sendable, Encodable {
     /// One declaration the function reaches.
-    public struct Helper: Hashable, Sendable {
+    public struct Helper: Hashable, Sendable, Codable {
         /// The module (target) it is declared in.
         public var module: String
         /// `func`, `init`, `subscript`, `var`, `type` or `extension`.
@@ -33,7 +33,7 @@ public struct IdentityManifest: Hashable, Sendable {
     }
 
     /// One external package whose version is part of the identity.
-    public struct Dependency: Hashable, Sendable {
+    public struct Dependency: Hashable, Sendable, Codable {
         /// The package's name.
         public var package: String
         /// Its version or branch as resolved, or `local` for a package referenced by path.
@@ -47,6 +47,17 @@ public struct IdentityManifest: Hashable, Sendable {
             self.version = version
             self.revision = revision
         }
+
+        /// The version with the revision's first 12 characters, as `cashet show` and `cashet
+        /// diff` print it: `1.0.2 (1a2b3c4d5e6f)`, or the version alone.
+        public var versionDescription: String {
+            revision.isEmpty ? version : "\(version) (\(revision.prefix(12)))"
+        }
+    }
+
+    /// What JSON shows (not ``encoded``, the same facts again).
+    private enum CodingKeys: String, CodingKey {
+        case hash, helpers, dependencies, ignoredDependencies
     }
 
     /// SHA-256 (hex) over the helpers' modules, kinds, signatures and hashes and the

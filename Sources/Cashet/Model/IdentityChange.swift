@@ -1,7 +1,7 @@
 /// One reason two identities of a function differ, as `cashet diff` states it.
-public struct IdentityChange: Hashable, Sendable, CustomStringConvertible {
+public struct IdentityChange: Hashable, Sendable, Encodable, CustomStringConvertible {
     /// What changed.
-    public enum Kind: String, Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable, Codable {
         /// The function's own source.
         case source
         /// The `version:` string.
@@ -86,16 +86,13 @@ public struct IdentityChange: Hashable, Sendable, CustomStringConvertible {
     private static func dependencyChanges(_ old: [IdentityManifest.Dependency], _ new: [IdentityManifest.Dependency]) -> [IdentityChange] {
         let before = Dictionary(old.map { ($0.package, $0) }, uniquingKeysWith: { first, _ in first })
         let after = Dictionary(new.map { ($0.package, $0) }, uniquingKeysWith: { first, _ in first })
-        func version(_ d: IdentityManifest.Dependency) -> String {
-            d.revision.isEmpty ? d.version : "\(d.version) (\(d.revision.prefix(12)))"
-        }
         var changes: [IdentityChange] = []
         for name in Set(before.keys).union(after.keys).sorted() {
             switch (before[name], after[name]) {
-            case (nil, let b?): changes.append(IdentityChange(kind: .dependencyAdded, subject: name, description: "package \(name) \(version(b)) is a new dependency"))
-            case (let a?, nil): changes.append(IdentityChange(kind: .dependencyRemoved, subject: name, description: "package \(name) \(version(a)) is no longer a dependency"))
+            case (nil, let b?): changes.append(IdentityChange(kind: .dependencyAdded, subject: name, description: "package \(name) \(b.versionDescription) is a new dependency"))
+            case (let a?, nil): changes.append(IdentityChange(kind: .dependencyRemoved, subject: name, description: "package \(name) \(a.versionDescription) is no longer a dependency"))
             case (let a?, let b?) where a != b:
-                changes.append(IdentityChange(kind: .dependencyChanged, subject: name, description: "package \(name) \(version(a)) → \(version(b))"))
+                changes.append(IdentityChange(kind: .dependencyChanged, subject: name, description: "package \(name) \(a.versionDescription) → \(b.versionDescription)"))
             default: break
             }
         }

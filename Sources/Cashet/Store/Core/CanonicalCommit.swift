@@ -143,15 +143,25 @@ package enum CanonicalCommit {
     /// archive's: a non-canonical or trailing byte is refused).
     package static func decodeCanonicalFunction(_ bytes: [UInt8]) throws(CashetError) -> (name: String, version: String, details: FunctionDetails) {
         var r = ByteReader(bytes, what: "function record")
+        let function = try readFunction(&r)
+        guard r.isAtEnd, encodeFunction(name: function.name, version: function.version, details: function.details) == bytes else {
+            throw CashetError(.corruptData, "the function record of '\(function.name.prefix(40))' is not in canonical form")
+        }
+        return function
+    }
+
+    /// A function record's fields, without the canonical-form check (what a store reads back).
+    package static func decodeFunction(_ bytes: [UInt8]) throws(CashetError) -> (name: String, version: String, details: FunctionDetails) {
+        var r = ByteReader(bytes, what: "function record")
+        return try readFunction(&r)
+    }
+
+    private static func readFunction(_ r: inout ByteReader) throws(CashetError) -> (name: String, version: String, details: FunctionDetails) {
         let version = try r.readByte()
         guard version == recordVersion else { throw CashetError(.corruptData, "a function record has version \(version), expected \(recordVersion)") }
         let name = try r.readString()
         let functionVersion = try r.readString()
-        let details = try readDetails(&r)
-        guard r.isAtEnd, encodeFunction(name: name, version: functionVersion, details: details) == bytes else {
-            throw CashetError(.corruptData, "the function record of '\(name.prefix(40))' is not in canonical form")
-        }
-        return (name, functionVersion, details)
+        return (name, functionVersion, try readDetails(&r))
     }
 
     /// The record a store writes for `commit`, after checking the limits every store enforces and
@@ -164,19 +174,6 @@ package enum CanonicalCommit {
             throw CashetError(.corruptData, "commit \(commit.hash.shortHex) does not match its hash (altered, or not in canonical form)")
         }
         return record
-    }
-
-    /// A function record's name and version, and whether it holds a source and a manifest,
-    /// read without decoding either (what a write checks on every miss).
-    package static func functionHeader(_ bytes: [UInt8]) throws(CashetError) -> (name: String, version: String, hasSource: Bool, hasManifest: Bool) {
-        var r = ByteReader(bytes, what: "function record")
-        let version = try r.readByte()
-        guard version == recordVersion else { throw CashetError(.corruptData, "a function record has version \(version), expected \(recordVersion)") }
-        let name = try r.readString()
-        let functionVersion = try r.readString()
-        let hasSource = try r.readByte() == 1
-        if hasSource { try r.skip(try r.readLength()) }
-        return (name, functionVersion, hasSource, !r.isAtEnd)
     }
 
     /// The source and manifest of a function record, without the canonical-form check.

@@ -32,9 +32,8 @@ final class FunctionDetailsCache: Sendable {
             try txn.withValue(sources, key: key) { value throws -> Row in
                 let checksum = XXHash.hash64(value)
                 if let entry = entries.withLock({ $0[hash] }), entry.length == value.count, entry.checksum == checksum { return entry.row }
-                let bytes = Array(value)
-                let header = try CanonicalCommit.functionHeader(bytes)
-                let row = Row(name: header.name, version: header.version, details: try CanonicalCommit.decodeFunctionDetails(bytes))
+                let function = try CanonicalCommit.decodeFunction(Array(value))
+                let row = Row(name: function.name, version: function.version, details: function.details)
                 entries.withLock { entries in
                     if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
                     entries[hash] = Entry(length: value.count, checksum: checksum, row: row)

@@ -218,7 +218,7 @@ extension LMDBStore {
         var functions: [ContentHash: FunctionFields] = [:]   // schema 2's rows expand with them
         try each("sources") { key, value in
             guard let hash = try? ContentHash(bytes: key) else { return }
-            if let source = try? CanonicalCommit.decodeFunctionDetails(value) { sources[hash] = source }
+            if let details = try? CanonicalCommit.decodeFunctionDetails(value) { sources[hash] = details }
             if let (name, version, details) = try? CanonicalCommit.decodeCanonicalFunction(value) {
                 functions[hash] = FunctionFields(hash: hash, name: name, version: version, details: details)
             }

@@ -52,8 +52,8 @@ extension LMDBStore {
 
     /// The function's record, written when missing (with the source and manifest, when the
     /// stored one lacks them and `task` brings them: an import, or a build with the plugin), and
-    /// its id in the layout's keys. A stored record is probed, not decoded: this runs on every
-    /// miss, and a manifest can be large.
+    /// its id in the layout's keys. A stored record is read through the function-row cache, in
+    /// place: this runs on every miss, and a manifest can be large.
     /// Writes the function rows of `drafts` whose identity carries a manifest straight to
     /// data.mdb, once per function for this instance. The journal's rows leave manifests out:
     /// every miss writes its function's row to the journal, and a manifest can list thousands
@@ -77,14 +77,13 @@ extension LMDBStore {
         if let known = state.functions[task.functionHash] { return known }
         let key = task.functionHash.bytes
         var (name, version) = (task.functionName, task.functionVersion)
-        if let stored = try txn.get(tables.sources, key) {
-            let header = try CanonicalCommit.functionHeader(stored)
+        if let stored = try tables.functionDetails.row(of: task.functionHash, in: tables.sources, txn) {
             // Rows of schema 2 store the name and version relative to the record: keep them
             // (schema 1 reads only the source and manifest from it).
-            if tables.layout.schema != .v1 { (name, version) = (header.name, header.version) }
-            if (task.source != nil && !header.hasSource) || (task.identityManifest != nil && !header.hasManifest) {
-                let filled = try CanonicalCommit.decodeFunctionDetails(stored).filled(from: task.details)
-                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: header.name, version: header.version, details: filled))
+            if tables.layout.schema != .v1 { (name, version) = (stored.name, stored.version) }
+            let filled = stored.details.filled(from: task.details)
+            if filled != stored.details {
+                try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(name: stored.name, version: stored.version, details: filled))
             }
         } else {
             try txn.put(tables.sources, key, CanonicalCommit.encodeFunction(task))
