@@ -10,7 +10,7 @@ import PostgresNIO
 /// move between stores (the tiered store, `export`/`import`) unchanged.
 enum PostgresSchema {
     /// The version this build writes; a database at a higher one is refused.
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
     /// The advisory lock key migrations take ("cashet" in ASCII, then 1).
     private static let migrationLock: Int64 = 0x6361_7368_6574_0001
@@ -127,6 +127,57 @@ enum PostgresSchema {
                 hits bigint NOT NULL DEFAULT 0,
                 misses bigint NOT NULL DEFAULT 0
             )
+            """,
+        ],
+        [
+            // The tallies behind `StoreBreakdown`: commits and result bytes by function name and
+            // by creation day (days since 1970, UTC). Kept by statement triggers on
+            // `cashet_commits`, so every writer (this release's or not) keeps them, in its own
+            // transaction; sharded as `cashet_counters` is. Counted once from the commits here.
+            """
+            CREATE TABLE cashet_function_tallies (
+                name text NOT NULL, shard smallint NOT NULL, commits bigint NOT NULL, bytes bigint NOT NULL,
+                PRIMARY KEY (name, shard)
+            )
+            """,
+            """
+            CREATE TABLE cashet_day_tallies (
+                day bigint NOT NULL, shard smallint NOT NULL, commits bigint NOT NULL, bytes bigint NOT NULL,
+                PRIMARY KEY (day, shard)
+            )
+            """,
+            """
+            CREATE FUNCTION cashet_tally_commits() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                sign int8 := CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END;
+                s int2 := floor(random() * 16)::int2;
+            BEGIN
+                INSERT INTO cashet_function_tallies AS t (name, shard, commits, bytes)
+                    SELECT function_name, s, sign * count(*), sign * coalesce(sum(output_size), 0) FROM changed GROUP BY function_name
+                    ON CONFLICT (name, shard) DO UPDATE SET commits = t.commits + excluded.commits, bytes = t.bytes + excluded.bytes;
+                INSERT INTO cashet_day_tallies AS t (day, shard, commits, bytes)
+                    SELECT floor(created_ns::numeric / 86400000000000)::int8, s, sign * count(*), sign * coalesce(sum(output_size), 0)
+                    FROM changed GROUP BY 1
+                    ON CONFLICT (day, shard) DO UPDATE SET commits = t.commits + excluded.commits, bytes = t.bytes + excluded.bytes;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER cashet_tally_inserted AFTER INSERT ON cashet_commits
+                REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION cashet_tally_commits()
+            """,
+            """
+            CREATE TRIGGER cashet_tally_deleted AFTER DELETE ON cashet_commits
+                REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION cashet_tally_commits()
+            """,
+            """
+            INSERT INTO cashet_function_tallies (name, shard, commits, bytes)
+                SELECT function_name, 0, count(*), coalesce(sum(output_size), 0) FROM cashet_commits GROUP BY function_name
+            """,
+            """
+            INSERT INTO cashet_day_tallies (day, shard, commits, bytes)
+                SELECT floor(created_ns::numeric / 86400000000000)::int8, 0, count(*), coalesce(sum(output_size), 0) FROM cashet_commits GROUP BY 1
             """,
         ],
     ]

@@ -137,6 +137,10 @@ extension PostgresStore {
         }
         if let name = query.functionName { sql += " AND c.function_name = \(bind(name))" }
         if let since = query.since { sql += " AND c.created_ns >= \(bind(CanonicalCommit.nanoseconds(since)))" }
+        if let before = query.before {
+            // The listing's order is (created_ns, hash) descending: the page resumes below the cursor.
+            sql += " AND (c.created_ns, c.hash) < (\(bind(before.createdAtNanoseconds)), \(bind(before.hash.bytea)))"
+        }
         for (key, value) in query.tags.sorted(by: { $0.key < $1.key }) {
             sql += " AND EXISTS (SELECT 1 FROM cashet_tags t WHERE t.commit = c.hash AND t.key = \(bind(key)) AND t.value = \(bind(value)))"
         }
@@ -232,5 +236,25 @@ extension PostgresStore {
             }
             return stats
         }
+    }
+
+    public nonisolated(nonsending) func breakdown(days: Int) async throws(CashetError) -> StoreBreakdown {
+        let tallies = try await perform("reading the store's tallies") { [logger] client, _ in
+            var tallies = TallyDelta()
+            let functions = try await client.query("""
+                SELECT name, sum(commits)::int8, sum(bytes)::int8 FROM cashet_function_tallies GROUP BY name HAVING sum(commits) > 0
+                """, logger: logger)
+            for try await (name, commits, bytes) in functions.decode((String, Int64, Int64).self) {
+                tallies.functions[name] = TallyDelta.Change(commits: Int(commits), bytes: Int(bytes))
+            }
+            let rows = try await client.query("""
+                SELECT day, sum(commits)::int8, sum(bytes)::int8 FROM cashet_day_tallies GROUP BY day HAVING sum(commits) > 0
+                """, logger: logger)
+            for try await (day, commits, bytes) in rows.decode((Int64, Int64, Int64).self) {
+                tallies.days[day] = TallyDelta.Change(commits: Int(commits), bytes: Int(bytes))
+            }
+            return tallies
+        }
+        return StoreBreakdown.assembled(tallies, keepingDays: days, isTracked: true)
     }
 }

@@ -61,8 +61,8 @@ private enum Drafts {
     static let function = CachedFunction("conformance", version: "1") { (x: Int) in x }
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func draft(_ argument: Int, at second: Double, status: CommitStatus = .completed, tags: [String: String] = [:]) throws -> CommitDraft {
-        let task = TaskDefinition(functionName: "conformance", functionHash: function.identity.hash, functionVersion: "1",
+    static func draft(_ argument: Int, at second: Double, status: CommitStatus = .completed, tags: [String: String] = [:], name: String = "conformance") throws -> CommitDraft {
+        let task = TaskDefinition(functionName: name, functionHash: function.identity.hash, functionVersion: "1",
                                   argumentsSnapshot: "(\(argument))")
         return CommitDraft(fingerprint: try function.fingerprint(argument), task: task, status: status,
                            error: status == .failed ? "failed on purpose" : nil, createdAt: epoch.addingTimeInterval(second), tags: tags)
@@ -92,6 +92,70 @@ extension HeavySuites {
             let stats = try await store.stats()
             #expect(stats.commits == 1 && stats.completed == 1 && stats.blobs == 1 && stats.functions == 1)
             #expect(try await store.commits(matching: CommitQuery(tags: ["kind": "first"])).map(\.hash) == [commit.hash])
+            await store.close()
+        }
+
+        @Test("log pages by cursor: the pages, joined, are the listing, newest first, ties by hash; filters hold across pages", arguments: StoreKind.allCases)
+        func cursorPaging(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            // Several commits share a nanosecond, so a page boundary falls inside a tie.
+            let seconds: [Double] = [0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4, 5, 5]
+            let entries = try seconds.enumerated().map { index, second in
+                CommitEntry(try Drafts.draft(index, at: second, tags: index % 2 == 0 ? ["half": "yes"] : [:], name: index % 3 == 0 ? "other" : "conformance"),
+                            output: Drafts.output("r\(index)"))
+            }
+            let recorded = try await store.recordBatch(entries)
+            let expectedOrder = recorded.sorted { a, b in
+                a.createdAt != b.createdAt ? a.createdAt > b.createdAt : b.hash.bytes.lexicographicallyPrecedes(a.hash.bytes)
+            }
+            for query in [CommitQuery(), CommitQuery(functionName: "other"), CommitQuery(tags: ["half": "yes"])] {
+                let full = try await store.commits(matching: query)
+                #expect(full.map(\.hash) == expectedOrder.filter { query.functionName == nil || $0.task.functionName == query.functionName }
+                    .filter { query.tags.isEmpty || $0.tags["half"] == "yes" }.map(\.hash), "\(query)")
+                var paged: [Commit] = []
+                var page = query
+                page.limit = 4
+                while true {
+                    let commits = try await store.commits(matching: page)
+                    paged += commits
+                    guard commits.count == 4, let last = commits.last else { break }
+                    // Through its text form, as `cashet serve` hands it out.
+                    page.before = try CommitCursor(parsing: CommitCursor(after: last).description)
+                }
+                #expect(paged.map(\.hash) == full.map(\.hash), "\(query)")
+            }
+            // A cursor past the oldest commit lists nothing; a malformed one is named.
+            #expect(try await store.commits(matching: CommitQuery(before: CommitCursor(after: expectedOrder.last!))).isEmpty)
+            #expect(throws: CashetError.self) { try CommitCursor(parsing: "12-nothex") }
+            await store.close()
+        }
+
+        @Test("the breakdown by function and by day follows every write and removal, without a scan", arguments: StoreKind.allCases)
+        func breakdown(kind: StoreKind) async throws {
+            let opened = try await kind.make()
+            let store = opened.store
+            let day: Double = 86_400
+            // Drafts.epoch is 2027-01-15T08:00:00Z: days 0, 1 and 3 after it are three UTC days.
+            let commits = try await store.recordBatch([
+                CommitEntry(try Drafts.draft(1, at: 0), output: Drafts.output("aaaa")),
+                CommitEntry(try Drafts.draft(2, at: 10), output: Drafts.output("bb")),
+                CommitEntry(try Drafts.draft(3, at: day, name: "other"), output: Drafts.output("c")),
+                CommitEntry(try Drafts.draft(4, at: 3 * day, status: .failed, name: "other"), output: nil),
+            ])
+            var breakdown = try await store.breakdown(days: 2)
+            #expect(breakdown.isTracked)
+            #expect(breakdown.functions == [.init(name: "conformance", commits: 2, bytes: 6), .init(name: "other", commits: 2, bytes: 1)])
+            let midnight = Date(timeIntervalSince1970: (Drafts.epoch.timeIntervalSince1970 / day).rounded(.down) * day)
+            #expect(breakdown.days == [.init(day: midnight.addingTimeInterval(day), commits: 1, bytes: 1), .init(day: midnight.addingTimeInterval(3 * day), commits: 1, bytes: 0)])
+            #expect(breakdown.earlierCommits == 2 && breakdown.earlierBytes == 6)
+            _ = try await store.deleteCommit(commits[2].hash)
+            breakdown = try await store.breakdown(days: 10)
+            #expect(breakdown.functions == [.init(name: "conformance", commits: 2, bytes: 6), .init(name: "other", commits: 1, bytes: 0)])
+            #expect(breakdown.days.map(\.commits) == [2, 1] && breakdown.earlierCommits == 0)
+            _ = try await store.evict(EvictionPolicy(olderThan: Date.distantFuture), dryRun: false)
+            breakdown = try await store.breakdown(days: 10)
+            #expect(breakdown.functions.isEmpty && breakdown.days.isEmpty && breakdown.isTracked)
             await store.close()
         }
 

@@ -102,6 +102,52 @@ struct V1FixtureTests {
         #expect(fsck.status == 0, "\(fsck.stdout)\(fsck.stderr)")
     }
 
+    @Test("a store made before tallies: writes leave them alone, `fsck --repair` counts them once, then every write keeps them; migration counts them too")
+    func talliesOfAnOlderStore() async throws {
+        let directory = TemporaryDirectory()
+        let store = try Self.copy(into: directory)
+        /// The breakdown a recount of every commit gives.
+        func recount(_ client: Client) async throws -> (functions: [String: Int], bytes: Int, commits: Int) {
+            var functions: [String: Int] = [:]
+            var bytes = 0
+            let commits = try await client.log()
+            for commit in commits {
+                functions[commit.task.functionName, default: 0] += 1
+                bytes += commit.output?.size ?? 0
+            }
+            return (functions, bytes, commits.count)
+        }
+        var configuration = LMDBStore.Configuration()
+        configuration.migration = .manual
+        var client = Client(store: try LMDBStore(store, configuration: configuration))
+        #expect(try await client.breakdown() == .untracked)
+        _ = try await client.submit(CachedFunction("added", version: "1") { (x: Int) in x * 2 }, 21)
+        #expect(try await client.breakdown() == .untracked)
+        let report = try await client.fsck(repair: true)
+        #expect(report.repairs.contains { $0.hasPrefix("counted the tallies by function and by day") }, "\(report.repairs)")
+        var breakdown = try await client.breakdown(days: 10_000)
+        var counted = try await recount(client)
+        #expect(breakdown.isTracked && counted.commits == 23)
+        #expect(Dictionary(uniqueKeysWithValues: breakdown.functions.map { ($0.name, $0.commits) }) == counted.functions)
+        #expect(breakdown.functions.reduce(0) { $0 + $1.bytes } == counted.bytes && breakdown.days.reduce(0) { $0 + $1.bytes } == counted.bytes)
+        // A second repair finds nothing to do; a removal is tallied.
+        #expect(try await client.fsck(repair: true).repairs.isEmpty)
+        _ = try await client.rm(try await client.log(CommitQuery(functionName: "added"))[0].hash.hex)
+        #expect(try await client.breakdown().functions.contains { $0.name == "added" } == false)
+        await client.close()
+
+        // `cashet migrate` rewrites the store, tallies included.
+        let freshDirectory = TemporaryDirectory()
+        let fresh = try Self.copy(into: freshDirectory)
+        let migrate = try Products.cashet("--store", fresh, "migrate")
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        client = Client(store: try LMDBStore(fresh, configuration: configuration))
+        breakdown = try await client.breakdown(days: 10_000)
+        counted = try await recount(client)
+        #expect(breakdown.isTracked && breakdown.functions.reduce(0) { $0 + $1.commits } == counted.commits && breakdown.days.reduce(0) { $0 + $1.bytes } == counted.bytes)
+        await client.close()
+    }
+
     @Test("the fixture holds what migration must carry: re-runs, a failure, Unicode tags, file results raw and zstd, a shared result, an import, a removed commit")
     func coversEveryKindOfRecord() throws {
         let expected = try Self.expected()

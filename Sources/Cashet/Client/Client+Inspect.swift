@@ -143,4 +143,11 @@ extension Client {
     public nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats {
         try await store.stats()
     }
+
+    /// Commits and result bytes by function and by creation day (the last `days` days with
+    /// commits), from the store's tallies: bounded by the number of functions and days, never
+    /// a scan of the commits.
+    public nonisolated(nonsending) func breakdown(days: Int = 365) async throws(CashetError) -> StoreBreakdown {
+        try await store.breakdown(days: days)
+    }
 }

@@ -80,13 +80,23 @@ public struct CommitQuery: Hashable, Sendable {
     public var since: Date?
     /// At most this many commits (newest first).
     public var limit: Int?
+    /// Only commits after this position in the listing: the next page after a page whose last
+    /// commit gave the cursor (``CommitCursor/init(after:)``).
+    public var before: CommitCursor?
 
     /// Creates a query; the default lists every commit, newest first.
-    public init(functionName: String? = nil, tags: [String: String] = [:], since: Date? = nil, limit: Int? = nil) {
+    public init(functionName: String? = nil, tags: [String: String] = [:], since: Date? = nil, limit: Int? = nil, before: CommitCursor? = nil) {
         self.functionName = functionName
         self.tags = tags
         self.since = since
         self.limit = limit
+        self.before = before
+    }
+
+    /// Whether `commit` passes every filter of the query (all but `limit`).
+    package func admits(_ commit: Commit) -> Bool {
+        (functionName.map { $0 == commit.task.functionName } ?? true) && (since.map { commit.createdAt >= $0 } ?? true)
+            && tags.allSatisfy { commit.tags[$0.key] == $0.value } && (before?.admits(commit) ?? true)
     }
 }
 

@@ -101,6 +101,10 @@ public protocol Store: Sendable {
     nonisolated(nonsending) func commitsProducing(_ prefix: HashPrefix) async throws(CashetError) -> [Commit]
     /// Store-wide counters.
     nonisolated(nonsending) func stats() async throws(CashetError) -> StoreStats
+    /// Commits and result bytes by function name, and by creation day for the last `days` days
+    /// with commits, from tallies kept on every write (never a scan of the commits). The
+    /// default, for stores that keep none, is ``StoreBreakdown/untracked``.
+    nonisolated(nonsending) func breakdown(days: Int) async throws(CashetError) -> StoreBreakdown
     /// Counts calls answered from the cache (`hits`) and calls that ran (`misses`), for
     /// ``StoreStats/hits`` and ``StoreStats/misses``. Synchronous and cheap: a store keeps the
     /// counts in memory and writes them with its next batch of writes (a hit writes nothing on
@@ -137,6 +141,8 @@ public protocol Store: Sendable {
 
 extension Store {
     public func noteCalls(hits: Int, misses: Int) {}
+
+    public nonisolated(nonsending) func breakdown(days: Int) async throws(CashetError) -> StoreBreakdown { .untracked }
 
     /// The commits of `candidates` (commits whose result matches `prefix`), newest first, when
     /// they share one result; `.notFound` or `.ambiguousHash` otherwise. Every store's

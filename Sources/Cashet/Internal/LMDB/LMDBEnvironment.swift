@@ -529,6 +529,18 @@ struct LMDBCursor {
         }
     }
 
+    /// Moves to the first duplicate of `key` that is ≥ `value` (DUPSORT tables: `MDB_GET_BOTH_RANGE`),
+    /// and returns it (copied), or nil when `key` has none that large.
+    func moveToDuplicate(atLeast value: [UInt8], of key: [UInt8]) throws -> (key: [UInt8], value: [UInt8])? {
+        let (rc, entry) = withVals(key, value) { k, v in
+            let rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_BOTH_RANGE)
+            return (rc, rc == MDB_SUCCESS ? (copyOut(k), copyOut(v)) : nil)
+        }
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "moving a cursor", path: path)
+        return entry
+    }
+
     /// Number of duplicates under the current key (DUPSORT tables).
     func duplicateCount() throws -> Int {
         var count: Int = 0

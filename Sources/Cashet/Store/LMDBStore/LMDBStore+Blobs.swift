@@ -33,6 +33,8 @@ extension LMDBStore {
         /// Functions whose record this transaction already ensured (a batch of one function's
         /// commits encodes its source once, not once per commit), as stored.
         var functions: [ContentHash: StoredFunction] = [:]
+        /// Commits added and removed, for the tallies (``applyTallies(_:_:)``).
+        var tallies = TallyDelta()
     }
 
     /// Hashes (through the prehash memo) and prepares `bytes`. With `reuse`, bytes this store
@@ -168,6 +170,7 @@ extension LMDBStore {
         var state = WriteState(counters: try readCounters(txn))
         let result = try body(txn, &state)
         try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
+        if !state.tallies.isEmpty, try keepsTallies(txn) { try applyTallies(state.tallies, txn) }
         try writeAccessLog(access, txn)
         return result
     }

@@ -22,6 +22,10 @@ extension LMDBStore {
         /// Blob → (recorded references, counted references), where they differ.
         var referenceFixes: [ContentHash: (recorded: Int, counted: Int)] = [:]
         var countersWrong = false
+        /// The tallies counted from the commits, and whether the stored ones differ, or are not kept.
+        var tallies = TallyDelta()
+        var talliesWrong = false
+        var talliesMissing = false
         /// The `usage` record does not match its checksum.
         var usageDamaged = false
         /// The schema version record is gone (see ``IntegrityReport/Problem/Kind/missingSchemaRecord``).
@@ -75,7 +79,7 @@ extension LMDBStore {
             let survey = try survey(progress: progress)
             var report = survey.report
             report.repairs = removedLinks
-            guard repair, !survey.report.problems.isEmpty else { return report }
+            guard repair, !survey.report.problems.isEmpty || survey.talliesMissing else { return report }
             report.repairs += try applyRepairs(survey)
             report.unrepaired = try self.survey().report.problems.filter(\.kind.isDamage)
             for line in report.repairs { logger.notice("repaired", metadata: ["repair": "\(line)"]) }
@@ -171,6 +175,7 @@ extension LMDBStore {
             }
             let hash = commit.hash
             actual.count(commit.status, +1)
+            survey.tallies.count(commit, +1)
             if tasks[commit.fingerprint.functionHash] == nil { tasks[commit.fingerprint.functionHash] = commit.task }
             guard let output = commit.output else { return }
             if inline { return inlineResults[output.hash] = output.size }   // its own bytes: it cannot dangle
@@ -209,6 +214,14 @@ extension LMDBStore {
             survey.countersWrong = true
             survey.report.problems.append(.init(kind: .wrongCounters, subject: path,
                                                 detail: "stats say " + recordedCounters.differences(from: actual)))
+        }
+        if let stored = try readTallies(txn) {
+            if stored.withoutEmptyRows != survey.tallies.withoutEmptyRows {
+                survey.talliesWrong = true
+                survey.report.problems.append(.init(kind: .wrongCounters, subject: path, detail: "the tallies by function and by day differ from the commits"))
+            }
+        } else {
+            survey.talliesMissing = true
         }
     }
 
@@ -308,9 +321,13 @@ extension LMDBStore {
             }
             // After the removals: rows and heads the removed commits (or damaged keys) left.
             lines += try apply(try indexFixes(txn, skipping: []), txn)
-            state.counters = try countContents(txn)
+            let counted = try countContents(txn)
+            state.counters = counted.counters
             try txn.put(tables.meta, Self.countersKey, state.counters.bytes)
             if survey.countersWrong { lines.append("recounted the store's statistics") }
+            try rewriteTallies(counted.tallies, txn)
+            if survey.talliesWrong { lines.append("recounted the tallies by function and by day") }
+            if survey.talliesMissing { lines.append("counted the tallies by function and by day, which this store did not keep yet (kept from now on)") }
             if survey.usageDamaged {
                 try txn.delete(tables.meta, Self.usageKey)
                 lines.append("removed the damaged record of hits and misses (they count again from 0)")
@@ -331,13 +348,15 @@ extension LMDBStore {
         return repairs
     }
 
-    /// The counters, recounted from the tables (inside a write transaction, so exact).
-    private func countContents(_ txn: LMDBTransaction) throws -> StoreRecords.Counters {
+    /// The counters and tallies, recounted from the tables (inside a write transaction, so exact).
+    private func countContents(_ txn: LMDBTransaction) throws -> (counters: StoreRecords.Counters, tallies: TallyDelta) {
         var counters = StoreRecords.Counters()
+        var tallies = TallyDelta()
         var inlineResults: [ContentHash: Int] = [:]
         try tables.layout.forEachCommit(txn) { _, decoded, inline in
             guard case .success(let commit) = decoded else { return }   // a row the repair could not remove
             counters.count(commit.status, +1)
+            tallies.count(commit, +1)
             if inline, let output = commit.output { inlineResults[output.hash] = output.size }
         }
         for size in inlineResults.values { counters.count(StoreRecords.BlobInfo(size: size, storedSize: size, references: 1), inFile: false, +1) }
@@ -345,6 +364,6 @@ extension LMDBStore {
         try txn.forEach(tables.blobInfo) { key, value in
             counters.count(try StoreRecords.BlobInfo(value), inFile: try isRecordedFile(try ContentHash(bytes: key), txn), +1)
         }
-        return counters
+        return (counters, tallies)
     }
 }

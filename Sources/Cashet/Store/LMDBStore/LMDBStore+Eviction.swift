@@ -58,6 +58,7 @@ extension LMDBStore {
             }
             guard everything else { return nil }
             for table in tables.contents { try txn.empty(table) }
+            if try keepsTallies(txn) { try rewriteTallies(TallyDelta(), txn) }
             let removed = state.counters
             state.counters = StoreRecords.Counters()
             state.filesToRemove = files

@@ -112,30 +112,35 @@ extension LMDBStore {
                 (table, key) = (tables.timeline, nil)
             }
             let sinceBytes = query.since.map(StoreRecords.timeBytes)
+            // The time key of the cursor's position: the walk starts below it.
+            let cursorKey = query.before.map { tables.layout.timeKey(CanonicalCommit.date(nanoseconds: $0.createdAtNanoseconds), $0.hash) }
             var result: [Commit] = []
             try txn.withCursor(table) { cursor in
                 var entry: (key: [UInt8], value: [UInt8])?
-                if let key {
+                switch (key, cursorKey) {
+                case (let key?, let cursorKey?):
+                    entry = try cursor.moveToDuplicate(atLeast: cursorKey, of: key)
+                    entry = try entry == nil ? cursor.move(.setKey, key: key).flatMap { _ in try cursor.move(.lastDuplicate) } : cursor.move(.previousDuplicate)
+                case (let key?, nil):
                     entry = try cursor.move(.setKey, key: key)
                     if entry != nil { entry = try cursor.move(.lastDuplicate) }
-                } else {
+                case (nil, let cursorKey?):
+                    entry = try cursor.move(.setRange, key: cursorKey) == nil ? cursor.move(.last) : cursor.move(.previous)
+                case (nil, nil):
                     entry = try cursor.move(.last)
                 }
                 while let current = entry, result.count < limit {
                     let timeKey = key == nil ? current.key : current.value
                     if let sinceBytes, timeKey.prefix(8).lexicographicallyPrecedes(sinceBytes) { break }
-                    if let hash = try tables.layout.commitHash(fromTimeKey: timeKey, txn), let commit = try tables.layout.commit(hash, verified: true, txn), query.tags.allSatisfy({ commit.tags[$0.key] == $0.value }) {
+                    if let hash = try tables.layout.commitHash(fromTimeKey: timeKey, txn), let commit = try tables.layout.commit(hash, verified: true, txn), query.admits(commit) {
                         result.append(commit)
                     }
                     entry = try cursor.move(key == nil ? .previous : .previousDuplicate)
                 }
             }
-            let pending = try unapplied(journaled, txn).filter { commit in
-                (query.functionName.map { $0 == commit.task.functionName } ?? true) && (query.since.map { commit.createdAt >= $0 } ?? true)
-                    && query.tags.allSatisfy { commit.tags[$0.key] == $0.value }
-            }
+            let pending = try unapplied(journaled, txn).filter(query.admits)
             guard !pending.isEmpty else { return result }
-            return Array((result + pending).sorted { $0.createdAt > $1.createdAt }.prefix(limit))
+            return Array((result + pending).sorted(by: Commit.listedBefore).prefix(limit))
         }
     }
 

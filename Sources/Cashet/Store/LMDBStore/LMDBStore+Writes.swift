@@ -48,6 +48,7 @@ extension LMDBStore {
         }
         for entry in indexEntries(of: commit) { try txn.put(entry.table, entry.key, entry.value) }
         state.counters.count(commit.status, +1)
+        state.tallies.count(commit, +1)
     }
 
     /// The function's record, written when missing (with the source and manifest, when the
@@ -196,6 +197,7 @@ extension LMDBStore {
             if try txn.delete(tables.sources, commit.fingerprint.functionHash.bytes) { state.counters.functions -= 1 }
         }
         state.counters.count(commit.status, -1)
+        state.tallies.count(commit, -1)
         var report = EvictionReport(commitsRemoved: 1)
         if let output = commit.output {
             if !removed.inline {

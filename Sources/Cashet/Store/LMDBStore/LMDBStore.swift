@@ -363,6 +363,7 @@ public final class LMDBStore: Store {
             let handles = try txn.createDatabases(Tables.specs(schema))
             try txn.put(handles[0], Self.schemaKey, schemaRecord(schema), noOverwrite: true)
             try txn.put(handles[0], Self.countersKey, StoreRecords.Counters().bytes, noOverwrite: true)
+            try txn.put(handles[0], Self.tallyMarkerKey, [1], noOverwrite: true)
             return schema
         }
     }

@@ -136,6 +136,10 @@ public final class TieredStore: Store {
         try await remote.stats()
     }
 
+    public nonisolated(nonsending) func breakdown(days: Int) async throws(CashetError) -> StoreBreakdown {
+        try await remote.breakdown(days: days)
+    }
+
     /// Counted by the remote store, whose ``stats()`` this store reports.
     public func noteCalls(hits: Int, misses: Int) {
         remote.noteCalls(hits: hits, misses: misses)
