@@ -11,6 +11,9 @@ let package = Package(
         // The shared PostgreSQL store, a product of its own so users of the local store never build
         // the PostgreSQL client.
         .library(name: "CashetPostgres", targets: ["CashetPostgres"]),
+        // `cashet serve`'s HTTP server and web UI, a product of its own so users of the library
+        // never build Hummingbird.
+        .library(name: "CashetServer", targets: ["CashetServer"]),
         .plugin(name: "CashetIdentityPlugin", targets: ["CashetIdentityPlugin"]),
         .executable(name: "cashet", targets: ["CashetCLI"]),
         .executable(name: "cashet-demo", targets: ["CashetDemo"]),
@@ -23,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        // Without its default traits: no swift-configuration support, Foundation only as needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         // `swift package generate-documentation` (scripts/docs.sh): a command plugin, built only when run.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
@@ -94,10 +99,18 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["CashetIdentityTool"]
         ),
+        .target(
+            name: "CashetServer",
+            dependencies: [
+                "Cashet",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "CashetCLI",
             dependencies: [
-                "Cashet", "CashetPostgres",
+                "Cashet", "CashetPostgres", "CashetServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

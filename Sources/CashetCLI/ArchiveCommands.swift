@@ -9,15 +9,7 @@ struct CommitFilterOptions: ParsableArguments {
     @Option(help: "Only commits created at or after this time: 2026-11-25, 2026-11-25T14:00:00Z, or an age such as 90m, 12h, 7d, 2w.") var since: String?
 
     func query(limit: Int? = nil) throws(CashetError) -> CommitQuery {
-        var tagFilter: [String: String] = [:]
-        for tag in tags {
-            guard let equals = tag.firstIndex(of: "="), equals != tag.startIndex else {
-                throw CashetError(.invalidArgument, "--tag '\(tag)' is not key=value")
-            }
-            tagFilter[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
-        }
-        let cutoff = try since.map { text throws(CashetError) in try HumanInput.date(text, option: "--since") }
-        return CommitQuery(functionName: self.func, tags: tagFilter, since: cutoff, limit: limit)
+        try HumanInput.commitQuery(function: self.func, tags: tags, since: since, limit: limit)
     }
 }
 

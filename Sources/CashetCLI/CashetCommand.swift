@@ -33,7 +33,8 @@ struct CashetCommand: AsyncParsableCommand {
         abstract: "Inspect and clean up a cashet store: a content-addressable compute cache with git semantics.",
         version: "0.1.0",
         subcommands: [LogCommand.self, ShowCommand.self, GetCommand.self, DiffCommand.self, HistoryCommand.self, RmCommand.self, GCCommand.self,
-                      StatsCommand.self, FsckCommand.self, CompactCommand.self, ExportCommand.self, ImportCommand.self, MigrateCommand.self]
+                      StatsCommand.self, FsckCommand.self, CompactCommand.self, ExportCommand.self, ImportCommand.self, MigrateCommand.self,
+                      ServeCommand.self]
     )
 
     @OptionGroup var store: StoreOptions
@@ -63,6 +64,8 @@ protocol StoreCommand: AsyncParsableCommand {
     var parent: CashetCommand { get }
     var options: StoreOptions { get }
     static var storeAccess: StoreAccess { get }
+    /// How this run opens the store: ``storeAccess`` unless a flag decides (`serve --allow-mutations`).
+    var access: StoreAccess { get }
     /// Checks the arguments that ArgumentParser cannot (dates, sizes, tags) before the store is
     /// opened, so a usage error is reported as one even when the store is missing.
     func checkArguments() throws(CashetError)
@@ -108,6 +111,8 @@ extension StoreCommand {
 
     static var storeAccess: StoreAccess { .readWrite }
 
+    var access: StoreAccess { Self.storeAccess }
+
     func checkArguments() throws(CashetError) {}
 
     func run(opening store: StoreOpener) async throws {
@@ -149,33 +154,10 @@ extension StoreCommand {
         configuration.logger = logger
         // Inspection and maintenance leave a store's schema alone: `cashet migrate` upgrades it.
         configuration.migration = .manual
-        configuration.create = Self.storeAccess == .create
-        configuration.readOnly = Self.storeAccess == .readOnly
+        configuration.create = access == .create
+        configuration.readOnly = access == .readOnly
         // A command shows or writes a result once: worth its SHA-256 (~1.8 GB/s), never wrong bytes.
         configuration.verifyOnLoad = true
         return try LMDBStore(storePath, configuration: configuration)
-    }
-}
-
-/// The exit statuses `cashet` documents (README, "CLI").
-enum ExitStatus {
-    /// No commit or blob matched (unknown or ambiguous hash), or `log` listed nothing.
-    static let notFound: Int32 = 1
-    /// The command line is wrong: unknown option, missing or malformed argument.
-    static let usage: Int32 = 2
-    /// The store holds damaged data (`fsck` found damage, or a load met it), or an archive to
-    /// import is damaged.
-    static let damaged: Int32 = 3
-    /// The store cannot be used: missing, not a store, newer schema, a storage error, or a
-    /// PostgreSQL server that cannot be reached or refuses the login.
-    static let unusableStore: Int32 = 4
-
-    static func of(_ error: CashetError) -> Int32 {
-        switch error.code {
-        case .notFound, .ambiguousHash: notFound
-        case .invalidHash, .invalidArgument: usage
-        case .corruptData, .damagedArchive, .limitExceeded: damaged
-        default: unusableStore
-        }
     }
 }

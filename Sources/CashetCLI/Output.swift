@@ -5,11 +5,10 @@ import Synchronization
 
 /// Rendering shared by the subcommands: JSON objects, sizes, times.
 enum Output {
-    static func isoString(_ date: Date) -> String {
-        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
-    }
+    /// See ``HumanOutput/isoString(_:)``.
+    static func isoString(_ date: Date) -> String { HumanOutput.isoString(date) }
 
-    /// One JSON object on one line (``HumanOutput/jsonLine(_:)``): see JSONOutput.swift.
+    /// One JSON object on one line (``HumanOutput/jsonLine(_:)``): see Cashet's JSONViews.swift.
     static func json<Value: Encodable>(_ value: Value) throws(CashetError) -> String { try HumanOutput.jsonLine(value) }
 
     /// One line per commit: a JSON object (`--json`), or the command's human rendering.

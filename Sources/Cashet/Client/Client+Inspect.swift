@@ -74,11 +74,7 @@ extension Client {
 
     /// The result of the commit named by `hash`, or the result with that hash.
     private nonisolated(nonsending) func output(of hash: String) async throws(CashetError) -> ObjectRef {
-        let commit = try await commits(named: hash)[0]
-        guard let output = commit.output else {
-            throw CashetError(.notFound, "commit \(commit.hash.shortHex) failed and has no output: \(commit.error ?? "no error recorded")")
-        }
-        return output
+        try await output(named: hash).output
     }
 
     /// Verifies every stored result (SHA-256, size) and every reference; with `repair`, removes

@@ -39,4 +39,20 @@ public enum HumanInput {
         }
         return Int(bytes)
     }
+
+    /// The query `log` runs for filters as a person gives them: a function name, tags as
+    /// `key=value`, and a time `date(_:option:now:)` reads. Errors name the option the text came
+    /// from (`--tag`, or a URL's `tag`).
+    public static func commitQuery(function: String?, tags: [String], since: String?, limit: Int? = nil,
+                                   tagOption: String = "--tag", sinceOption: String = "--since") throws(CashetError) -> CommitQuery {
+        var tagFilter: [String: String] = [:]
+        for tag in tags {
+            guard let equals = tag.firstIndex(of: "="), equals != tag.startIndex else {
+                throw CashetError(.invalidArgument, "\(tagOption) '\(tag)' is not key=value")
+            }
+            tagFilter[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
+        }
+        let cutoff = try since.map { text throws(CashetError) in try date(text, option: sinceOption) }
+        return CommitQuery(functionName: function, tags: tagFilter, since: cutoff, limit: limit)
+    }
 }

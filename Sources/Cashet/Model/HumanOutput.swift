@@ -25,6 +25,11 @@ package enum HumanOutput {
         }
     }
 
+    /// A date as ISO 8601 with fractional seconds, in UTC: `2026-11-25T14:00:00.123Z`.
+    package static func isoString(_ date: Date) -> String {
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+    }
+
     /// One JSON value on one line: object keys in snake case (`functionHash` → `function_hash`)
     /// and sorted. A value JSON cannot hold (NaN, an infinity) is an error naming it, never a
     /// silent `{}`.

@@ -28,6 +28,16 @@ struct PosixFile: ~Copyable {
         return PosixFile(descriptor: fd, path: path)
     }
 
+    /// A new file in `directory`, readable and writable by this process only, whose name is
+    /// removed at once: it goes away with its descriptor, whatever ends the process.
+    static func createAnonymous(in directory: String) throws(CashetError) -> PosixFile {
+        let path = directory + "/.cashet-spool-" + UUID().uuidString
+        let fd = retryingInterrupts { open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        guard fd >= 0 else { throw PosixFile.error("cannot create", path) }
+        unlink(path)
+        return PosixFile(descriptor: fd, path: path)
+    }
+
     /// Opens an existing `path` (a device or pipe) for writing, without truncating or creating.
     static func openForWriting(_ path: String) throws(CashetError) -> PosixFile {
         let fd = retryingInterrupts { open(path, O_WRONLY | O_CLOEXEC) }
