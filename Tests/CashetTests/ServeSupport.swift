@@ -100,8 +100,9 @@ struct HTTPReply {
 }
 
 /// A store with what every page shows: re-runs with parents, a chain of results passed as
-/// `ResultRef`s, a failure, a tag holding markup, a 9 MiB result, and 2,000 small commits (so
-/// some 4-character prefix is shared: an ambiguous prefix to ask for).
+/// `ResultRef`s, a failure, a tag holding markup, a 9 MiB result, 2,000 small commits (so
+/// some 4-character prefix is shared: an ambiguous prefix to ask for), and nightly commits over
+/// the past `history` days.
 enum DemoStore {
     static let sourceV1 = "func tokenize(_ text: String) -> [String] {\n    text.split(separator: \" \").map(String.init)\n}"
     static let sourceV2 = "func tokenize(_ text: String) -> [String] {\n    text.lowercased().split(separator: \" \").map(String.init)\n}"
@@ -123,7 +124,7 @@ enum DemoStore {
         let failed: ContentHash
     }
 
-    static func make(_ store: any Store, small: Int = 2_000) async throws -> Made {
+    static func make(_ store: any Store, small: Int = 2_000, history: Int = 45) async throws -> Made {
         let client = Client(store: store)
         let v1 = CachedFunction<String, [String]>(identity: identity("tokenize", sourceV1)) { $0.split(separator: " ").map(String.init) }
         let v2 = CachedFunction<String, [String]>(identity: identity("tokenize", sourceV2)) { $0.lowercased().split(separator: " ").map(String.init) }
@@ -141,6 +142,18 @@ enum DemoStore {
         let failed = try await client.log(CommitQuery(functionName: "fails"))[0].hash
         let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
         _ = try await client.map(square, over: Array(0..<small))
+        // Nightly runs over the past weeks, so the growth charts have days to draw.
+        let nightly = CachedFunction("nightly_report", version: "1") { (day: Int) in day }
+        var entries: [CommitEntry] = []
+        for day in 0..<history {
+            for part in 0..<(8 + day % 5) {
+                let task = TaskDefinition(functionName: "nightly_report", functionHash: nightly.identity.hash, functionVersion: "1", argumentsSnapshot: "(\(day * 100 + part))")
+                let draft = CommitDraft(fingerprint: try nightly.fingerprint(day * 100 + part), task: task, status: .completed,
+                                        createdAt: Date().addingTimeInterval(-Double(history - day) * 86_400), tags: ["kind": "nightly"])
+                entries.append(CommitEntry(draft, output: TestPayload.compressible(2_000 + 300 * day, seed: UInt64(day * 100 + part))))
+            }
+        }
+        _ = try await store.recordBatch(entries)
         return Made(tokenizeV1: first.commit, tokenizeV2: second.commit, rerun: rerun.commit, counted: counted.commit, large: big.commit, largeBytes: stored, failed: failed)
     }
 

@@ -206,6 +206,40 @@ struct ServeTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("a real browser (headless Chromium) loads the list, a commit, a diff and the stats page; a tag holding <script> is shown as text and runs nothing")
+    func inABrowser() async throws {
+        let (store, made) = try await Self.demo.store()
+        let server = try ServedStore(store: store)
+        let profile = TemporaryDirectory()
+        /// The DOM after the page loaded (and after any script it ran), and a screenshot.
+        func load(_ path: String, screenshot: String) throws -> String {
+            let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
+                         "--user-data-dir=\(profile.child("profile"))", "--window-size=1280,1000"]
+            let dom = try Products.run(Self.chromium, flags + ["--dump-dom", server.base + path])
+            #expect(dom.status == 0, "\(path): \(dom.stderr.suffix(500))")
+            let shot = try Products.run(Self.chromium, flags + ["--screenshot=\(profile.child(screenshot))", server.base + path], in: profile.path)
+            let png = try Data(contentsOf: URL(fileURLWithPath: profile.child(screenshot)))
+            #expect(shot.status == 0 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "\(path): \(png.count) bytes")
+            // scripts/screenshots.sh keeps them for the README.
+            if let keep = ProcessInfo.processInfo.environment["CASHET_SCREENSHOTS"] { try png.write(to: URL(fileURLWithPath: keep + "/" + screenshot)) }
+            return dom.stdout
+        }
+        let list = try load("/?function=tokenize", screenshot: "list.png")
+        // Had the tag's script run, it would have renamed the page.
+        #expect(list.contains("<title>Commits · cashet</title>") && !list.contains("pwned</title>"))
+        #expect(list.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;") && !list.contains("<script"))
+        #expect(list.contains(made.tokenizeV1.shortHex) && list.contains(made.rerun.shortHex))
+        let commit = try load("/commits/\(made.counted.hex)", screenshot: "commit.png")
+        #expect(commit.contains("<h2>Lineage</h2>") && commit.contains("node input") && commit.contains(">input 1<"))
+        let diff = try load("/diff/\(made.tokenizeV1.hex)/\(made.tokenizeV2.hex)", screenshot: "diff.png")
+        #expect(diff.contains("<span class=\"add\">+    text.lowercased()") && diff.contains("<span class=\"del\">"))
+        let stats = try load("/stats", screenshot: "stats.png")
+        #expect(stats.contains("Result bytes by function") && stats.components(separatedBy: "<svg").count == 5 && stats.contains(">square<"))
+        #expect(server.stop() == 0)
+    }
+
+    static let chromium = "/usr/bin/chromium"
+
     @Test("beyond loopback a token is required (401 without or with a wrong one); the login cookie opens pages; mutations need the flag and the header")
     func tokens() async throws {
         let directory = TemporaryDirectory()

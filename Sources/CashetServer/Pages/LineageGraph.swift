@@ -12,7 +12,7 @@ enum LineageGraph {
         let chainTop = lineage.moreParents ? 34.0 : 14.0
         let commitY = chainTop + Double(chain.count - 1) * (nodeHeight + gap)
         let inputsTop = max(14, commitY + nodeHeight / 2 - (Double(inputs.count) * (nodeHeight + 12) - 12) / 2)
-        let height = max(commitY, inputsTop + Double(inputs.count) * (nodeHeight + 12)) + nodeHeight + 14
+        let height = max(commitY + nodeHeight, inputsTop + Double(inputs.count) * (nodeHeight + 12) - 12) + 14
         let width = columnX + nodeWidth + 20
         var parts: [String] = []
         parts.append("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#8b949e\"/></marker></defs>")
