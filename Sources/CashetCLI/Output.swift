@@ -69,12 +69,7 @@ enum Output {
     }
 
     private static func needsEscape(_ scalar: Unicode.Scalar, multiline: Bool) -> Bool {
-        switch scalar.value {
-        case 0x09: false
-        case 0x0A: !multiline
-        case 0x00..<0x20, 0x7F..<0xA0, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
-        }
+        scalar == "\n" ? !multiline : HumanOutput.isDisplayHazard(scalar)
     }
 
     /// Terminal colours for human output.

@@ -34,6 +34,12 @@ extension Client {
         return SpooledResult(file: file, size: size)
     }
 
+    /// The bytes of a result the caller already located (by its commit): one read by hash, never
+    /// the search by result that ``get(_:)`` falls back to for a name that is no commit.
+    package nonisolated(nonsending) func bytes(of output: ObjectRef) async throws(CashetError) -> [UInt8] {
+        try await store.blob(output.hash)
+    }
+
     /// The output of the commit named by `hash` (a prefix, or a result's hash): the commit first.
     package nonisolated(nonsending) func output(named hash: String) async throws(CashetError) -> (commit: Commit, output: ObjectRef) {
         let commit = try await commits(named: hash)[0]

@@ -25,6 +25,17 @@ package enum HumanOutput {
         }
     }
 
+    /// Whether a character of stored text must not reach a terminal or a page as itself: C0
+    /// controls other than tab and newline, DEL, C1 controls, and the Unicode bidirectional
+    /// overrides and isolates (which would reorder what is shown around them).
+    package static func isDisplayHazard(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A: false
+        case 0x00..<0x20, 0x7F..<0xA0, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
     /// A date as ISO 8601 with fractional seconds, in UTC: `2026-11-25T14:00:00.123Z`.
     package static func isoString(_ date: Date) -> String {
         Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)

@@ -16,8 +16,7 @@ enum HTML {
             case "\"": result += "&quot;"
             case "'": result += "&#39;"
             // Control characters and the bidirectional overrides show as escapes, as the CLI shows them.
-            case "\n", "\t": result.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value) || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value):
+            case _ where HumanOutput.isDisplayHazard(scalar):
                 result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             default: result.unicodeScalars.append(scalar)
             }

@@ -54,7 +54,7 @@ enum Pages {
         if let output = commit.output {
             rows.append(("output", """
             <span class="mono">\(output.hash.hex)</span> (\(HTML.escape(HumanOutput.size(output.size)))) · \
-            <a href="/api/results/\(output.hash.hex)">bytes</a> · <a href="/api/results/\(output.hash.hex)/json">JSON</a>
+            <a href="/api/results/\(commit.hash.hex)">bytes</a> · <a href="/api/results/\(commit.hash.hex)/json">JSON</a>
             """))
             if let preview { rows.append(("value", "<pre class=\"value\">\(HTML.escape(preview))</pre>")) }
         }

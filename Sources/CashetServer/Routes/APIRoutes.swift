@@ -37,7 +37,7 @@ struct APIRoutes {
             guard output.size <= Self.jsonRenderLimit else {
                 throw APIError(.contentTooLarge, "limit_exceeded", "the result is \(output.size) bytes; JSON renderings stop at \(Self.jsonRenderLimit): fetch its bytes instead", exitStatus: ExitStatus.damaged)
             }
-            let bytes = try await client.get(output.hash.hex)
+            let bytes = try await client.bytes(of: output)
             if let json = try? BinaryJSON.render(bytes, pretty: false) { return Reply.json(text: json) }
             if let text = String(validating: bytes, as: UTF8.self), (try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)) != nil {
                 return Reply.json(text: text)

@@ -16,7 +16,7 @@ struct PageRoutes {
             let commit = commits[0]
             let producers = commit.hash.hex.hasPrefix(hash) ? nil : commits.map(\.hash)
             var preview: String?
-            if let output = commit.output, output.size <= Self.previewLimit { preview = HTML.preview(try await client.get(output.hash.hex)) }
+            if let output = commit.output, output.size <= Self.previewLimit { preview = HTML.preview(try await client.bytes(of: output)) }
             return Reply.html(Pages.commit(commit, lineage: try await client.lineage(of: commit), preview: preview, producers: producers))
         }
         router.get("/commits/:hash/history") { _, context in

@@ -41,7 +41,7 @@ struct ResultBytes {
         headers[.contentLength] = String(range.count)
         if request.method == .head { return Response(status: status, headers: headers) }
         if size <= Self.memoryLimit {
-            let bytes = try await client.get(output.hash.hex)
+            let bytes = try await client.bytes(of: output)
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes[range])))
         }
         let spooled = try await client.spool(output)
