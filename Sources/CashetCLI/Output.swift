@@ -27,7 +27,7 @@ enum Output {
         if let json = BinaryJSON.preview(bytes) { return clean(json) }
         guard !looksBinary(bytes) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-        return clean(text.count <= 80 ? text : String(text.prefix(79)) + "…")
+        return clean(HumanOutput.truncated(text, to: 80))
     }
 
     /// See ``HumanOutput/size(_:)``.

@@ -171,16 +171,20 @@ enum PostgresSchema {
             CREATE TRIGGER cashet_tally_deleted AFTER DELETE ON cashet_commits
                 REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION cashet_tally_commits()
             """,
-            """
-            INSERT INTO cashet_function_tallies (name, shard, commits, bytes)
-                SELECT function_name, 0, count(*), coalesce(sum(output_size), 0) FROM cashet_commits GROUP BY function_name
-            """,
-            """
-            INSERT INTO cashet_day_tallies (day, shard, commits, bytes)
-                SELECT floor(created_ns::numeric / 86400000000000)::int8, 0, count(*), coalesce(sum(output_size), 0) FROM cashet_commits GROUP BY 1
-            """,
-        ],
+        ] + countTallies,
     ]
+
+    /// The tallies counted from the commits, in shard 0: what migration 3 starts them with and
+    /// `fsck --repair` writes back (into emptied tables).
+    static let countTallies: [PostgresQuery] = [
+        "INSERT INTO cashet_function_tallies (name, shard, commits, bytes) \(unescaped: functionTalliesCounted)",
+        "INSERT INTO cashet_day_tallies (day, shard, commits, bytes) \(unescaped: dayTalliesCounted)",
+    ]
+
+    /// Name, shard 0, commits and bytes per function, counted from the commits.
+    static let functionTalliesCounted = "SELECT function_name, 0::int2, count(*)::int8, coalesce(sum(output_size), 0)::int8 FROM cashet_commits GROUP BY function_name"
+    /// Day, shard 0, commits and bytes per creation day, counted from the commits.
+    static let dayTalliesCounted = "SELECT floor(created_ns::numeric / 86400000000000)::int8, 0::int2, count(*)::int8, coalesce(sum(output_size), 0)::int8 FROM cashet_commits GROUP BY 1"
 
     /// Creates the tables, or migrates them to ``version``; refuses a newer schema. Runs on a
     /// connection of its own (see ``PostgresStore/withDirectConnection(_:)``).

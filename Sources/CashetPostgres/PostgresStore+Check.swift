@@ -37,6 +37,9 @@ extension PostgresStore {
         if let recount = try await recountCounters(rewrite: false), recount.differs {
             report.problems.append(.init(kind: .wrongCounters, subject: location, detail: "the counters behind stats differ from a recount: \(recount.detail)"))
         }
+        if try await recountTallies(rewrite: false) {
+            report.problems.append(.init(kind: .wrongCounters, subject: location, detail: "the tallies by function and by day differ from the commits"))
+        }
         guard repair, !report.problems.isEmpty else { return report }
 
         if !damagedCommits.isEmpty {
@@ -53,6 +56,7 @@ extension PostgresStore {
         }
         _ = try await recountCounters(rewrite: true)
         report.repairs.append("recounted the counters")
+        if try await recountTallies(rewrite: true) { report.repairs.append("recounted the tallies by function and by day") }
         let after = try await check(repair: false)
         report.unrepaired = after.problems.filter(\.kind.isDamage)
         return report
@@ -84,6 +88,29 @@ extension PostgresStore {
                 hashes.append(try ContentHash(bytea: hash))
             }
             return hashes
+        }
+    }
+
+    /// Whether the tallies differ from a count of the commits, under a lock that makes writers
+    /// (whose triggers add to the tallies) wait; with `rewrite`, replaces them with the count.
+    private func recountTallies(rewrite: Bool) async throws(CashetError) -> Bool {
+        try await transaction("recounting the store's tallies") { [logger] connection, _ in
+            try await connection.query("LOCK TABLE cashet_function_tallies, cashet_day_tallies IN EXCLUSIVE MODE", logger: logger)
+            let stored = "SELECT name, 0::int2, sum(commits)::int8, sum(bytes)::int8 FROM cashet_function_tallies GROUP BY name HAVING sum(commits) <> 0 OR sum(bytes) <> 0"
+            let storedDays = "SELECT day, 0::int2, sum(commits)::int8, sum(bytes)::int8 FROM cashet_day_tallies GROUP BY day HAVING sum(commits) <> 0 OR sum(bytes) <> 0"
+            let (counted, countedDays) = (PostgresSchema.functionTalliesCounted, PostgresSchema.dayTalliesCounted)
+            var differs = false
+            let rows = try await connection.query("""
+                SELECT (SELECT count(*) FROM ((\(unescaped: counted) EXCEPT \(unescaped: stored)) UNION ALL (\(unescaped: stored) EXCEPT \(unescaped: counted))) f)::int8
+                     + (SELECT count(*) FROM ((\(unescaped: countedDays) EXCEPT \(unescaped: storedDays)) UNION ALL (\(unescaped: storedDays) EXCEPT \(unescaped: countedDays))) d)::int8
+                """, logger: logger)
+            for try await different in rows.decode(Int64.self) { differs = different > 0 }
+            if rewrite && differs {
+                try await connection.query("DELETE FROM cashet_function_tallies", logger: logger)
+                try await connection.query("DELETE FROM cashet_day_tallies", logger: logger)
+                for statement in PostgresSchema.countTallies { try await connection.query(statement, logger: logger) }
+            }
+            return differs
         }
     }
 

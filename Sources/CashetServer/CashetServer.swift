@@ -24,7 +24,8 @@ public struct CashetServer: Sendable {
     /// Serves until SIGINT or SIGTERM. `onListening` hears the address once the socket is bound
     /// (with the port the system chose for port 0).
     public func run(onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }) async throws {
-        let router = Router(context: BasicRequestContext.self)
+        // HEAD runs the GET handlers and sends their headers (a result's size, its ETag).
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: GuardMiddleware(token: settings.token))
         APIRoutes(client: client, settings: settings).register(on: router)
         PageRoutes(client: client, settings: settings).register(on: router)

@@ -28,9 +28,16 @@ public struct ServerSettings: Sendable {
         self.logger = logger
     }
 
+    /// What a token may hold: hex and base64 (standard and URL-safe) characters, all safe in an
+    /// `Authorization` header.
+    static let tokenCharacters = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=")
+
     /// Whether ``host`` names the loopback interface only.
-    public var bindsLoopbackOnly: Bool {
-        let host = host.lowercased()
+    public var bindsLoopbackOnly: Bool { Self.isLoopback(host) }
+
+    /// Whether `name` is a loopback name or address: `localhost`, `127.x.x.x`, `::1`.
+    static func isLoopback(_ name: some StringProtocol) -> Bool {
+        let host = name.lowercased()
         if host == "localhost" || host == "::1" || host == "[::1]" { return true }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
@@ -44,11 +51,13 @@ public struct ServerSettings: Sendable {
             guard token.utf8.count >= 16 else {
                 throw CashetError(.invalidArgument, "the token must have at least 16 characters (it has \(token.utf8.count)); make one with `openssl rand -hex 32`")
             }
-            guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw CashetError(.invalidArgument, "the token must be printable ASCII without spaces")
+            guard token.unicodeScalars.allSatisfy(Self.tokenCharacters.contains) else {
+                throw CashetError(.invalidArgument, "the token may hold letters, digits and - . _ ~ + / = only (hex or base64, as `openssl rand -hex 32` makes)")
             }
         } else if !bindsLoopbackOnly {
             throw CashetError(.invalidArgument, "serving on \(host), beyond this machine, needs a token: --token-file FILE or $CASHET_TOKEN")
+        } else if allowsMutations {
+            throw CashetError(.invalidArgument, "--allow-mutations needs a token (--token-file FILE or $CASHET_TOKEN): gc and rm are never open to anyone who can reach the port")
         }
     }
 }

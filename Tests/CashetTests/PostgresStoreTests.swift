@@ -167,6 +167,23 @@ struct PostgresStoreTests {
         await store.close()
     }
 
+    @Test("tallies changed behind the triggers' back (a restore without triggers, say) are found by fsck and recounted by --repair")
+    func talliesRepaired() async throws {
+        let (store, url, cluster) = try await makeStore()
+        let client = Client(store: store)
+        let double = CachedFunction("double", version: "1") { (x: Int) in 2 * x }
+        _ = try await client.map(double, over: Array(0..<10))
+        #expect(try await client.breakdown().functions == [.init(name: "double", commits: 10, bytes: 20)])
+        _ = try await cluster.sql("UPDATE cashet_function_tallies SET commits = commits + 5", database: url)
+        _ = try await cluster.sql("DELETE FROM cashet_day_tallies", database: url)
+        #expect(try await client.fsck().problems.contains { $0.detail.contains("tallies") })
+        #expect(try await client.fsck(repair: true).repairs.contains("recounted the tallies by function and by day"))
+        let breakdown = try await client.breakdown()
+        #expect(breakdown.functions == [.init(name: "double", commits: 10, bytes: 20)] && breakdown.days.map(\.commits) == [10])
+        #expect(try await client.fsck().problems.isEmpty)
+        await client.close()
+    }
+
     @Test("a newer schema is refused; bad URLs and a wrong password fail naming the problem, never showing the password")
     func refusals() async throws {
         let (store, url, cluster) = try await makeStore()

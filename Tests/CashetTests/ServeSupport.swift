@@ -55,7 +55,8 @@ final class ServedStore {
     /// One request through curl (`--path-as-is`: paths reach the server as written, `..` included).
     func request(_ path: String, method: String = "GET", headers: [String] = [], body: String? = nil) throws -> HTTPReply {
         let (headerFile, bodyFile) = (scratch.child("headers-\(UUID().uuidString)"), scratch.child("body-\(UUID().uuidString)"))
-        var arguments = ["-sS", "--path-as-is", "-X", method, "-D", headerFile, "-o", bodyFile, "-w", "%{http_code}", "--max-time", "60"]
+        var arguments = ["-sS", "--path-as-is", "-D", headerFile, "-o", bodyFile, "-w", "%{http_code}", "--max-time", "60"]
+        arguments += method == "HEAD" ? ["--head"] : ["-X", method]
         for header in headers { arguments += ["-H", header] }
         if let body { arguments += ["--data-binary", body] }
         arguments.append(base + path)

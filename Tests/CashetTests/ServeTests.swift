@@ -123,6 +123,18 @@ struct ServeTests {
         #expect(suffix.status == 206 && suffix.body == Data(made.largeBytes.suffix(10)))
         let beyond = try server.request("/api/results/\(made.large.hex)", headers: ["Range: bytes=99999999-"])
         #expect(beyond.status == 416 && beyond.headers["content-range"] == "bytes */\(made.largeBytes.count)")
+        // The largest end a header can name (it once overflowed and stopped the server), and
+        // ranges that do not parse (served whole).
+        let huge = try server.request("/api/results/\(made.counted.hex)", headers: ["Range: bytes=0-9223372036854775807"])
+        #expect(huge.status == 206 && huge.headers["content-range"]?.hasPrefix("bytes 0-") == true)
+        for junk in ["bytes=--5", "bytes=5-3", "bytes=a-b", "lines=0-1", "bytes=0-1,4-5"] {
+            #expect(try server.request("/api/results/\(made.counted.hex)", headers: ["Range: \(junk)"]).status == 200, "\(junk)")
+        }
+        #expect(try server.request("/api/results/\(made.large.hex)", headers: ["If-None-Match: W/\(etag)"]).status == 304)
+        // Only a full hash names bytes forever; a prefix may name another commit later.
+        #expect(try server.request("/api/results/\(made.counted.hex.prefix(10))").headers["cache-control"] == "public, no-cache")
+        let head = try server.request("/api/results/\(made.large.hex)", method: "HEAD")
+        #expect(head.status == 200 && head.headers["content-length"] == "\(made.largeBytes.count)" && head.headers["etag"] == etag)
         // A small result, by its commit's prefix, and as JSON.
         let small = try server.request("/api/results/\(made.counted.hex.prefix(12))", headers: ["Range: bytes=0-0"])
         #expect(small.status == 206 && small.body.count == 1)
@@ -151,6 +163,14 @@ struct ServeTests {
         }
         let unknown = try server.request("/api/commits/" + String(repeating: "0", count: 64))
         #expect(unknown.status == 404 && unknown.error["code"] as? String == "not_found")
+        // A prefix names commits only: finding a result by prefix would read every commit.
+        let output = try #require(try server.request("/api/commits/\(hashes[0])").object["output"] as? [String: Any])
+        let resultPrefix = try server.request("/api/commits/" + String(try #require(output["hash"] as? String).prefix(12)))
+        #expect(resultPrefix.status == 404 && (resultPrefix.error["message"] as? String)?.contains("full 64-character hash") == true)
+        // Without a token only loopback names are served (DNS rebinding).
+        let rebound = try server.request("/api/stats", headers: ["Host: attacker.example"])
+        #expect(rebound.status == 421 && rebound.error["code"] as? String == "wrong_host")
+        #expect(try server.request("/api/stats", headers: ["Host: localhost:8080"]).status == 200)
         let traversals = [
             "/api/commits/..%2F..%2F..%2Fetc%2Fpasswd", "/api/commits/../../../etc/passwd", "/api/commits/%2e%2e", "/api/results/..%2Fdata.mdb",
             "/api/results/../data.mdb", "/api/commits/abcd/..%2F..%2Fhistory", "/api/diff/..%2F/abcd", "/api/diff/abcd/..%2f..%2fdata.mdb",
@@ -255,6 +275,10 @@ struct ServeTests {
         try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
         let short = try Products.run(Products.cli, ["--store", store, "serve", "--host", "0.0.0.0", "--port", "0"], environment: ["CASHET_TOKEN": "short"])
         #expect(short.status == 2 && short.stderr.contains("at least 16 characters"))
+        let odd = try Products.run(Products.cli, ["--store", store, "serve", "--port", "0"], environment: ["CASHET_TOKEN": "0123456789abcdef;path=/"])
+        #expect(odd.status == 2 && odd.stderr.contains("letters, digits"))
+        let open = try Products.cashet("--store", store, "serve", "--port", "0", "--allow-mutations")
+        #expect(open.status == 2 && open.stderr.contains("--allow-mutations needs a token"), "\(open.stderr)")
 
         let server = try ServedStore(store: store, ["--host", "0.0.0.0", "--token-file", tokenFile, "--allow-mutations"])
         for path in ["/api/stats", "/", "/commits/\(made.rerun.hex)", "/api/results/\(made.rerun.hex)"] {
@@ -270,6 +294,11 @@ struct ServeTests {
         #expect(login.status == 303)
         let cookie = try #require(login.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
         #expect(login.headers["set-cookie"]?.contains("HttpOnly") == true && login.headers["set-cookie"]?.contains("SameSite=Strict") == true)
+        // The browser keeps a hash of the token, not the token: the cookie is no bearer credential.
+        #expect(!cookie.contains(token))
+        #expect(try server.request("/api/stats", headers: ["Authorization: Bearer \(cookie.split(separator: "=")[1])"]).status == 401)
+        // Behind a token, shared caches keep nothing.
+        #expect(try server.request("/api/results/\(made.rerun.hex)", headers: ["Authorization: Bearer \(token)"]).headers["cache-control"]?.hasPrefix("private") == true)
         #expect(try server.request("/stats", headers: ["Cookie: \(cookie)"]).status == 200)
         // A cookie is not enough for a mutation (a form on another site would send it).
         #expect(try server.request("/api/gc?dry_run=1", method: "POST", headers: ["Cookie: \(cookie)"]).status == 401)

@@ -43,9 +43,16 @@ extension Client {
     /// The output of the commit named by `hash` (a prefix, or a result's hash): the commit first.
     package nonisolated(nonsending) func output(named hash: String) async throws(CashetError) -> (commit: Commit, output: ObjectRef) {
         let commit = try await commits(named: hash)[0]
-        guard let output = commit.output else {
-            throw CashetError(.notFound, "commit \(commit.hash.shortHex) failed and has no output: \(commit.error ?? "no error recorded")")
+        return (commit, try commit.requiredOutput())
+    }
+}
+
+extension Commit {
+    /// The output, or `.notFound` saying that the commit failed.
+    package func requiredOutput() throws(CashetError) -> ObjectRef {
+        guard let output else {
+            throw CashetError(.notFound, "commit \(hash.shortHex) failed and has no output: \(error ?? "no error recorded")")
         }
-        return (commit, output)
+        return output
     }
 }

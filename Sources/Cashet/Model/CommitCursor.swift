@@ -34,6 +34,7 @@ public struct CommitCursor: Hashable, Sendable, LosslessStringConvertible {
         self = cursor
     }
 
+    /// The text form: `<nanoseconds since 1970>-<commit hash>`.
     public var description: String { "\(createdAtNanoseconds)-\(hash.hex)" }
 
     /// Whether a commit created at `nanoseconds` with hash `hash` comes after the cursor in the

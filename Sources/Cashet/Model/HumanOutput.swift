@@ -41,6 +41,14 @@ package enum HumanOutput {
         Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
     }
 
+    /// The UTC day of a date: `2026-11-25`.
+    package static func isoDay(_ date: Date) -> String { String(isoString(date).prefix(10)) }
+
+    /// `text` cut to at most `limit` characters, the last one `…` when it was cut.
+    package static func truncated(_ text: String, to limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+
     /// One JSON value on one line: object keys in snake case (`functionHash` → `function_hash`)
     /// and sorted. A value JSON cannot hold (NaN, an infinity) is an error naming it, never a
     /// silent `{}`.

@@ -42,8 +42,9 @@ public struct StoreBreakdown: Hashable, Sendable {
     public var earlierCommits: Int
     /// The bytes of their results.
     public var earlierBytes: Int
-    /// False when the store keeps no tallies: an LMDB store made before they existed, until
-    /// `cashet fsck --repair` counts them once; or a store type that does not keep them.
+    /// False when the store keeps no tallies: an LMDB store made before they existed, or whose
+    /// tallies an earlier release left behind its commits, until `cashet fsck --repair` counts
+    /// them; or a store type that does not keep them.
     public var isTracked: Bool
 
     /// Creates a breakdown.

@@ -18,7 +18,8 @@ struct APIError: Error {
         case .invalidHash, .invalidArgument: status = .badRequest
         case .notFound: status = .notFound
         case .ambiguousHash: status = .conflict
-        case .unavailable, .timedOut: status = .serviceUnavailable
+        case .limitExceeded: status = .contentTooLarge
+        case .unavailable, .timedOut, .permissionDenied, .notAStore, .newerSchema: status = .serviceUnavailable
         default: status = .internalServerError
         }
         code = error.code.description.replacingOccurrences(of: " ", with: "_")

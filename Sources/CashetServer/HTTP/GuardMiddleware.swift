@@ -2,8 +2,9 @@ import Cashet
 import HTTPTypes
 import Hummingbird
 
-/// Runs around every request: checks the token, turns errors into answers (JSON under `/api/`,
-/// a page elsewhere), and adds the security headers to every response.
+/// Runs around every request: checks the token (or, without one, that the request names this
+/// machine), turns errors into answers (JSON under `/api/`, a page elsewhere), and adds the
+/// security headers to every response.
 struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String?
 
@@ -22,8 +23,12 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         var response: Response
         let isAPI = request.uri.path.hasPrefix("/api/") || request.uri.path == "/api"
         do {
-            if let token, !Self.isOpen(request), !Self.authorized(request, token: token) {
-                throw APIError.unauthorized
+            if let token {
+                if !Self.isOpen(request), !Self.authorized(request, token: token) { throw APIError.unauthorized }
+            } else if !Self.namesLoopback(request) {
+                // Without a token only loopback is served; a page of another site whose name was
+                // re-pointed at 127.0.0.1 (DNS rebinding) still sends its own name as Host.
+                throw APIError(.misdirectedRequest, "wrong_host", "this server answers requests for localhost or 127.0.0.1 only; serve with a token to use other names", exitStatus: ExitStatus.usage)
             }
             response = try await next(request, context)
         } catch {
@@ -50,13 +55,11 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         request.uri.path == "/login" || request.uri.path == "/static/style.css"
     }
 
-    /// The bearer token in `Authorization`, or the `cashet_token` cookie the login page sets.
+    /// The bearer token in `Authorization`, or the cookie the login page sets.
     static func authorized(_ request: Request, token: String) -> Bool {
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            return constantTimeEqual(String(header.dropFirst("Bearer ".count)), token)
-        }
-        if let cookie = request.cookies["cashet_token"] { return constantTimeEqual(cookie.value, token) }
-        return false
+        if authorizedByHeader(request, token: token) { return true }
+        guard let cookie = request.cookies[cookieName] else { return false }
+        return constantTimeEqual(cookie.value, cookieValue(for: token))
     }
 
     /// Whether the request carries the token in its `Authorization` header: what mutations
@@ -64,6 +67,26 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     static func authorizedByHeader(_ request: Request, token: String?) -> Bool {
         guard let token, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
         return constantTimeEqual(String(header.dropFirst("Bearer ".count)), token)
+    }
+
+    static var cookieName: String { "cashet_session" }
+
+    /// What the login cookie holds: a hash of the token, not the token, so the browser never
+    /// stores the bearer credential (and the cookie cannot be replayed as one).
+    static func cookieValue(for token: String) -> String {
+        SHA256Hasher.hash(Array("cashet serve session\u{0}".utf8) + Array(token.utf8)).hex
+    }
+
+    /// Whether `Host` names this machine by a loopback name: `localhost`, `127.x.x.x`, `[::1]`.
+    static func namesLoopback(_ request: Request) -> Bool {
+        guard let host = request.head.authority else { return false }
+        let name: Substring
+        if host.hasPrefix("[") {
+            name = host.prefix { $0 != "]" }.dropFirst()
+        } else {
+            name = host.prefix { $0 != ":" }
+        }
+        return ServerSettings.isLoopback(name)
     }
 
     /// Compares in time that depends on the expected token's length only, not on where the two

@@ -63,6 +63,6 @@ enum HTML {
         if let json = BinaryJSON.preview(bytes, limit: limit) { return json }
         guard let text = String(validating: bytes.prefix(limit * 4), as: UTF8.self) ?? String(validating: bytes.prefix(limit * 4 - 1), as: UTF8.self) ?? String(validating: bytes.prefix(limit * 4 - 2), as: UTF8.self),
               !text.unicodeScalars.contains(where: { $0.value < 0x20 && !["\n", "\t", "\r"].contains($0) }) else { return nil }
-        return text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+        return HumanOutput.truncated(text, to: limit)
     }
 }

@@ -40,8 +40,7 @@ enum LineageGraph {
 
     private static func box(x: Double, y: Double, width: Double, height: Double, link: String, kind: String, lines: [String]) -> String {
         let texts = lines.enumerated().map { index, line in
-            let cut = line.count > 34 ? String(line.prefix(33)) + "…" : line
-            return "<text x=\"\(x + 10)\" y=\"\(y + 16 + Double(index) * 15)\">\(HTML.escape(cut))</text>"
+            "<text x=\"\(x + 10)\" y=\"\(y + 16 + Double(index) * 15)\">\(HTML.escape(HumanOutput.truncated(line, to: 34)))</text>"
         }.joined()
         return "<a href=\"\(link)\"><g class=\"\(kind)\"><rect x=\"\(x)\" y=\"\(y)\" width=\"\(width)\" height=\"\(height)\" rx=\"6\"/>\(texts)</g></a>"
     }

@@ -25,7 +25,7 @@ enum Pages {
                 body += """
                 <tr><td>\(HTML.commitLink(commit.hash))</td><td class="\(commit.status.rawValue)">\(commit.status.rawValue)</td>\
                 <td>\(HTML.date(commit.createdAt))</td><td>\(commit.output.map { HTML.escape(HumanOutput.size($0.size)) } ?? "–")</td>\
-                <td class="mono">\(HTML.escape(call.count > 90 ? String(call.prefix(89)) + "…" : call))</td><td>\(HTML.tags(commit.tags))</td></tr>
+                <td class="mono">\(HTML.escape(HumanOutput.truncated(call, to: 90)))</td><td>\(HTML.tags(commit.tags))</td></tr>
                 """
             }
             body += "</tbody></table>"
@@ -160,8 +160,8 @@ enum Pages {
             commitCurve.append(commits)
             byteCurve.append(bytes)
         }
-        let first = breakdown.days.first.map { String(HumanOutput.isoString($0.day).prefix(10)) } ?? ""
-        let last = breakdown.days.last.map { String(HumanOutput.isoString($0.day).prefix(10)) } ?? ""
+        let first = breakdown.days.first.map { HumanOutput.isoDay($0.day) } ?? ""
+        let last = breakdown.days.last.map { HumanOutput.isoDay($0.day) } ?? ""
         let count = { (value: Double) in String(Int(value)) }
         let size = { (value: Double) in HumanOutput.size(Int(value)) }
         body += "<h2>Growth: commits held, by creation day</h2>" + SVGCharts.line(commitCurve, firstLabel: first, lastLabel: last, format: count, title: "commits over time")

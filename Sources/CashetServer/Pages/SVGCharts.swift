@@ -45,7 +45,7 @@ enum SVGCharts {
         for (index, item) in items.enumerated() {
             let y = Double(index) * row + 4
             let barWidth = max(1, (width - labelWidth - valueWidth) * item.value / maximum)
-            let label = item.label.count > 32 ? String(item.label.prefix(31)) + "…" : item.label
+            let label = HumanOutput.truncated(item.label, to: 32)
             rows += """
             <text x="\(labelWidth - 8)" y="\(y + 14)" text-anchor="end">\(HTML.escape(label))</text>\
             <rect x="\(labelWidth)" y="\(y + 3)" width="\(String(format: "%.1f", barWidth))" height="\(row - 8)" fill="#54aeff"/>\

@@ -16,10 +16,9 @@ struct APIRoutes {
         }
         router.get("/api/log") { request, _ in try Reply.json(try await logPage(FormQuery(request.uri.query))) }
         router.get("/api/commits/:hash") { _, context in
-            let hash = try Self.hashParameter(context, "hash")
-            let commits = try await client.commits(named: hash)
+            let (commits, isResult) = try await Lookup(client: client).commits(named: try Self.hashParameter(context, "hash"))
             var object = CommitJSON(commits[0], withSource: true)
-            object.resultProducers = commits[0].hash.hex.hasPrefix(hash) ? nil : commits.map(\.hash.hex)
+            object.resultProducers = isResult ? commits.map(\.hash.hex) : nil
             object.lineage = LineageJSON(try await client.lineage(of: commits[0]))
             return try Reply.json(object)
         }
@@ -30,12 +29,14 @@ struct APIRoutes {
             try Reply.json(DiffJSON(try await client.diff(try Self.hashParameter(context, "a"), try Self.hashParameter(context, "b"))))
         }
         router.get("/api/results/:hash") { request, context in
-            try await ResultBytes(client: client).respond(to: request, hash: try Self.hashParameter(context, "hash"))
+            let hash = try Self.hashParameter(context, "hash")
+            let (_, output) = try await Lookup(client: client).output(named: hash)
+            return try await ResultBytes(client: client, isPrivate: settings.token != nil).respond(to: request, hash: hash, output: output)
         }
         router.get("/api/results/:hash/json") { _, context in
-            let (_, output) = try await client.output(named: try Self.hashParameter(context, "hash"))
+            let (_, output) = try await Lookup(client: client).output(named: try Self.hashParameter(context, "hash"))
             guard output.size <= Self.jsonRenderLimit else {
-                throw APIError(.contentTooLarge, "limit_exceeded", "the result is \(output.size) bytes; JSON renderings stop at \(Self.jsonRenderLimit): fetch its bytes instead", exitStatus: ExitStatus.damaged)
+                throw APIError(.contentTooLarge, "limit_exceeded", "the result is \(output.size) bytes; JSON renderings stop at \(Self.jsonRenderLimit): fetch its bytes instead", exitStatus: ExitStatus.usage)
             }
             let bytes = try await client.bytes(of: output)
             if let json = try? BinaryJSON.render(bytes, pretty: false) { return Reply.json(text: json) }
@@ -85,7 +86,7 @@ struct APIRoutes {
     /// characters never reach the store (400 otherwise).
     static func hashParameter(_ context: BasicRequestContext, _ name: String) throws -> String {
         let text = context.parameters.get(name) ?? ""
-        guard !text.isEmpty, text.utf8.count <= 64, text.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0 | 0x20) }) else {
+        guard !text.isEmpty, text.utf8.count <= 64, Lookup.isHex(text) else {
             throw APIError(CashetError(.invalidHash, "'\(text.prefix(80))' is not a hash prefix: use 4 to 64 hex characters"))
         }
         return text.lowercased()
@@ -113,7 +114,7 @@ struct BreakdownJSON: Encodable {
     init(_ breakdown: StoreBreakdown) {
         tracked = breakdown.isTracked
         functions = breakdown.functions
-        days = breakdown.days.map { Day(day: String(HumanOutput.isoString($0.day).prefix(10)), commits: $0.commits, bytes: $0.bytes) }
+        days = breakdown.days.map { Day(day: HumanOutput.isoDay($0.day), commits: $0.commits, bytes: $0.bytes) }
         (earlierCommits, earlierBytes) = (breakdown.earlierCommits, breakdown.earlierBytes)
     }
 }

@@ -11,10 +11,9 @@ struct PageRoutes {
     func register(on router: Router<BasicRequestContext>) {
         router.get("/") { request, _ in try await commitList(FormQuery(request.uri.query)) }
         router.get("/commits/:hash") { _, context in
-            let hash = try APIRoutes.hashParameter(context, "hash")
-            let commits = try await client.commits(named: hash)
+            let (commits, isResult) = try await Lookup(client: client).commits(named: try APIRoutes.hashParameter(context, "hash"))
             let commit = commits[0]
-            let producers = commit.hash.hex.hasPrefix(hash) ? nil : commits.map(\.hash)
+            let producers = isResult ? commits.map(\.hash) : nil
             var preview: String?
             if let output = commit.output, output.size <= Self.previewLimit { preview = HTML.preview(try await client.bytes(of: output)) }
             return Reply.html(Pages.commit(commit, lineage: try await client.lineage(of: commit), preview: preview, producers: producers))
@@ -25,6 +24,9 @@ struct PageRoutes {
         }
         router.get("/results/:hash") { _, context in
             let hash = try APIRoutes.hashParameter(context, "hash")
+            guard hash.utf8.count == 64 else {
+                throw APIError(CashetError(.invalidHash, "'\(hash)' is not a full result hash: results are named by all 64 hex characters"))
+            }
             return Reply.html(Pages.producers(try await client.commits(producing: hash), result: hash))
         }
         router.get("/diff") { request, _ in
@@ -55,7 +57,7 @@ struct PageRoutes {
             let form = FormQuery(String(buffer: body))
             guard let presented = form["token"], GuardMiddleware<BasicRequestContext>.constantTimeEqual(presented, token) else { throw APIError.unauthorized }
             var response = Reply.seeOther("/")
-            response.headers[.setCookie] = "cashet_token=\(token); Path=/; HttpOnly; SameSite=Strict"
+            response.headers[.setCookie] = "\(GuardMiddleware<BasicRequestContext>.cookieName)=\(GuardMiddleware<BasicRequestContext>.cookieValue(for: token)); Path=/; HttpOnly; SameSite=Strict"
             return response
         }
     }
@@ -67,9 +69,11 @@ struct PageRoutes {
     private func commitList(_ form: FormQuery) async throws -> Response {
         if let search = form["q"]?.trimmingCharacters(in: .whitespaces) {
             do throws(CashetError) {
-                let commits = try await client.commits(named: search)
-                let named = commits[0].hash.hex.hasPrefix(search.lowercased())
-                return Reply.seeOther(named ? "/commits/\(commits[0].hash.hex)" : "/results/\(commits[0].output?.hash.hex ?? commits[0].hash.hex)")
+                guard Lookup.isHex(search) else {
+                    throw CashetError(.invalidHash, "'\(search)' is not a hash prefix: use 4 to 64 hex characters")
+                }
+                let (commits, isResult) = try await Lookup(client: client).commits(named: search.lowercased())
+                return Reply.seeOther(isResult ? "/results/\(commits[0].output?.hash.hex ?? commits[0].hash.hex)" : "/commits/\(commits[0].hash.hex)")
             } catch {
                 return Reply.html(try await listPage(FormQuery(nil), message: error.message), status: APIError(error).status)
             }

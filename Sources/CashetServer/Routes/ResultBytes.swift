@@ -2,25 +2,34 @@ import Cashet
 import HTTPTypes
 import Hummingbird
 
-/// A result's bytes over HTTP: `ETag` is the result's SHA-256 (it names the bytes, so they are
-/// cacheable forever), `Range` is served (one range; a list of them gets the whole result, as
-/// RFC 9110 allows), and a result above ``memoryLimit`` streams from a spooled copy.
+/// A result's bytes over HTTP: `ETag` is the result's SHA-256; a URL naming a full hash is
+/// cacheable forever (`immutable`), a prefix only with revalidation (it may name another commit
+/// later); behind a token, only the browser caches (`private`). `Range` is served (one range; a
+/// list, or one that does not parse, gets the whole result, as RFC 9110 allows), and a result
+/// above ``memoryLimit`` streams from a spooled copy, at most ``spoolGate``'s permits at once.
 struct ResultBytes {
     let client: Client
+    /// Whether the server needs a token: shared caches must not keep what it sends.
+    let isPrivate: Bool
+
+    /// Spooled copies being sent at once, at most; more requests for large results wait.
+    static let spoolGate = Gate(permits: 4)
 
     /// Results up to this size are read into memory; larger ones are spooled to a temporary file.
     static let memoryLimit = 8 << 20
     /// The size of each chunk a spooled result is sent in.
     static let chunkSize = 1 << 20
 
-    func respond(to request: Request, hash: String) async throws -> Response {
-        let (_, output) = try await client.output(named: hash)
+    func respond(to request: Request, hash: String, output: ObjectRef) async throws -> Response {
         let etag = "\"\(output.hash.hex)\""
+        let lifetime = hash.count == 64 ? "max-age=31536000, immutable" : "no-cache"
         var headers: HTTPFields = [
-            .eTag: etag, .cacheControl: "public, max-age=31536000, immutable", .acceptRanges: "bytes",
+            .eTag: etag, .cacheControl: (isPrivate ? "private, " : "public, ") + lifetime, .acceptRanges: "bytes",
             .contentType: "application/octet-stream",
         ]
-        if let match = request.headers[.ifNoneMatch], match == "*" || match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+        // Weak comparison (RFC 9110 §13.1.2): `W/"…"` matches too.
+        if let match = request.headers[.ifNoneMatch],
+           match == "*" || match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == etag }) {
             return Response(status: .notModified, headers: headers)
         }
         let size = output.size
@@ -44,16 +53,29 @@ struct ResultBytes {
             let bytes = try await client.bytes(of: output)
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes[range])))
         }
-        let spooled = try await client.spool(output)
+        let permit = await Self.spoolGate.enter()
+        let spooled: SpooledResult
+        do {
+            spooled = try await client.spool(output)
+        } catch {
+            await permit.leave()
+            throw error
+        }
         let body = ResponseBody(contentLength: range.count) { [range] writer in
-            var offset = range.lowerBound
-            while offset < range.upperBound {
-                let chunk = try spooled.read(at: offset, count: min(Self.chunkSize, range.upperBound - offset))
-                guard !chunk.isEmpty else { throw CashetError(.corruptData, "result \(output.hash.hex) ended early while being sent") }
-                try await writer.write(ByteBuffer(bytes: chunk))
-                offset += chunk.count
+            do {
+                var offset = range.lowerBound
+                while offset < range.upperBound {
+                    let chunk = try spooled.read(at: offset, count: min(Self.chunkSize, range.upperBound - offset))
+                    guard !chunk.isEmpty else { throw CashetError(.corruptData, "result \(output.hash.hex) ended early while being sent") }
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    offset += chunk.count
+                }
+                try await writer.finish(nil)
+            } catch {
+                await permit.leave()
+                throw error
             }
-            try await writer.finish(nil)
+            await permit.leave()
         }
         return Response(status: status, headers: headers, body: body)
     }
@@ -73,13 +95,16 @@ struct ResultBytes {
         let bounds = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard bounds.count == 2 else { return .whole }
         let (first, last) = (bounds[0].isEmpty ? nil : Int(bounds[0]), bounds[1].isEmpty ? nil : Int(bounds[1]))
+        let digits = { (text: Substring) in !text.isEmpty && text.utf8.allSatisfy { (0x30...0x39).contains($0) } }
         if bounds[0].isEmpty {
             // A suffix: the last n bytes.
-            guard let count = last, count > 0 else { return bounds[1].isEmpty ? .whole : .unsatisfiable }
-            return size == 0 ? .unsatisfiable : .part(max(0, size - count)..<size)
+            guard digits(bounds[1]), let count = last else { return .whole }
+            return count == 0 || size == 0 ? .unsatisfiable : .part(max(0, size - count)..<size)
         }
-        guard let start = first, start >= 0, bounds[1].isEmpty || (last ?? -1) >= start else { return .whole }
+        guard digits(bounds[0]), let start = first, bounds[1].isEmpty || (digits(bounds[1]) && last != nil) else { return .whole }
+        if let last, last < start { return .whole }
         guard start < size else { return .unsatisfiable }
-        return .part(start..<min(size, (last ?? (size - 1)) + 1))
+        // `last` may be as large as Int.max: clamp before adding one.
+        return .part(start..<(last.map { min($0, size - 1) + 1 } ?? size))
     }
 }

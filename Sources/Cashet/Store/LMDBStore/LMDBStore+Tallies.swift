@@ -7,7 +7,10 @@ import Foundation
 /// many as the function names and days the store holds.
 ///
 /// A store made before tallies has no `tally` marker row: writes leave tallies alone there
-/// (they would be partial), and `fsck --repair` counts them once and sets the marker.
+/// (they would be partial), and `fsck --repair` counts them once and sets the marker. An
+/// earlier release writing to a store that has them leaves them behind the commits: reads then
+/// see their total differ from the counters' and report them untracked, and `fsck` reports
+/// them wrong until `--repair` counts them again.
 extension LMDBStore {
     static let tallyMarkerKey = Array("tally".utf8)
     private static let functionTallyPrefix = Array("tally/f/".utf8)
@@ -80,6 +83,9 @@ extension LMDBStore {
         let journaled = try journaledForListing()
         return try reading("reading the store's tallies") { txn in
             guard let stored = try readTallies(txn) else { return .untracked }
+            // A release that knows no tallies may have written since (it keeps the counters but
+            // not them): tallies that disagree with the counters are not shown as true.
+            guard stored.functions.values.reduce(0, { $0 + $1.commits }) == (try readCounters(txn)).commits else { return .untracked }
             var pending = TallyDelta()
             for commit in try unapplied(journaled, txn) { pending.count(commit, +1) }
             return StoreBreakdown.assembled(stored.adding(pending), keepingDays: days, isTracked: true)
