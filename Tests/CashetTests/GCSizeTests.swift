@@ -46,8 +46,9 @@ struct GCSizeTests {
     }
 
     @Test("gc of everything empties every table in one transaction: the report is the dry run's, counts are zero, no result file is left, fsck is clean, the store records again; a plan that keeps one commit goes commit by commit",
-          arguments: [true, false])
-    func gcOfEverything(everything: Bool) async throws {
+          arguments: ["size 0", "age", "keep one"])
+    func gcOfEverything(policyKind: String) async throws {
+        let everything = policyKind != "keep one"
         let fixture = try LargeBlobFixture()
         var refs: [ResultRef<[UInt8]>] = []
         for seed in 0..<30 {   // inline and file results (the fixture's file threshold is 64 KiB)
@@ -61,8 +62,9 @@ struct GCSizeTests {
         if kept != nil { _ = try await fixture.client.submit(LargeBlobFixture.payload, 5, 505, false) }   // a hit: the most recently used
         await fixture.client.close()   // writes the hit time
         let stats = try await fixture.client.stats()
-        // Room for nothing, or for the one result hit last.
-        let policy = EvictionPolicy(maxStoredBytes: everything ? 0 : 600)
+        // Room for nothing, or for the one result hit last; or everything older than a minute
+        // from now (emptied without reading a commit).
+        let policy = policyKind == "age" ? EvictionPolicy(olderThan: Date().addingTimeInterval(60)) : EvictionPolicy(maxStoredBytes: everything ? 0 : 600)
 
         let dry = try await fixture.client.gc(policy, dryRun: true)
         let real = try await fixture.client.gc(policy, dryRun: false)
@@ -83,6 +85,25 @@ struct GCSizeTests {
         let loaded = try await again.load()
         #expect(!again.wasCached && loaded.count == 503)
         #expect(try await fixture.client.fsck().problems.isEmpty)
+    }
+
+    @Test("gc by age empties the store at once only when its newest commit is older than the cutoff; a newer one keeps it commit by commit")
+    func ageCutoffBeforeTheNewestCommit() async throws {
+        let directory = TemporaryDirectory()
+        let store = try LMDBStore(directory.child("store"))
+        let client = Client(store: store)
+        let square = CachedFunction("square", version: "1") { (x: Int) in x * x }
+        _ = try await client.map(square, over: Array(0..<20))
+        let task = TaskDefinition(functionName: "later", functionHash: square.identity.hash, functionVersion: "1", argumentsSnapshot: "(99)")
+        let later = try await store.record(CommitDraft(fingerprint: try square.fingerprint(99), task: task, status: .completed,
+                                                       createdAt: Date().addingTimeInterval(3_600)), output: [1, 2, 3])
+        let report = try await client.gc(EvictionPolicy(olderThan: Date().addingTimeInterval(60)))
+        #expect(report.commitsRemoved == 20)
+        #expect(try await client.log().map(\.hash) == [later.hash])
+        #expect(try await client.gc(EvictionPolicy(olderThan: Date().addingTimeInterval(7_200))).commitsRemoved == 1)
+        #expect(try await client.stats().commits == 0)
+        #expect(try await client.fsck().problems.isEmpty)
+        await client.close()
     }
 
     @Test("a blob shared with a kept commit is not counted as freed")

@@ -7,9 +7,17 @@ extension LMDBStore {
         let policy = try policy.validated()
         try flushJournal()   // the plan sees every commit, journaled ones too
         if !dryRun && !configuration.readOnly { try flushAccessLog() }
+        // Every commit older than the cutoff, and no size to reach: when the newest commit is
+        // older too, the store empties without reading a commit.
+        if !dryRun, policy.maxStoredBytes == nil, let cutoff = policy.olderThan.map(StoreRecords.timeBytes),
+           let emptied = try await emptyIfEverything(where: { txn, _ in
+               try txn.withCursor(tables.timeline) { cursor in try cursor.move(.last).map { $0.key.prefix(8).lexicographicallyPrecedes(cutoff) } ?? false }
+           }) {
+            return emptied + (try await sweepLeftoverFiles())
+        }
         let plan = try planEviction(policy)
         if dryRun { return plan.report + (try await sweepLeftoverFiles(dryRun: true)) }
-        if !plan.commits.isEmpty, let emptied = try await emptyIfEverything(plan) {
+        if !plan.commits.isEmpty, let emptied = try await emptyIfEverything(planned: plan) {
             return emptied + (try await sweepLeftoverFiles())
         }
         var report = EvictionReport()
@@ -29,15 +37,13 @@ extension LMDBStore {
         return report + (try await sweepUnreferencedBlobs()) + (try await sweepLeftoverFiles())
     }
 
-    /// When `plan` removes every commit of the store (`gc` of everything, a size limit of 0),
-    /// empties its tables in one transaction, each table's pages freed whole, instead of
-    /// removing commit by commit (21,000 commits: 10 µs each, most of it B-tree deletes at random
-    /// keys). Nil, having changed nothing, when a commit is not in the plan (recorded since it
-    /// was made) or a blob row does not say whether it names a file: those go the long way.
-    private func emptyIfEverything(_ plan: EvictionPlan) async throws(CashetError) -> EvictionReport? {
+    /// When `plan` removes every commit of the store (a size limit of 0, say), empties it as
+    /// ``emptyIfEverything(where:)`` does; nil when a commit is not in the plan (recorded since
+    /// it was made).
+    private func emptyIfEverything(planned plan: EvictionPlan) async throws(CashetError) -> EvictionReport? {
         let planned = Set(plan.commits)
-        return try await writingRemovals("emptying the store") { txn, state -> EvictionReport? in
-            guard state.counters.commits == planned.count else { return nil }
+        return try await emptyIfEverything { txn, state in
+            guard state.counters.commits == planned.count else { return false }
             var everything = true
             try txn.withCursor(tables.timeline) { cursor in
                 var entry = try cursor.move(.first)
@@ -46,6 +52,19 @@ extension LMDBStore {
                     entry = try cursor.move(.next)
                 }
             }
+            return everything
+        }
+    }
+
+    /// When `removesAll` says, inside the write transaction, that every commit goes, empties the
+    /// store's tables in that transaction, each table's pages freed whole, instead of removing
+    /// commit by commit (21,000 commits: 10 µs each, most of it B-tree deletes at random keys).
+    /// Nil, having changed nothing, when it does not, or when a blob row does not say whether it
+    /// names a file: those go the long way.
+    private func emptyIfEverything(where removesAll: (LMDBTransaction, WriteState) throws -> Bool) async throws(CashetError) -> EvictionReport? {
+        try await writingRemovals("emptying the store") { txn, state -> EvictionReport? in
+            guard state.counters.commits > 0 else { return nil }
+            var everything = try removesAll(txn, state)
             var files: [ContentHash] = []
             if everything, state.counters.fileBlobs > 0 {
                 try txn.forEach(tables.blobs) { key, stored in
