@@ -8,14 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 commits=${COMMITS:-1000000}
 runs=${RUNS:-15}
-store=${STORE:-.build-bench/store-$commits}
-
-swift build -c release --product cashet
-bin=$(swift build -c release --show-bin-path)
-# Benchmarks is its own package; it does not notice new sources of the root package without this.
-(cd Benchmarks && rm -f .build/release.yaml && swift build -c release --product CashetStoreGenerator)
-mkdir -p "$(dirname "$store")"
-Benchmarks/.build/release/CashetStoreGenerator "$store" "$commits"
+source scripts/lib/generated-store.sh
+make_generated_store "$commits"
 
 python3 - "$bin/cashet" "$store" "$runs" <<'PY'
 import json, os, statistics, subprocess, sys, time

@@ -15,13 +15,8 @@ fi
 commits=${COMMITS:-1000000}
 duration=${DURATION:-20s}
 connections=${CONNECTIONS:-32}
-store=${STORE:-.build-bench/store-$commits}
-
-swift build -c release --product cashet
-bin=$(swift build -c release --show-bin-path)
-(cd Benchmarks && rm -f .build/release.yaml && swift build -c release --product CashetStoreGenerator)
-mkdir -p "$(dirname "$store")"
-Benchmarks/.build/release/CashetStoreGenerator "$store" "$commits" >/dev/null
+source scripts/lib/generated-store.sh
+make_generated_store "$commits"
 
 log=$(mktemp)
 "$bin/cashet" --store "$store" serve --port 0 >"$log" 2>&1 &
