@@ -74,7 +74,7 @@ extension Client {
 
     /// The result of the commit named by `hash`, or the result with that hash.
     private nonisolated(nonsending) func output(of hash: String) async throws(CashetError) -> ObjectRef {
-        try await output(named: hash).output
+        try await commits(named: hash)[0].requiredOutput()
     }
 
     /// Verifies every stored result (SHA-256, size) and every reference; with `repair`, removes

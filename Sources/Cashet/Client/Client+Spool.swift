@@ -39,12 +39,6 @@ extension Client {
     package nonisolated(nonsending) func bytes(of output: ObjectRef) async throws(CashetError) -> [UInt8] {
         try await store.blob(output.hash)
     }
-
-    /// The output of the commit named by `hash` (a prefix, or a result's hash): the commit first.
-    package nonisolated(nonsending) func output(named hash: String) async throws(CashetError) -> (commit: Commit, output: ObjectRef) {
-        let commit = try await commits(named: hash)[0]
-        return (commit, try commit.requiredOutput())
-    }
 }
 
 extension Commit {

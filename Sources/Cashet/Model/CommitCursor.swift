@@ -37,23 +37,23 @@ public struct CommitCursor: Hashable, Sendable, LosslessStringConvertible {
     /// The text form: `<nanoseconds since 1970>-<commit hash>`.
     public var description: String { "\(createdAtNanoseconds)-\(hash.hex)" }
 
-    /// Whether a commit created at `nanoseconds` with hash `hash` comes after the cursor in the
-    /// listing (is older, or as old with a smaller hash).
-    package func admits(nanoseconds: Int64, hash other: ContentHash) -> Bool {
-        nanoseconds != createdAtNanoseconds ? nanoseconds < createdAtNanoseconds : other.bytes.lexicographicallyPrecedes(hash.bytes)
+    /// Whether `commit` comes after the cursor in the listing (is older, or as old with a
+    /// smaller hash).
+    package func admits(_ commit: Commit) -> Bool {
+        Self.precedes((createdAtNanoseconds, hash), (CanonicalCommit.nanoseconds(commit.createdAt), commit.hash))
     }
 
-    /// Whether `commit` comes after the cursor in the listing.
-    package func admits(_ commit: Commit) -> Bool {
-        admits(nanoseconds: CanonicalCommit.nanoseconds(commit.createdAt), hash: commit.hash)
+    /// The listing order of `log`, on (creation nanoseconds, hash): newer first, and among
+    /// commits of the same nanosecond, the greater hash first (the order of the stores' time
+    /// indexes).
+    fileprivate static func precedes(_ a: (Int64, ContentHash), _ b: (Int64, ContentHash)) -> Bool {
+        a.0 != b.0 ? a.0 > b.0 : b.1.bytes.lexicographicallyPrecedes(a.1.bytes)
     }
 }
 
 extension Commit {
-    /// The listing order of `log`: newer first, and among commits of the same nanosecond, the
-    /// greater hash first (the order of the stores' time indexes).
+    /// Whether `a` comes before `b` in the listing of `log` (``CommitCursor``'s order).
     package static func listedBefore(_ a: Commit, _ b: Commit) -> Bool {
-        let (x, y) = (CanonicalCommit.nanoseconds(a.createdAt), CanonicalCommit.nanoseconds(b.createdAt))
-        return x != y ? x > y : b.hash.bytes.lexicographicallyPrecedes(a.hash.bytes)
+        CommitCursor.precedes((CanonicalCommit.nanoseconds(a.createdAt), a.hash), (CanonicalCommit.nanoseconds(b.createdAt), b.hash))
     }
 }

@@ -70,6 +70,8 @@ package struct TallyDelta: Sendable, Equatable {
         package var bytes = 0
 
         package init(commits: Int = 0, bytes: Int = 0) { (self.commits, self.bytes) = (commits, bytes) }
+
+        package static func + (a: Change, b: Change) -> Change { Change(commits: a.commits + b.commits, bytes: a.bytes + b.bytes) }
     }
 
     package var functions: [String: Change] = [:]
@@ -82,12 +84,10 @@ package struct TallyDelta: Sendable, Equatable {
 
     /// Counts `commit` in (`sign` +1) or out (-1).
     package mutating func count(_ commit: Commit, _ sign: Int) {
-        let bytes = sign * (commit.output?.size ?? 0)
-        functions[commit.task.functionName, default: Change()].commits += sign
-        functions[commit.task.functionName, default: Change()].bytes += bytes
+        let change = Change(commits: sign, bytes: sign * (commit.output?.size ?? 0))
+        functions[commit.task.functionName] = (functions[commit.task.functionName] ?? Change()) + change
         let day = Self.day(of: commit.createdAt)
-        days[day, default: Change()].commits += sign
-        days[day, default: Change()].bytes += bytes
+        days[day] = (days[day] ?? Change()) + change
     }
 
     /// Days since 1970-01-01 (UTC), rounded down.
@@ -111,14 +111,8 @@ package struct TallyDelta: Sendable, Equatable {
     /// The sum of both deltas.
     package func adding(_ other: TallyDelta) -> TallyDelta {
         var sum = self
-        for (name, change) in other.functions {
-            sum.functions[name, default: Change()].commits += change.commits
-            sum.functions[name, default: Change()].bytes += change.bytes
-        }
-        for (day, change) in other.days {
-            sum.days[day, default: Change()].commits += change.commits
-            sum.days[day, default: Change()].bytes += change.bytes
-        }
+        sum.functions.merge(other.functions, uniquingKeysWith: +)
+        sum.days.merge(other.days, uniquingKeysWith: +)
         return sum
     }
 }

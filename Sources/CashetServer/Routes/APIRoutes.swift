@@ -84,12 +84,8 @@ struct APIRoutes {
 
     /// A path parameter that names a commit or result: hex only, so `..`, slashes and encoded
     /// characters never reach the store (400 otherwise).
-    static func hashParameter(_ context: BasicRequestContext, _ name: String) throws -> String {
-        let text = context.parameters.get(name) ?? ""
-        guard !text.isEmpty, text.utf8.count <= 64, Lookup.isHex(text) else {
-            throw APIError(CashetError(.invalidHash, "'\(text.prefix(80))' is not a hash prefix: use 4 to 64 hex characters"))
-        }
-        return text.lowercased()
+    static func hashParameter(_ context: BasicRequestContext, _ name: String) throws(CashetError) -> String {
+        try Lookup.hash(context.parameters.get(name) ?? "")
     }
 }
 

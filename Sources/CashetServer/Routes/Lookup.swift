@@ -7,9 +7,14 @@ import Cashet
 struct Lookup {
     let client: Client
 
-    /// Whether `text` is hex digits only (any case): what a hash in a path or the search box may be.
-    static func isHex(_ text: some StringProtocol) -> Bool {
-        text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0 | 0x20) }
+    /// `text` in lowercase when it may name a commit or result: 1 to 64 hex digits (a path
+    /// parameter or the search box), so `..`, slashes and encoded characters never reach the
+    /// store; `.invalidHash` otherwise. (Fewer than 4 digits are refused by the prefix itself.)
+    static func hash(_ text: some StringProtocol) throws(CashetError) -> String {
+        guard !text.isEmpty, text.utf8.count <= 64, text.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0 | 0x20) }) else {
+            throw CashetError(.invalidHash, "'\(text.prefix(80))' is not a hash prefix: use 4 to 64 hex characters")
+        }
+        return text.lowercased()
     }
 
     /// The commit named by `hash`, or, for a full result hash, the commits that produced it

@@ -69,10 +69,7 @@ struct PageRoutes {
     private func commitList(_ form: FormQuery) async throws -> Response {
         if let search = form["q"]?.trimmingCharacters(in: .whitespaces) {
             do throws(CashetError) {
-                guard Lookup.isHex(search) else {
-                    throw CashetError(.invalidHash, "'\(search)' is not a hash prefix: use 4 to 64 hex characters")
-                }
-                let (commits, isResult) = try await Lookup(client: client).commits(named: search.lowercased())
+                let (commits, isResult) = try await Lookup(client: client).commits(named: try Lookup.hash(search))
                 return Reply.seeOther(isResult ? "/results/\(commits[0].output?.hash.hex ?? commits[0].hash.hex)" : "/commits/\(commits[0].hash.hex)")
             } catch {
                 return Reply.html(try await listPage(FormQuery(nil), message: error.message), status: APIError(error).status)

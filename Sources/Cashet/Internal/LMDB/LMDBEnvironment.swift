@@ -471,6 +471,17 @@ struct LMDBTransaction {
         return try body(LMDBCursor(cursor: cursor, path: path))
     }
 
+    /// Calls `body` with every entry of `db` whose key starts with `prefix`, in key order.
+    func forEach(_ db: LMDBDatabase, withPrefix prefix: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws {
+        try withCursor(db) { cursor in
+            var entry = try cursor.move(.setRange, key: prefix)
+            while let current = entry, current.key.starts(with: prefix) {
+                try body(current.key, current.value)
+                entry = try cursor.move(.next)
+            }
+        }
+    }
+
     /// Calls `body` with every entry of `db` in key order (every duplicate, in DUPSORT tables).
     func forEach(_ db: LMDBDatabase, _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws {
         try withCursor(db) { cursor in

@@ -13,6 +13,8 @@ import Foundation
 /// them wrong until `--repair` counts them again.
 extension LMDBStore {
     static let tallyMarkerKey = Array("tally".utf8)
+    /// What every tally row's key starts with (the marker's does not).
+    private static let tallyRowPrefix = Array("tally/".utf8)
     private static let functionTallyPrefix = Array("tally/f/".utf8)
     private static let dayTallyPrefix = Array("tally/d/".utf8)
 
@@ -32,9 +34,7 @@ extension LMDBStore {
     }
 
     private func add(_ change: TallyDelta.Change, at key: [UInt8], _ txn: LMDBTransaction) throws {
-        var total = try txn.get(tables.meta, key).map(Self.decodeTally) ?? TallyDelta.Change()
-        total.commits += change.commits
-        total.bytes += change.bytes
+        let total = (try txn.get(tables.meta, key).map(Self.decodeTally) ?? TallyDelta.Change()) + change
         if total.commits <= 0 {
             _ = try txn.delete(tables.meta, key)
         } else {
@@ -45,13 +45,7 @@ extension LMDBStore {
     /// Replaces every tally row with `counted` and sets the marker (`fsck --repair`).
     func rewriteTallies(_ counted: TallyDelta, _ txn: LMDBTransaction) throws {
         var stale: [[UInt8]] = []
-        try txn.withCursor(tables.meta) { cursor in
-            var entry = try cursor.move(.setRange, key: Array("tally/".utf8))
-            while let current = entry, current.key.starts(with: Array("tally/".utf8)) {
-                stale.append(current.key)
-                entry = try cursor.move(.next)
-            }
-        }
+        try txn.forEach(tables.meta, withPrefix: Self.tallyRowPrefix) { key, _ in stale.append(key) }
         for key in stale { _ = try txn.delete(tables.meta, key) }
         _ = try txn.put(tables.meta, Self.tallyMarkerKey, [1])
         try applyTallies(counted, txn)
@@ -62,19 +56,13 @@ extension LMDBStore {
     func readTallies(_ txn: LMDBTransaction) throws -> TallyDelta? {
         guard try keepsTallies(txn) else { return nil }
         var tallies = TallyDelta()
-        try txn.withCursor(tables.meta) { cursor in
-            var entry = try cursor.move(.setRange, key: Self.dayTallyPrefix)
-            while let current = entry, current.key.starts(with: Self.dayTallyPrefix) {
-                guard current.key.count == Self.dayTallyPrefix.count + 8 else { throw CashetError(.corruptData, "a day tally row of \(path) has a \(current.key.count)-byte key") }
-                var reader = ByteReader(Array(current.key.dropFirst(Self.dayTallyPrefix.count)), what: "day tally key")
-                tallies.days[Int64(bitPattern: try reader.readFixedBigEndian() ^ (1 << 63))] = try Self.decodeTally(current.value)
-                entry = try cursor.move(.next)
-            }
-            entry = try cursor.move(.setRange, key: Self.functionTallyPrefix)
-            while let current = entry, current.key.starts(with: Self.functionTallyPrefix) {
-                tallies.functions[String(decoding: current.key.dropFirst(Self.functionTallyPrefix.count), as: UTF8.self)] = try Self.decodeTally(current.value)
-                entry = try cursor.move(.next)
-            }
+        try txn.forEach(tables.meta, withPrefix: Self.dayTallyPrefix) { key, value in
+            guard key.count == Self.dayTallyPrefix.count + 8 else { throw CashetError(.corruptData, "a day tally row of \(path) has a \(key.count)-byte key") }
+            var reader = ByteReader(Array(key.dropFirst(Self.dayTallyPrefix.count)), what: "day tally key")
+            tallies.days[Int64(bitPattern: try reader.readFixedBigEndian() ^ (1 << 63))] = try Self.decodeTally(value)
+        }
+        try txn.forEach(tables.meta, withPrefix: Self.functionTallyPrefix) { key, value in
+            tallies.functions[String(decoding: key.dropFirst(Self.functionTallyPrefix.count), as: UTF8.self)] = try Self.decodeTally(value)
         }
         return tallies
     }
