@@ -125,8 +125,8 @@ package enum BinaryJSON {
                 case "\n": text += "\\n"
                 case "\r": text += "\\r"
                 case "\t": text += "\\t"
-                case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || (0x2028...0x2029).contains(scalar.value)
-                    || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value):
+                // Line and paragraph separators too: JavaScript reads them as line ends.
+                case _ where HumanOutput.isDisplayHazard(scalar) || (0x2028...0x2029).contains(scalar.value):
                     text += String(format: "\\u%04x", scalar.value)
                 default: text.unicodeScalars.append(scalar)
                 }
