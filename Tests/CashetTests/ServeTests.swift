@@ -190,6 +190,60 @@ struct ServeTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("hostile-input campaign (seeded): random traversal paths under every path parameter are 400 or 404 and never a 5xx; random markup in names, tags, arguments and errors never reaches a page unescaped")
+    func hostileInputCampaign() async throws {
+        let seed = UInt64.random(in: 1...UInt64(UInt32.max))
+        print("serve hostile-input campaign, seed \(seed)")
+        var random = SeededGenerator(seed: seed)
+        // Every stored string carries the marker `Zq<`: a page holding it raw printed markup unescaped.
+        let fragments = ["Zq<script>alert(1)</script>", "Zq<img src=x onerror=alert(1)>", "\"'><svg onload=alert(1)>Zq<", "Zq</title><script>",
+                         "javascript:Zq<", "Zq<a href='//evil'>", "&amp;Zq<&lt;", "Zq<\u{202E}gnp.exe", "Zq<\u{1B}[2J\u{7}", "Zq<!--", "Zq<style>*{}</style>"]
+        func hostile() -> String { (0..<Int.random(in: 1...3, using: &random)).map { _ in fragments.randomElement(using: &random)! }.joined() }
+        let directory = TemporaryDirectory()
+        let path = directory.child("store")
+        let client = Client(store: try LMDBStore(path))
+        var commits: [ContentHash] = []
+        for index in 0..<12 {
+            let name = hostile()
+            let function = CachedFunction<String, String>(identity: DemoStore.identity(name, "func f() { \"\(hostile())\" }")) { text in
+                if index % 4 == 3 { throw HostileFailure(message: text) }
+                return text
+            }
+            if let ref = try? await client.submit(function, hostile(), tags: [hostile(): hostile()]) {
+                commits.append(ref.commit)
+            } else {
+                commits.append(try await client.log(CommitQuery(functionName: name))[0].hash)   // the failure it recorded
+            }
+        }
+        await client.close()
+
+        let server = try ServedStore(store: path)
+        var pages = ["/", "/stats", "/diff/\(commits[0].hex)/\(commits[1].hex)"] + commits.map { "/commits/\($0.hex)" }
+        pages += commits.map { "/commits/\($0.hex)/history" }
+        for page in pages {
+            let reply = try server.request(page)
+            #expect(reply.status == 200, "seed \(seed): \(page) \(reply.status)")
+            #expect(!reply.text.contains("Zq<") && !reply.text.contains("<script") && !reply.text.contains("<img") && !reply.text.contains("<svg onload"),
+                    "seed \(seed): \(page) shows stored markup unescaped")
+        }
+        let pieces = ["..", "%2e%2e", "%2F", "%2f", "%5C", "%00", "%c0%ae", "~", "data.mdb", "etc", "passwd", "lock.mdb", "objects", "%20", "?", "#", ";", "é"]
+        let prefixes = ["/api/commits/", "/api/results/", "/api/diff/abcd/", "/api/commits/abcd/", "/commits/", "/results/", "/diff/abcd/", "/static/"]
+        for _ in 0..<120 {
+            let parameter = (0..<Int.random(in: 1...5, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined(separator: ["/", "", "%2F"].randomElement(using: &random)!)
+            let target = prefixes.randomElement(using: &random)! + parameter
+            let reply = try server.request(target)
+            #expect([400, 404].contains(reply.status), "seed \(seed): \(target) answered \(reply.status)")
+            #expect(!reply.text.contains("root:") && reply.body.count < 20_000, "seed \(seed): \(target)")
+        }
+        #expect(try server.request("/api/stats").status == 200)
+        #expect(server.stop() == 0)
+    }
+
+    struct HostileFailure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
     @Test("pages: the list with filters and a cursor, a commit with its lineage graph, history, diff, stats with SVG charts; stored markup stays text under a no-script CSP")
     func pages() async throws {
         let (store, made) = try await Self.demo.store()
