@@ -102,6 +102,22 @@ struct LargeBlobTests {
         #expect(try await hit.loadBytes() == expected)
     }
 
+    @Test("submit's miss hands back the bytes it recorded: its load reads no file (even one removed since), a later hit reads the file")
+    func missCarriesItsBytes() async throws {
+        let fixture = try LargeBlobFixture()
+        let expected = LargeBlobFixture.expected(seed: 5, size: 1 << 20, compressible: false)
+        let ran = try await fixture.client.submit(LargeBlobFixture.payload, 5, 1 << 20, false)
+        #expect(!ran.wasCached)
+        let file = fixture.store.files.path(of: ran.hash)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == Data(expected))
+        try FileManager.default.removeItem(atPath: file)
+        #expect(try await ran.loadBytes() == expected)
+        let hit = try await fixture.client.submit(LargeBlobFixture.payload, 5, 1 << 20, false)
+        #expect(hit.wasCached && hit.hash == ran.hash)
+        let error = await #expect(throws: CashetError.self) { try await hit.loadBytes() }
+        #expect(error?.code == .corruptData)
+    }
+
     @Test("identical large results share one file, and a repeat store does not rewrite it (known to the prehash memo, or found in the store)",
           arguments: [4096, 0])
     func deduplication(prehashCapacity: Int) async throws {
@@ -153,7 +169,10 @@ struct LargeBlobTests {
         #expect(try await fixture.client.fsck().problems.isEmpty)
 
         try damage.apply(to: fixture.store.files.path(of: victim.hash))
-        let error = await #expect(throws: CashetError.self) { try await victim.loadBytes() }
+        // `victim` carries the bytes its miss encoded; a hit's ref reads the file.
+        let damagedHit = try await fixture.client.submit(LargeBlobFixture.payload, 1, 2_000_000, compressible)
+        #expect(damagedHit.wasCached)
+        let error = await #expect(throws: CashetError.self) { try await damagedHit.loadBytes() }
         #expect(error?.code == .corruptData)
         // An export of the damaged result leaves the file it would replace as it was.
         let exported = fixture.directory.child("out.bin")
@@ -216,7 +235,7 @@ struct LargeBlobTests {
             try txn.put(store.tables.blobs, ref.hash.bytes, stored)
         }
         // Same size, so only a hash can tell.
-        #expect(try await ref.loadBytes() != LargeBlobFixture.expected(seed: 6, size: 300, compressible: false))
+        #expect(try await store.blob(ref.hash) != LargeBlobFixture.expected(seed: 6, size: 300, compressible: false))
         var configuration = LMDBStore.Configuration()
         configuration.verifyOnLoad = true
         let verifying = try LMDBStore(fixture.storePath, configuration: configuration)

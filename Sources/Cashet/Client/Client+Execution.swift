@@ -7,15 +7,22 @@ extension Client {
         ResultRef(output: head.output!, commit: head.commit, wasCached: true, store: store, serializer: serializer, preloaded: preloaded)
     }
 
-    /// The reference to the result a run just recorded; nil when the commit failed.
-    func ranRef<Output>(_ commit: Commit) -> ResultRef<Output>? {
-        commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer) }
+    /// The reference to the result a run just recorded; nil when the commit failed. With
+    /// `carrying`, the bytes the run encoded travel with it, so its `load()` reads nothing.
+    func ranRef<Output>(_ commit: Commit, carrying encoded: [UInt8]? = nil) -> ResultRef<Output>? {
+        commit.output.map { ResultRef(output: $0, commit: commit.hash, wasCached: false, store: store, serializer: serializer, preloaded: encoded) }
+    }
+
+    /// A call this process ran and recorded: its commit, and the result's bytes as encoded.
+    struct Ran {
+        let commit: Commit
+        let encodedOutput: [UInt8]?
     }
 
     /// How a miss ended: another run's commit answered it, or this one ran and recorded.
     enum MissOutcome {
         case hit(CommitHead)
-        case ran(Commit)
+        case ran(Ran)
     }
 
     /// What trying a call's lease gave: the lease, a commit that already answers the call, or
@@ -48,7 +55,7 @@ extension Client {
     /// lease is released after `run` returns, so its commit is visible before anyone else can
     /// take the lease.
     nonisolated(nonsending) func runLeased(_ fingerprint: Fingerprint, accept: (CommitHead) -> Bool,
-                                           run: nonisolated(nonsending) () async throws(CashetError) -> Commit) async throws(CashetError) -> MissOutcome {
+                                           run: nonisolated(nonsending) () async throws(CashetError) -> Ran) async throws(CashetError) -> MissOutcome {
         var wait = Duration.milliseconds(1)
         while true {
             switch try await tryLease(fingerprint, accept: accept) {
@@ -70,7 +77,7 @@ extension Client {
     /// its encoded result, or failed with the error text (a failure is never served as a hit:
     /// the next call runs again). A cancelled call records nothing.
     nonisolated(nonsending) func execute<Output: Codable & Sendable>(_ request: ExecutionRequest<Output>, draft: CommitDraft,
-                                                                    options: CallOptions) async throws(CashetError) -> Commit {
+                                                                    options: CallOptions) async throws(CashetError) -> Ran {
         let (entry, failure) = await attempt(request, draft: draft, options: options)
         if let failure, failure.code == .cancelled { throw failure.error(request.task, recordedAs: nil) }
         let started = ContinuousClock.now
@@ -80,7 +87,7 @@ extension Client {
             logRecordedFailure(failure, of: request.task, call: draft.fingerprint, commit: commit)
             throw failure.error(request.task, recordedAs: commit)
         }
-        return commit
+        return Ran(commit: commit, encodedOutput: entry.output)
     }
 
     /// Why an attempt failed.

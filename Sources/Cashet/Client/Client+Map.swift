@@ -171,7 +171,7 @@ extension Client {
                 }
             }
             do throws(CashetError) {
-                let outcome = try await self.runLeased(item.call, accept: accept) { () throws(CashetError) -> Commit in
+                let outcome = try await self.runLeased(item.call, accept: accept) { () throws(CashetError) -> Ran in
                     try await self.execute(try await call.makeRequest(), draft: draft, options: options)
                 }
                 return .resolved(item.call, .success(outcome))

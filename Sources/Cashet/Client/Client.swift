@@ -98,7 +98,7 @@ public final class Client: Sendable {
         let call = prepareCall(function, repeat each inputs, cacheable: useCache)
         let draft = CommitDraft(fingerprint: fingerprint, task: call.task, status: .completed, createdAt: start,
                                 tags: function.tags.merging(tags) { _, call in call })
-        let run: nonisolated(nonsending) () async throws(CashetError) -> Commit = {
+        let run: nonisolated(nonsending) () async throws(CashetError) -> Ran = {
             self.noteCalls(misses: 1)
             return try await self.execute(try await call.makeRequest(), draft: draft, options: options)
         }
@@ -110,9 +110,10 @@ public final class Client: Sendable {
         case .hit(let head):
             noteCalls(hits: 1)
             return hitRef(head)
-        case .ran(let commit):
-            guard let ref: ResultRef<Output> = ranRef(commit) else {
-                throw CashetError(.corruptData, "the store recorded commit \(commit.hash.shortHex) without its output")
+        case .ran(let ran):
+            // One ref: the bytes just encoded travel with it (`map`'s many refs stay light).
+            guard let ref: ResultRef<Output> = ranRef(ran.commit, carrying: ran.encodedOutput) else {
+                throw CashetError(.corruptData, "the store recorded commit \(ran.commit.hash.shortHex) without its output")
             }
             return ref
         }

@@ -79,8 +79,8 @@ struct MapGroupCommit<Output: Codable & Sendable> {
             }
         case .resolved(let call, .success(.hit(let head))):
             answer(call, with: client.hitRef(head))
-        case .resolved(let call, .success(.ran(let commit))):
-            answer(call, with: client.ranRef(commit))
+        case .resolved(let call, .success(.ran(let ran))):
+            answer(call, with: client.ranRef(ran.commit))
         case .resolved(_, .failure(let error)):
             firstFailure = firstFailure ?? error
         }

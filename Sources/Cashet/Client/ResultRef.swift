@@ -14,7 +14,8 @@ public struct ResultRef<Value: Codable & Sendable>: Sendable, CashetArgument {
     public let wasCached: Bool
     let store: any Store
     let serializer: any Serializer
-    /// The result's bytes when the store gave them with the head (a small result's hit).
+    /// The result's bytes when they came with the ref: a small result's hit (the store gave
+    /// them with the head), or `submit`'s miss (the bytes it just encoded and recorded).
     let preloaded: [UInt8]?
 
     init(output: ObjectRef, commit: ContentHash, wasCached: Bool, store: any Store, serializer: any Serializer, preloaded: [UInt8]? = nil) {
