@@ -53,6 +53,17 @@ func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
+/// The middle value (the upper middle of an even count).
+func median(_ values: [Double]) -> Double {
+    values.sorted()[values.count / 2]
+}
+
+/// Prints one measurement set as a line of JSON, the form compare.py reads.
+func printJSON(_ results: [String: Double]) throws {
+    let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
 /// An 8 MiB result stored (a first call) and loaded (a second call), in `rounds` rounds of new
 /// results: the medians, as workloads.py measures them (one sample per run was too noisy).
 func largeResults(in directory: String, rounds: Int = 5) async throws -> [String: Double] {
@@ -67,13 +78,12 @@ func largeResults(in directory: String, rounds: Int = 5) async throws -> [String
         loadTimes.append(seconds(try await clock.measure { loaded = try await blobs.submit(large, round).load() }))
         guard stored == payloads[round], loaded == payloads[round] else { fatalError("the 8 MiB result did not round-trip") }
     }
-    return ["large_store_s": storeTimes.sorted()[rounds / 2], "large_load_s": loadTimes.sorted()[rounds / 2]]
+    return ["large_store_s": median(storeTimes), "large_load_s": median(loadTimes)]
 }
 
 switch arguments[2] {
 case "large":
-    let data = try JSONSerialization.data(withJSONObject: try await largeResults(in: directory + "/large"), options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+    try printJSON(try await largeResults(in: directory + "/large"))
 case "hit-once":
     _ = try await Client(path: directory + "/main").submit(small, 1).load()
 case "fill":
@@ -87,8 +97,7 @@ case "all":
     for _ in 0..<20_000 {
         times.append(seconds(try await clock.measure { _ = try await client.submit(small, 1).load() }) * 1e6)
     }
-    times.sort()
-    results["hit_us"] = times[times.count / 2]
+    results["hit_us"] = median(times)
 
     let cold = 5_000   // several flush intervals: a sustained rate
     results["cold_misses_per_s"] = Double(cold) / seconds(try await clock.measure {
@@ -113,8 +122,7 @@ case "all":
     })
 
     results.merge(try await largeResults(in: directory + "/large")) { $1 }
-    let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+    try printJSON(results)
 default:
     FileHandle.standardError.write(Data("unknown mode \(arguments[2])\n".utf8))
     exit(2)
